@@ -1,0 +1,121 @@
+//! The command line: global options and the subcommands, parsed by clap.
+//!
+//! `///` comments here are the help text. Flags that the config file can also
+//! set are `Option`s, so "not given" never masks the file or environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cmd;
+use crate::config::Override;
+use crate::output::{ColorChoice, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iotpipe",
+    version,
+    about = "Operate a Sense HAT sensor-log pipeline, from the Raspberry Pi to the dashboard",
+    long_about = "Operate a Sense HAT sensor-log pipeline, from the Raspberry Pi to the dashboard.\n\n\
+        Configuration comes from flags, then IOTPIPE_* environment variables, then the config \
+        file (--config, ./iotpipe.toml, or $XDG_CONFIG_HOME/iotpipe/iotpipe.toml), then defaults. \
+        `iotpipe config show` prints the result and where each value came from.",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partial \
+        (e.g. not every message acknowledged), 130 interrupted.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Output format [default: table on a terminal, jsonl when piped]
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+
+    /// More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr: no progress, no summaries
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Same as --color never
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// AWS named profile (config key aws.profile)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// AWS region (config key aws.region)
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl GlobalArgs {
+    pub fn color(&self) -> ColorChoice {
+        if self.no_color { ColorChoice::Never } else { self.color }
+    }
+
+    /// The config keys these flags set.
+    pub fn overrides(&self) -> Vec<Override> {
+        let mut overrides = Vec::new();
+        if let Some(profile) = &self.profile {
+            overrides.push(Override::new("aws.profile", "--profile", profile.as_str()));
+        }
+        if let Some(region) = &self.region {
+            overrides.push(Override::new("aws.region", "--region", region.as_str()));
+        }
+        if let Some(url) = &self.endpoint_url {
+            overrides.push(Override::new("aws.endpoint_url", "--endpoint-url", url.as_str()));
+        }
+        overrides
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the Sense HAT (or the simulator) and print readings
+    Sense(cmd::sense::SenseArgs),
+
+    /// Inspect the effective configuration
+    #[command(subcommand)]
+    Config(cmd::config::ConfigCommand),
+
+    /// Print a shell completion script
+    Completions(cmd::completions::CompletionsArgs),
+
+    /// Regenerate the checked-in completions and man pages under DIR
+    #[command(hide = true, name = "generate-assets")]
+    GenerateAssets(cmd::completions::AssetsArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,43 @@
+//! One module per command. [`dispatch`] runs the parsed command; nothing (config,
+//! clients, runtimes) is set up before the command that needs it asks for it.
+
+pub mod completions;
+pub mod config;
+pub mod sense;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{FileChoice, Override, Resolved};
+use crate::error::Exit;
+use crate::output::Output;
+
+/// What every command gets: the global flags and stdout in the chosen format.
+pub struct Context {
+    pub global: GlobalArgs,
+    pub output: Output,
+}
+
+impl Context {
+    /// Resolves the configuration with the global flags and the command's own `overrides`.
+    pub fn config(&self, overrides: Vec<Override>) -> anyhow::Result<Resolved> {
+        let mut all = self.global.overrides();
+        all.extend(overrides);
+        let file = FileChoice {
+            explicit: self.global.config.clone(),
+        };
+        Ok(crate::config::resolve(&file, &all)?)
+    }
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    let Cli { global, command } = cli;
+    let mut ctx = Context {
+        output: Output::new(global.output),
+        global,
+    };
+    match command {
+        Command::Sense(args) => sense::run(&mut ctx, &args),
+        Command::Config(args) => config::run(&mut ctx, &args),
+        Command::Completions(args) => completions::run(&mut ctx, &args),
+        Command::GenerateAssets(args) => completions::generate_assets(&args),
+    }
+}

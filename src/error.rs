@@ -1,0 +1,145 @@
+//! Errors that decide the exit code, and how an error is reported to the user.
+//!
+//! Library layers return their own `thiserror` types; commands add context with
+//! `anyhow`. [`exit_code_of`] walks the cause chain to find the kind that decides
+//! the code, so context never hides what kind of failure it was.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Documented exit codes (see `docs/exit-codes.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    Failure = 1,
+    Usage = 2,
+    Partial = 3,
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Configuration that cannot be used: a bad file, key, value or flag combination.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("unknown key `{key}` in {origin}")]
+    UnknownKey {
+        key: String,
+        origin: String,
+        known: Vec<&'static str>,
+    },
+    #[error("bad value for `{key}` in {origin}: {value} (expected {expected})")]
+    BadValue {
+        key: String,
+        origin: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ConfigError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => Some(
+                "check the path given with --config or IOTPIPE_CONFIG, or remove it to use defaults"
+                    .into(),
+            ),
+            ConfigError::Syntax { .. } => {
+                Some("fix the line shown above; examples/iotpipe.toml is a commented reference".into())
+            }
+            ConfigError::UnknownKey { known, .. } => Some(format!(
+                "known keys here: {}; `iotpipe config show` lists every key",
+                known.join(", ")
+            )),
+            ConfigError::BadValue { .. } => {
+                Some("examples/iotpipe.toml documents every key and its values".into())
+            }
+            ConfigError::Invalid(_) => None,
+        }
+    }
+}
+
+/// A failure that carries its own hint for the user, in any layer.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+    pub exit: Exit,
+}
+
+impl Hinted {
+    pub fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Hinted {
+            message: message.into(),
+            hint: hint.into(),
+            exit,
+        }
+    }
+}
+
+/// The exit code for an error: the first cause in the chain whose kind decides it.
+pub fn exit_code_of(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<ConfigError>() {
+            return Exit::Usage;
+        }
+        if let Some(hinted) = cause.downcast_ref::<Hinted>() {
+            return hinted.exit;
+        }
+    }
+    Exit::Failure
+}
+
+fn hint_of(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|cause| {
+        if let Some(config) = cause.downcast_ref::<ConfigError>() {
+            return config.hint();
+        }
+        cause.downcast_ref::<Hinted>().map(|h| h.hint.clone())
+    })
+}
+
+/// Prints `iotpipe: error: <cause chain>` and a hint line to stderr.
+///
+/// The cause chain is printed in full (`{:#}`): AWS SDK errors only say
+/// "service error" at the top. A backtrace is shown only with `-v`.
+pub fn report(err: &anyhow::Error, verbose: bool, color: bool) {
+    let mut stderr = std::io::stderr().lock();
+    let (red, yellow, reset) = if color {
+        let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+        let yellow = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+        (red.render().to_string(), yellow.render().to_string(), anstyle::Reset.render().to_string())
+    } else {
+        Default::default()
+    };
+    let _ = writeln!(stderr, "iotpipe: {red}error{reset}: {err:#}");
+    if let Some(hint) = hint_of(err) {
+        let _ = writeln!(stderr, "  {yellow}hint{reset}: {hint}");
+    }
+    if verbose {
+        let _ = writeln!(stderr, "\n{err:?}");
+    }
+}
+
+/// True when writing failed because the reader went away (`iotpipe ... | head`).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

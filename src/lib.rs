@@ -1,0 +1,61 @@
+//! iotpipe: one binary that operates a sensor-log pipeline from a Raspberry Pi's
+//! Sense HAT to a dashboard. `run` parses the command line and dispatches to
+//! one module per command under [`cmd`].
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod output;
+pub mod payload;
+pub mod sense;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::Exit;
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { Exit::Usage.into() } else { Exit::Ok.into() };
+        }
+    };
+    let verbose = cli.global.verbose;
+    let color = cli.global.color();
+    init_logging(verbose, cli.global.quiet, color.stderr());
+
+    match cmd::dispatch(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) if error::is_broken_pipe(&err) => Exit::Ok.into(),
+        Err(err) => {
+            error::report(&err, verbose > 0, color.stderr());
+            error::exit_code_of(&err).into()
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool, color: bool) {
+    use tracing::Level;
+    let level = match (quiet, verbose) {
+        (true, _) => Level::ERROR,
+        (false, 0) => Level::WARN,
+        (false, 1) => Level::INFO,
+        (false, 2) => Level::DEBUG,
+        (false, _) => Level::TRACE,
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(verbose > 1);
+    if verbose > 1 {
+        builder.init();
+    } else {
+        builder.without_time().init();
+    }
+}

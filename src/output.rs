@@ -1,0 +1,264 @@
+//! Output formatting in one place: table, JSON or JSON lines on stdout, colour choice.
+//!
+//! Data goes to stdout; progress, logs and summaries go to stderr. A closed
+//! stdout (`iotpipe ... | head`) surfaces as `BrokenPipe`, which `run` treats as
+//! a quiet success.
+
+use std::io::{self, IsTerminal, Write};
+
+use clap::ValueEnum;
+use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people (default on a terminal).
+    Table,
+    /// One JSON document (an array for lists).
+    Json,
+    /// One JSON object per line (default when piped).
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream: `NO_COLOR` (non-empty) and `TERM=dumb` turn auto off.
+    pub fn enabled_for(self, stream_is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stream_is_terminal
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
+
+    pub fn stderr(self) -> bool {
+        self.enabled_for(io::stderr().is_terminal())
+    }
+}
+
+/// A record that renders as a table row as well as JSON.
+pub trait Row: Serialize {
+    fn headers() -> &'static [Column];
+    fn cells(&self) -> Vec<String>;
+}
+
+/// A table column: its title, minimum width (so streamed rows line up), alignment.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub title: &'static str,
+    pub width: usize,
+    pub right: bool,
+}
+
+impl Column {
+    pub const fn left(title: &'static str, width: usize) -> Self {
+        Column { title, width, right: false }
+    }
+    pub const fn right(title: &'static str, width: usize) -> Self {
+        Column { title, width, right: true }
+    }
+}
+
+/// Standard output with the chosen format.
+pub struct Output {
+    pub format: Format,
+    out: io::StdoutLock<'static>,
+    terminal: bool,
+}
+
+impl Output {
+    /// `format` from `--output`; otherwise table on a terminal, JSON lines when piped.
+    pub fn new(format: Option<Format>) -> Self {
+        let stdout = io::stdout();
+        let terminal = stdout.is_terminal();
+        let format = format.unwrap_or(if terminal { Format::Table } else { Format::Jsonl });
+        Output {
+            format,
+            out: stdout.lock(),
+            terminal,
+        }
+    }
+
+    /// Starts a list of records. `live` rows are printed and flushed as they come
+    /// (a paced or endless stream); otherwise a table is rendered at the end.
+    pub fn records<R: Row>(&mut self, live: bool) -> Records<'_, R> {
+        Records {
+            output: self,
+            live,
+            written: 0,
+            pending: Vec::new(),
+            row: std::marker::PhantomData,
+        }
+    }
+
+    /// Prints one serializable value (a summary, a configuration).
+    pub fn value<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut self.out, value)?;
+                writeln!(self.out)?;
+            }
+            _ => {
+                serde_json::to_writer(&mut self.out, value)?;
+                writeln!(self.out)?;
+            }
+        }
+        self.out.flush()
+    }
+
+    /// Standard output for commands that write their own bytes (completion scripts).
+    pub fn raw(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    fn table(&self, headers: &[Column]) -> Table {
+        let mut table = Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED);
+        if self.terminal {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+        }
+        table.set_header(headers.iter().map(|c| c.title));
+        for (index, column) in headers.iter().enumerate() {
+            if let Some(col) = table.column_mut(index) {
+                col.set_cell_alignment(if column.right { CellAlignment::Right } else { CellAlignment::Left });
+            }
+        }
+        table
+    }
+}
+
+/// A list of records being written; call [`Records::finish`] at the end.
+pub struct Records<'a, R: Row> {
+    output: &'a mut Output,
+    live: bool,
+    written: usize,
+    pending: Vec<Vec<String>>,
+    row: std::marker::PhantomData<R>,
+}
+
+impl<R: Row> Records<'_, R> {
+    pub fn write(&mut self, record: &R) -> io::Result<()> {
+        let out = &mut self.output.out;
+        match self.output.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut *out, record)?;
+                out.write_all(b"\n")?;
+            }
+            Format::Json => {
+                out.write_all(if self.written == 0 { b"[\n  " } else { b",\n  " })?;
+                serde_json::to_writer(&mut *out, record)?;
+            }
+            Format::Table if self.live => {
+                if self.written == 0 {
+                    let titles = R::headers().iter().map(|c| c.title.to_string()).collect();
+                    write_aligned(out, R::headers(), titles)?;
+                }
+                write_aligned(out, R::headers(), record.cells())?;
+            }
+            Format::Table => self.pending.push(record.cells()),
+        }
+        self.written += 1;
+        if self.live || self.output.terminal {
+            self.output.out.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> io::Result<usize> {
+        let Records { output, written, pending, live, .. } = self;
+        match output.format {
+            Format::Json => output.out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?,
+            Format::Table if !live && !pending.is_empty() => {
+                let mut table = output.table(R::headers());
+                for row in pending {
+                    table.add_row(row.into_iter().map(|cell| sanitize(&cell).into_owned()));
+                }
+                writeln!(output.out, "{table}")?;
+            }
+            _ => {}
+        }
+        output.out.flush()?;
+        Ok(written)
+    }
+}
+
+/// Prints a key/value style table from rows of strings (for `config show` and friends).
+pub fn write_table(output: &mut Output, headers: &[Column], rows: Vec<Vec<String>>) -> io::Result<()> {
+    let mut table = output.table(headers);
+    for row in rows {
+        table.add_row(row.into_iter().map(|cell| sanitize(&cell).into_owned()));
+    }
+    writeln!(output.out, "{table}")?;
+    output.out.flush()
+}
+
+fn write_aligned(out: &mut impl Write, columns: &[Column], cells: Vec<String>) -> io::Result<()> {
+    let mut line = String::new();
+    for (index, (column, cell)) in columns.iter().zip(cells).enumerate() {
+        if index > 0 {
+            line.push_str("  ");
+        }
+        let cell = sanitize(&cell);
+        let width = column.width.max(column.title.len());
+        if column.right {
+            line.push_str(&format!("{cell:>width$}"));
+        } else if index + 1 == columns.len() {
+            line.push_str(&cell);
+        } else {
+            line.push_str(&format!("{cell:<width$}"));
+        }
+    }
+    writeln!(out, "{}", line.trim_end())
+}
+
+/// Escapes control characters so untrusted text (MQTT, Kinesis payloads) cannot
+/// drive the terminal.
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Formats an optional measurement with fixed decimals, `-` when absent.
+pub fn number(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_escapes_control_characters() {
+        assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("a\x1b[2Jb\n"), "a\\u{1b}[2Jb\\n");
+    }
+
+    #[test]
+    fn aligned_rows_pad_to_column_width() {
+        let cols = [Column::left("name", 6), Column::right("n", 4), Column::left("last", 0)];
+        let mut buf = Vec::new();
+        write_aligned(&mut buf, &cols, vec!["ab".into(), "7".into(), "z".into()]).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "ab         7  z\n");
+    }
+}

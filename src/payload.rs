@@ -1,0 +1,244 @@
+//! The payload schema v1: one flat JSON object per reading, shared by every stage.
+//!
+//! Flat on purpose, so Athena, QuickSight and DuckDB read it without nested
+//! types. Sensors that are absent are omitted, never written as zero.
+//! The schema is documented in `docs/payload.md`.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Longest accepted `device_id` / `run_id` (the IoT Core client id limit).
+pub const MAX_ID_LEN: usize = 128;
+
+/// One reading. Field order is the order of the JSON keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    pub v: u32,
+    pub device_id: String,
+    pub run_id: String,
+    pub seq: u64,
+    /// RFC 3339 UTC with milliseconds, e.g. `2026-11-26T14:07:40.123Z`.
+    pub ts: String,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_c: Option<f64>,
+    /// Uncorrected HTS221 temperature, present only when CPU-heat correction is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_raw_c: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub humidity_pct: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pressure_hpa: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature_from_pressure_c: Option<f64>,
+
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_x_g: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_y_g: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accel_z_g: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gyro_x_dps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gyro_y_dps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gyro_z_dps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mag_x_ut: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mag_y_ut: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mag_z_ut: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub yaw_deg: Option<f64>,
+}
+
+/// Why a payload is not schema v1. The text goes into `rejected/` objects.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Invalid {
+    #[error("not schema v1 JSON: {0}")]
+    Json(String),
+    #[error("unsupported schema version v={0} (this iotpipe reads v=1)")]
+    Version(u32),
+    #[error("`{field}` {problem}")]
+    Field { field: &'static str, problem: String },
+}
+
+/// Plausible bounds per measured field: the sensors' datasheet ranges, widened a
+/// little. A value outside them is a broken sensor or a unit mix-up, not weather.
+const BOUNDS: &[(&str, f64, f64)] = &[
+    ("temperature_c", -60.0, 150.0),
+    ("temperature_raw_c", -60.0, 150.0),
+    ("humidity_pct", 0.0, 100.0),
+    ("pressure_hpa", 200.0, 1300.0),
+    ("temperature_from_pressure_c", -60.0, 150.0),
+    ("accel_x_g", -16.0, 16.0),
+    ("accel_y_g", -16.0, 16.0),
+    ("accel_z_g", -16.0, 16.0),
+    ("gyro_x_dps", -2000.0, 2000.0),
+    ("gyro_y_dps", -2000.0, 2000.0),
+    ("gyro_z_dps", -2000.0, 2000.0),
+    ("mag_x_ut", -1600.0, 1600.0),
+    ("mag_y_ut", -1600.0, 1600.0),
+    ("mag_z_ut", -1600.0, 1600.0),
+    ("pitch_deg", -180.0, 180.0),
+    ("roll_deg", -180.0, 180.0),
+    ("yaw_deg", -180.0, 360.0),
+];
+
+impl Reading {
+    /// Parses and validates one payload.
+    pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
+        let reading: Reading =
+            serde_json::from_slice(bytes).map_err(|e| Invalid::Json(e.to_string()))?;
+        reading.validate()?;
+        Ok(reading)
+    }
+
+    /// Checks what serde's types cannot: version, ids, timestamp, value ranges.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.v != SCHEMA_VERSION {
+            return Err(Invalid::Version(self.v));
+        }
+        check_id("device_id", &self.device_id)?;
+        check_id("run_id", &self.run_id)?;
+        parse_ts(&self.ts).map_err(|problem| Invalid::Field { field: "ts", problem })?;
+        for (field, value) in self.measurements() {
+            let Some(value) = value else { continue };
+            if !value.is_finite() {
+                return Err(Invalid::Field {
+                    field,
+                    problem: "is not a finite number".into(),
+                });
+            }
+            if let Some(&(_, lo, hi)) = BOUNDS.iter().find(|(name, _, _)| *name == field) {
+                if !(lo..=hi).contains(&value) {
+                    return Err(Invalid::Field {
+                        field,
+                        problem: format!("= {value} is outside the plausible range {lo}..{hi}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The measured fields by name, present or not, in schema order.
+    pub fn measurements(&self) -> [(&'static str, Option<f64>); 17] {
+        [
+            ("temperature_c", self.temperature_c),
+            ("temperature_raw_c", self.temperature_raw_c),
+            ("humidity_pct", self.humidity_pct),
+            ("pressure_hpa", self.pressure_hpa),
+            ("temperature_from_pressure_c", self.temperature_from_pressure_c),
+            ("accel_x_g", self.accel_x_g),
+            ("accel_y_g", self.accel_y_g),
+            ("accel_z_g", self.accel_z_g),
+            ("gyro_x_dps", self.gyro_x_dps),
+            ("gyro_y_dps", self.gyro_y_dps),
+            ("gyro_z_dps", self.gyro_z_dps),
+            ("mag_x_ut", self.mag_x_ut),
+            ("mag_y_ut", self.mag_y_ut),
+            ("mag_z_ut", self.mag_z_ut),
+            ("pitch_deg", self.pitch_deg),
+            ("roll_deg", self.roll_deg),
+            ("yaw_deg", self.yaw_deg),
+        ]
+    }
+
+    /// The reading's time; `validate` guarantees it parses.
+    pub fn timestamp(&self) -> Result<OffsetDateTime, Invalid> {
+        parse_ts(&self.ts).map_err(|problem| Invalid::Field { field: "ts", problem })
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and finite floats cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn check_id(field: &'static str, id: &str) -> Result<(), Invalid> {
+    let problem = if id.is_empty() {
+        "is empty".to_string()
+    } else if id.len() > MAX_ID_LEN {
+        format!("is {} bytes long (at most {MAX_ID_LEN})", id.len())
+    } else if id.chars().any(char::is_control) {
+        "contains control characters".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(Invalid::Field { field, problem })
+}
+
+fn parse_ts(ts: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(ts, &Rfc3339)
+        .map_err(|e| format!("= {ts:?} is not an RFC 3339 timestamp ({e})"))
+}
+
+/// Formats a time as the payload's `ts`: RFC 3339, UTC, milliseconds.
+pub fn format_ts(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    at.format(&format).unwrap_or_default()
+}
+
+/// A fresh run id: random per process start, so `(device_id, run_id, seq)` is unique.
+pub fn new_run_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Reading {
+        Reading::parse(
+            br#"{"v":1,"device_id":"pi","run_id":"r1","seq":0,"ts":"2026-11-26T14:07:40.123Z",
+                "temperature_c":21.5,"humidity_pct":40.0,"pressure_hpa":1013.2}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trips_and_omits_absent_sensors() {
+        let json = sample().to_json();
+        assert!(!json.contains("accel"), "{json}");
+        assert_eq!(Reading::parse(json.as_bytes()).unwrap(), sample());
+    }
+
+    #[test]
+    fn rejects_what_is_not_v1() {
+        let cases: &[(&str, &str)] = &[
+            ("not json", "not schema v1 JSON"),
+            (r#"{"v":2,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "v=2"),
+            (r#"{"v":1,"device_id":"","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "`device_id` is empty"),
+            (r#"{"v":1,"device_id":"a","run_id":"r","seq":-1,"ts":"2026-01-01T00:00:00Z"}"#, "invalid value"),
+            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"yesterday"}"#, "`ts`"),
+            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","humidity_pct":140}"#, "`humidity_pct`"),
+            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","temperature_c":"21"}"#, "invalid type"),
+            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","colour":1}"#, "unknown field"),
+            (r#"{"v":1,"device_id":"a","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "missing field `run_id`"),
+        ];
+        for (payload, expected) in cases {
+            let err = Reading::parse(payload.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(expected), "{payload}: {err}");
+        }
+    }
+
+    #[test]
+    fn formats_ts_as_utc_millis() {
+        let at = time::macros::datetime!(2026-11-26 15:07:40.123456 +01:00);
+        assert_eq!(format_ts(at), "2026-11-26T14:07:40.123Z");
+    }
+}
