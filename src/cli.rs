@@ -74,7 +74,11 @@ pub struct GlobalArgs {
 
 impl GlobalArgs {
     pub fn color(&self) -> ColorChoice {
-        if self.no_color { ColorChoice::Never } else { self.color }
+        if self.no_color {
+            ColorChoice::Never
+        } else {
+            self.color
+        }
     }
 
     /// The config keys these flags set.
@@ -87,7 +91,11 @@ impl GlobalArgs {
             overrides.push(Override::new("aws.region", "--region", region.as_str()));
         }
         if let Some(url) = &self.endpoint_url {
-            overrides.push(Override::new("aws.endpoint_url", "--endpoint-url", url.as_str()));
+            overrides.push(Override::new(
+                "aws.endpoint_url",
+                "--endpoint-url",
+                url.as_str(),
+            ));
         }
         overrides
     }

@@ -20,11 +20,18 @@ pub enum Kind {
     Str,
     Path,
     Bool,
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// A float strictly greater than `above`.
-    Float { above: f64 },
+    Float {
+        above: f64,
+    },
     /// A humantime duration such as `1s`, `250ms`, `1h 30m`, at least `min_ms`.
-    Duration { min_ms: u64 },
+    Duration {
+        min_ms: u64,
+    },
     OneOf(&'static [&'static str]),
     StrList,
 }
@@ -76,7 +83,7 @@ impl Kind {
     }
 
     /// Reads an environment variable's text as this kind.
-    fn from_env(&self, text: &str) -> Result<Value, ()> {
+    fn parse_env(&self, text: &str) -> Result<Value, ()> {
         let value = match self {
             Kind::Bool => match text.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Value::Boolean(true),
@@ -142,15 +149,41 @@ pub const KEYS: &[Key] = &[
     key("mqtt.cert", Kind::Path, None),
     key("mqtt.key", Kind::Path, None),
     key("mqtt.alpn", Kind::Bool, Some("false")),
-    key("mqtt.max_inflight", Kind::Int { min: 1, max: 65535 }, Some("100")),
-    key("mqtt.keep_alive", Kind::Duration { min_ms: 5_000 }, Some("\"30s\"")),
+    key(
+        "mqtt.max_inflight",
+        Kind::Int { min: 1, max: 65535 },
+        Some("100"),
+    ),
+    key(
+        "mqtt.keep_alive",
+        Kind::Duration { min_ms: 5_000 },
+        Some("\"30s\""),
+    ),
     key("sense.every", Kind::Duration { min_ms: 1 }, Some("\"1s\"")),
     key("sense.cpu_heat_factor", Kind::Float { above: 0.0 }, None),
     key("sense.bus", Kind::Int { min: 0, max: 255 }, Some("1")),
-    key("sink.buffer_bytes", Kind::Int { min: 1, max: 128 * 1024 * 1024 }, Some("5242880")),
-    key("sink.buffer_interval", Kind::Duration { min_ms: 1 }, Some("\"60s\"")),
+    key(
+        "sink.buffer_bytes",
+        Kind::Int {
+            min: 1,
+            max: 128 * 1024 * 1024,
+        },
+        Some("5242880"),
+    ),
+    key(
+        "sink.buffer_interval",
+        Kind::Duration { min_ms: 1 },
+        Some("\"60s\""),
+    ),
     key("sink.gzip", Kind::Bool, Some("true")),
-    key("counter.threshold", Kind::Int { min: 1, max: 100_000 }, Some("20")),
+    key(
+        "counter.threshold",
+        Kind::Int {
+            min: 1,
+            max: 100_000,
+        },
+        Some("20"),
+    ),
     key("counter.table", Kind::Str, Some("\"iotpipe-counter\"")),
     key("aws.profile", Kind::Str, None),
     key("aws.region", Kind::Str, None),
@@ -167,7 +200,11 @@ pub const KEYS: &[Key] = &[
     key("kinesis.stream", Kind::Str, Some("\"iotpipe-sensor\"")),
     key("quicksight.account_id", Kind::Str, None),
     key("quicksight.datasets", Kind::StrList, Some("[]")),
-    key("quicksight.schedule", Kind::OneOf(&["hourly", "daily", "off"]), Some("\"hourly\"")),
+    key(
+        "quicksight.schedule",
+        Kind::OneOf(&["hourly", "daily", "off"]),
+        Some("\"hourly\""),
+    ),
     key("dashboard.out", Kind::Path, None),
 ];
 
@@ -253,8 +290,9 @@ fn resolve_from(
     let mut values: BTreeMap<&'static str, (Value, Source)> = BTreeMap::new();
     for key in KEYS {
         if let Some(literal) = key.default {
-            let value = parse_literal(literal)
-                .ok_or_else(|| ConfigError::Invalid(format!("bad built-in default for {}", key.name)))?;
+            let value = parse_literal(literal).ok_or_else(|| {
+                ConfigError::Invalid(format!("bad built-in default for {}", key.name))
+            })?;
             values.insert(key.name, (value, Source::Default));
         }
     }
@@ -274,27 +312,36 @@ fn resolve_from(
             return Err(ConfigError::UnknownKey {
                 key: var.clone(),
                 origin: "the environment".into(),
-                known: vec!["IOTPIPE_<SECTION>_<KEY> for the keys of examples/iotpipe.toml, IOTPIPE_CONFIG"],
+                known: vec![
+                    "IOTPIPE_<SECTION>_<KEY> for the keys of examples/iotpipe.toml, IOTPIPE_CONFIG",
+                ],
             });
         };
-        let value = key.kind.from_env(text).map_err(|()| ConfigError::BadValue {
-            key: key.name.into(),
-            origin: format!("env {var}"),
-            value: shown(key, text),
-            expected: key.kind.expected(),
-        })?;
+        let value = key
+            .kind
+            .parse_env(text)
+            .map_err(|()| ConfigError::BadValue {
+                key: key.name.into(),
+                origin: format!("env {var}"),
+                value: shown(key, text),
+                expected: key.kind.expected(),
+            })?;
         values.insert(key.name, (value, Source::Env(var.clone())));
     }
 
     for o in overrides {
-        let key = find_key(o.key)
-            .ok_or_else(|| ConfigError::Invalid(format!("flag {} names no config key {}", o.flag, o.key)))?;
-        let value = key.kind.check(&o.value).map_err(|()| ConfigError::BadValue {
-            key: key.name.into(),
-            origin: format!("flag {}", o.flag),
-            value: shown(key, &display_value(&o.value)),
-            expected: key.kind.expected(),
+        let key = find_key(o.key).ok_or_else(|| {
+            ConfigError::Invalid(format!("flag {} names no config key {}", o.flag, o.key))
         })?;
+        let value = key
+            .kind
+            .check(&o.value)
+            .map_err(|()| ConfigError::BadValue {
+                key: key.name.into(),
+                origin: format!("flag {}", o.flag),
+                value: shown(key, &display_value(&o.value)),
+                expected: key.kind.expected(),
+            })?;
         values.insert(key.name, (value, Source::Flag(o.flag)));
     }
 
@@ -311,8 +358,14 @@ fn resolve_from(
 /// `IOTPIPE_CONFIG`: the config file, like `--config`.
 pub const CONFIG_ENV: &str = "IOTPIPE_CONFIG";
 
-fn locate_file(choice: &FileChoice, env: &[(String, String)]) -> Result<Option<PathBuf>, ConfigError> {
-    let from_env = env.iter().find(|(k, _)| k == CONFIG_ENV).map(|(_, v)| PathBuf::from(v));
+fn locate_file(
+    choice: &FileChoice,
+    env: &[(String, String)],
+) -> Result<Option<PathBuf>, ConfigError> {
+    let from_env = env
+        .iter()
+        .find(|(k, _)| k == CONFIG_ENV)
+        .map(|(_, v)| PathBuf::from(v));
     if let Some(path) = choice.explicit.clone().or(from_env) {
         return Ok(Some(path));
     }
@@ -324,7 +377,9 @@ fn locate_file(choice: &FileChoice, env: &[(String, String)]) -> Result<Option<P
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".config")));
-    Ok(xdg.map(|dir| dir.join("iotpipe").join("iotpipe.toml")).filter(|p| p.is_file()))
+    Ok(xdg
+        .map(|dir| dir.join("iotpipe").join("iotpipe.toml"))
+        .filter(|p| p.is_file()))
 }
 
 fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
@@ -342,7 +397,11 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
         match value {
             Value::Table(section) if is_section(name) => {
                 for (field, value) in section {
-                    out.push(check_file_value(&format!("{name}.{field}"), value, &origin)?);
+                    out.push(check_file_value(
+                        &format!("{name}.{field}"),
+                        value,
+                        &origin,
+                    )?);
                 }
             }
             _ => out.push(check_file_value(name, value, &origin)?),
@@ -351,18 +410,38 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
     Ok(out)
 }
 
+/// The `[section]` tables of the file, as listed in hints.
+const SECTIONS: [&str; 9] = [
+    "[mqtt]",
+    "[sense]",
+    "[sink]",
+    "[counter]",
+    "[aws]",
+    "[athena]",
+    "[kinesis]",
+    "[quicksight]",
+    "[dashboard]",
+];
+
 fn is_section(name: &str) -> bool {
-    KEYS.iter().any(|k| k.name.split_once('.').is_some_and(|(s, _)| s == name))
+    SECTIONS.iter().any(|s| s.trim_matches(['[', ']']) == name)
 }
 
-fn check_file_value(name: &str, value: &Value, origin: &str) -> Result<(&'static str, Value), ConfigError> {
+fn check_file_value(
+    name: &str,
+    value: &Value,
+    origin: &str,
+) -> Result<(&'static str, Value), ConfigError> {
     let Some(key) = find_key(name) else {
         let section = name.split_once('.').map(|(s, _)| s);
-        let known = KEYS
+        let mut known: Vec<&'static str> = KEYS
             .iter()
             .filter(|k| k.name.split_once('.').map(|(s, _)| s) == section)
             .map(|k| k.name)
             .collect();
+        if section.is_none() {
+            known.extend(SECTIONS);
+        }
         return Err(ConfigError::UnknownKey {
             key: name.into(),
             origin: origin.into(),
@@ -379,7 +458,11 @@ fn check_file_value(name: &str, value: &Value, origin: &str) -> Result<(&'static
 }
 
 fn shown(key: &Key, text: &str) -> String {
-    if key.secret { "(hidden)".into() } else { text.into() }
+    if key.secret {
+        "(hidden)".into()
+    } else {
+        text.into()
+    }
 }
 
 fn display_value(value: &Value) -> String {
@@ -398,13 +481,23 @@ fn parse_literal(literal: &str) -> Option<Value> {
 fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
     if !values.contains_key("device_id") {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
-        let host = if host.is_empty() { "iotpipe".to_string() } else { host };
-        values.insert("device_id", (Value::String(host), Source::Derived("hostname")));
+        let host = if host.is_empty() {
+            "iotpipe".to_string()
+        } else {
+            host
+        };
+        values.insert(
+            "device_id",
+            (Value::String(host), Source::Derived("hostname")),
+        );
     }
     if !values.contains_key("dashboard.out") {
         if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
             let out = Path::new(data_dir).join("dashboard").display().to_string();
-            values.insert("dashboard.out", (Value::String(out), Source::Derived("<data_dir>/dashboard")));
+            values.insert(
+                "dashboard.out",
+                (Value::String(out), Source::Derived("<data_dir>/dashboard")),
+            );
         }
     }
     if !values.contains_key("athena.output_location") {
@@ -412,7 +505,10 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
             let out = format!("s3://{bucket}/athena-results/");
             values.insert(
                 "athena.output_location",
-                (Value::String(out), Source::Derived("s3://<aws.bucket>/athena-results/")),
+                (
+                    Value::String(out),
+                    Source::Derived("s3://<aws.bucket>/athena-results/"),
+                ),
             );
         }
     }
@@ -559,7 +655,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn sample_value(kind: &Kind) -> Value {
@@ -577,8 +676,10 @@ mod tests {
     #[test]
     fn schema_and_struct_agree_on_every_key() {
         // Every key set at once must deserialize (no key the struct lacks) ...
-        let overrides: Vec<Override> =
-            KEYS.iter().map(|k| Override::new(k.name, "--test", sample_value(&k.kind))).collect();
+        let overrides: Vec<Override> = KEYS
+            .iter()
+            .map(|k| Override::new(k.name, "--test", sample_value(&k.kind)))
+            .collect();
         let resolved = resolve_from(&FileChoice::default(), &[], &overrides).unwrap();
         assert_eq!(resolved.values.len(), KEYS.len());
         // ... and every env name maps back to exactly one key.
@@ -586,6 +687,14 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), KEYS.len());
+        // The hint's section list is the set of key prefixes.
+        let mut prefixes: Vec<String> = KEYS
+            .iter()
+            .filter_map(|k| k.name.split_once('.'))
+            .map(|(s, _)| format!("[{s}]"))
+            .collect();
+        prefixes.dedup();
+        assert_eq!(prefixes, SECTIONS);
         // Defaults must satisfy their own kind.
         for key in KEYS {
             if let Some(literal) = key.default {
@@ -604,20 +713,38 @@ mod tests {
         .unwrap();
         assert_eq!(resolved.config.mqtt.port, 1999);
         assert_eq!(resolved.config.device_id, "flagged");
-        assert_eq!(resolved.values["mqtt.port"].1, Source::Env("IOTPIPE_MQTT_PORT".into()));
+        assert_eq!(
+            resolved.values["mqtt.port"].1,
+            Source::Env("IOTPIPE_MQTT_PORT".into())
+        );
     }
 
     #[test]
     fn bad_env_values_name_the_variable_and_the_expectation() {
-        let err = resolve_from(&FileChoice::default(), &env(&[("IOTPIPE_MQTT_QOS", "2")]), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("IOTPIPE_MQTT_QOS") && err.contains("from 0 to 1"), "{err}");
-        let err = resolve_from(&FileChoice::default(), &env(&[("IOTPIPE_MQTT_PASSWORD", "")]), &[]);
+        let err = resolve_from(
+            &FileChoice::default(),
+            &env(&[("IOTPIPE_MQTT_QOS", "2")]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("IOTPIPE_MQTT_QOS") && err.contains("from 0 to 1"),
+            "{err}"
+        );
+        let err = resolve_from(
+            &FileChoice::default(),
+            &env(&[("IOTPIPE_MQTT_PASSWORD", "")]),
+            &[],
+        );
         assert!(err.is_ok(), "an empty password is a string");
-        let err = resolve_from(&FileChoice::default(), &env(&[("IOTPIPE_MQTT_HOTS", "x")]), &[])
-            .unwrap_err()
-            .to_string();
+        let err = resolve_from(
+            &FileChoice::default(),
+            &env(&[("IOTPIPE_MQTT_HOTS", "x")]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("IOTPIPE_MQTT_HOTS"), "{err}");
     }
 
@@ -629,7 +756,13 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert_eq!(resolved.config.dashboard.out, PathBuf::from("/srv/d/dashboard"));
-        assert_eq!(resolved.config.athena.output_location.as_deref(), Some("s3://b/athena-results/"));
+        assert_eq!(
+            resolved.config.dashboard.out,
+            PathBuf::from("/srv/d/dashboard")
+        );
+        assert_eq!(
+            resolved.config.athena.output_location.as_deref(),
+            Some("s3://b/athena-results/")
+        );
     }
 }

@@ -72,45 +72,28 @@ impl ConfigError {
     }
 }
 
-/// A failure that carries its own hint for the user, in any layer.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Hinted {
-    pub message: String,
-    pub hint: String,
-    pub exit: Exit,
-}
-
-impl Hinted {
-    pub fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
-        Hinted {
-            message: message.into(),
-            hint: hint.into(),
-            exit,
-        }
+/// The exit code and hint of one cause, if its kind decides them. Each layer's
+/// error type is listed here once.
+fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<String>)> {
+    if let Some(config) = cause.downcast_ref::<ConfigError>() {
+        return Some((Exit::Usage, config.hint()));
     }
+    if let Some(sense) = cause.downcast_ref::<crate::sense::SenseError>() {
+        return Some((Exit::Failure, Some(sense.hint())));
+    }
+    None
 }
 
 /// The exit code for an error: the first cause in the chain whose kind decides it.
 pub fn exit_code_of(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<ConfigError>() {
-            return Exit::Usage;
-        }
-        if let Some(hinted) = cause.downcast_ref::<Hinted>() {
-            return hinted.exit;
-        }
-    }
-    Exit::Failure
+    err.chain()
+        .find_map(classify)
+        .map_or(Exit::Failure, |(exit, _)| exit)
 }
 
 fn hint_of(err: &anyhow::Error) -> Option<String> {
-    err.chain().find_map(|cause| {
-        if let Some(config) = cause.downcast_ref::<ConfigError>() {
-            return config.hint();
-        }
-        cause.downcast_ref::<Hinted>().map(|h| h.hint.clone())
-    })
+    err.chain()
+        .find_map(|cause| classify(cause).and_then(|(_, hint)| hint))
 }
 
 /// Prints `iotpipe: error: <cause chain>` and a hint line to stderr.
@@ -120,9 +103,15 @@ fn hint_of(err: &anyhow::Error) -> Option<String> {
 pub fn report(err: &anyhow::Error, verbose: bool, color: bool) {
     let mut stderr = std::io::stderr().lock();
     let (red, yellow, reset) = if color {
-        let red = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+        let red = anstyle::Style::new()
+            .bold()
+            .fg_color(Some(anstyle::AnsiColor::Red.into()));
         let yellow = anstyle::Style::new().fg_color(Some(anstyle::AnsiColor::Yellow.into()));
-        (red.render().to_string(), yellow.render().to_string(), anstyle::Reset.render().to_string())
+        (
+            red.render().to_string(),
+            yellow.render().to_string(),
+            anstyle::Reset.render().to_string(),
+        )
     } else {
         Default::default()
     };

@@ -22,7 +22,11 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
-            return if err.use_stderr() { Exit::Usage.into() } else { Exit::Ok.into() };
+            return if err.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Ok.into()
+            };
         }
     };
     let verbose = cli.global.verbose;

@@ -62,10 +62,18 @@ pub struct Column {
 
 impl Column {
     pub const fn left(title: &'static str, width: usize) -> Self {
-        Column { title, width, right: false }
+        Column {
+            title,
+            width,
+            right: false,
+        }
     }
     pub const fn right(title: &'static str, width: usize) -> Self {
-        Column { title, width, right: true }
+        Column {
+            title,
+            width,
+            right: true,
+        }
     }
 }
 
@@ -81,7 +89,11 @@ impl Output {
     pub fn new(format: Option<Format>) -> Self {
         let stdout = io::stdout();
         let terminal = stdout.is_terminal();
-        let format = format.unwrap_or(if terminal { Format::Table } else { Format::Jsonl });
+        let format = format.unwrap_or(if terminal {
+            Format::Table
+        } else {
+            Format::Jsonl
+        });
         Output {
             format,
             out: stdout.lock(),
@@ -130,7 +142,11 @@ impl Output {
         table.set_header(headers.iter().map(|c| c.title));
         for (index, column) in headers.iter().enumerate() {
             if let Some(col) = table.column_mut(index) {
-                col.set_cell_alignment(if column.right { CellAlignment::Right } else { CellAlignment::Left });
+                col.set_cell_alignment(if column.right {
+                    CellAlignment::Right
+                } else {
+                    CellAlignment::Left
+                });
             }
         }
         table
@@ -155,7 +171,11 @@ impl<R: Row> Records<'_, R> {
                 out.write_all(b"\n")?;
             }
             Format::Json => {
-                out.write_all(if self.written == 0 { b"[\n  " } else { b",\n  " })?;
+                out.write_all(if self.written == 0 {
+                    b"[\n  "
+                } else {
+                    b",\n  "
+                })?;
                 serde_json::to_writer(&mut *out, record)?;
             }
             Format::Table if self.live => {
@@ -175,9 +195,17 @@ impl<R: Row> Records<'_, R> {
     }
 
     pub fn finish(self) -> io::Result<usize> {
-        let Records { output, written, pending, live, .. } = self;
+        let Records {
+            output,
+            written,
+            pending,
+            live,
+            ..
+        } = self;
         match output.format {
-            Format::Json => output.out.write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?,
+            Format::Json => output
+                .out
+                .write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?,
             Format::Table if !live && !pending.is_empty() => {
                 let mut table = output.table(R::headers());
                 for row in pending {
@@ -193,7 +221,11 @@ impl<R: Row> Records<'_, R> {
 }
 
 /// Prints a key/value style table from rows of strings (for `config show` and friends).
-pub fn write_table(output: &mut Output, headers: &[Column], rows: Vec<Vec<String>>) -> io::Result<()> {
+pub fn write_table(
+    output: &mut Output,
+    headers: &[Column],
+    rows: Vec<Vec<String>>,
+) -> io::Result<()> {
     let mut table = output.table(headers);
     for row in rows {
         table.add_row(row.into_iter().map(|cell| sanitize(&cell).into_owned()));
@@ -256,7 +288,11 @@ mod tests {
 
     #[test]
     fn aligned_rows_pad_to_column_width() {
-        let cols = [Column::left("name", 6), Column::right("n", 4), Column::left("last", 0)];
+        let cols = [
+            Column::left("name", 6),
+            Column::right("n", 4),
+            Column::left("last", 0),
+        ];
         let mut buf = Vec::new();
         write_aligned(&mut buf, &cols, vec!["ab".into(), "7".into(), "z".into()]).unwrap();
         assert_eq!(String::from_utf8(buf).unwrap(), "ab         7  z\n");

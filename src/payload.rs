@@ -70,7 +70,10 @@ pub enum Invalid {
     #[error("unsupported schema version v={0} (this iotpipe reads v=1)")]
     Version(u32),
     #[error("`{field}` {problem}")]
-    Field { field: &'static str, problem: String },
+    Field {
+        field: &'static str,
+        problem: String,
+    },
 }
 
 /// Plausible bounds per measured field: the sensors' datasheet ranges, widened a
@@ -111,7 +114,10 @@ impl Reading {
         }
         check_id("device_id", &self.device_id)?;
         check_id("run_id", &self.run_id)?;
-        parse_ts(&self.ts).map_err(|problem| Invalid::Field { field: "ts", problem })?;
+        parse_ts(&self.ts).map_err(|problem| Invalid::Field {
+            field: "ts",
+            problem,
+        })?;
         for (field, value) in self.measurements() {
             let Some(value) = value else { continue };
             if !value.is_finite() {
@@ -139,7 +145,10 @@ impl Reading {
             ("temperature_raw_c", self.temperature_raw_c),
             ("humidity_pct", self.humidity_pct),
             ("pressure_hpa", self.pressure_hpa),
-            ("temperature_from_pressure_c", self.temperature_from_pressure_c),
+            (
+                "temperature_from_pressure_c",
+                self.temperature_from_pressure_c,
+            ),
             ("accel_x_g", self.accel_x_g),
             ("accel_y_g", self.accel_y_g),
             ("accel_z_g", self.accel_z_g),
@@ -157,7 +166,10 @@ impl Reading {
 
     /// The reading's time; `validate` guarantees it parses.
     pub fn timestamp(&self) -> Result<OffsetDateTime, Invalid> {
-        parse_ts(&self.ts).map_err(|problem| Invalid::Field { field: "ts", problem })
+        parse_ts(&self.ts).map_err(|problem| Invalid::Field {
+            field: "ts",
+            problem,
+        })
     }
 
     pub fn to_json(&self) -> String {
@@ -221,14 +233,38 @@ mod tests {
     fn rejects_what_is_not_v1() {
         let cases: &[(&str, &str)] = &[
             ("not json", "not schema v1 JSON"),
-            (r#"{"v":2,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "v=2"),
-            (r#"{"v":1,"device_id":"","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "`device_id` is empty"),
-            (r#"{"v":1,"device_id":"a","run_id":"r","seq":-1,"ts":"2026-01-01T00:00:00Z"}"#, "invalid value"),
-            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"yesterday"}"#, "`ts`"),
-            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","humidity_pct":140}"#, "`humidity_pct`"),
-            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","temperature_c":"21"}"#, "invalid type"),
-            (r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","colour":1}"#, "unknown field"),
-            (r#"{"v":1,"device_id":"a","seq":0,"ts":"2026-01-01T00:00:00Z"}"#, "missing field `run_id`"),
+            (
+                r#"{"v":2,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#,
+                "v=2",
+            ),
+            (
+                r#"{"v":1,"device_id":"","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z"}"#,
+                "`device_id` is empty",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","run_id":"r","seq":-1,"ts":"2026-01-01T00:00:00Z"}"#,
+                "invalid value",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"yesterday"}"#,
+                "`ts`",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","humidity_pct":140}"#,
+                "`humidity_pct`",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","temperature_c":"21"}"#,
+                "invalid type",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","run_id":"r","seq":0,"ts":"2026-01-01T00:00:00Z","colour":1}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"v":1,"device_id":"a","seq":0,"ts":"2026-01-01T00:00:00Z"}"#,
+                "missing field `run_id`",
+            ),
         ];
         for (payload, expected) in cases {
             let err = Reading::parse(payload.as_bytes()).unwrap_err().to_string();

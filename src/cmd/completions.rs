@@ -24,7 +24,13 @@ pub struct AssetsArgs {
     pub dir: PathBuf,
 }
 
-pub const SHELLS: [Shell; 5] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish];
+pub const SHELLS: [Shell; 5] = [
+    Shell::Bash,
+    Shell::Zsh,
+    Shell::Fish,
+    Shell::PowerShell,
+    Shell::Elvish,
+];
 
 pub fn run(ctx: &mut Context, args: &CompletionsArgs) -> anyhow::Result<Exit> {
     clap_complete::generate(args.shell, &mut Cli::command(), "iotpipe", ctx.output.raw());

@@ -40,7 +40,12 @@ impl Row for KeyRow {
             serde_json::Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        vec![self.key.into(), value, self.source.clone(), self.env.clone()]
+        vec![
+            self.key.into(),
+            value,
+            self.source.clone(),
+            self.env.clone(),
+        ]
     }
 }
 
@@ -55,13 +60,18 @@ fn show(ctx: &mut Context) -> anyhow::Result<Exit> {
     if !ctx.global.quiet {
         match &resolved.file {
             Some(path) => eprintln!("config file: {}", path.display()),
-            None => eprintln!("config file: none (looked for ./iotpipe.toml and $XDG_CONFIG_HOME/iotpipe/iotpipe.toml)"),
+            None => eprintln!(
+                "config file: none (looked for ./iotpipe.toml and $XDG_CONFIG_HOME/iotpipe/iotpipe.toml)"
+            ),
         }
     }
     let mut records = ctx.output.records::<KeyRow>(false);
     for key in KEYS {
         let (value, source) = match resolved.values.get(key.name) {
-            Some(_) if key.secret => (serde_json::Value::String("********".into()), source_of(&resolved, key.name)),
+            Some(_) if key.secret => (
+                serde_json::Value::String("********".into()),
+                source_of(&resolved, key.name),
+            ),
             Some((value, _)) => (to_json(value), source_of(&resolved, key.name)),
             None => (serde_json::Value::Null, "unset".into()),
         };
@@ -77,7 +87,11 @@ fn show(ctx: &mut Context) -> anyhow::Result<Exit> {
 }
 
 fn source_of(resolved: &crate::config::Resolved, key: &str) -> String {
-    resolved.values.get(key).map(|(_, source)| source.to_string()).unwrap_or_default()
+    resolved
+        .values
+        .get(key)
+        .map(|(_, source)| source.to_string())
+        .unwrap_or_default()
 }
 
 fn to_json(value: &Value) -> serde_json::Value {

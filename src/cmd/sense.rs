@@ -124,8 +124,13 @@ pub fn run(ctx: &mut Context, args: &SenseArgs) -> anyhow::Result<Exit> {
     let run_id = payload::new_run_id();
 
     let mut source: Box<dyn Source> = if args.sim {
-        let seed = args.seed.unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
-        tracing::info!(seed, "simulating; pass --seed {seed} to reproduce these values");
+        let seed = args
+            .seed
+            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        tracing::info!(
+            seed,
+            "simulating; pass --seed {seed} to reproduce these values"
+        );
         Box::new(Sim::new(SimOptions {
             seed,
             device_id: config.device_id.clone(),
@@ -141,7 +146,9 @@ pub fn run(ctx: &mut Context, args: &SenseArgs) -> anyhow::Result<Exit> {
     // Hardware is always paced; the simulator only when asked to be, so
     // `sense --sim --count 1000` is instant and still spaced in simulated time.
     let paced = !args.sim || args.every.is_some();
-    let count = args.count.or(if args.every.is_some() { None } else { Some(1) });
+    let count = args
+        .count
+        .or(if args.every.is_some() { None } else { Some(1) });
     let live = paced && count != Some(1);
 
     let started = Instant::now();

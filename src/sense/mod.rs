@@ -7,9 +7,8 @@
 pub mod orientation;
 pub mod sim;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::error::{Exit, Hinted};
 use crate::payload::Reading;
 
 /// Something that produces readings, one per call.
@@ -19,8 +18,24 @@ pub trait Source {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SenseError {
-    #[error(transparent)]
-    Hardware(#[from] Hinted),
+    #[error("no Sense HAT: {} does not exist (I2C is not enabled, or this is not a Raspberry Pi)", .path.display())]
+    NoBus { path: PathBuf },
+    #[error("{} is present, but this build of iotpipe has no Sense HAT driver yet", .path.display())]
+    NoDriver { path: PathBuf },
+}
+
+impl SenseError {
+    pub fn hint(&self) -> String {
+        match self {
+            SenseError::NoBus { .. } => "on a Pi, enable I2C with `sudo raspi-config nonint do_i2c 0` (or add \
+                `dtparam=i2c_arm=on` to /boot/firmware/config.txt) and reboot; elsewhere, use --sim for \
+                simulated readings"
+                .into(),
+            SenseError::NoDriver { .. } => {
+                "use --sim for simulated readings until the Sense HAT driver lands".into()
+            }
+        }
+    }
 }
 
 /// The I2C device node for a bus number.
@@ -31,24 +46,11 @@ pub fn bus_path(bus: u8) -> PathBuf {
 /// Opens the Sense HAT on `bus`, or explains why it cannot be used.
 pub fn open_hardware(bus: u8) -> Result<Box<dyn Source>, SenseError> {
     let path = bus_path(bus);
-    Err(hardware_unavailable(&path, path.exists()).into())
-}
-
-fn hardware_unavailable(path: &Path, bus_exists: bool) -> Hinted {
-    if bus_exists {
-        Hinted::new(
-            Exit::Failure,
-            format!("{} is present, but this build of iotpipe has no Sense HAT driver yet", path.display()),
-            "use --sim for simulated readings until the Sense HAT driver lands",
-        )
+    Err(if path.exists() {
+        SenseError::NoDriver { path }
     } else {
-        Hinted::new(
-            Exit::Failure,
-            format!("no Sense HAT: {} does not exist (I2C is not enabled, or this is not a Raspberry Pi)", path.display()),
-            "on a Pi, enable I2C with `sudo raspi-config nonint do_i2c 0` (or add `dtparam=i2c_arm=on` \
-             to /boot/firmware/config.txt) and reboot; elsewhere, use --sim for simulated readings",
-        )
-    }
+        SenseError::NoBus { path }
+    })
 }
 
 #[cfg(test)]
@@ -57,9 +59,15 @@ mod tests {
 
     #[test]
     fn missing_bus_says_how_to_enable_i2c_and_offers_sim() {
-        let err = hardware_unavailable(Path::new("/dev/i2c-1"), false);
-        assert!(err.message.contains("/dev/i2c-1 does not exist"), "{}", err.message);
-        assert!(err.hint.contains("raspi-config") && err.hint.contains("--sim"), "{}", err.hint);
-        assert_eq!(err.exit, Exit::Failure);
+        let err = open_hardware(250).err().unwrap();
+        assert!(
+            err.to_string().contains("/dev/i2c-250 does not exist"),
+            "{err}"
+        );
+        let hint = err.hint();
+        assert!(
+            hint.contains("raspi-config") && hint.contains("--sim"),
+            "{hint}"
+        );
     }
 }

@@ -40,7 +40,10 @@ mod tests {
     #[test]
     fn flat_board_pointing_north() {
         let o = from_accel_mag([0.0, 0.0, 1.0], [20.0, 0.0, -40.0]);
-        assert!(close(o.pitch_deg, 0.0) && close(o.roll_deg, 0.0) && close(o.yaw_deg, 0.0), "{o:?}");
+        assert!(
+            close(o.pitch_deg, 0.0) && close(o.roll_deg, 0.0) && close(o.yaw_deg, 0.0),
+            "{o:?}"
+        );
     }
 
     #[test]
@@ -56,7 +59,11 @@ mod tests {
         let r = 30f64.to_radians();
         let accel = [0.0, r.sin(), r.cos()];
         let (fy, fz) = (0.0, -40.0);
-        let mag = [20.0, fy * r.cos() + fz * r.sin(), -fy * r.sin() + fz * r.cos()];
+        let mag = [
+            20.0,
+            fy * r.cos() + fz * r.sin(),
+            -fy * r.sin() + fz * r.cos(),
+        ];
         let o = from_accel_mag(accel, mag);
         assert!(close(o.roll_deg, 30.0), "{o:?}");
         assert!(o.yaw_deg.min(360.0 - o.yaw_deg) < 1e-6, "{o:?}");

@@ -89,7 +89,8 @@ impl Source for Sim {
         let seq = self.seq;
         let elapsed = self.opts.step.as_secs_f64() * seq as f64;
         let offset_ns = self.opts.step.as_nanos().saturating_mul(u128::from(seq));
-        let at = self.opts.start + time::Duration::nanoseconds(i64::try_from(offset_ns).unwrap_or(i64::MAX));
+        let at = self.opts.start
+            + time::Duration::nanoseconds(i64::try_from(offset_ns).unwrap_or(i64::MAX));
         let day = (self.day_phase + elapsed / DAY_SECS).fract();
         // Warmest mid-afternoon (15:00), coolest before dawn.
         let daily = 3.0 * (TAU * (day - 0.375)).cos();
@@ -99,7 +100,8 @@ impl Source for Sim {
         self.pressure_weather = self.wander(self.pressure_weather, 3.0 * DAY_SECS, 0.8);
 
         let temperature = self.mean_temp + daily + self.temp_weather + self.gauss(0.04);
-        let humidity = (45.0 - 2.2 * (temperature - self.mean_temp) + self.humidity_weather
+        let humidity = (45.0 - 2.2 * (temperature - self.mean_temp)
+            + self.humidity_weather
             + self.gauss(0.25))
         .clamp(5.0, 95.0);
         let pressure = 1013.25 + self.pressure_weather + self.gauss(0.015);
@@ -140,7 +142,11 @@ impl Source for Sim {
 
 impl Sim {
     fn add_imu(&mut self, reading: &mut Reading) {
-        let accel = [self.gauss(0.004), self.gauss(0.004), 1.0 + self.gauss(0.004)];
+        let accel = [
+            self.gauss(0.004),
+            self.gauss(0.004),
+            1.0 + self.gauss(0.004),
+        ];
         let gyro = [self.gauss(0.15), self.gauss(0.15), self.gauss(0.15)];
         // Earth's field at mid latitudes: ~20 uT horizontal, ~44 uT down.
         let mag = [
@@ -194,7 +200,9 @@ mod tests {
     fn readings_are_valid_and_plausible_over_two_days() {
         let readings = take(3, 2 * 24 * 60, true);
         let temps: Vec<f64> = readings.iter().map(|r| r.temperature_c.unwrap()).collect();
-        let (lo, hi) = temps.iter().fold((f64::MAX, f64::MIN), |(l, h), t| (l.min(*t), h.max(*t)));
+        let (lo, hi) = temps
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), t| (l.min(*t), h.max(*t)));
         assert!(hi - lo > 3.0 && hi - lo < 15.0, "daily swing {lo}..{hi}");
         for (i, r) in readings.iter().enumerate() {
             r.validate().unwrap();

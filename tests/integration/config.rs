@@ -1,0 +1,261 @@
+//! Configuration: precedence (defaults < file < env < flags), discovery, and errors.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{Iotpipe, iotpipe, temp_dir};
+
+fn show(cmd: Iotpipe) -> std::collections::BTreeMap<String, (Value, String)> {
+    cmd.args(["config", "show", "-o", "jsonl"])
+        .run()
+        .success()
+        .json_lines()
+        .into_iter()
+        .map(|row| {
+            let key = row["key"].as_str().unwrap().to_string();
+            (
+                key,
+                (
+                    row["value"].clone(),
+                    row["source"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn device_id_of(cmd: Iotpipe, flags: &[&str]) -> String {
+    let readings = cmd
+        .args(["sense", "--sim", "-o", "jsonl"])
+        .args(flags)
+        .run()
+        .success()
+        .json_lines();
+    readings[0]["device_id"].as_str().unwrap().to_string()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn file_then_env_then_flag() {
+    let dir = temp_dir();
+    write(
+        dir.path(),
+        "iotpipe.toml",
+        "device_id = \"from-file\"\n[mqtt]\nport = 1884\nqos = 0\n",
+    );
+
+    assert_eq!(device_id_of(iotpipe(dir.path()), &[]), "from-file");
+    assert_eq!(
+        device_id_of(
+            iotpipe(dir.path()).env("IOTPIPE_DEVICE_ID", "from-env"),
+            &[]
+        ),
+        "from-env"
+    );
+    assert_eq!(
+        device_id_of(
+            iotpipe(dir.path()).env("IOTPIPE_DEVICE_ID", "from-env"),
+            &["--device-id", "from-flag"]
+        ),
+        "from-flag"
+    );
+
+    let values = show(
+        iotpipe(dir.path())
+            .env("IOTPIPE_MQTT_QOS", "1")
+            .args(["--region", "eu-north-1"]),
+    );
+    assert_eq!(
+        values["mqtt.port"],
+        (Value::from(1884), "file iotpipe.toml".to_string())
+    );
+    assert_eq!(
+        values["mqtt.qos"],
+        (Value::from(1), "env IOTPIPE_MQTT_QOS".to_string())
+    );
+    assert_eq!(
+        values["aws.region"],
+        (Value::from("eu-north-1"), "flag --region".to_string())
+    );
+    assert_eq!(
+        values["mqtt.topic"],
+        (Value::from("sensor/data"), "default".to_string())
+    );
+    assert_eq!(values["aws.bucket"], (Value::Null, "unset".to_string()));
+}
+
+#[test]
+fn config_flag_env_and_xdg_discovery() {
+    let dir = temp_dir();
+    let xdg = write(
+        dir.path(),
+        ".config/iotpipe/iotpipe.toml",
+        "device_id = \"xdg\"\n",
+    );
+    assert_eq!(device_id_of(iotpipe(dir.path()), &[]), "xdg");
+    let local = write(dir.path(), "iotpipe.toml", "device_id = \"local\"\n");
+    assert_eq!(
+        device_id_of(iotpipe(dir.path()), &[]),
+        "local",
+        "./iotpipe.toml wins over XDG"
+    );
+    let other = write(
+        dir.path(),
+        "elsewhere/custom.toml",
+        "device_id = \"custom\"\n",
+    );
+    assert_eq!(
+        device_id_of(iotpipe(dir.path()).env("IOTPIPE_CONFIG", &other), &[]),
+        "custom"
+    );
+    assert_eq!(
+        device_id_of(
+            iotpipe(dir.path()).args([std::ffi::OsStr::new("--config"), xdg.as_os_str()]),
+            &[]
+        ),
+        "xdg"
+    );
+    drop(local);
+}
+
+#[track_caller]
+fn config_error(dir: &Path, file: &str, must_contain: &[&str]) {
+    write(dir, "iotpipe.toml", file);
+    let run = iotpipe(dir).args(["sense", "--sim"]).run().expect_code(2);
+    let err = run.stderr();
+    for needle in must_contain {
+        assert!(err.contains(needle), "{needle:?} not in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(run.stdout().is_empty());
+}
+
+#[test]
+fn bad_config_exits_2_naming_file_key_and_expectation() {
+    let dir = temp_dir();
+    let d = dir.path();
+    config_error(
+        d,
+        "[mqtt]\nhots = \"x\"\n",
+        &["unknown key `mqtt.hots`", "iotpipe.toml", "mqtt.host"],
+    );
+    config_error(
+        d,
+        "[mqtt]\nport = \"many\"\n",
+        &["`mqtt.port`", "iotpipe.toml", "an integer from 1 to 65535"],
+    );
+    config_error(d, "[mqtt]\nqos = 2\n", &["`mqtt.qos`", "from 0 to 1"]);
+    config_error(
+        d,
+        "[sense]\nevery = \"often\"\n",
+        &["`sense.every`", "a duration"],
+    );
+    config_error(
+        d,
+        "backend = \"gcp\"\n",
+        &["`backend`", "one of local, aws"],
+    );
+    config_error(d, "[nope]\nx = 1\n", &["unknown key `nope`", "[mqtt]"]);
+    config_error(d, "device_id = \n", &["not valid TOML", "line 1"]);
+    // The password's value is never echoed, even when it is wrong.
+    config_error(
+        d,
+        "[mqtt]\npassword = 12345678\n",
+        &["`mqtt.password`", "(hidden)"],
+    );
+    assert!(
+        !std::fs::read_to_string(d.join("iotpipe.toml"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn bad_environment_and_missing_file_exit_2() {
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_PORT", "0")
+        .args(["config", "show"])
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("IOTPIPE_MQTT_PORT"),
+        "{}",
+        run.stderr()
+    );
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_HOTS", "x")
+        .args(["config", "show"])
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("unknown key `IOTPIPE_MQTT_HOTS`"),
+        "{}",
+        run.stderr()
+    );
+    let run = iotpipe(dir.path())
+        .args(["--config", "missing.toml", "config", "show"])
+        .run()
+        .expect_code(2);
+    assert!(run.stderr().contains("missing.toml"), "{}", run.stderr());
+}
+
+#[test]
+fn secrets_are_never_printed() {
+    let dir = temp_dir();
+    write(
+        dir.path(),
+        "iotpipe.toml",
+        "[mqtt]\npassword = \"hunter2-secret\"\n",
+    );
+    for format in ["table", "json", "jsonl"] {
+        let run = iotpipe(dir.path())
+            .args(["config", "show", "-o", format])
+            .run()
+            .success();
+        assert!(
+            !run.stdout().contains("hunter2") && !run.stderr().contains("hunter2"),
+            "{format}"
+        );
+        assert!(
+            run.stdout().contains("********"),
+            "{format}: {}",
+            run.stdout()
+        );
+    }
+}
+
+#[test]
+fn example_config_is_valid_and_complete() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/iotpipe.toml");
+    let text = std::fs::read_to_string(&example).unwrap();
+    let dir = temp_dir();
+    // Every key appears in the example (commented out or set) ...
+    let values = show(iotpipe(dir.path()));
+    for key in values.keys() {
+        let field = key.rsplit('.').next().unwrap();
+        assert!(
+            text.contains(&format!("{field} =")),
+            "examples/iotpipe.toml does not document {key}"
+        );
+    }
+    // ... and with every line uncommented it is still accepted.
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|r| r.contains(" = "))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    write(dir.path(), "iotpipe.toml", &uncommented);
+    iotpipe(dir.path()).args(["config", "show"]).run().success();
+}

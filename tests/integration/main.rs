@@ -1,0 +1,12 @@
+//! Integration tests: the built `iotpipe` binary against real services.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod assets;
+mod cli;
+mod config;
+mod harness;
+mod sense;
