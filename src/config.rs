@@ -42,6 +42,7 @@ impl Kind {
             Kind::Str => "a string".into(),
             Kind::Path => "a file or directory path (string)".into(),
             Kind::Bool => "true or false".into(),
+            Kind::Int { min, max } if max - min == 1 => format!("{min} or {max}"),
             Kind::Int { min, max } => format!("an integer from {min} to {max}"),
             Kind::Float { above } => format!("a number greater than {above}"),
             Kind::Duration { min_ms } => format!(
@@ -729,7 +730,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("IOTPIPE_MQTT_QOS") && err.contains("from 0 to 1"),
+            err.contains("IOTPIPE_MQTT_QOS") && err.contains("0 or 1"),
             "{err}"
         );
         let err = resolve_from(

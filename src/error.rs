@@ -64,9 +64,10 @@ impl ConfigError {
                 "known keys here: {}; `iotpipe config show` lists every key",
                 known.join(", ")
             )),
-            ConfigError::BadValue { .. } => {
-                Some("examples/iotpipe.toml documents every key and its values".into())
-            }
+            ConfigError::BadValue { .. } => Some(
+                "`iotpipe config show` lists every key with its value; examples/iotpipe.toml documents them"
+                    .into(),
+            ),
             ConfigError::Invalid(_) => None,
         }
     }

@@ -151,7 +151,7 @@ fn bad_config_exits_2_naming_file_key_and_expectation() {
         "[mqtt]\nport = \"many\"\n",
         &["`mqtt.port`", "iotpipe.toml", "an integer from 1 to 65535"],
     );
-    config_error(d, "[mqtt]\nqos = 2\n", &["`mqtt.qos`", "from 0 to 1"]);
+    config_error(d, "[mqtt]\nqos = 2\n", &["`mqtt.qos`", "expected 0 or 1"]);
     config_error(
         d,
         "[sense]\nevery = \"often\"\n",
