@@ -141,44 +141,132 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until `ready` holds, failing with `what` and the service log after `timeout`.
-fn wait_until(
-    what: &str,
+/// Builds a service's command line for its temp dir and port.
+type CommandFor = dyn Fn(&Path, u16) -> Command;
+
+/// A service process of a test: its own temp dir and log, a free loopback port,
+/// a readiness check; killed and reaped on drop. It can be killed and restarted
+/// on the same port, for outage tests.
+pub struct Service {
+    name: &'static str,
+    pub port: u16,
+    pub dir: TempDir,
+    child: Option<Child>,
+    command: Box<CommandFor>,
+    ready: fn(u16) -> bool,
     timeout: Duration,
-    child: &mut Child,
-    log: &Path,
-    mut ready: impl FnMut() -> bool,
-) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if ready() {
-            return true;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            eprintln!(
-                "{what} exited with {status}: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "{what} not ready after {timeout:?}: {}",
-        std::fs::read_to_string(log).unwrap_or_default()
-    );
 }
 
-/// Kills and reaps a child process; used by every service's drop.
-struct Service {
-    child: Child,
+impl Service {
+    /// Starts `command(dir, port)` on a free port, retrying on another port when
+    /// the first one was taken in between.
+    pub fn start(
+        name: &'static str,
+        timeout: Duration,
+        command: impl Fn(&Path, u16) -> Command + 'static,
+        ready: fn(u16) -> bool,
+    ) -> Service {
+        let mut service = Service {
+            name,
+            port: free_port(),
+            dir: temp_dir(),
+            child: None,
+            command: Box::new(command),
+            ready,
+            timeout,
+        };
+        for _ in 0..5 {
+            if service.spawn_and_wait() {
+                return service;
+            }
+            service.port = free_port();
+        }
+        panic!(
+            "{name} did not start on a free port in 5 attempts: {}",
+            service.log()
+        );
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.log", self.name))
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Spawns the process and waits for readiness; false if it exited early.
+    fn spawn_and_wait(&mut self) -> bool {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("opening the service log");
+        let mut command = (self.command)(self.dir.path(), self.port);
+        command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.name));
+        let child = self.child.insert(child);
+        let deadline = Instant::now() + self.timeout;
+        while Instant::now() < deadline {
+            if (self.ready)(self.port) {
+                return true;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!("{} exited with {status}: {}", self.name, self.log());
+                self.child = None;
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "{} not ready after {:?}: {}",
+            self.name,
+            self.timeout,
+            self.log()
+        );
+    }
+
+    /// SIGKILL, like a crash or an outage.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the service again on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.spawn_and_wait() {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not restart on port {}",
+                self.name,
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
+}
+
+fn tcp_accepts(port: u16) -> bool {
+    TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok()
 }
 
 fn required_path(var: &str, fallbacks: &[&str], what: &str) -> PathBuf {
@@ -189,68 +277,43 @@ fn required_path(var: &str, fallbacks: &[&str], what: &str) -> PathBuf {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("{what} not found: run the tests with ./scripts/test, which installs it and sets {var}"))
+        .unwrap_or_else(|| {
+            panic!("{what} not found: run the tests with ./scripts/test, which installs it and sets {var}")
+        })
 }
 
 /// A mosquitto broker of its own on a free loopback port.
-pub struct Mosquitto {
-    pub port: u16,
-    pub dir: TempDir,
-    service: Service,
+pub fn mosquitto() -> Service {
+    mosquitto_with("")
 }
 
-impl Mosquitto {
-    pub fn start() -> Mosquitto {
-        Self::start_with("")
-    }
-
-    /// Starts with extra lines appended to the generated config (TLS listeners, ...).
-    pub fn start_with(extra_config: &str) -> Mosquitto {
-        let binary = required_path(
-            "IOTPIPE_TEST_MOSQUITTO",
-            &["/usr/sbin/mosquitto"],
-            "mosquitto",
-        );
-        // The port may be taken between probing and binding: retry a few times.
-        for _ in 0..5 {
-            let dir = temp_dir();
-            let port = free_port();
-            let log = dir.path().join("mosquitto.log");
-            let config = dir.path().join("mosquitto.conf");
+/// A mosquitto broker with extra lines appended to its config (TLS listeners, ...).
+pub fn mosquitto_with(extra_config: &str) -> Service {
+    let binary = required_path(
+        "IOTPIPE_TEST_MOSQUITTO",
+        &["/usr/sbin/mosquitto"],
+        "mosquitto",
+    );
+    let extra_config = extra_config.to_string();
+    Service::start(
+        "mosquitto",
+        Duration::from_secs(10),
+        move |dir, port| {
+            let config = dir.join("mosquitto.conf");
             std::fs::write(
                 &config,
                 format!(
                     "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                     log_dest file {}\nlog_type error\nlog_type warning\nlog_type notice\n{extra_config}\n",
-                    log.display()
+                     log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n{extra_config}\n"
                 ),
             )
             .expect("writing mosquitto.conf");
-            let child = Command::new(&binary)
-                .arg("-c")
-                .arg(&config)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
-            let mut service = Service { child };
-            let up = wait_until(
-                "mosquitto",
-                Duration::from_secs(10),
-                &mut service.child,
-                &log,
-                || TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok(),
-            );
-            if up {
-                return Mosquitto { port, dir, service };
-            }
-        }
-        panic!("mosquitto did not start on a free port in 5 attempts");
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.service.child.id()
-    }
+            let mut command = Command::new(&binary);
+            command.arg("-c").arg(config);
+            command
+        },
+        tcp_accepts,
+    )
 }
 
 /// The venv that scripts/test prepared (moto, boto3, duckdb).
@@ -309,58 +372,34 @@ pub fn duckdb(sql: &str) -> Vec<serde_json::Value> {
 }
 
 /// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free loopback port.
-pub struct Moto {
-    pub port: u16,
-    dir: TempDir,
-    service: Service,
+pub fn moto() -> Service {
+    let server = venv().join("bin/moto_server");
+    Service::start(
+        "moto_server",
+        Duration::from_secs(30),
+        move |_, port| {
+            let mut command = Command::new(&server);
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            command
+        },
+        |port| http_get(port, "/moto-api/data.json").is_some_and(|r| r.starts_with("HTTP/1.1 200")),
+    )
 }
 
-impl Moto {
-    pub fn start() -> Moto {
-        let server = venv().join("bin/moto_server");
-        for _ in 0..5 {
-            let dir = temp_dir();
-            let port = free_port();
-            let log = dir.path().join("moto.log");
-            let log_file = std::fs::File::create(&log).expect("creating moto.log");
-            let child = Command::new(&server)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(log_file.try_clone().expect("log handle"))
-                .stderr(log_file)
-                .spawn()
-                .unwrap_or_else(|e| panic!("starting {}: {e}", server.display()));
-            let mut service = Service { child };
-            let up = wait_until(
-                "moto_server",
-                Duration::from_secs(30),
-                &mut service.child,
-                &log,
-                || {
-                    http_get(port, "/moto-api/data.json")
-                        .is_some_and(|r| r.starts_with("HTTP/1.1 200"))
-                },
-            );
-            if up {
-                return Moto { port, dir, service };
-            }
-        }
-        panic!("moto_server did not start on a free port in 5 attempts");
-    }
+/// The endpoint of a moto server.
+pub fn moto_endpoint(moto: &Service) -> String {
+    format!("http://127.0.0.1:{}", moto.port)
+}
 
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Environment for an AWS client aimed at this server with dummy credentials.
-    pub fn aws_env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_REGION", "us-east-1".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-        ]
-    }
+/// Environment for an AWS client aimed at a moto server with dummy credentials.
+pub fn aws_env(moto: &Service) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto_endpoint(moto)),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+    ]
 }
 
 /// A minimal HTTP/1.1 GET on loopback, returning the whole response.
