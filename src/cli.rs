@@ -43,13 +43,22 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
 
-    /// More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    /// More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces.
+    /// The short -v works before the command (`iotpipe -v sense`), since commands
+    /// that mirror mosquitto use -v themselves
+    #[arg(long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Only errors on stderr: no progress, no summaries
-    #[arg(short, long, global = true)]
+    #[arg(short = 'v', action = clap::ArgAction::Count, hide = true)]
+    pub verbose_short: u8,
+
+    /// Only errors on stderr: no progress, no summaries. The short -q works before
+    /// the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub
+    #[arg(long, global = true)]
     pub quiet: bool,
+
+    #[arg(short = 'q', hide = true)]
+    pub quiet_short: bool,
 
     /// When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -73,6 +82,14 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    pub fn verbosity(&self) -> u8 {
+        self.verbose.saturating_add(self.verbose_short)
+    }
+
+    pub fn is_quiet(&self) -> bool {
+        (self.quiet || self.quiet_short) && self.verbosity() == 0
+    }
+
     pub fn color(&self) -> ColorChoice {
         if self.no_color {
             ColorChoice::Never
@@ -105,6 +122,9 @@ impl GlobalArgs {
 pub enum Command {
     /// Read the Sense HAT (or the simulator) and print readings
     Sense(cmd::sense::SenseArgs),
+
+    /// Publish readings or lines over MQTT, counting every acknowledgement
+    Publish(Box<cmd::publish::PublishArgs>),
 
     /// Inspect the effective configuration
     #[command(subcommand)]

@@ -150,6 +150,8 @@ pub const KEYS: &[Key] = &[
     key("mqtt.cert", Kind::Path, None),
     key("mqtt.key", Kind::Path, None),
     key("mqtt.alpn", Kind::Bool, Some("false")),
+    key("mqtt.tls", Kind::Bool, None),
+    key("mqtt.iot_core", Kind::Bool, None),
     key(
         "mqtt.max_inflight",
         Kind::Int { min: 1, max: 65535 },
@@ -159,6 +161,15 @@ pub const KEYS: &[Key] = &[
         "mqtt.keep_alive",
         Kind::Duration { min_ms: 5_000 },
         Some("\"30s\""),
+    ),
+    key("outbox.dir", Kind::Path, None),
+    key(
+        "outbox.max_bytes",
+        Kind::Int {
+            min: 1024 * 1024,
+            max: i64::MAX,
+        },
+        Some("104857600"),
     ),
     key("sense.every", Kind::Duration { min_ms: 1 }, Some("\"1s\"")),
     key("sense.cpu_heat_factor", Kind::Float { above: 0.0 }, None),
@@ -412,8 +423,9 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
 }
 
 /// The `[section]` tables of the file, as listed in hints.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "[mqtt]",
+    "[outbox]",
     "[sense]",
     "[sink]",
     "[counter]",
@@ -501,6 +513,15 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
             );
         }
     }
+    if !values.contains_key("outbox.dir") {
+        if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
+            let out = Path::new(data_dir).join("outbox").display().to_string();
+            values.insert(
+                "outbox.dir",
+                (Value::String(out), Source::Derived("<data_dir>/outbox")),
+            );
+        }
+    }
     if !values.contains_key("athena.output_location") {
         if let Some((Value::String(bucket), _)) = values.get("aws.bucket") {
             let out = format!("s3://{bucket}/athena-results/");
@@ -555,6 +576,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub backend: Backend,
     pub mqtt: Mqtt,
+    pub outbox: OutboxConfig,
     pub sense: Sense,
     pub sink: Sink,
     pub counter: Counter,
@@ -579,9 +601,18 @@ pub struct Mqtt {
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
     pub alpn: bool,
+    pub tls: Option<bool>,
+    pub iot_core: Option<bool>,
     pub max_inflight: u16,
     #[serde(deserialize_with = "duration")]
     pub keep_alive: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -82,6 +82,16 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
     if let Some(sense) = cause.downcast_ref::<crate::sense::SenseError>() {
         return Some((Exit::Failure, Some(sense.hint())));
     }
+    if let Some(mqtt) = cause.downcast_ref::<crate::mqtt::MqttError>() {
+        let exit = if mqtt.is_usage() {
+            Exit::Usage
+        } else if mqtt.is_partial() {
+            Exit::Partial
+        } else {
+            Exit::Failure
+        };
+        return Some((exit, mqtt.hint()));
+    }
     None
 }
 

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod mqtt;
 pub mod output;
 pub mod payload;
 pub mod sense;
@@ -29,9 +30,9 @@ pub fn run() -> ExitCode {
             };
         }
     };
-    let verbose = cli.global.verbose;
+    let verbose = cli.global.verbosity();
     let color = cli.global.color();
-    init_logging(verbose, cli.global.quiet, color.stderr());
+    init_logging(verbose, cli.global.is_quiet(), color.stderr());
 
     match cmd::dispatch(cli) {
         Ok(exit) => exit.into(),

@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod config;
+pub mod publish;
 pub mod sense;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -36,6 +37,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     };
     match command {
         Command::Sense(args) => sense::run(&mut ctx, &args),
+        Command::Publish(args) => publish::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use crate::payload::Reading;
 
 /// Something that produces readings, one per call.
-pub trait Source {
+pub trait Source: Send {
     fn next_reading(&mut self) -> Result<Reading, SenseError>;
 }
 

@@ -1,0 +1,443 @@
+//! MQTT transport: connection settings (plain or TLS, mosquitto or AWS IoT Core),
+//! the limits checked before anything is sent, and the connection loop shared by
+//! `publish`, `tail mqtt` and the sink.
+//!
+//! Every connection gets a fresh rumqttc client and event loop: rumqttc's own
+//! reconnect keeps unsent requests in a queue that a clean session discards, so
+//! iotpipe tracks what is unacknowledged itself and re-sends it (see [`publish`]).
+
+pub mod connection;
+pub mod outbox;
+pub mod publish;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{MqttOptions, QoS, TlsConfiguration, Transport};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config;
+
+/// AWS IoT Core's limits (see the IoT Core quotas page).
+pub const IOT_MAX_PAYLOAD: usize = 128 * 1024;
+pub const IOT_MAX_TOPIC: usize = 256;
+pub const IOT_MAX_SLASHES: usize = 7;
+pub const IOT_MAX_CLIENT_ID: usize = 128;
+/// The MQTT 3.1.1 ceiling: the largest "remaining length" of a packet.
+pub const MQTT_MAX_PACKET: usize = 268_435_455;
+/// ALPN protocol for MQTT with client certificates on port 443 (IoT Core).
+pub const IOT_ALPN: &[u8] = b"x-amzn-mqtt-ca";
+
+#[derive(Debug, thiserror::Error)]
+pub enum MqttError {
+    #[error("{0}")]
+    Limit(String),
+    #[error("cannot use {what} {}: {reason}", .path.display())]
+    TlsFile {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("{0}")]
+    TlsSetup(String),
+    #[error("cannot connect to {endpoint}: {reason}")]
+    Connect {
+        endpoint: String,
+        reason: String,
+        kind: ConnectFailure,
+    },
+    #[error("{unacked} of {total} messages were not acknowledged by {endpoint}{}", .cause.as_ref().map(|c| format!(" (last error: {c})")).unwrap_or_default())]
+    Unacknowledged {
+        unacked: u64,
+        total: u64,
+        endpoint: String,
+        cause: Option<String>,
+        outbox: Option<PathBuf>,
+    },
+    #[error(transparent)]
+    Outbox(#[from] outbox::OutboxError),
+}
+
+/// Why a connection failed, which decides whether retrying can help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// Refused, reset, timed out, unreachable: the broker may come back.
+    Transient,
+    /// Bad credentials or not authorized: retrying cannot help.
+    Auth,
+    /// Certificate problems: retrying cannot help.
+    Tls,
+}
+
+impl MqttError {
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            MqttError::Limit(_) | MqttError::TlsFile { .. } | MqttError::TlsSetup(_)
+        ) || matches!(
+            self,
+            MqttError::Connect {
+                kind: ConnectFailure::Auth,
+                ..
+            }
+        )
+    }
+
+    pub fn is_partial(&self) -> bool {
+        matches!(self, MqttError::Unacknowledged { .. })
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            MqttError::Limit(_) => "AWS IoT Core limits: payload 128 KiB, topic 256 bytes and 7 slashes, \
+                client id 128 bytes, QoS 0 or 1"
+                .into(),
+            MqttError::TlsFile { .. } => {
+                "--cafile, --cert and --key take PEM files (IoT Core: AmazonRootCA1.pem, the device \
+                 certificate and its private key)"
+                    .into()
+            }
+            MqttError::TlsSetup(_) => "check --cafile, --cert and --key".into(),
+            MqttError::Connect { kind: ConnectFailure::Transient, .. } => {
+                "is a broker listening there? check --host/--port (or mqtt.host/mqtt.port); \
+                 `iotpipe doctor` checks reachability"
+                    .into()
+            }
+            MqttError::Connect { kind: ConnectFailure::Auth, .. } => {
+                "check -u/-P (mqtt.username/mqtt.password), or for IoT Core the policy attached to \
+                 the certificate (iot:Connect on this client id, iot:Publish on the topic)"
+                    .into()
+            }
+            MqttError::Connect { kind: ConnectFailure::Tls, .. } => {
+                "--cafile must hold the CA that signed the broker's certificate, and --host must \
+                 match a name in it"
+                    .into()
+            }
+            MqttError::Unacknowledged { outbox: Some(dir), .. } => format!(
+                "nothing is lost: they stay in the outbox {} and are sent first on the next run",
+                dir.display()
+            ),
+            MqttError::Outbox(_) => {
+                "check free space and permissions there, or choose another place with --outbox DIR".into()
+            }
+            MqttError::Unacknowledged { outbox: None, .. } => {
+                "those messages may not have been delivered; rerun them, or use --outbox DIR to \
+                 keep unacknowledged messages across runs"
+                    .into()
+            }
+        })
+    }
+}
+
+/// Where and how to connect, resolved from config and flags.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<Tls>,
+    pub keep_alive: Duration,
+    pub max_inflight: u16,
+    /// Apply AWS IoT Core's limits (auto: the host is `*.amazonaws.com`).
+    pub iot_core: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cafile: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub alpn: bool,
+}
+
+impl Settings {
+    /// Settings from the `[mqtt]` config; `client_id` is used when the config sets none.
+    pub fn from_config(mqtt: &config::Mqtt, client_id: String) -> Result<Settings, MqttError> {
+        let tls_wanted = mqtt.tls.unwrap_or(false)
+            || mqtt.cafile.is_some()
+            || mqtt.cert.is_some()
+            || mqtt.key.is_some()
+            || mqtt.alpn
+            || (mqtt.tls.is_none() && matches!(mqtt.port, 8883 | 443));
+        if mqtt.cert.is_some() != mqtt.key.is_some() {
+            return Err(MqttError::TlsSetup(
+                "a client certificate needs both --cert and --key".into(),
+            ));
+        }
+        let iot_core = mqtt
+            .iot_core
+            .unwrap_or_else(|| mqtt.host.ends_with(".amazonaws.com"));
+        let settings = Settings {
+            host: mqtt.host.clone(),
+            port: mqtt.port,
+            client_id: mqtt.client_id.clone().unwrap_or(client_id),
+            username: mqtt.username.clone(),
+            password: mqtt.password.clone(),
+            tls: tls_wanted.then(|| Tls {
+                cafile: mqtt.cafile.clone(),
+                cert: mqtt.cert.clone(),
+                key: mqtt.key.clone(),
+                alpn: mqtt.alpn,
+            }),
+            keep_alive: mqtt.keep_alive,
+            max_inflight: mqtt.max_inflight,
+            iot_core,
+        };
+        settings.check_client_id()?;
+        Ok(settings)
+    }
+
+    pub fn endpoint(&self) -> String {
+        let scheme = if self.tls.is_some() { "mqtts" } else { "mqtt" };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+
+    fn check_client_id(&self) -> Result<(), MqttError> {
+        let max = if self.iot_core {
+            IOT_MAX_CLIENT_ID
+        } else {
+            u16::MAX as usize
+        };
+        if self.client_id.is_empty() || self.client_id.len() > max {
+            return Err(MqttError::Limit(format!(
+                "client id {:?} is {} bytes; it must be 1 to {max} bytes{}",
+                self.client_id,
+                self.client_id.len(),
+                if self.iot_core {
+                    " for AWS IoT Core"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a topic to publish to.
+    pub fn check_topic(&self, topic: &str) -> Result<(), MqttError> {
+        let problem = if topic.is_empty() {
+            Some("is empty".to_string())
+        } else if topic.contains(['+', '#']) {
+            Some("contains a wildcard (+ or #), which only subscriptions may use".into())
+        } else if topic.contains('\0') {
+            Some("contains a NUL character".into())
+        } else if topic.len() > u16::MAX as usize {
+            Some(format!("is {} bytes (MQTT allows 65535)", topic.len()))
+        } else if self.iot_core && topic.len() > IOT_MAX_TOPIC {
+            Some(format!(
+                "is {} bytes; AWS IoT Core allows {IOT_MAX_TOPIC}",
+                topic.len()
+            ))
+        } else if self.iot_core && topic.matches('/').count() > IOT_MAX_SLASHES {
+            Some(format!(
+                "has {} slashes; AWS IoT Core allows {IOT_MAX_SLASHES}",
+                topic.matches('/').count()
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(MqttError::Limit(format!("topic {topic:?} {problem}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a subscription filter (`tail mqtt -t`).
+    pub fn check_filter(filter: &str) -> Result<(), MqttError> {
+        let bad_hash = filter
+            .find('#')
+            .is_some_and(|i| i + 1 != filter.len() || (i > 0 && &filter[i - 1..i] != "/"));
+        let bad_plus = filter
+            .split('/')
+            .any(|level| level.contains('+') && level != "+");
+        if filter.is_empty() || bad_hash || bad_plus {
+            return Err(MqttError::Limit(format!(
+                "topic filter {filter:?} is not valid: `#` must be last and alone in its level, `+` alone in its level"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn max_payload(&self) -> usize {
+        if self.iot_core {
+            IOT_MAX_PAYLOAD
+        } else {
+            MQTT_MAX_PACKET - u16::MAX as usize - 4
+        }
+    }
+
+    /// Checks a payload's size.
+    pub fn check_payload(&self, len: usize) -> Result<(), MqttError> {
+        let max = self.max_payload();
+        if len > max {
+            return Err(MqttError::Limit(format!(
+                "payload is {len} bytes; {} allows {max}",
+                if self.iot_core {
+                    "AWS IoT Core"
+                } else {
+                    "MQTT"
+                }
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks a QoS level for publishing.
+    pub fn qos(&self, level: u8) -> Result<QoS, MqttError> {
+        match level {
+            0 => Ok(QoS::AtMostOnce),
+            1 => Ok(QoS::AtLeastOnce),
+            _ if self.iot_core => Err(MqttError::Limit(format!(
+                "QoS {level}: AWS IoT Core rejects QoS 2; use 0 or 1"
+            ))),
+            _ => Err(MqttError::Limit(format!(
+                "QoS {level}: iotpipe publishes with QoS 0 or 1 (QoS 1 plus deduplication on \
+                 (device_id, run_id, seq) gives exactly-once results)"
+            ))),
+        }
+    }
+
+    /// rumqttc options for one connection. Reads the TLS files, so errors name them.
+    pub fn options(&self, clean_session: bool) -> Result<MqttOptions, MqttError> {
+        let mut options = MqttOptions::new(&self.client_id, &self.host, self.port);
+        options
+            .set_keep_alive(self.keep_alive)
+            .set_clean_session(clean_session)
+            .set_inflight(self.max_inflight)
+            .set_max_packet_size(MQTT_MAX_PACKET, self.max_payload() + u16::MAX as usize + 4);
+        if let Some(username) = &self.username {
+            options.set_credentials(username, self.password.clone().unwrap_or_default());
+        }
+        if let Some(tls) = &self.tls {
+            let config = tls.client_config()?;
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+                Arc::new(config),
+            )));
+        }
+        Ok(options)
+    }
+}
+
+impl Tls {
+    fn client_config(&self) -> Result<rustls::ClientConfig, MqttError> {
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.cafile {
+            Some(path) => {
+                let certs = read_certs("CA file", path)?;
+                for cert in certs {
+                    roots.add(cert).map_err(|e| tls_file("CA file", path, e))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                for cert in found.certs {
+                    let _ = roots.add(cert);
+                }
+                if roots.is_empty() {
+                    return Err(MqttError::TlsSetup(
+                        "no system CA certificates found; pass the broker's CA with --cafile"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+        let mut config = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs("client certificate", cert)?;
+                let key_der = PrivateKeyDer::from_pem_file(key)
+                    .map_err(|e| tls_file("private key", key, e))?;
+                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                    MqttError::TlsSetup(format!(
+                        "the client certificate {} and key {} do not fit together: {e}",
+                        cert.display(),
+                        key.display()
+                    ))
+                })?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        if self.alpn {
+            config.alpn_protocols = vec![IOT_ALPN.to_vec()];
+        }
+        Ok(config)
+    }
+}
+
+fn read_certs(
+    what: &'static str,
+    path: &PathBuf,
+) -> Result<Vec<CertificateDer<'static>>, MqttError> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| tls_file(what, path, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| tls_file(what, path, e))?;
+    if certs.is_empty() {
+        return Err(tls_file(what, path, "no PEM certificate in it"));
+    }
+    Ok(certs)
+}
+
+fn tls_file(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> MqttError {
+    MqttError::TlsFile {
+        what,
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// A short random suffix, so two clients started alike do not kick each other off.
+pub fn random_suffix() -> String {
+    format!("{:08x}", fastrand::u32(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(iot_core: bool) -> Settings {
+        Settings {
+            host: "example".into(),
+            port: 1883,
+            client_id: "c".into(),
+            username: None,
+            password: None,
+            tls: None,
+            keep_alive: Duration::from_secs(30),
+            max_inflight: 100,
+            iot_core,
+        }
+    }
+
+    #[test]
+    fn iot_core_limits() {
+        let iot = settings(true);
+        assert!(iot.check_payload(IOT_MAX_PAYLOAD).is_ok());
+        assert!(iot.check_payload(IOT_MAX_PAYLOAD + 1).is_err());
+        assert!(settings(false).check_payload(IOT_MAX_PAYLOAD + 1).is_ok());
+        assert!(iot.check_topic("a/b/c/d/e/f/g/h").is_ok());
+        assert!(iot.check_topic("a/b/c/d/e/f/g/h/i").is_err());
+        assert!(iot.check_topic(&"x".repeat(257)).is_err());
+        assert!(
+            iot.qos(2)
+                .unwrap_err()
+                .to_string()
+                .contains("rejects QoS 2")
+        );
+        assert!(settings(false).check_topic("sensor/#").is_err());
+    }
+
+    #[test]
+    fn subscription_filters() {
+        for ok in ["#", "sensor/#", "sensor/+/data", "+", "a/b"] {
+            Settings::check_filter(ok).unwrap();
+        }
+        for bad in ["", "sensor#", "sensor/#/x", "a+/b", "a/b+"] {
+            assert!(Settings::check_filter(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The durable outbox: a message is appended to disk before it is published and
+//! forgotten only after its PUBACK, so a killed process or a broker outage loses
+//! nothing. On start, what is still in the outbox is sent first, in order.
+//!
+//! Layout: segment files `seg-<first id>.log` of records
+//! `len u32 | crc32 u32 | id u64 | topic_len u16 | topic | payload` (little
+//! endian; the CRC covers everything after it), and `acked`, the id below which
+//! everything was acknowledged. A torn record at the end of the last segment
+//! (a crash mid-write) fails its CRC and is cut off. The cursor is saved at most
+//! every second, so a crash re-sends up to a second of acknowledged messages:
+//! at-least-once, which readers deduplicate on `(device_id, run_id, seq)`.
+//!
+//! Size cap: when the segments would exceed `max_bytes`, the oldest segment is
+//! dropped (newest data is kept, as a sensor log wants) with a warning that says
+//! how many messages were lost.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const HEADER: usize = 4 + 4 + 8 + 2;
+/// Segment size: small enough that dropping one at the cap loses little.
+const SEGMENT_BYTES: u64 = 1024 * 1024;
+const CURSOR_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+#[error("outbox {}: {action}: {source}", .dir.display())]
+pub struct OutboxError {
+    pub dir: PathBuf,
+    pub action: &'static str,
+    pub source: io::Error,
+}
+
+/// A message kept in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: u64,
+    pub topic: String,
+    pub payload: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    first_id: u64,
+    /// One past the last id written to it.
+    end_id: u64,
+    bytes: u64,
+    path: PathBuf,
+}
+
+pub struct Outbox {
+    dir: PathBuf,
+    max_bytes: u64,
+    segments: VecDeque<Segment>,
+    writer: Option<BufWriter<File>>,
+    next_id: u64,
+    /// Everything below this id is acknowledged (or dropped at the cap).
+    acked_below: u64,
+    /// Acknowledged ids above `acked_below` (acks may come out of order).
+    acked_above: BTreeSet<u64>,
+    saved_cursor: u64,
+    cursor_saved_at: Instant,
+    unsynced: bool,
+    pub dropped: u64,
+}
+
+impl Outbox {
+    /// Opens (or creates) the outbox and returns the messages still to be sent.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Outbox, Vec<Record>), OutboxError> {
+        let err = |action| {
+            let dir = dir.to_path_buf();
+            move |source| OutboxError {
+                dir,
+                action,
+                source,
+            }
+        };
+        fs::create_dir_all(dir).map_err(err("creating the directory"))?;
+        let acked_below = match fs::read_to_string(dir.join("acked")) {
+            Ok(text) => text.trim().parse().unwrap_or(0),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(err("reading the cursor")(e)),
+        };
+        let mut paths: Vec<(u64, PathBuf)> = fs::read_dir(dir)
+            .map_err(err("listing"))?
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                let name = path.file_name()?.to_str()?;
+                let first = name
+                    .strip_prefix("seg-")?
+                    .strip_suffix(".log")?
+                    .parse()
+                    .ok()?;
+                Some((first, path))
+            })
+            .collect();
+        paths.sort();
+
+        let mut outbox = Outbox {
+            dir: dir.to_path_buf(),
+            max_bytes: max_bytes.max(SEGMENT_BYTES),
+            segments: VecDeque::new(),
+            writer: None,
+            next_id: acked_below,
+            acked_below,
+            acked_above: BTreeSet::new(),
+            saved_cursor: acked_below,
+            cursor_saved_at: Instant::now(),
+            unsynced: false,
+            dropped: 0,
+        };
+        let mut pending = Vec::new();
+        let count = paths.len();
+        for (index, (first_id, path)) in paths.into_iter().enumerate() {
+            let (records, valid_bytes, total_bytes) =
+                read_segment(&path).map_err(err("reading a segment"))?;
+            if valid_bytes < total_bytes {
+                tracing::warn!(
+                    "outbox segment {} ends in a torn record (a crash mid-write); cutting {} bytes",
+                    path.display(),
+                    total_bytes - valid_bytes
+                );
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(err("repairing a segment"))?;
+                file.set_len(valid_bytes)
+                    .map_err(err("repairing a segment"))?;
+            }
+            let end_id = records.last().map_or(first_id, |r| r.id + 1);
+            outbox.next_id = outbox.next_id.max(end_id);
+            if end_id <= acked_below && index + 1 < count {
+                fs::remove_file(&path).map_err(err("removing a sent segment"))?;
+                continue;
+            }
+            pending.extend(records.into_iter().filter(|r| r.id >= acked_below));
+            outbox.segments.push_back(Segment {
+                first_id,
+                end_id,
+                bytes: valid_bytes,
+                path,
+            });
+        }
+        Ok((outbox, pending))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn error(&self, action: &'static str) -> impl FnOnce(io::Error) -> OutboxError + '_ {
+        move |source| OutboxError {
+            dir: self.dir.clone(),
+            action,
+            source,
+        }
+    }
+
+    /// Appends a message and returns its id. Call [`Outbox::sync`] before publishing it.
+    pub fn append(&mut self, topic: &str, payload: &[u8]) -> Result<u64, OutboxError> {
+        let id = self.next_id;
+        let body_len = 8 + 2 + topic.len() + payload.len();
+        let record_len = (4 + 4 + body_len) as u64;
+        let needs_new = match self.segments.back() {
+            Some(last) => self.writer.is_none() || last.bytes + record_len > SEGMENT_BYTES,
+            None => true,
+        };
+        if needs_new {
+            self.roll(id)?;
+        }
+        self.enforce_cap(record_len);
+
+        let topic_len = u16::try_from(topic.len()).unwrap_or(u16::MAX);
+        let mut body = Vec::with_capacity(body_len);
+        body.extend_from_slice(&id.to_le_bytes());
+        body.extend_from_slice(&topic_len.to_le_bytes());
+        body.extend_from_slice(&topic.as_bytes()[..topic_len as usize]);
+        body.extend_from_slice(payload);
+        let crc = crc32fast::hash(&body);
+        let writer = self.writer.as_mut().ok_or_else(|| OutboxError {
+            dir: self.dir.clone(),
+            action: "appending",
+            source: io::Error::other("no open segment"),
+        })?;
+        let write = |w: &mut BufWriter<File>| -> io::Result<()> {
+            w.write_all(&u32::try_from(body.len()).unwrap_or(u32::MAX).to_le_bytes())?;
+            w.write_all(&crc.to_le_bytes())?;
+            w.write_all(&body)
+        };
+        write(writer).map_err(|source| OutboxError {
+            dir: self.dir.clone(),
+            action: "appending",
+            source,
+        })?;
+        if let Some(last) = self.segments.back_mut() {
+            last.bytes += record_len;
+            last.end_id = id + 1;
+        }
+        self.next_id = id + 1;
+        self.unsynced = true;
+        Ok(id)
+    }
+
+    /// Makes appended messages durable (flush + fdatasync), once per batch.
+    pub fn sync(&mut self) -> Result<(), OutboxError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        let dir = self.dir.clone();
+        if let Some(writer) = self.writer.as_mut() {
+            writer
+                .flush()
+                .and_then(|()| writer.get_ref().sync_data())
+                .map_err(|source| OutboxError {
+                    dir,
+                    action: "syncing",
+                    source,
+                })?;
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn roll(&mut self, first_id: u64) -> Result<(), OutboxError> {
+        self.sync()?;
+        let path = self.dir.join(format!("seg-{first_id:020}.log"));
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(self.error("creating a segment"))?;
+        let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        self.writer = Some(BufWriter::with_capacity(64 * 1024, file));
+        if self.segments.back().is_none_or(|s| s.path != path) {
+            self.segments.push_back(Segment {
+                first_id,
+                end_id: first_id,
+                bytes,
+                path,
+            });
+        }
+        Ok(())
+    }
+
+    fn enforce_cap(&mut self, incoming: u64) {
+        let total = |segments: &VecDeque<Segment>| segments.iter().map(|s| s.bytes).sum::<u64>();
+        while self.segments.len() > 1 && total(&self.segments) + incoming > self.max_bytes {
+            let Some(oldest) = self.segments.pop_front() else {
+                break;
+            };
+            let unacked = (oldest.first_id.max(self.acked_below)..oldest.end_id)
+                .filter(|id| !self.acked_above.contains(id))
+                .count() as u64;
+            if unacked > 0 {
+                tracing::warn!(
+                    "outbox {} reached its cap of {} bytes: dropped the {unacked} oldest unsent messages \
+                     (ids {}..{}); raise outbox.max_bytes to keep more during an outage",
+                    self.dir.display(),
+                    self.max_bytes,
+                    oldest.first_id,
+                    oldest.end_id
+                );
+                self.dropped += unacked;
+            }
+            self.advance_to(oldest.end_id);
+            let _ = fs::remove_file(&oldest.path);
+        }
+    }
+
+    fn advance_to(&mut self, id: u64) {
+        if id > self.acked_below {
+            self.acked_below = id;
+            self.acked_above = self.acked_above.split_off(&id);
+        }
+    }
+
+    /// Whether `id` was dropped at the cap (so an ack for it is moot).
+    pub fn is_gone(&self, id: u64) -> bool {
+        id < self.acked_below
+    }
+
+    /// Records an acknowledgement; removes segments that are fully acknowledged.
+    pub fn ack(&mut self, id: u64) -> Result<(), OutboxError> {
+        if id < self.acked_below {
+            return Ok(());
+        }
+        self.acked_above.insert(id);
+        while self.acked_above.first() == Some(&self.acked_below) {
+            self.acked_above.pop_first();
+            self.acked_below += 1;
+        }
+        let mut removed = false;
+        while self.segments.len() > 1
+            && self
+                .segments
+                .front()
+                .is_some_and(|s| s.end_id <= self.acked_below)
+        {
+            if let Some(done) = self.segments.pop_front() {
+                fs::remove_file(&done.path).map_err(self.error("removing a sent segment"))?;
+                removed = true;
+            }
+        }
+        if removed || self.cursor_saved_at.elapsed() >= CURSOR_EVERY {
+            self.save_cursor()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the acknowledged-below cursor (temp file + rename, so it is never torn).
+    pub fn save_cursor(&mut self) -> Result<(), OutboxError> {
+        self.cursor_saved_at = Instant::now();
+        if self.saved_cursor == self.acked_below {
+            return Ok(());
+        }
+        let tmp = self.dir.join("acked.tmp");
+        fs::write(&tmp, format!("{}\n", self.acked_below))
+            .map_err(self.error("saving the cursor"))?;
+        fs::rename(&tmp, self.dir.join("acked")).map_err(self.error("saving the cursor"))?;
+        self.saved_cursor = self.acked_below;
+        Ok(())
+    }
+
+    /// Messages appended but not yet acknowledged.
+    pub fn unacked(&self) -> u64 {
+        self.next_id - self.acked_below - self.acked_above.len() as u64
+    }
+
+    /// Saves the cursor and syncs: call on the way out.
+    pub fn close(&mut self) -> Result<(), OutboxError> {
+        self.sync()?;
+        self.save_cursor()
+    }
+}
+
+/// Reads a segment's valid records: returns them, the valid length, the file length.
+fn read_segment(path: &Path) -> io::Result<(Vec<Record>, u64, u64)> {
+    let mut bytes = Vec::new();
+    File::open(path)?.read_to_end(&mut bytes)?;
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
+        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap_or_default());
+        let Some(body) = bytes.get(at + 8..at + 8 + len) else {
+            break;
+        };
+        if len < HEADER - 8 || crc32fast::hash(body) != crc {
+            break;
+        }
+        let id = u64::from_le_bytes(body[..8].try_into().unwrap_or_default());
+        let topic_len = u16::from_le_bytes(body[8..10].try_into().unwrap_or_default()) as usize;
+        let Some(topic) = body.get(10..10 + topic_len) else {
+            break;
+        };
+        records.push(Record {
+            id,
+            topic: String::from_utf8_lossy(topic).into_owned(),
+            payload: body[10 + topic_len..].to_vec(),
+        });
+        at += 8 + len;
+    }
+    Ok((records, at as u64, bytes.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payloads(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| String::from_utf8_lossy(&r.payload).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn unacked_messages_survive_a_restart_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        assert!(pending.is_empty());
+        for i in 0..10 {
+            outbox.append("t", format!("m{i}").as_bytes()).unwrap();
+        }
+        outbox.sync().unwrap();
+        for id in [0, 1, 2, 4] {
+            outbox.ack(id).unwrap();
+        }
+        outbox.close().unwrap();
+        drop(outbox);
+        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        // 3 was never acknowledged, so 3.. come back (4 again: at-least-once).
+        assert_eq!(
+            payloads(&pending),
+            ["m3", "m4", "m5", "m6", "m7", "m8", "m9"]
+        );
+        assert_eq!(
+            outbox.append("t", b"new").unwrap(),
+            10,
+            "ids continue after a restart"
+        );
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_the_rest_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outbox, _) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        outbox.append("t", b"whole").unwrap();
+        outbox.append("t", b"torn").unwrap();
+        outbox.close().unwrap();
+        drop(outbox);
+        let segment = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "log"))
+            .unwrap();
+        let len = fs::metadata(&segment).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&segment)
+            .unwrap()
+            .set_len(len - 2)
+            .unwrap();
+        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(payloads(&pending), ["whole"]);
+        outbox.append("t", b"after").unwrap();
+        outbox.close().unwrap();
+        drop(outbox);
+        let (_, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(payloads(&pending), ["whole", "after"]);
+    }
+
+    #[test]
+    fn fully_acknowledged_segments_are_removed_and_the_cap_drops_the_oldest() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outbox, _) = Outbox::open(dir.path(), 3 * SEGMENT_BYTES).unwrap();
+        let payload = vec![b'x'; 64 * 1024];
+        for _ in 0..80 {
+            outbox.append("t", &payload).unwrap();
+        }
+        outbox.sync().unwrap();
+        let segments = || {
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .path()
+                        .extension()
+                        .is_some_and(|x| x == "log")
+                })
+                .count()
+        };
+        assert!(segments() <= 3, "cap holds: {} segments", segments());
+        assert!(outbox.dropped > 0);
+        let first_kept = (0..80).find(|id| !outbox.is_gone(*id)).unwrap();
+        for id in first_kept..80 {
+            outbox.ack(id).unwrap();
+        }
+        assert_eq!(outbox.unacked(), 0);
+        assert_eq!(segments(), 1);
+    }
+}

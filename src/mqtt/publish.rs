@@ -1,0 +1,381 @@
+//! The publishing engine: sends messages, counts acknowledgements, re-sends what
+//! a lost connection left unacknowledged, and keeps the outbox in step.
+//!
+//! Packet ids: rumqttc reports `Outgoing::Publish(pkid)` in the order requests
+//! were submitted on a connection, so a FIFO of submitted ids maps each packet
+//! id back to its message; an id is reused only after its PUBACK, so runs past
+//! 65,535 messages lose nothing. A new connection starts with an empty FIFO and
+//! everything unacknowledged is re-sent in id order.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{Event, Outgoing, Packet, QoS};
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::connection::{Link, LinkEvent};
+use super::outbox::{Outbox, OutboxError};
+use super::{ConnectFailure, MqttError};
+
+/// What a source hands the engine.
+#[derive(Debug)]
+pub enum Input {
+    Payload(Vec<u8>),
+    /// The source cannot go on (e.g. an oversize line); stop after what was sent.
+    Fail(MqttError),
+}
+
+pub struct Options {
+    pub topic: String,
+    pub qos: QoS,
+    /// Give up after being unable to reach the broker this long (None: never).
+    pub retry_for: Option<Duration>,
+    /// After Ctrl-C, how long to wait for outstanding acknowledgements.
+    pub drain_for: Duration,
+}
+
+/// The outcome of a run, printed as the summary.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// Messages to deliver (from the outbox and from the source).
+    pub total: u64,
+    /// Of those, taken over from an earlier run's outbox.
+    pub from_outbox: u64,
+    /// Written to the broker at least once.
+    pub sent: u64,
+    /// Acknowledged (QoS 1) or written (QoS 0).
+    pub acknowledged: u64,
+    /// Re-sent after a lost connection.
+    pub resent: u64,
+    pub reconnects: u64,
+    /// Dropped because the outbox reached its cap.
+    pub dropped: u64,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub interrupted: bool,
+    /// The source was read to its end.
+    pub input_complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl Report {
+    pub fn unacknowledged(&self) -> u64 {
+        self.total - self.acknowledged - self.dropped
+    }
+}
+
+#[derive(Debug)]
+struct Message {
+    id: u64,
+    topic: Arc<str>,
+    payload: Arc<[u8]>,
+    sent_before: bool,
+}
+
+struct Engine {
+    link: Link,
+    options: Options,
+    outbox: Option<Outbox>,
+    queue: VecDeque<Message>,
+    /// Submitted and not yet acknowledged, by id.
+    inflight: BTreeMap<u64, Message>,
+    /// Submitted ids waiting for their packet id, in submission order.
+    awaiting_pkid: VecDeque<u64>,
+    pkids: HashMap<u16, u64>,
+    connected: bool,
+    unreachable_since: Option<Instant>,
+    next_id: u64,
+    report: Report,
+    /// A connection failure that retrying cannot fix: stop at once.
+    fatal: Option<MqttError>,
+    /// The source failed: deliver what came before it, then stop.
+    input_failure: Option<MqttError>,
+    topic: Arc<str>,
+}
+
+/// How many messages to hold in memory ahead of the connection.
+const QUEUE_AHEAD: usize = 4096;
+
+/// Publishes everything `input` yields (and first what the outbox holds) until
+/// the input ends and all is acknowledged, the broker stays unreachable past
+/// `retry_for`, or `interrupt` fires.
+pub async fn run(
+    link: Link,
+    options: Options,
+    outbox: Option<(Outbox, Vec<super::outbox::Record>)>,
+    mut input: mpsc::Receiver<Input>,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Outcome {
+    let started = Instant::now();
+    let topic: Arc<str> = Arc::from(options.topic.as_str());
+    let (outbox, backlog) = match outbox {
+        Some((outbox, backlog)) => (Some(outbox), backlog),
+        None => (None, Vec::new()),
+    };
+    let mut engine = Engine {
+        link,
+        options,
+        outbox,
+        queue: VecDeque::new(),
+        inflight: BTreeMap::new(),
+        awaiting_pkid: VecDeque::new(),
+        pkids: HashMap::new(),
+        connected: false,
+        unreachable_since: Some(started),
+        next_id: 0,
+        report: Report::default(),
+        fatal: None,
+        input_failure: None,
+        topic,
+    };
+    engine.report.from_outbox = backlog.len() as u64;
+    engine.report.total = backlog.len() as u64;
+    for record in backlog {
+        engine.queue.push_back(Message {
+            id: record.id,
+            topic: Arc::from(record.topic.as_str()),
+            payload: Arc::from(record.payload),
+            sent_before: false,
+        });
+    }
+
+    tokio::pin!(interrupt);
+    let mut input_open = true;
+    let mut drain_deadline: Option<Instant> = None;
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        engine.submit();
+        let idle = engine.queue.is_empty() && engine.inflight.is_empty();
+        if (!input_open && idle) || engine.fatal.is_some() {
+            break;
+        }
+        if drain_deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        if engine.gave_up() {
+            break;
+        }
+        let want_input = input_open && engine.queue.len() < QUEUE_AHEAD;
+        tokio::select! {
+            () = &mut interrupt, if !engine.report.interrupted => {
+                engine.report.interrupted = true;
+                input_open = false;
+                input.close();
+                // Unsent messages stay unsent (they are safe in the outbox, if any);
+                // what is in flight gets a moment to be acknowledged.
+                engine.queue.clear();
+                drain_deadline = Some(Instant::now() + engine.options.drain_for);
+            }
+            received = input.recv(), if want_input => match received {
+                Some(first) => {
+                    if let Err(e) = engine.accept_batch(first, &mut input) {
+                        engine.fatal = Some(e.into());
+                    }
+                }
+                None => input_open = false,
+            },
+            event = engine.link.next() => {
+                let handled = match event {
+                    Ok(event) => engine.handle(event).map_err(MqttError::from),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = handled {
+                    engine.fatal = Some(e);
+                }
+            }
+            _ = ticker.tick() => {
+                if let Some(Err(e)) = engine.outbox.as_mut().map(Outbox::save_cursor) {
+                    engine.fatal = Some(e.into());
+                }
+            }
+        }
+    }
+
+    engine.link.disconnect().await;
+    let mut error = engine.fatal.or(engine.input_failure);
+    if let Some(outbox) = engine.outbox.as_mut() {
+        if let Err(closing) = outbox.close() {
+            error.get_or_insert(closing.into());
+        }
+        engine.report.dropped = outbox.dropped;
+    }
+    engine.report.reconnects = engine.link.connects.saturating_sub(1);
+    engine.report.seconds = started.elapsed().as_secs_f64();
+    engine.report.per_second = engine.report.acknowledged as f64 / engine.report.seconds.max(1e-9);
+    engine.report.input_complete = !input_open && !engine.report.interrupted && error.is_none();
+    Outcome {
+        report: engine.report,
+        error,
+    }
+}
+
+/// A run's report, and the error that ended it early, if any.
+pub struct Outcome {
+    pub report: Report,
+    pub error: Option<MqttError>,
+}
+
+impl Engine {
+    /// Takes the first input and whatever else is ready, appends the batch to the
+    /// outbox with one sync, then queues it.
+    fn accept_batch(
+        &mut self,
+        first: Input,
+        input: &mut mpsc::Receiver<Input>,
+    ) -> Result<(), OutboxError> {
+        let mut batch = vec![first];
+        while batch.len() < 1024 {
+            match input.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        for item in batch {
+            match item {
+                Input::Payload(payload) => {
+                    let id = match self.outbox.as_mut() {
+                        Some(outbox) => outbox.append(&self.topic, &payload)?,
+                        None => {
+                            self.next_id += 1;
+                            self.next_id - 1
+                        }
+                    };
+                    self.report.total += 1;
+                    self.queue.push_back(Message {
+                        id,
+                        topic: self.topic.clone(),
+                        payload: Arc::from(payload),
+                        sent_before: false,
+                    });
+                }
+                Input::Fail(error) => {
+                    self.input_failure = Some(error);
+                    input.close();
+                    break;
+                }
+            }
+        }
+        if let Some(outbox) = self.outbox.as_mut() {
+            outbox.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Submits queued messages while the window has room.
+    fn submit(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let Some(client) = self.link.client() else {
+            return;
+        };
+        let window = usize::from(self.link.settings().max_inflight);
+        while self.awaiting_pkid.len() + self.pkids.len() < window {
+            let Some(mut message) = self.queue.pop_front() else {
+                break;
+            };
+            if let Some(outbox) = &self.outbox {
+                if outbox.is_gone(message.id) {
+                    continue;
+                }
+            }
+            let sent = client.try_publish(
+                message.topic.as_ref(),
+                self.options.qos,
+                false,
+                message.payload.to_vec(),
+            );
+            if sent.is_err() {
+                self.queue.push_front(message);
+                break;
+            }
+            if message.sent_before {
+                self.report.resent += 1;
+            } else {
+                message.sent_before = true;
+                self.report.sent += 1;
+            }
+            self.awaiting_pkid.push_back(message.id);
+            self.inflight.insert(message.id, message);
+        }
+    }
+
+    fn handle(&mut self, event: LinkEvent) -> Result<(), OutboxError> {
+        match event {
+            LinkEvent::Event(Event::Incoming(Packet::ConnAck(_))) => {
+                self.connected = true;
+                self.unreachable_since = None;
+            }
+            LinkEvent::Event(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                let Some(id) = self.awaiting_pkid.pop_front() else {
+                    return Ok(());
+                };
+                if self.options.qos == QoS::AtMostOnce {
+                    self.acknowledged(id)?;
+                } else {
+                    self.pkids.insert(pkid, id);
+                }
+            }
+            LinkEvent::Event(Event::Incoming(Packet::PubAck(ack))) => {
+                if let Some(id) = self.pkids.remove(&ack.pkid) {
+                    self.acknowledged(id)?;
+                }
+            }
+            LinkEvent::Event(_) => {}
+            LinkEvent::Lost { error, failure } => {
+                if self.connected {
+                    tracing::warn!(
+                        "lost the connection to {}: {error}; reconnecting",
+                        self.link.settings().endpoint()
+                    );
+                } else {
+                    tracing::info!(
+                        "cannot reach {}: {error}; retrying",
+                        self.link.settings().endpoint()
+                    );
+                }
+                self.connected = false;
+                self.unreachable_since.get_or_insert_with(Instant::now);
+                self.report.last_error = Some(error.clone());
+                // Everything unacknowledged goes back to the front, in id order.
+                self.awaiting_pkid.clear();
+                self.pkids.clear();
+                let unacked = std::mem::take(&mut self.inflight);
+                for (_, message) in unacked.into_iter().rev() {
+                    self.queue.push_front(message);
+                }
+                if failure != ConnectFailure::Transient {
+                    self.fatal = Some(MqttError::Connect {
+                        endpoint: self.link.settings().endpoint(),
+                        reason: error,
+                        kind: failure,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&mut self, id: u64) -> Result<(), OutboxError> {
+        if self.inflight.remove(&id).is_some() {
+            self.report.acknowledged += 1;
+            if let Some(outbox) = self.outbox.as_mut() {
+                outbox.ack(id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the broker has been unreachable for longer than allowed while
+    /// there is something to deliver.
+    fn gave_up(&self) -> bool {
+        let (Some(since), Some(limit)) = (self.unreachable_since, self.options.retry_for) else {
+            return false;
+        };
+        since.elapsed() >= limit
+    }
+}
