@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_iotpipe_global_optspecs
-    string join \n config= o/output= v/verbose q/quiet color= no-color profile= region= endpoint-url= h/help V/version
+    string join \n config= o/output= verbose v quiet q color= no-color profile= region= endpoint-url= h/help V/version
 end
 
 function __fish_iotpipe_needs_command
@@ -34,12 +34,16 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_needs_command" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_needs_command" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -s v
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -s q
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "tail" -d 'Follow the stream: MQTT topics as they arrive'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "config" -d 'Inspect the effective configuration'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
@@ -62,11 +66,102 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l region -d 'AWS
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l sim -d 'Simulated readings instead of the Sense HAT (deterministic with --seed)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l imu -d 'Include the simulated IMU (accelerometer, gyroscope, magnetometer, orientation)'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s h -l host -d 'Broker host (config mqtt.host)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s p -l port -d 'Broker port (config mqtt.port)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s u -l username -d 'Username (config mqtt.username)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s t -l topic -d 'Topic to publish to (config mqtt.topic)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s q -l qos -d 'QoS 0 or 1 (config mqtt.qos); 1 counts a PUBACK per message' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l max-inflight -d 'Unacknowledged QoS 1 messages in flight (config mqtt.max_inflight)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s m -l message -d 'Publish one message' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l file -d 'Publish each line of FILE as one message' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l seed -d 'Seed for --sim [default: random]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l device-id -d 'Device id in readings (config device_id)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l rate -d 'Readings per second for the Sense HAT and --sim [default: 1 / sense.every]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l count -d 'Stop after N messages [default: all lines; endless for sensors]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l outbox -d 'Keep messages in this durable outbox until acknowledged [default: on for sensors and --sim, in outbox.dir]' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l retry-for -d 'Give up after the broker is unreachable this long, e.g. 30s [default: 30s; never with an outbox]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l alpn -d 'TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s l -l stdin-lines -d 'Publish each line of stdin as one message (like mosquitto_pub -l)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l sim -d 'Publish simulated readings instead of the Sense HAT\'s'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l imu -d 'Include the simulated IMU in --sim readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-outbox -d 'No outbox, even for sensors'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s h -l host -d 'Broker host (config mqtt.host)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s p -l port -d 'Broker port (config mqtt.port)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s u -l username -d 'Username (config mqtt.username)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s t -l topic -d 'Topic filter, repeatable; + and # wildcards [default: mqtt.topic]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s q -l qos -d 'Subscription QoS 0 or 1' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s C -l count -d 'Exit after N messages' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s W -l timeout -d 'Exit with code 4 after this long without a message (seconds, or e.g. 500ms, 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l alpn -d 'TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s v -l show-topic -d 'Print the topic too'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -77,8 +172,8 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
@@ -94,8 +189,8 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
@@ -111,8 +206,8 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -s V -l version -d 'Print version'
@@ -126,14 +221,17 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s v -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace); error backtraces'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s q -l quiet -d 'Only errors on stderr: no progress, no summaries'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics as they arrive'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -126,6 +126,10 @@ pub enum Command {
     /// Publish readings or lines over MQTT, counting every acknowledgement
     Publish(Box<cmd::publish::PublishArgs>),
 
+    /// Follow the stream: MQTT topics as they arrive
+    #[command(subcommand)]
+    Tail(cmd::tail::TailCommand),
+
     /// Inspect the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

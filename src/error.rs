@@ -14,6 +14,8 @@ pub enum Exit {
     Failure = 1,
     Usage = 2,
     Partial = 3,
+    /// Waited for data that did not come (`tail -W`).
+    Timeout = 4,
     Interrupted = 130,
 }
 
@@ -73,11 +75,33 @@ impl ConfigError {
     }
 }
 
+/// A command-level failure with its own exit code and hint.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+    pub exit: Exit,
+}
+
+impl Hinted {
+    pub fn new(exit: Exit, message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Hinted {
+            message: message.into(),
+            hint: hint.into(),
+            exit,
+        }
+    }
+}
+
 /// The exit code and hint of one cause, if its kind decides them. Each layer's
 /// error type is listed here once.
 fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<String>)> {
     if let Some(config) = cause.downcast_ref::<ConfigError>() {
         return Some((Exit::Usage, config.hint()));
+    }
+    if let Some(hinted) = cause.downcast_ref::<Hinted>() {
+        return Some((hinted.exit, Some(hinted.hint.clone())));
     }
     if let Some(sense) = cause.downcast_ref::<crate::sense::SenseError>() {
         return Some((Exit::Failure, Some(sense.hint())));

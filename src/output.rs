@@ -80,7 +80,8 @@ impl Column {
 /// Standard output with the chosen format.
 pub struct Output {
     pub format: Format,
-    out: io::StdoutLock<'static>,
+    /// Line-buffered on a terminal; block-buffered when piped, for throughput.
+    out: Box<dyn Write>,
     terminal: bool,
 }
 
@@ -94,9 +95,14 @@ impl Output {
         } else {
             Format::Jsonl
         });
+        let out: Box<dyn Write> = if terminal {
+            Box::new(stdout.lock())
+        } else {
+            Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
+        };
         Output {
             format,
-            out: stdout.lock(),
+            out,
             terminal,
         }
     }
@@ -128,9 +134,14 @@ impl Output {
         self.out.flush()
     }
 
-    /// Standard output for commands that write their own bytes (completion scripts).
-    pub fn raw(&mut self) -> &mut impl Write {
+    /// Standard output for commands that write their own bytes (completion scripts,
+    /// payloads as received). Flush it when a batch is done.
+    pub fn raw(&mut self) -> &mut dyn Write {
         &mut self.out
+    }
+
+    pub fn is_terminal(&self) -> bool {
+        self.terminal
     }
 
     fn table(&self, headers: &[Column]) -> Table {
@@ -192,6 +203,15 @@ impl<R: Row> Records<'_, R> {
             self.output.out.flush()?;
         }
         Ok(())
+    }
+
+    /// Standard output for bytes written as they are (payloads as received).
+    pub fn raw(&mut self) -> &mut dyn Write {
+        &mut self.output.out
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.output.out.flush()
     }
 
     pub fn finish(self) -> io::Result<usize> {

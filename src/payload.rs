@@ -102,7 +102,7 @@ impl Reading {
     /// Parses and validates one payload.
     pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
         let reading: Reading =
-            serde_json::from_slice(bytes).map_err(|e| Invalid::Json(e.to_string()))?;
+            serde_json::from_slice(bytes).map_err(|e| Invalid::Json(shorten(e.to_string())))?;
         reading.validate()?;
         Ok(reading)
     }
@@ -175,6 +175,19 @@ impl Reading {
     pub fn to_json(&self) -> String {
         // Serializing plain strings and finite floats cannot fail.
         serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// serde lists every known field after an unknown one; the field name is enough.
+fn shorten(message: String) -> String {
+    match (
+        message.find(", expected one of"),
+        message.rfind(" at line "),
+    ) {
+        (Some(cut), Some(at)) if message.starts_with("unknown field") => {
+            format!("{}{}", &message[..cut], &message[at..])
+        }
+        _ => message,
     }
 }
 

@@ -34,6 +34,7 @@ pub const SHELLS: [Shell; 5] = [
 
 pub fn run(ctx: &mut Context, args: &CompletionsArgs) -> anyhow::Result<Exit> {
     clap_complete::generate(args.shell, &mut Cli::command(), "iotpipe", ctx.output.raw());
+    ctx.output.raw().flush()?;
     Ok(Exit::Ok)
 }
 

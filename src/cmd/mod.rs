@@ -5,6 +5,7 @@ pub mod completions;
 pub mod config;
 pub mod publish;
 pub mod sense;
+pub mod tail;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{FileChoice, Override, Resolved};
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     match command {
         Command::Sense(args) => sense::run(&mut ctx, &args),
         Command::Publish(args) => publish::run(&mut ctx, &args),
+        Command::Tail(args) => tail::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

@@ -383,7 +383,6 @@ fn spawn_source(
     tx: mpsc::Sender<Input>,
 ) -> tokio::task::JoinHandle<()> {
     let count = args.count;
-    let max_payload = settings.max_payload();
     match source {
         SourceKind::Message(message) => tokio::spawn(async move {
             for _ in 0..count.unwrap_or(1) {
@@ -398,7 +397,8 @@ fn spawn_source(
         }),
         SourceKind::Lines(path) => {
             // Blocking reads on a thread of their own; the channel carries them over.
-            std::thread::spawn(move || read_lines(path, count, max_payload, &tx));
+            let settings = settings.clone();
+            std::thread::spawn(move || read_lines(path, count, &settings, &tx));
             tokio::spawn(async {})
         }
         SourceKind::Sim | SourceKind::Sensor => {
@@ -452,7 +452,7 @@ fn spawn_source(
 fn read_lines(
     path: Option<PathBuf>,
     count: Option<u64>,
-    max_payload: usize,
+    settings: &Settings,
     tx: &mpsc::Sender<Input>,
 ) {
     let reader: Box<dyn BufRead> = match &path {
@@ -495,11 +495,10 @@ fn read_lines(
         if line.is_empty() {
             continue;
         }
-        if line.len() > max_payload {
+        if let Err(too_big) = settings.check_payload(line.len()) {
             let _ = tx.blocking_send(Input::Fail(MqttError::Limit(format!(
-                "{name} line {}: payload is {} bytes; the limit is {max_payload} (lines before it were sent)",
-                index + 1,
-                line.len()
+                "{name} line {}: {too_big} (the lines before it were sent)",
+                index + 1
             ))));
             return;
         }

@@ -194,27 +194,21 @@ fn is_tls_failure(io: &std::io::Error) -> bool {
         .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
 }
 
-/// A one-line description of a connection error, with the underlying cause.
+/// A one-line description of a connection error: its deepest cause, which is
+/// the informative part ("Connection reset by peer"), not the wrapping layers.
 pub fn describe(error: &ConnectionError) -> String {
-    match error {
-        ConnectionError::ConnectionRefused(code) => {
-            format!("the broker refused the connection ({code:?})")
-        }
-        ConnectionError::Io(io) => match io.get_ref() {
-            Some(inner) => format!("{inner}"),
-            None => io.to_string(),
-        },
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !text.contains(&cause_text) {
-                    text = format!("{text}: {cause_text}");
-                }
-                source = cause.source();
-            }
-            text
+    if let ConnectionError::ConnectionRefused(code) = error {
+        return format!("the broker refused the connection ({code:?})");
+    }
+    let mut deepest: &dyn std::error::Error = error;
+    while let Some(source) = deepest.source() {
+        deepest = source;
+    }
+    // io::Error wrapping a rustls error: the rustls text says what was wrong.
+    if let Some(io) = deepest.downcast_ref::<std::io::Error>() {
+        if let Some(inner) = io.get_ref() {
+            return inner.to_string();
         }
     }
+    deepest.to_string()
 }

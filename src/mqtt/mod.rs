@@ -9,6 +9,7 @@
 pub mod connection;
 pub mod outbox;
 pub mod publish;
+pub mod subscribe;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -88,6 +88,8 @@ struct Engine {
     pkids: HashMap<u16, u64>,
     connected: bool,
     unreachable_since: Option<Instant>,
+    /// Said once per outage, not at every retry.
+    warned_unreachable: bool,
     next_id: u64,
     report: Report,
     /// A connection failure that retrying cannot fix: stop at once.
@@ -126,6 +128,7 @@ pub async fn run(
         pkids: HashMap::new(),
         connected: false,
         unreachable_since: Some(started),
+        warned_unreachable: false,
         next_id: 0,
         report: Report::default(),
         fatal: None,
@@ -309,6 +312,7 @@ impl Engine {
             LinkEvent::Event(Event::Incoming(Packet::ConnAck(_))) => {
                 self.connected = true;
                 self.unreachable_since = None;
+                self.warned_unreachable = false;
             }
             LinkEvent::Event(Event::Outgoing(Outgoing::Publish(pkid))) => {
                 let Some(id) = self.awaiting_pkid.pop_front() else {

@@ -175,6 +175,7 @@ impl Service {
             ready,
             timeout,
         };
+        service.open_dir_to_all();
         for _ in 0..5 {
             if service.spawn_and_wait() {
                 return service;
@@ -185,6 +186,12 @@ impl Service {
             "{name} did not start on a free port in 5 attempts: {}",
             service.log()
         );
+    }
+
+    /// mosquitto started as root drops to its own user: let it write (persistence) here.
+    fn open_dir_to_all(&self) {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o777));
     }
 
     fn log_path(&self) -> PathBuf {
@@ -204,6 +211,7 @@ impl Service {
             .expect("opening the service log");
         let mut command = (self.command)(self.dir.path(), self.port);
         command
+            .current_dir(self.dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log);
@@ -235,6 +243,16 @@ impl Service {
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: a graceful stop (mosquitto saves its persistence file).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
     }
@@ -303,7 +321,8 @@ pub fn mosquitto_with(extra_config: &str) -> Service {
             std::fs::write(
                 &config,
                 format!(
-                    "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
+                    // No per-client queue limit: a slow witness must not make the broker drop.
+                    "max_queued_messages 0\nlistener {port} 127.0.0.1\nallow_anonymous true\n\
                      log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n{extra_config}\n"
                 ),
             )
@@ -314,6 +333,123 @@ pub fn mosquitto_with(extra_config: &str) -> Service {
         },
         tcp_accepts,
     )
+}
+
+/// A mosquitto_sub collecting a topic into a file: an independent witness of
+/// what the broker delivered.
+pub struct Collector {
+    child: Child,
+    out: PathBuf,
+    _dir: TempDir,
+}
+
+const PROBE: &str = "__iotpipe_probe__";
+
+impl Collector {
+    /// Subscribes with QoS 1 (plus `extra` mosquitto_sub flags) and returns once
+    /// the subscription is live, proven by a probe message getting through.
+    pub fn start(broker: &Service, filter: &str, extra: &[&str]) -> Collector {
+        let dir = temp_dir();
+        let out = dir.path().join("received.txt");
+        let child = Command::new("mosquitto_sub")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                filter,
+            ])
+            .args(extra)
+            .stdout(std::fs::File::create(&out).expect("collector output"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub is installed by scripts/test");
+        let collector = Collector {
+            child,
+            out,
+            _dir: dir,
+        };
+        let probe_topic = filter.replace(['#', '+'], "probe");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !collector.raw().contains(PROBE) {
+            assert!(
+                Instant::now() < deadline,
+                "collector never subscribed: {}",
+                broker.log()
+            );
+            let _ = Command::new("mosquitto_pub")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &broker.port.to_string(),
+                    "-t",
+                    &probe_topic,
+                    "-m",
+                    PROBE,
+                ])
+                .status();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        collector
+    }
+
+    fn raw(&self) -> String {
+        std::fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// The payloads received so far, probes left out.
+    pub fn lines(&self) -> Vec<String> {
+        self.raw()
+            .lines()
+            .filter(|l| *l != PROBE)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Waits until at least `n` payloads arrived (or `timeout` passed) and returns them.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<String> {
+        self.wait_until(timeout, |lines| lines.len() >= n)
+    }
+
+    /// Waits until `done` holds for the payloads (or `timeout` passed) and returns them.
+    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let lines = self.lines();
+            if done(&lines) || Instant::now() >= deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `seq` of every JSON reading among `lines`, per `run_id`.
+pub fn seqs_by_run(
+    lines: &[String],
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> {
+    let mut runs: std::collections::BTreeMap<String, std::collections::BTreeSet<u64>> =
+        Default::default();
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        let run = value["run_id"].as_str().expect("run_id").to_string();
+        runs.entry(run)
+            .or_default()
+            .insert(value["seq"].as_u64().expect("seq"));
+    }
+    runs
 }
 
 /// The venv that scripts/test prepared (moto, boto3, duckdb).

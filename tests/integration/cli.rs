@@ -25,7 +25,7 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["sense", "config", "completions", "help"],
+        ["sense", "publish", "tail", "config", "completions", "help"],
         "{help}"
     );
     for flag in [
@@ -62,12 +62,14 @@ fn usage_errors_exit_2_and_global_flags_work_after_the_command() {
         .args(["sense", "--sim", "--every", "0s"])
         .run()
         .expect_code(2);
-    // Global flags are accepted after the subcommand too.
+    // Global long flags are accepted after the subcommand too; the short -q/-v
+    // only before it, since publish and tail use them as mosquitto does.
     iotpipe(dir.path())
         .args([
             "sense",
             "--sim",
-            "-q",
+            "--quiet",
+            "--verbose",
             "--no-color",
             "--region",
             "eu-west-1",
@@ -76,6 +78,29 @@ fn usage_errors_exit_2_and_global_flags_work_after_the_command() {
         ])
         .run()
         .success();
+    let quiet = iotpipe(dir.path())
+        .args(["-q", "config", "show"])
+        .run()
+        .success();
+    assert!(quiet.stderr().is_empty(), "{}", quiet.stderr());
+    let verbose = iotpipe(dir.path())
+        .args(["-v", "sense", "--sim", "--seed", "9"])
+        .run()
+        .success();
+    assert!(
+        verbose.stderr().contains("--seed 9"),
+        "{}",
+        verbose.stderr()
+    );
+    let qos = iotpipe(dir.path())
+        .args(["publish", "-q", "2", "-m", "{}"])
+        .run()
+        .expect_code(2);
+    assert!(
+        qos.stderr().contains("QoS 2"),
+        "publish -q is the QoS: {}",
+        qos.stderr()
+    );
 }
 
 #[test]

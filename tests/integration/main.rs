@@ -9,4 +9,5 @@ mod assets;
 mod cli;
 mod config;
 mod harness;
+mod mqtt;
 mod sense;

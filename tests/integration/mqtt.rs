@@ -1,0 +1,425 @@
+//! `iotpipe publish` and `iotpipe tail mqtt` against a real mosquitto: nothing
+//! lost, every failure explained.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{
+    Collector, Service, iotpipe, mosquitto, mosquitto_with, seqs_by_run, temp_dir,
+};
+
+fn port(broker: &Service) -> String {
+    broker.port.to_string()
+}
+
+fn lines_file(dir: &Path, n: usize) -> std::path::PathBuf {
+    let path = dir.join("lines.jsonl");
+    let text: String = (0..n)
+        .map(|i| format!("{{\"line\":{i},\"pad\":\"{}\"}}\n", "x".repeat(150)))
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn two_hundred_thousand_lines_at_qos1_all_arrive() {
+    let broker = mosquitto();
+    let collector = Collector::start(&broker, "bulk", &[]);
+    let dir = temp_dir();
+    let file = lines_file(dir.path(), 200_000);
+    let run = iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &port(&broker),
+            "-t",
+            "bulk",
+            "-q",
+            "1",
+            "-l",
+        ])
+        .stdin(std::fs::read(&file).unwrap())
+        .run()
+        .success();
+    assert!(
+        run.stderr().contains("200000 acknowledged, 0 not"),
+        "{}",
+        run.stderr()
+    );
+    let received = collector.wait_for(200_000, Duration::from_secs(60));
+    let distinct: std::collections::BTreeSet<&String> = received.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        200_000,
+        "past 65,535 packet ids nothing may be lost"
+    );
+}
+
+#[test]
+fn a_dead_broker_means_exit_3_with_the_count() {
+    let mut broker = mosquitto();
+    broker.kill();
+    let dir = temp_dir();
+    let file = lines_file(dir.path(), 1000);
+    let run = iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &port(&broker),
+            "-t",
+            "t",
+            "--retry-for",
+            "1s",
+            "--file",
+        ])
+        .args([&file])
+        .run()
+        .expect_code(3);
+    let err = run.stderr();
+    assert!(
+        err.contains("1000 of 1000 messages were not acknowledged"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Connection refused") && err.contains("hint:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_broker_killed_mid_run_means_exit_3() {
+    let mut broker = mosquitto();
+    let collector = Collector::start(&broker, "t", &[]);
+    let dir = temp_dir();
+    let file = lines_file(dir.path(), 200_000);
+    let mut child = iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &port(&broker),
+            "-t",
+            "t",
+            "--retry-for",
+            "1s",
+            "--file",
+        ])
+        .args([&file])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    collector.wait_for(1000, Duration::from_secs(20));
+    broker.kill();
+    let output = wait_with_timeout(&mut child, Duration::from_secs(30));
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(err.contains("messages were not acknowledged"), "{err}");
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::Output {
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("process did not finish in {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stderr = String::new();
+    if let Some(pipe) = child.stderr.take() {
+        use std::io::Read;
+        let _ = BufReader::new(pipe).read_to_string(&mut stderr);
+    }
+    std::process::Output {
+        status: child.wait().unwrap(),
+        stdout: Vec::new(),
+        stderr: stderr.into_bytes(),
+    }
+}
+
+/// A broker that keeps sessions across graceful restarts, so a persistent
+/// subscriber can witness everything the publisher got acknowledged.
+fn persistent_broker() -> Service {
+    // The persistence file lives in the broker's own temp dir (its working dir).
+    mosquitto_with("persistence true\npersistence_file broker.db\n")
+}
+
+#[test]
+fn outbox_survives_five_broker_restarts() {
+    let mut broker = persistent_broker();
+    let collector = Collector::start(&broker, "sensor/data", &["-c", "-i", "witness"]);
+    let dir = temp_dir();
+    let outbox = dir.path().join("outbox");
+    let mut publisher = iotpipe(dir.path())
+        .args([
+            "publish",
+            "--sim",
+            "--rate",
+            "2000",
+            "--count",
+            "20000",
+            "-p",
+            &port(&broker),
+        ])
+        .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for round in 1..=5 {
+        std::thread::sleep(Duration::from_millis(900));
+        broker.terminate();
+        std::thread::sleep(Duration::from_millis(300 + 100 * round));
+        broker.restart();
+    }
+    let output = wait_with_timeout(&mut publisher, Duration::from_secs(120));
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let lines = collector.wait_for(20_000, Duration::from_secs(30));
+    let runs = seqs_by_run(&lines);
+    assert_eq!(runs.len(), 1, "one run");
+    let seqs = runs.values().next().unwrap();
+    let missing: Vec<u64> = (0..20_000).filter(|s| !seqs.contains(s)).take(10).collect();
+    assert!(missing.is_empty(), "missing seqs {missing:?}; {err}");
+    assert!(err.contains("reconnects"), "{err}");
+}
+
+#[test]
+fn a_killed_publisher_drains_its_outbox_on_restart() {
+    let mut broker = persistent_broker();
+    let collector = Collector::start(&broker, "sensor/data", &["-c", "-i", "witness"]);
+    let dir = temp_dir();
+    let outbox = dir.path().join("outbox");
+    let broker_port = port(&broker);
+    let publish = |extra: &[&str]| {
+        iotpipe(dir.path())
+            .args(["publish", "--sim", "--rate", "500", "-p", &broker_port])
+            .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
+            .args(extra)
+    };
+    let mut first = publish(&[])
+        .command()
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    collector.wait_for(200, Duration::from_secs(20));
+    // Readings pile up in the outbox while the broker is away; then the publisher dies.
+    broker.terminate();
+    std::thread::sleep(Duration::from_millis(800));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    broker.restart();
+
+    let run = publish(&["--count", "1"]).run().success();
+    assert!(
+        run.stderr().contains("came from the outbox"),
+        "{}",
+        run.stderr()
+    );
+    let lines = collector.wait_until(Duration::from_secs(20), |lines| {
+        seqs_by_run(lines).len() == 2
+    });
+    let runs = seqs_by_run(&lines);
+    assert_eq!(runs.len(), 2, "the killed run and the restart");
+    let killed = runs.values().max_by_key(|s| s.len()).unwrap();
+    let max = *killed.iter().max().unwrap();
+    assert!(max > 400, "readings were produced during the outage: {max}");
+    let missing: Vec<u64> = (0..=max).filter(|s| !killed.contains(s)).take(10).collect();
+    assert!(missing.is_empty(), "missing seqs {missing:?}");
+}
+
+#[test]
+fn iot_core_limits_and_bad_topics_are_usage_errors() {
+    let dir = temp_dir();
+    let check = |args: &[&str], expected: &str| {
+        let run = iotpipe(dir.path())
+            .args(["publish", "-p", "1"])
+            .args(args)
+            .run()
+            .expect_code(2);
+        assert!(
+            run.stderr().contains(expected),
+            "{args:?}: {}",
+            run.stderr()
+        );
+    };
+    // One byte over IoT Core's 128 KiB (as a file: the kernel caps a single argument at 128 KiB).
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, "x".repeat(128 * 1024 + 1)).unwrap();
+    check(
+        &["--iot-core", "--file", big.to_str().unwrap()],
+        "AWS IoT Core allows 131072",
+    );
+    check(
+        &["--iot-core", "-q", "2", "-m", "{}"],
+        "AWS IoT Core rejects QoS 2",
+    );
+    check(&["-q", "2", "-m", "{}"], "QoS 0 or 1");
+    check(&["-t", "sensor/#", "-m", "{}"], "wildcard");
+    check(
+        &["--iot-core", "-t", "a/b/c/d/e/f/g/h/i", "-m", "{}"],
+        "7 slashes",
+    );
+    check(
+        &["--iot-core", "-t", &"t".repeat(257), "-m", "{}"],
+        "AWS IoT Core allows 256",
+    );
+    check(
+        &["--iot-core", "-i", &"c".repeat(129), "-m", "{}"],
+        "client id",
+    );
+    check(
+        &["--cert", "c.pem", "-m", "{}"],
+        "needs both --cert and --key",
+    );
+}
+
+#[test]
+fn an_oversize_line_stops_the_run_after_the_lines_before_it() {
+    let broker = mosquitto();
+    let collector = Collector::start(&broker, "t", &[]);
+    let dir = temp_dir();
+    let input = format!(
+        "{{\"a\":1}}\n{{\"a\":2}}\n{}\n{{\"a\":3}}\n",
+        "x".repeat(128 * 1024 + 1)
+    );
+    let run = iotpipe(dir.path())
+        .args([
+            "publish",
+            "--iot-core",
+            "-p",
+            &port(&broker),
+            "-t",
+            "t",
+            "-l",
+        ])
+        .stdin(input)
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("stdin line 3: payload is 131073 bytes"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        collector.wait_for(2, Duration::from_secs(5)),
+        ["{\"a\":1}", "{\"a\":2}"]
+    );
+}
+
+fn spawn_tail(dir: &Path, broker: &Service, args: &[&str]) -> Child {
+    iotpipe(dir)
+        .args(["tail", "mqtt", "-p", &port(broker), "-v"])
+        .args(args)
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn tail_prints_payloads_counts_and_warns_about_malformed_ones() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let mut tail = spawn_tail(
+        dir.path(),
+        &broker,
+        &["-t", "sensor/#", "-C", "4", "-o", "jsonl"],
+    );
+    let stdout = BufReader::new(tail.stdout.take().unwrap());
+    // Until tail has subscribed, publish a probe; its first line proves the subscription.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let pub_one = |topic: &str, message: &str| {
+        std::process::Command::new("mosquitto_pub")
+            .args(["-p", &port(&broker), "-t", topic, "-m", message])
+            .status()
+            .unwrap();
+    };
+    let first = loop {
+        pub_one("sensor/probe", "{\"probe\":true}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            break line;
+        }
+    };
+    assert_eq!(
+        first,
+        r#"{"topic":"sensor/probe","payload":{"probe":true}}"#
+    );
+    iotpipe(dir.path())
+        .args([
+            "-q",
+            "publish",
+            "--sim",
+            "--count",
+            "2",
+            "--rate",
+            "100",
+            "--no-outbox",
+            "-p",
+            &port(&broker),
+        ])
+        .run()
+        .success();
+    pub_one("sensor/x", "garbage{\u{1b}[2J");
+    let output = wait_with_timeout(&mut tail, Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(0), "-C 4 ends the tail");
+    let mut lines: Vec<String> = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(2)) {
+        lines.push(line);
+    }
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (seq, line) in lines[..2].iter().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["topic"], "sensor/data");
+        assert_eq!(v["payload"]["seq"], seq as u64);
+    }
+    assert_eq!(
+        lines[2],
+        r#"{"topic":"sensor/x","payload_raw":"garbage{\u001b[2J"}"#
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("malformed payload on sensor/x"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "control characters are escaped on the terminal: {err}"
+    );
+}
+
+#[test]
+fn tail_times_out_with_code_4_and_says_why() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .args(["tail", "mqtt", "-p", &port(&broker), "-W", "0.5"])
+        .run()
+        .expect_code(4);
+    assert!(
+        run.stderr().contains("no message for 500ms"),
+        "{}",
+        run.stderr()
+    );
+    let mut dead = mosquitto();
+    dead.kill();
+    let run = iotpipe(dir.path())
+        .args(["tail", "mqtt", "-p", &port(&dead), "-W", "1"])
+        .run()
+        .expect_code(4);
+    assert!(
+        run.stderr().contains("cannot be reached"),
+        "{}",
+        run.stderr()
+    );
+}
