@@ -181,7 +181,9 @@ fn classify(error: &ConnectionError) -> ConnectFailure {
             | ConnectReturnCode::BadClientId
             | ConnectReturnCode::RefusedProtocolVersion,
         ) => ConnectFailure::Auth,
-        ConnectionError::Tls(rumqttc::TlsError::Io(_)) => ConnectFailure::Transient,
+        ConnectionError::Tls(rumqttc::TlsError::Io(io)) if !is_tls_failure(io) => {
+            ConnectFailure::Transient
+        }
         ConnectionError::Tls(_) => ConnectFailure::Tls,
         ConnectionError::Io(io) if is_tls_failure(io) => ConnectFailure::Tls,
         _ => ConnectFailure::Transient,

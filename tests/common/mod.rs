@@ -349,20 +349,21 @@ impl Collector {
     /// Subscribes with QoS 1 (plus `extra` mosquitto_sub flags) and returns once
     /// the subscription is live, proven by a probe message getting through.
     pub fn start(broker: &Service, filter: &str, extra: &[&str]) -> Collector {
+        Self::start_tls(broker, filter, extra, &[])
+    }
+
+    /// Like [`Collector::start`], with TLS flags (`--cafile ...`) for the
+    /// subscriber and its probes.
+    pub fn start_tls(broker: &Service, filter: &str, extra: &[&str], tls: &[&str]) -> Collector {
         let dir = temp_dir();
         let out = dir.path().join("received.txt");
+        let port = broker.port.to_string();
+        let host = ["-h", "127.0.0.1", "-p", port.as_str()];
         let child = Command::new("mosquitto_sub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &broker.port.to_string(),
-                "-q",
-                "1",
-                "-t",
-                filter,
-            ])
+            .args(host)
+            .args(["-q", "1", "-t", filter])
             .args(extra)
+            .args(tls)
             .stdout(std::fs::File::create(&out).expect("collector output"))
             .stderr(Stdio::null())
             .spawn()
@@ -381,16 +382,10 @@ impl Collector {
                 broker.log()
             );
             let _ = Command::new("mosquitto_pub")
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &broker.port.to_string(),
-                    "-t",
-                    &probe_topic,
-                    "-m",
-                    PROBE,
-                ])
+                .args(host)
+                .args(["-t", &probe_topic, "-m", PROBE])
+                .args(tls)
+                .stderr(Stdio::null())
                 .status();
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -11,3 +11,4 @@ mod config;
 mod harness;
 mod mqtt;
 mod sense;
+mod tls;

@@ -1,0 +1,188 @@
+//! TLS with client certificates, as AWS IoT Core wants it, against a mosquitto
+//! listener that requires a certificate. The PKI is generated here with rcgen.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+};
+
+use crate::common::{Collector, iotpipe, mosquitto_with, temp_dir};
+
+struct Pki {
+    ca: PathBuf,
+    server_cert: PathBuf,
+    server_key: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+fn ca(name: &str) -> (CertificateParams, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.distinguished_name.push(DnType::CommonName, name);
+    (params, key)
+}
+
+fn leaf(
+    names: &[&str],
+    usage: ExtendedKeyUsagePurpose,
+    issuer: &Issuer<'_, KeyPair>,
+) -> (String, String) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    params.extended_key_usages = vec![usage];
+    params.distinguished_name.push(DnType::CommonName, names[0]);
+    let cert = params.signed_by(&key, issuer).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn pki(dir: &Path) -> Pki {
+    let (params, key) = ca("iotpipe test CA");
+    let ca_pem = params.self_signed(&key).unwrap().pem();
+    let issuer = Issuer::new(params, key);
+    let (server_cert, server_key) = leaf(
+        &["127.0.0.1", "localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+        &issuer,
+    );
+    let (client_cert, client_key) = leaf(
+        &["pi-kitchen"],
+        ExtendedKeyUsagePurpose::ClientAuth,
+        &issuer,
+    );
+    Pki {
+        ca: write(dir, "ca.pem", &ca_pem),
+        server_cert: write(dir, "server.pem", &server_cert),
+        server_key: write(dir, "server.key", &server_key),
+        client_cert: write(dir, "client.pem", &client_cert),
+        client_key: write(dir, "client.key", &client_key),
+    }
+}
+
+#[test]
+fn client_certificates_work_and_a_wrong_ca_is_explained() {
+    let dir = temp_dir();
+    // mosquitto drops root privileges: let it read the PKI.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let pki = pki(dir.path());
+    for file in [&pki.server_key, &pki.client_key] {
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
+    let broker = mosquitto_with(&format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        pki.ca.display(),
+        pki.server_cert.display(),
+        pki.server_key.display()
+    ));
+    let port = broker.port.to_string();
+    let tls = |ca: &Path, cert: &Path, key: &Path| {
+        [
+            "--cafile".to_string(),
+            ca.display().to_string(),
+            "--cert".to_string(),
+            cert.display().to_string(),
+            "--key".to_string(),
+            key.display().to_string(),
+        ]
+    };
+    let good = tls(&pki.ca, &pki.client_cert, &pki.client_key);
+
+    let witness = Collector::start_tls(
+        &broker,
+        "secure/#",
+        &[],
+        &[
+            "--cafile",
+            pki.ca.to_str().unwrap(),
+            "--cert",
+            pki.client_cert.to_str().unwrap(),
+            "--key",
+            pki.client_key.to_str().unwrap(),
+        ],
+    );
+    let run = iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &port,
+            "-t",
+            "secure/data",
+            "-m",
+            "{\"ok\":true}",
+        ])
+        .args(&good)
+        .run()
+        .success();
+    assert!(
+        run.stderr().contains("mqtts://127.0.0.1"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        witness.wait_for(1, std::time::Duration::from_secs(10)),
+        ["{\"ok\":true}"]
+    );
+
+    // The broker's certificate was signed by another CA: a clear error, no retrying.
+    let (params, key) = ca("some other CA");
+    let other_ca = write(
+        dir.path(),
+        "other-ca.pem",
+        &params.self_signed(&key).unwrap().pem(),
+    );
+    let run = iotpipe(dir.path())
+        .args(["publish", "-p", &port, "-t", "secure/data", "-m", "{}"])
+        .args(tls(&other_ca, &pki.client_cert, &pki.client_key))
+        .run()
+        .expect_code(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("cannot connect to mqtts://127.0.0.1") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    assert!(err.contains("--cafile must hold the CA"), "{err}");
+
+    // No client certificate: the broker refuses the handshake.
+    let run = iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &port,
+            "-t",
+            "secure/data",
+            "-m",
+            "{}",
+            "--retry-for",
+            "1s",
+            "--cafile",
+        ])
+        .args([&pki.ca])
+        .run();
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+
+    // Unreadable or non-PEM files are named.
+    let run = iotpipe(dir.path())
+        .args(["publish", "-p", &port, "-m", "{}"])
+        .args(tls(&pki.ca, &pki.client_cert, Path::new("missing.key")))
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("private key missing.key"),
+        "{}",
+        run.stderr()
+    );
+}
