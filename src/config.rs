@@ -283,6 +283,8 @@ pub struct Resolved {
     pub config: Config,
     pub file: Option<PathBuf>,
     pub values: BTreeMap<&'static str, (Value, Source)>,
+    /// Problems that do not stop the command (unknown `IOTPIPE_*` variables).
+    pub warnings: Vec<String>,
 }
 
 /// Resolves the configuration: defaults < file < `IOTPIPE_*` env < flags.
@@ -309,6 +311,7 @@ fn resolve_from(
         }
     }
 
+    let mut warnings = Vec::new();
     let file = locate_file(choice, env)?;
     if let Some(path) = &file {
         for (key, value) in read_file(path)? {
@@ -321,13 +324,12 @@ fn resolve_from(
             continue;
         }
         let Some(key) = KEYS.iter().find(|k| env_name(k.name) == *var) else {
-            return Err(ConfigError::UnknownKey {
-                key: var.clone(),
-                origin: "the environment".into(),
-                known: vec![
-                    "IOTPIPE_<SECTION>_<KEY> for the keys of examples/iotpipe.toml, IOTPIPE_CONFIG",
-                ],
-            });
+            // A warning, not an error: environments carry variables from many
+            // places, and one stray name must not stop every command.
+            warnings.push(format!(
+                "ignoring {var}: no config key has that name (`iotpipe config show` lists the variables)"
+            ));
+            continue;
         };
         let value = key
             .kind
@@ -364,6 +366,7 @@ fn resolve_from(
         config,
         file,
         values,
+        warnings,
     })
 }
 
@@ -770,14 +773,17 @@ mod tests {
             &[],
         );
         assert!(err.is_ok(), "an empty password is a string");
-        let err = resolve_from(
+        let resolved = resolve_from(
             &FileChoice::default(),
             &env(&[("IOTPIPE_MQTT_HOTS", "x")]),
             &[],
         )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("IOTPIPE_MQTT_HOTS"), "{err}");
+        .unwrap();
+        assert!(
+            resolved.warnings[0].contains("IOTPIPE_MQTT_HOTS"),
+            "{:?}",
+            resolved.warnings
+        );
     }
 
     #[test]

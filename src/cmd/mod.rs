@@ -26,7 +26,11 @@ impl Context {
         let file = FileChoice {
             explicit: self.global.config.clone(),
         };
-        Ok(crate::config::resolve(&file, &all)?)
+        let resolved = crate::config::resolve(&file, &all)?;
+        for warning in &resolved.warnings {
+            tracing::warn!("{warning}");
+        }
+        Ok(resolved)
     }
 }
 

@@ -1,0 +1,192 @@
+"""Benchmarks of iotpipe against its peer tools; run through scripts/bench.
+
+Every figure is measured in the same run as its peer and printed with the ratio.
+Throughput counts messages *received* by an independent subscriber, so a tool
+that exits early (mosquitto_pub -l -q 1 past 65,535 messages) is not rewarded.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.environ["BENCH_IOTPIPE"]
+MOSQUITTO = os.environ["BENCH_MOSQUITTO"]
+N = int(os.environ.get("BENCH_MESSAGES", "200000"))
+PROBE = "__probe__"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(prefix="iotpipe-bench-")
+        os.chmod(self.dir.name, 0o777)
+        self.port = free_port()
+        conf = os.path.join(self.dir.name, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write(f"max_queued_messages 0\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
+                return
+            except OSError:
+                time.sleep(0.02)
+        raise SystemExit("mosquitto did not start")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def payload_file(path):
+    with open(path, "w") as f:
+        for i in range(N):
+            # ~200 bytes, like a schema v1 reading
+            f.write('{"v":1,"device_id":"bench","run_id":"0123456789abcdef0123456789abcdef","seq":%d,'
+                    '"ts":"2026-11-26T14:07:40.123Z","temperature_c":21.42,"humidity_pct":38.28,'
+                    '"pressure_hpa":1013.29,"temperature_from_pressure_c":22.08}\n' % i)
+
+
+def witness(broker, topic, qos, out):
+    """mosquitto_sub writing to `out`, returned once subscribed (a probe got through)."""
+    proc = subprocess.Popen(["mosquitto_sub", "-p", str(broker.port), "-t", topic, "-q", str(qos)],
+                            stdout=open(out, "w"), stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while PROBE not in open(out).read():
+        if time.time() > deadline:
+            raise SystemExit("witness never subscribed")
+        subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-t", topic, "-m", PROBE], check=False)
+        time.sleep(0.05)
+    return proc
+
+
+def count_lines(path):
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip() and PROBE.encode() not in line)
+
+
+def publish_run(broker, cmd, qos, lines_path, tmp):
+    """Runs a publisher; returns (received, seconds until the last message arrived)."""
+    out = os.path.join(tmp, "received.txt")
+    topic = "bench/pub"
+    sub = witness(broker, topic, qos, out)
+    base = count_lines(out)
+    start = time.time()
+    with open(lines_path) as stdin:
+        pub = subprocess.run(cmd + ["-p", str(broker.port), "-t", topic, "-q", str(qos), "-l"],
+                             stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if pub.returncode != 0:
+        print(f"  {cmd[0]} exited {pub.returncode}: {pub.stderr.decode().strip()[-300:]}", file=sys.stderr)
+    # Wait until every message arrived, or nothing new came for a second.
+    last, last_change = count_lines(out), time.time()
+    while last - base < N and time.time() - last_change < 1.0:
+        time.sleep(0.02)
+        now = count_lines(out)
+        if now != last:
+            last, last_change = now, time.time()
+    elapsed = (last_change if last - base < N else time.time()) - start
+    sub.kill()
+    sub.wait()
+    return last - base, elapsed, pub.returncode
+
+
+def tail_run(broker, cmd, lines_path):
+    """Runs a subscriber to /dev/null with -C N; returns seconds for N messages."""
+    topic = "bench/tail"
+    sub = subprocess.Popen(cmd + ["-p", str(broker.port), "-t", topic, "-C", str(N)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # both subscribers are given the same head start
+    start = time.time()
+    with open(lines_path) as stdin:
+        subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-t", topic, "-q", "0", "-l"],
+                       stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sub.wait(timeout=60)
+        return time.time() - start, sub.returncode == 0
+    except subprocess.TimeoutExpired:
+        sub.kill()
+        return time.time() - start, False
+
+
+def bench_mqtt():
+    broker = Broker()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+            lines = os.path.join(tmp, "lines.jsonl")
+            payload_file(lines)
+            print(f"MQTT throughput, {N} messages of ~200 bytes, loopback mosquitto (received = counted by a subscriber)")
+            print(f"{'case':<28}{'iotpipe msg/s':>15}{'peer msg/s':>13}{'ratio':>8}   loss iotpipe / peer")
+            for qos in (0, 1):
+                got_i, t_i, rc_i = publish_run(broker, [BIN, "-q", "publish"], qos, lines, tmp)
+                got_m, t_m, rc_m = publish_run(broker, ["mosquitto_pub"], qos, lines, tmp)
+                r_i, r_m = got_i / t_i, got_m / t_m
+                print(f"{'publish -l QoS %d' % qos:<28}{r_i:>15,.0f}{r_m:>13,.0f}{r_i / r_m:>7.2f}x   "
+                      f"{N - got_i} (exit {rc_i}) / {N - got_m} (exit {rc_m})")
+            t_i, ok_i = tail_run(broker, [BIN, "tail", "mqtt", "-o", "jsonl"], lines)
+            t_m, ok_m = tail_run(broker, ["mosquitto_sub"], lines)
+            print(f"{'tail mqtt > /dev/null':<28}{N / t_i:>15,.0f}{N / t_m:>13,.0f}{t_m / t_i:>7.2f}x   "
+                  f"{'complete' if ok_i else 'INCOMPLETE'} / {'complete' if ok_m else 'INCOMPLETE'}")
+    finally:
+        broker.stop()
+
+
+PAHO = """
+import json, sys, time, uuid, paho.mqtt.client as mqtt
+c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+c.connect("127.0.0.1", int(sys.argv[1]))
+c.loop_start()
+run, seq = uuid.uuid4().hex, 0
+while True:
+    c.publish("sensor/data", json.dumps({"v": 1, "device_id": "bench", "run_id": run, "seq": seq,
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "temperature_c": 21.0,
+        "humidity_pct": 40.0, "pressure_hpa": 1013.0}), qos=1)
+    seq += 1
+    time.sleep(0.1)
+"""
+
+
+def footprint(cmd, seconds):
+    """Peak RSS (KiB) and CPU seconds of `cmd` run for `seconds`, then SIGINT."""
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "%M %U %S", "-o", "/dev/stderr"] + cmd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(seconds)
+    # /usr/bin/time forwards nothing: signal its child directly.
+    subprocess.run(["pkill", "-INT", "-P", str(proc.pid)], check=False)
+    _, err = proc.communicate(timeout=15)
+    rss, user, sys_ = err.decode().strip().splitlines()[-1].split()
+    return int(rss), float(user) + float(sys_)
+
+
+def bench_footprint():
+    seconds = int(os.environ.get("BENCH_SECONDS", "30"))
+    broker = Broker()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+            print(f"Device footprint, 10 readings/s at QoS 1 for {seconds} s")
+            rss_i, cpu_i = footprint([BIN, "-q", "publish", "--sim", "--rate", "10", "-p", str(broker.port),
+                                      "--outbox", os.path.join(tmp, "outbox")], seconds)
+            rss_p, cpu_p = footprint([sys.executable, "-c", PAHO, str(broker.port)], seconds)
+            print(f"{'':<28}{'iotpipe':>12}{'paho-mqtt':>12}{'ratio':>8}")
+            print(f"{'peak RSS (MiB)':<28}{rss_i / 1024:>12.1f}{rss_p / 1024:>12.1f}{rss_i / rss_p:>7.2f}x")
+            print(f"{'CPU (s)':<28}{cpu_i:>12.2f}{cpu_p:>12.2f}{cpu_i / max(cpu_p, 0.01):>7.2f}x")
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which in ("mqtt", "all"):
+        bench_mqtt()
+    if which in ("footprint", "all"):
+        bench_footprint()
+    if which not in ("mqtt", "footprint", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, footprint or all")
