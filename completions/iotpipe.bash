@@ -487,7 +487,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__publish)
-            opts="-h -p -i -u -P -t -q -m -l -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --qos --max-inflight --message --stdin-lines --file --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
+            opts="-h -p -i -u -P -t -q -m -l -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -574,6 +574,10 @@ _iotpipe() {
                     return 0
                     ;;
                 --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --replay)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -84,9 +84,10 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s q -l qos -d 
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l max-inflight -d 'Unacknowledged QoS 1 messages in flight (config mqtt.max_inflight)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s m -l message -d 'Publish one message' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l file -d 'Publish each line of FILE as one message' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l replay -d 'Publish recorded readings: JSON lines of schema v1, each validated (paced by --rate if given)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l seed -d 'Seed for --sim [default: random]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l device-id -d 'Device id in readings (config device_id)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l rate -d 'Readings per second for the Sense HAT and --sim [default: 1 / sense.every]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l rate -d 'Messages per second [default: 1 / sense.every for the Sense HAT and --sim; as fast as acknowledged for lines]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l count -d 'Stop after N messages [default: all lines; endless for sensors]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l outbox -d 'Keep messages in this durable outbox until acknowledged [default: on for sensors and --sim, in outbox.dir]' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l retry-for -d 'Give up after the broker is unreachable this long, e.g. 30s [default: 30s; never with an outbox]' -r

@@ -141,6 +141,11 @@ pub struct PublishArgs {
     #[arg(long, value_name = "FILE", group = "source")]
     pub file: Option<PathBuf>,
 
+    /// Publish recorded readings: JSON lines of schema v1, each validated
+    /// (paced by --rate if given)
+    #[arg(long, value_name = "FILE", group = "source")]
+    pub replay: Option<PathBuf>,
+
     /// Publish simulated readings instead of the Sense HAT's
     #[arg(long, group = "source")]
     pub sim: bool,
@@ -157,7 +162,8 @@ pub struct PublishArgs {
     #[arg(long, value_name = "ID")]
     pub device_id: Option<String>,
 
-    /// Readings per second for the Sense HAT and --sim [default: 1 / sense.every]
+    /// Messages per second [default: 1 / sense.every for the Sense HAT and
+    /// --sim; as fast as acknowledged for lines]
     #[arg(long, value_name = "HZ", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
@@ -189,7 +195,11 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 
 enum SourceKind {
     Message(String),
-    Lines(Option<PathBuf>),
+    /// Lines of stdin (None) or a file; `validate` for --replay.
+    Lines {
+        path: Option<PathBuf>,
+        validate: bool,
+    },
     Sim,
     Sensor,
 }
@@ -199,9 +209,20 @@ impl PublishArgs {
         if let Some(message) = &self.message {
             SourceKind::Message(message.clone())
         } else if self.lines {
-            SourceKind::Lines(None)
+            SourceKind::Lines {
+                path: None,
+                validate: false,
+            }
         } else if let Some(file) = &self.file {
-            SourceKind::Lines(Some(file.clone()))
+            SourceKind::Lines {
+                path: Some(file.clone()),
+                validate: false,
+            }
+        } else if let Some(file) = &self.replay {
+            SourceKind::Lines {
+                path: Some(file.clone()),
+                validate: true,
+            }
         } else if self.sim {
             SourceKind::Sim
         } else {
@@ -395,10 +416,16 @@ fn spawn_source(
                 }
             }
         }),
-        SourceKind::Lines(path) => {
+        SourceKind::Lines { path, validate } => {
             // Blocking reads on a thread of their own; the channel carries them over.
-            let settings = settings.clone();
-            std::thread::spawn(move || read_lines(path, count, &settings, &tx));
+            let lines = LineSource {
+                path,
+                count,
+                rate: args.rate,
+                validate,
+                settings: settings.clone(),
+            };
+            std::thread::spawn(move || lines.read(&tx));
             tokio::spawn(async {})
         }
         SourceKind::Sim | SourceKind::Sensor => {
@@ -448,63 +475,71 @@ fn spawn_source(
     }
 }
 
-/// Reads lines like `mosquitto_pub -l`: one message per line, empty lines skipped.
-fn read_lines(
+/// Lines to publish, read like `mosquitto_pub -l`: one message per line, empty
+/// lines skipped; a line that cannot be sent stops the run after the ones before it.
+struct LineSource {
     path: Option<PathBuf>,
     count: Option<u64>,
-    settings: &Settings,
-    tx: &mpsc::Sender<Input>,
-) {
-    let reader: Box<dyn BufRead> = match &path {
-        Some(path) => match std::fs::File::open(path) {
-            Ok(file) => Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
-            Err(e) => {
-                let _ = tx.blocking_send(Input::Fail(MqttError::Limit(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                ))));
-                return;
-            }
-        },
-        None => Box::new(std::io::BufReader::with_capacity(
-            256 * 1024,
-            std::io::stdin(),
-        )),
-    };
-    let name = path
-        .as_ref()
-        .map_or("stdin".to_string(), |p| p.display().to_string());
-    let mut sent: u64 = 0;
-    for (index, line) in reader.split(b'\n').enumerate() {
-        if count.is_some_and(|n| sent >= n) {
-            break;
-        }
-        let mut line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                let _ = tx.blocking_send(Input::Fail(MqttError::Limit(format!(
-                    "reading {name} failed at line {}: {e}",
-                    index + 1
-                ))));
-                return;
-            }
+    rate: Option<f64>,
+    /// Check each line against schema v1 (`--replay`).
+    validate: bool,
+    settings: Settings,
+}
+
+impl LineSource {
+    fn read(self, tx: &mpsc::Sender<Input>) {
+        let fail = |message: String| {
+            let _ = tx.blocking_send(Input::Fail(MqttError::Limit(message)));
         };
-        if line.last() == Some(&b'\r') {
-            line.pop();
+        let reader: Box<dyn BufRead> = match &self.path {
+            Some(path) => match std::fs::File::open(path) {
+                Ok(file) => Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
+                Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
+            },
+            None => Box::new(std::io::BufReader::with_capacity(
+                256 * 1024,
+                std::io::stdin(),
+            )),
+        };
+        let name = self
+            .path
+            .as_ref()
+            .map_or("stdin".to_string(), |p| p.display().to_string());
+        let started = std::time::Instant::now();
+        let mut sent: u64 = 0;
+        for (index, line) in reader.split(b'\n').enumerate() {
+            if self.count.is_some_and(|n| sent >= n) {
+                break;
+            }
+            let at = format!("{name} line {}", index + 1);
+            let mut line = match line {
+                Ok(line) => line,
+                Err(e) => return fail(format!("reading {at} failed: {e}")),
+            };
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.is_empty() {
+                continue;
+            }
+            if let Err(too_big) = self.settings.check_payload(line.len()) {
+                return fail(format!("{at}: {too_big} (the lines before it were sent)"));
+            }
+            if self.validate {
+                if let Err(invalid) = payload::Reading::parse(&line) {
+                    return fail(format!(
+                        "{at} is not a schema v1 reading: {invalid} (the lines before it were sent)"
+                    ));
+                }
+            }
+            if let Some(rate) = self.rate {
+                let due = started + Duration::from_secs_f64(sent as f64 / rate);
+                std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+            }
+            if tx.blocking_send(Input::Payload(line)).is_err() {
+                return;
+            }
+            sent += 1;
         }
-        if line.is_empty() {
-            continue;
-        }
-        if let Err(too_big) = settings.check_payload(line.len()) {
-            let _ = tx.blocking_send(Input::Fail(MqttError::Limit(format!(
-                "{name} line {}: {too_big} (the lines before it were sent)",
-                index + 1
-            ))));
-            return;
-        }
-        if tx.blocking_send(Input::Payload(line)).is_err() {
-            return;
-        }
-        sent += 1;
     }
 }

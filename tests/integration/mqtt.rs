@@ -423,3 +423,72 @@ fn tail_times_out_with_code_4_and_says_why() {
         run.stderr()
     );
 }
+
+#[test]
+fn replay_publishes_recorded_readings_and_stops_at_an_invalid_one() {
+    let broker = mosquitto();
+    let collector = Collector::start(&broker, "sensor/data", &[]);
+    let dir = temp_dir();
+    let recorded = iotpipe(dir.path())
+        .args(["sense", "--sim", "--count", "50", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout();
+    let file = dir.path().join("recorded.jsonl");
+    std::fs::write(
+        &file,
+        format!("{recorded}{{\"v\":1,\"seq\":\"x\"}}\n{recorded}"),
+    )
+    .unwrap();
+    let run = iotpipe(dir.path())
+        .args(["publish", "-p", &port(&broker), "--replay"])
+        .args([&file])
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr().contains("line 51 is not a schema v1 reading"),
+        "{}",
+        run.stderr()
+    );
+    let received = collector.wait_for(50, Duration::from_secs(10));
+    assert_eq!(
+        received.join("\n"),
+        recorded.trim_end(),
+        "the 50 lines before it, unchanged"
+    );
+}
+
+#[test]
+fn tail_resubscribes_after_the_broker_restarts() {
+    let mut broker = mosquitto();
+    let dir = temp_dir();
+    let mut tail = spawn_tail(dir.path(), &broker, &["-t", "t", "-C", "2", "-q", "1"]);
+    let stdout = BufReader::new(tail.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // Publish until the tail prints it: once before and once after a restart.
+    let deliver = |broker: &Service, message: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(Instant::now() < deadline, "tail never printed {message}");
+            let _ = std::process::Command::new("mosquitto_pub")
+                .args(["-p", &port(broker), "-t", "t", "-m", message])
+                .stderr(Stdio::null())
+                .status();
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                assert!(line.contains(message), "{line}");
+                break;
+            }
+        }
+    };
+    deliver(&broker, "{\"before\":1}");
+    broker.kill();
+    broker.restart();
+    deliver(&broker, "{\"after\":1}");
+    let output = wait_with_timeout(&mut tail, Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(0));
+}
