@@ -5,11 +5,14 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod counter;
 pub mod error;
+pub mod journal;
 pub mod mqtt;
 pub mod output;
 pub mod payload;
 pub mod sense;
+pub mod store;
 
 use std::process::ExitCode;
 

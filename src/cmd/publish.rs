@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use super::Context;
 use crate::config::{Config, Override};
 use crate::error::Exit;
+use crate::journal::Journal;
 use crate::mqtt::connection::Link;
-use crate::mqtt::outbox::Outbox;
 use crate::mqtt::publish::{self, Input, Report};
 use crate::mqtt::{self, MqttError, Settings};
 use crate::output::Format;
@@ -296,7 +296,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let outcome = runtime.block_on(async {
         let outbox = if use_outbox {
             Some(
-                Outbox::open(&config.outbox.dir, config.outbox.max_bytes)
+                Journal::open(&config.outbox.dir, config.outbox.max_bytes)
                     .map_err(MqttError::from)?,
             )
         } else {

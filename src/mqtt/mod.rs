@@ -7,7 +7,6 @@
 //! iotpipe tracks what is unacknowledged itself and re-sends it (see [`publish`]).
 
 pub mod connection;
-pub mod outbox;
 pub mod publish;
 pub mod subscribe;
 
@@ -58,7 +57,7 @@ pub enum MqttError {
         outbox: Option<PathBuf>,
     },
     #[error(transparent)]
-    Outbox(#[from] outbox::OutboxError),
+    Outbox(#[from] crate::journal::JournalError),
 }
 
 /// Why a connection failed, which decides whether retrying can help.

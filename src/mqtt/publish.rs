@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::connection::{Link, LinkEvent};
-use super::outbox::{Outbox, OutboxError};
 use super::{ConnectFailure, MqttError};
+use crate::journal::{Journal, JournalError};
 
 /// What a source hands the engine.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ struct Message {
 struct Engine {
     link: Link,
     options: Options,
-    outbox: Option<Outbox>,
+    outbox: Option<Journal>,
     queue: VecDeque<Message>,
     /// Submitted and not yet acknowledged, by id.
     inflight: BTreeMap<u64, Message>,
@@ -108,7 +108,7 @@ const QUEUE_AHEAD: usize = 4096;
 pub async fn run(
     link: Link,
     options: Options,
-    outbox: Option<(Outbox, Vec<super::outbox::Record>)>,
+    outbox: Option<(Journal, Vec<crate::journal::Record>)>,
     mut input: mpsc::Receiver<Input>,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Outcome {
@@ -191,7 +191,7 @@ pub async fn run(
                 }
             }
             _ = ticker.tick() => {
-                if let Some(Err(e)) = engine.outbox.as_mut().map(Outbox::save_cursor) {
+                if let Some(Err(e)) = engine.outbox.as_mut().map(Journal::save_cursor) {
                     engine.fatal = Some(e.into());
                 }
             }
@@ -229,7 +229,7 @@ impl Engine {
         &mut self,
         first: Input,
         input: &mut mpsc::Receiver<Input>,
-    ) -> Result<(), OutboxError> {
+    ) -> Result<(), JournalError> {
         let mut batch = vec![first];
         while batch.len() < 1024 {
             match input.try_recv() {
@@ -307,7 +307,7 @@ impl Engine {
         }
     }
 
-    fn handle(&mut self, event: LinkEvent) -> Result<(), OutboxError> {
+    fn handle(&mut self, event: LinkEvent) -> Result<(), JournalError> {
         match event {
             LinkEvent::Event(Event::Incoming(Packet::ConnAck(_))) => {
                 self.connected = true;
@@ -364,7 +364,7 @@ impl Engine {
         Ok(())
     }
 
-    fn acknowledged(&mut self, id: u64) -> Result<(), OutboxError> {
+    fn acknowledged(&mut self, id: u64) -> Result<(), JournalError> {
         if self.inflight.remove(&id).is_some() {
             self.report.acknowledged += 1;
             if let Some(outbox) = self.outbox.as_mut() {

@@ -1,6 +1,8 @@
-//! The durable outbox: a message is appended to disk before it is published and
-//! forgotten only after its PUBACK, so a killed process or a broker outage loses
-//! nothing. On start, what is still in the outbox is sent first, in order.
+//! A durable journal of messages: appended (and synced) before anything is done
+//! with them, forgotten only once acknowledged. `publish` uses it as its outbox
+//! (forgotten after the broker's PUBACK); the sink as its write-ahead log
+//! (forgotten once the message is in a durable raw object). After a crash, what
+//! is still in the journal comes back, in order.
 //!
 //! Layout: segment files `seg-<first id>.log` of records
 //! `len u32 | crc32 u32 | id u64 | topic_len u16 | topic | payload` (little
@@ -26,14 +28,14 @@ const SEGMENT_BYTES: u64 = 1024 * 1024;
 const CURSOR_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
-#[error("outbox {}: {action}: {source}", .dir.display())]
-pub struct OutboxError {
+#[error("journal {}: {action}: {source}", .dir.display())]
+pub struct JournalError {
     pub dir: PathBuf,
     pub action: &'static str,
     pub source: io::Error,
 }
 
-/// A message kept in the outbox.
+/// A message kept in the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub id: u64,
@@ -50,7 +52,7 @@ struct Segment {
     path: PathBuf,
 }
 
-pub struct Outbox {
+pub struct Journal {
     dir: PathBuf,
     max_bytes: u64,
     segments: VecDeque<Segment>,
@@ -66,12 +68,12 @@ pub struct Outbox {
     pub dropped: u64,
 }
 
-impl Outbox {
-    /// Opens (or creates) the outbox and returns the messages still to be sent.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Outbox, Vec<Record>), OutboxError> {
+impl Journal {
+    /// Opens (or creates) the journal and returns the messages not yet acknowledged.
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Journal, Vec<Record>), JournalError> {
         let err = |action| {
             let dir = dir.to_path_buf();
-            move |source| OutboxError {
+            move |source| JournalError {
                 dir,
                 action,
                 source,
@@ -98,7 +100,7 @@ impl Outbox {
             .collect();
         paths.sort();
 
-        let mut outbox = Outbox {
+        let mut outbox = Journal {
             dir: dir.to_path_buf(),
             max_bytes: max_bytes.max(SEGMENT_BYTES),
             segments: VecDeque::new(),
@@ -150,8 +152,8 @@ impl Outbox {
         &self.dir
     }
 
-    fn error(&self, action: &'static str) -> impl FnOnce(io::Error) -> OutboxError + '_ {
-        move |source| OutboxError {
+    fn error(&self, action: &'static str) -> impl FnOnce(io::Error) -> JournalError + '_ {
+        move |source| JournalError {
             dir: self.dir.clone(),
             action,
             source,
@@ -159,7 +161,7 @@ impl Outbox {
     }
 
     /// Appends a message and returns its id. Call [`Outbox::sync`] before publishing it.
-    pub fn append(&mut self, topic: &str, payload: &[u8]) -> Result<u64, OutboxError> {
+    pub fn append(&mut self, topic: &str, payload: &[u8]) -> Result<u64, JournalError> {
         let id = self.next_id;
         let body_len = 8 + 2 + topic.len() + payload.len();
         let record_len = (4 + 4 + body_len) as u64;
@@ -179,7 +181,7 @@ impl Outbox {
         body.extend_from_slice(&topic.as_bytes()[..topic_len as usize]);
         body.extend_from_slice(payload);
         let crc = crc32fast::hash(&body);
-        let writer = self.writer.as_mut().ok_or_else(|| OutboxError {
+        let writer = self.writer.as_mut().ok_or_else(|| JournalError {
             dir: self.dir.clone(),
             action: "appending",
             source: io::Error::other("no open segment"),
@@ -189,7 +191,7 @@ impl Outbox {
             w.write_all(&crc.to_le_bytes())?;
             w.write_all(&body)
         };
-        write(writer).map_err(|source| OutboxError {
+        write(writer).map_err(|source| JournalError {
             dir: self.dir.clone(),
             action: "appending",
             source,
@@ -204,7 +206,7 @@ impl Outbox {
     }
 
     /// Makes appended messages durable (flush + fdatasync), once per batch.
-    pub fn sync(&mut self) -> Result<(), OutboxError> {
+    pub fn sync(&mut self) -> Result<(), JournalError> {
         if !self.unsynced {
             return Ok(());
         }
@@ -213,7 +215,7 @@ impl Outbox {
             writer
                 .flush()
                 .and_then(|()| writer.get_ref().sync_data())
-                .map_err(|source| OutboxError {
+                .map_err(|source| JournalError {
                     dir,
                     action: "syncing",
                     source,
@@ -223,7 +225,7 @@ impl Outbox {
         Ok(())
     }
 
-    fn roll(&mut self, first_id: u64) -> Result<(), OutboxError> {
+    fn roll(&mut self, first_id: u64) -> Result<(), JournalError> {
         self.sync()?;
         let path = self.dir.join(format!("seg-{first_id:020}.log"));
         let file = OpenOptions::new()
@@ -255,8 +257,8 @@ impl Outbox {
                 .count() as u64;
             if unacked > 0 {
                 tracing::warn!(
-                    "outbox {} reached its cap of {} bytes: dropped the {unacked} oldest unsent messages \
-                     (ids {}..{}); raise outbox.max_bytes to keep more during an outage",
+                    "journal {} reached its cap of {} bytes: dropped the {unacked} oldest unacknowledged \
+                     messages (ids {}..{}); raise its max_bytes to keep more during an outage",
                     self.dir.display(),
                     self.max_bytes,
                     oldest.first_id,
@@ -282,7 +284,7 @@ impl Outbox {
     }
 
     /// Records an acknowledgement; removes segments that are fully acknowledged.
-    pub fn ack(&mut self, id: u64) -> Result<(), OutboxError> {
+    pub fn ack(&mut self, id: u64) -> Result<(), JournalError> {
         if id < self.acked_below {
             return Ok(());
         }
@@ -310,7 +312,7 @@ impl Outbox {
     }
 
     /// Writes the acknowledged-below cursor (temp file + rename, so it is never torn).
-    pub fn save_cursor(&mut self) -> Result<(), OutboxError> {
+    pub fn save_cursor(&mut self) -> Result<(), JournalError> {
         self.cursor_saved_at = Instant::now();
         if self.saved_cursor == self.acked_below {
             return Ok(());
@@ -329,7 +331,7 @@ impl Outbox {
     }
 
     /// Saves the cursor and syncs: call on the way out.
-    pub fn close(&mut self) -> Result<(), OutboxError> {
+    pub fn close(&mut self) -> Result<(), JournalError> {
         self.sync()?;
         self.save_cursor()
     }
@@ -379,7 +381,7 @@ mod tests {
     #[test]
     fn unacked_messages_survive_a_restart_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        let (mut outbox, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
         assert!(pending.is_empty());
         for i in 0..10 {
             outbox.append("t", format!("m{i}").as_bytes()).unwrap();
@@ -390,7 +392,7 @@ mod tests {
         }
         outbox.close().unwrap();
         drop(outbox);
-        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        let (mut outbox, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
         // 3 was never acknowledged, so 3.. come back (4 again: at-least-once).
         assert_eq!(
             payloads(&pending),
@@ -406,7 +408,7 @@ mod tests {
     #[test]
     fn a_torn_tail_is_cut_and_the_rest_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut outbox, _) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        let (mut outbox, _) = Journal::open(dir.path(), 1 << 30).unwrap();
         outbox.append("t", b"whole").unwrap();
         outbox.append("t", b"torn").unwrap();
         outbox.close().unwrap();
@@ -423,19 +425,19 @@ mod tests {
             .unwrap()
             .set_len(len - 2)
             .unwrap();
-        let (mut outbox, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        let (mut outbox, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
         assert_eq!(payloads(&pending), ["whole"]);
         outbox.append("t", b"after").unwrap();
         outbox.close().unwrap();
         drop(outbox);
-        let (_, pending) = Outbox::open(dir.path(), 1 << 30).unwrap();
+        let (_, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
         assert_eq!(payloads(&pending), ["whole", "after"]);
     }
 
     #[test]
     fn fully_acknowledged_segments_are_removed_and_the_cap_drops_the_oldest() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut outbox, _) = Outbox::open(dir.path(), 3 * SEGMENT_BYTES).unwrap();
+        let (mut outbox, _) = Journal::open(dir.path(), 3 * SEGMENT_BYTES).unwrap();
         let payload = vec![b'x'; 64 * 1024];
         for _ in 0..80 {
             outbox.append("t", &payload).unwrap();

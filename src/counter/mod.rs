@@ -1,0 +1,245 @@
+//! The counter: records each landed raw object exactly once and groups pending
+//! objects into batches for compaction (DESIGN.md, "Counting and compaction
+//! protocol"). Local backend: SQLite; the DynamoDB backend keeps the same
+//! contract and runs the same test suite ([`suite`]).
+//!
+//! Exactly once: recording a key twice (S3 events are at-least-once) is a no-op.
+//! A claim fixes a batch's id and its exact list of keys in one conditional
+//! write, so two claimers never take the same object.
+
+pub mod sqlite;
+
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    #[error("counter database {path}: {message}")]
+    Database { path: String, message: String },
+    #[error("no batch {0}")]
+    NoBatch(String),
+    #[error("batch {id} is {state}, not claimed or failed")]
+    WrongState { id: String, state: BatchState },
+}
+
+impl CounterError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            CounterError::Database { .. } => Some(
+                "check the data dir (--data-dir); the counter is <data_dir>/counter.sqlite3".into(),
+            ),
+            CounterError::NoBatch(_) => Some("`iotpipe counters` lists the batches".into()),
+            CounterError::WrongState { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchState {
+    /// Its objects are fixed; compaction has not finished.
+    Claimed,
+    /// Compacted and verified.
+    Compacted,
+    /// The last compaction attempt failed; it stays claimable for a retry.
+    Failed,
+}
+
+impl std::fmt::Display for BatchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BatchState::Claimed => "claimed",
+            BatchState::Compacted => "compacted",
+            BatchState::Failed => "failed",
+        })
+    }
+}
+
+impl std::str::FromStr for BatchState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "claimed" => Ok(BatchState::Claimed),
+            "compacted" => Ok(BatchState::Compacted),
+            "failed" => Ok(BatchState::Failed),
+            other => Err(format!("unknown batch state {other:?}")),
+        }
+    }
+}
+
+/// A batch of objects to compact together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Batch {
+    pub id: String,
+    pub state: BatchState,
+    pub keys: Vec<String>,
+    pub bytes: u64,
+    pub claimed_at: String,
+    pub done_at: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Whether a record call counted something new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    New,
+    Duplicate,
+}
+
+/// A counted object, for reconciling with a store listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub key: String,
+    /// Its batch was compacted, so the raw object is expected to be gone.
+    pub compacted: bool,
+}
+
+#[async_trait::async_trait]
+pub trait Counter: Send + Sync {
+    /// Records an object once; a repeated key is a no-op.
+    async fn record(&self, key: &str, size: u64) -> Result<Recorded, CounterError>;
+    /// Objects recorded and not yet in a batch.
+    async fn pending(&self) -> Result<u64, CounterError>;
+    /// Claims the `n` oldest pending objects as a new batch; None when fewer are pending.
+    async fn claim(&self, n: u32) -> Result<Option<Batch>, CounterError>;
+    async fn batch(&self, id: &str) -> Result<Batch, CounterError>;
+    /// Every batch, newest first.
+    async fn batches(&self) -> Result<Vec<Batch>, CounterError>;
+    async fn mark_compacted(&self, id: &str) -> Result<(), CounterError>;
+    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError>;
+    /// Every object ever recorded.
+    async fn counted(&self) -> Result<Vec<Counted>, CounterError>;
+    fn describe(&self) -> String;
+}
+
+/// A new batch id: sortable by claim time, unique across claimers.
+pub fn new_batch_id() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    format!(
+        "{}-{}",
+        now.format(&stamp).unwrap_or_default(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// The behaviour every counter backend must show, run against each of them.
+#[cfg(test)]
+pub mod suite {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Makes another handle on the same counter (another process, in effect).
+    pub type Open = Arc<dyn Fn() -> Box<dyn Counter> + Send + Sync>;
+
+    pub async fn records_exactly_once_and_claims_in_order(open: Open) {
+        let counter = open();
+        for i in 0..5 {
+            assert_eq!(
+                counter.record(&format!("raw/k{i}"), 10).await.unwrap(),
+                Recorded::New
+            );
+        }
+        assert_eq!(
+            counter.record("raw/k3", 10).await.unwrap(),
+            Recorded::Duplicate
+        );
+        assert_eq!(counter.pending().await.unwrap(), 5);
+        assert!(
+            counter.claim(6).await.unwrap().is_none(),
+            "fewer than n pending: no claim"
+        );
+        let batch = counter.claim(3).await.unwrap().unwrap();
+        assert_eq!(batch.keys, ["raw/k0", "raw/k1", "raw/k2"]);
+        assert_eq!((batch.state, batch.bytes), (BatchState::Claimed, 30));
+        assert_eq!(counter.pending().await.unwrap(), 2);
+        // A key already in a batch stays counted once.
+        assert_eq!(
+            counter.record("raw/k0", 10).await.unwrap(),
+            Recorded::Duplicate
+        );
+        counter
+            .mark_failed(&batch.id, "engine exploded")
+            .await
+            .unwrap();
+        assert_eq!(
+            counter.batch(&batch.id).await.unwrap().error.as_deref(),
+            Some("engine exploded")
+        );
+        counter.mark_compacted(&batch.id).await.unwrap();
+        let done = counter.batch(&batch.id).await.unwrap();
+        assert_eq!(done.state, BatchState::Compacted);
+        assert!(done.done_at.is_some());
+        assert!(matches!(
+            counter.mark_failed(&batch.id, "late").await,
+            Err(CounterError::WrongState { .. })
+        ));
+        assert!(matches!(
+            counter.batch("nope").await,
+            Err(CounterError::NoBatch(_))
+        ));
+        let counted = counter.counted().await.unwrap();
+        assert_eq!(counted.len(), 5);
+        assert_eq!(counted.iter().filter(|c| c.compacted).count(), 3);
+    }
+
+    pub async fn concurrent_records_and_claims_never_overlap(open: Open) {
+        // 1,000 record calls, 20% of them duplicates, from 8 concurrent tasks.
+        let keys: Vec<String> = (0..800)
+            .map(|i| format!("raw/2026/01/01/00/obj-{i:04}"))
+            .collect();
+        let mut calls: Vec<String> = keys.clone();
+        calls.extend(keys.iter().step_by(4).cloned());
+        assert_eq!(calls.len(), 1000);
+        fastrand::shuffle(&mut calls);
+        let mut tasks = Vec::new();
+        for chunk in calls.chunks(125) {
+            let (open, chunk) = (open.clone(), chunk.to_vec());
+            tasks.push(tokio::spawn(async move {
+                let counter = open();
+                let mut new = 0;
+                for key in chunk {
+                    if counter.record(&key, 1).await.unwrap() == Recorded::New {
+                        new += 1;
+                    }
+                }
+                new
+            }));
+        }
+        let mut new = 0;
+        for task in tasks {
+            new += task.await.unwrap();
+        }
+        assert_eq!(new, 800, "each key counted once across tasks");
+        assert_eq!(open().pending().await.unwrap(), 800);
+
+        // 8 concurrent claimers take batches of 20 until nothing is left.
+        let mut claimers = Vec::new();
+        for _ in 0..8 {
+            let open = open.clone();
+            claimers.push(tokio::spawn(async move {
+                let counter = open();
+                let mut batches = Vec::new();
+                while let Some(batch) = counter.claim(20).await.unwrap() {
+                    batches.push(batch);
+                }
+                batches
+            }));
+        }
+        let mut seen = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for claimer in claimers {
+            for batch in claimer.await.unwrap() {
+                assert_eq!(batch.keys.len(), 20);
+                assert!(ids.insert(batch.id.clone()), "batch ids are unique");
+                for key in batch.keys {
+                    assert!(seen.insert(key.clone()), "{key} claimed twice");
+                }
+            }
+        }
+        assert_eq!(seen.len(), 800, "claims cover every object");
+        assert_eq!(ids.len(), 40);
+        assert_eq!(open().pending().await.unwrap(), 0);
+    }
+}

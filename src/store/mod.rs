@@ -1,0 +1,136 @@
+//! The object store: where raw, compacted and rejected objects live. The same
+//! key layout on a local directory and (later) in S3:
+//!
+//! ```text
+//! raw/YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>.jsonl.gz   (Firehose naming)
+//! compacted/dt=YYYY-MM-DD/batch-<batch_id>.parquet
+//! rejected/YYYY/MM/DD/HH/<uuid>.jsonl
+//! ```
+
+pub mod dir;
+
+use std::time::SystemTime;
+
+use time::OffsetDateTime;
+
+pub const RAW: &str = "raw/";
+pub const REJECTED: &str = "rejected/";
+pub const COMPACTED: &str = "compacted/";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("object {key} does not exist")]
+    NotFound { key: String },
+    #[error("invalid object key {key:?}: {reason}")]
+    BadKey { key: String, reason: &'static str },
+    #[error("{action} {key} in {root}: {source}")]
+    Io {
+        action: &'static str,
+        key: String,
+        root: String,
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Io { .. } => Some(
+                "check free space and permissions of the data dir (--data-dir, config data_dir)"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+    #[serde(skip)]
+    pub modified: Option<SystemTime>,
+}
+
+/// A flat key/value object store with atomic puts.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Every object under `prefix`, sorted by key.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
+    async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
+    /// Writes the whole object or nothing; it is durable when this returns.
+    async fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError>;
+    /// Deleting a missing object is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Where the store is, for messages.
+    fn describe(&self) -> String;
+}
+
+/// The Firehose-style key of a raw object written at `at` by delivery stream `stream`.
+pub fn raw_key(stream: &str, at: OffsetDateTime, gzip: bool) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let (y, mo, d) = (at.year(), at.month() as u8, at.day());
+    let (h, mi, s) = (at.hour(), at.minute(), at.second());
+    let ext = if gzip { "jsonl.gz" } else { "jsonl" };
+    format!(
+        "{RAW}{y:04}/{mo:02}/{d:02}/{h:02}/{stream}-1-{y:04}-{mo:02}-{d:02}-{h:02}-{mi:02}-{s:02}-{}.{ext}",
+        uuid::Uuid::new_v4()
+    )
+}
+
+/// The key of a rejected-payload object written at `at`.
+pub fn rejected_key(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{REJECTED}{:04}/{:02}/{:02}/{:02}/{}.jsonl",
+        at.year(),
+        at.month() as u8,
+        at.day(),
+        at.hour(),
+        uuid::Uuid::new_v4()
+    )
+}
+
+/// Rejects keys that could escape the store or collide with temp files.
+pub fn check_key(key: &str) -> Result<(), StoreError> {
+    let reason = if key.is_empty() {
+        "empty"
+    } else if key.starts_with('/') {
+        "absolute"
+    } else if key
+        .split('/')
+        .any(|part| part == ".." || part == "." || part.is_empty())
+    {
+        "has an empty, . or .. segment"
+    } else if key.split('/').any(|part| part.starts_with(".tmp-")) {
+        "uses the temp-file prefix .tmp-"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::BadKey {
+        key: key.to_string(),
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_firehose_layout() {
+        let at = time::macros::datetime!(2026-11-26 14:07:09 UTC);
+        let key = raw_key("iotpipe-sink", at, true);
+        assert!(
+            key.starts_with("raw/2026/11/26/14/iotpipe-sink-1-2026-11-26-14-07-09-"),
+            "{key}"
+        );
+        assert!(key.ends_with(".jsonl.gz"), "{key}");
+        assert!(rejected_key(at).starts_with("rejected/2026/11/26/14/"));
+        for bad in ["", "/etc/passwd", "raw/../x", "raw//x", "raw/.tmp-x"] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+        check_key(&key).unwrap();
+    }
+}
