@@ -39,7 +39,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics as they arrive')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
+            [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
+            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -140,6 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -185,15 +188,102 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'iotpipe;tail;objects' {
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Exit after N objects')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N objects')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'How often to look for new objects')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--existing', '--existing', [CompletionResultType]::ParameterName, 'Also print the objects already there when starting')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'iotpipe;tail;help' {
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'iotpipe;tail;help;mqtt' {
             break
         }
+        'iotpipe;tail;help;objects' {
+            break
+        }
         'iotpipe;tail;help;help' {
+            break
+        }
+        'iotpipe;sink' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Broker host (config mqtt.host)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Broker host (config mqtt.host)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Broker port (config mqtt.port)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Broker port (config mqtt.port)')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]')
+            [CompletionResult]::new('-u', '-u', [CompletionResultType]::ParameterName, 'Username (config mqtt.username)')
+            [CompletionResult]::new('--username', '--username', [CompletionResultType]::ParameterName, 'Username (config mqtt.username)')
+            [CompletionResult]::new('-P', '-P ', [CompletionResultType]::ParameterName, 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)')
+            [CompletionResult]::new('--password', '--password', [CompletionResultType]::ParameterName, 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)')
+            [CompletionResult]::new('--cafile', '--cafile', [CompletionResultType]::ParameterName, 'CA certificates (PEM) that signed the broker''s certificate; turns TLS on')
+            [CompletionResult]::new('--cert', '--cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM), e.g. the IoT Core device certificate')
+            [CompletionResult]::new('--key', '--key', [CompletionResultType]::ParameterName, 'Private key (PEM) of the client certificate')
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Topic filter to land, repeatable [default: mqtt.topic]')
+            [CompletionResult]::new('--topic', '--topic', [CompletionResultType]::ParameterName, 'Topic filter to land, repeatable [default: mqtt.topic]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory: raw/, rejected/, the counter and the journal (config data_dir)')
+            [CompletionResult]::new('--buffer-bytes', '--buffer-bytes', [CompletionResultType]::ParameterName, 'Write an object once this many bytes are buffered (config sink.buffer_bytes)')
+            [CompletionResult]::new('--buffer-interval', '--buffer-interval', [CompletionResultType]::ParameterName, 'Write an object at least this often, e.g. 60s (config sink.buffer_interval)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--alpn', '--alpn', [CompletionResultType]::ParameterName, 'TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443')
+            [CompletionResult]::new('--tls', '--tls', [CompletionResultType]::ParameterName, 'TLS even without certificate flags (verified against the system''s CAs)')
+            [CompletionResult]::new('--iot-core', '--iot-core', [CompletionResultType]::ParameterName, 'Enforce AWS IoT Core''s limits [default: when the host ends in .amazonaws.com]')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--gzip', '--gzip', [CompletionResultType]::ParameterName, 'gzip the raw objects (config sink.gzip, default true)')
+            [CompletionResult]::new('--no-gzip', '--no-gzip', [CompletionResultType]::ParameterName, 'Plain newline-delimited JSON objects')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'iotpipe;counters' {
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory holding the store and the counter (config data_dir)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--reconcile', '--reconcile', [CompletionResultType]::ParameterName, 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree')
+            [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'With --reconcile: record the objects the counter never saw')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'iotpipe;config' {
@@ -280,7 +370,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         'iotpipe;help' {
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics as they arrive')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
+            [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
+            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -295,9 +387,19 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         }
         'iotpipe;help;tail' {
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
             break
         }
         'iotpipe;help;tail;mqtt' {
+            break
+        }
+        'iotpipe;help;tail;objects' {
+            break
+        }
+        'iotpipe;help;sink' {
+            break
+        }
+        'iotpipe;help;counters' {
             break
         }
         'iotpipe;help;config' {

@@ -22,6 +22,9 @@ _iotpipe() {
             iotpipe,config)
                 cmd="iotpipe__subcmd__config"
                 ;;
+            iotpipe,counters)
+                cmd="iotpipe__subcmd__counters"
+                ;;
             iotpipe,generate-assets)
                 cmd="iotpipe__subcmd__generate__subcmd__assets"
                 ;;
@@ -33,6 +36,9 @@ _iotpipe() {
                 ;;
             iotpipe,sense)
                 cmd="iotpipe__subcmd__sense"
+                ;;
+            iotpipe,sink)
+                cmd="iotpipe__subcmd__sink"
                 ;;
             iotpipe,tail)
                 cmd="iotpipe__subcmd__tail"
@@ -55,6 +61,9 @@ _iotpipe() {
             iotpipe__subcmd__help,config)
                 cmd="iotpipe__subcmd__help__subcmd__config"
                 ;;
+            iotpipe__subcmd__help,counters)
+                cmd="iotpipe__subcmd__help__subcmd__counters"
+                ;;
             iotpipe__subcmd__help,generate-assets)
                 cmd="iotpipe__subcmd__help__subcmd__generate__subcmd__assets"
                 ;;
@@ -67,6 +76,9 @@ _iotpipe() {
             iotpipe__subcmd__help,sense)
                 cmd="iotpipe__subcmd__help__subcmd__sense"
                 ;;
+            iotpipe__subcmd__help,sink)
+                cmd="iotpipe__subcmd__help__subcmd__sink"
+                ;;
             iotpipe__subcmd__help,tail)
                 cmd="iotpipe__subcmd__help__subcmd__tail"
                 ;;
@@ -76,17 +88,26 @@ _iotpipe() {
             iotpipe__subcmd__help__subcmd__tail,mqtt)
                 cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__mqtt"
                 ;;
+            iotpipe__subcmd__help__subcmd__tail,objects)
+                cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__objects"
+                ;;
             iotpipe__subcmd__tail,help)
                 cmd="iotpipe__subcmd__tail__subcmd__help"
                 ;;
             iotpipe__subcmd__tail,mqtt)
                 cmd="iotpipe__subcmd__tail__subcmd__mqtt"
                 ;;
+            iotpipe__subcmd__tail,objects)
+                cmd="iotpipe__subcmd__tail__subcmd__objects"
+                ;;
             iotpipe__subcmd__tail__subcmd__help,help)
                 cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__help"
                 ;;
             iotpipe__subcmd__tail__subcmd__help,mqtt)
                 cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__mqtt"
+                ;;
+            iotpipe__subcmd__tail__subcmd__help,objects)
+                cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__objects"
                 ;;
             *)
                 ;;
@@ -95,7 +116,7 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version sense publish tail config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version sense publish tail sink counters config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -304,6 +325,52 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__counters)
+            opts="-o -h -V --data-dir --reconcile --fix --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__generate__subcmd__assets)
             opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -347,7 +414,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help)
-            opts="sense publish tail config completions generate-assets help"
+            opts="sense publish tail sink counters config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,6 +458,20 @@ _iotpipe() {
         iotpipe__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__counters)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -458,8 +539,22 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__help__subcmd__sink)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__help__subcmd__tail)
-            opts="mqtt"
+            opts="mqtt objects"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +568,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__tail__subcmd__mqtt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__tail__subcmd__objects)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -710,8 +819,122 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__sink)
+            opts="-h -p -i -u -P -t -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --data-dir --buffer-bytes --buffer-interval --gzip --no-gzip --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -h)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -P)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cafile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buffer-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --buffer-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__tail)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version mqtt help"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version mqtt objects help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -753,7 +976,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__help)
-            opts="mqtt help"
+            opts="mqtt objects help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -781,6 +1004,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__help__subcmd__mqtt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__help__subcmd__objects)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -882,6 +1119,72 @@ _iotpipe() {
                     return 0
                     ;;
                 -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__objects)
+            opts="-C -W -o -h -V --data-dir --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,7 +36,9 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --version 'Print version'
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
-            cand tail 'Follow the stream: MQTT topics as they arrive'
+            cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
+            cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+            cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -134,6 +136,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand objects 'Print raw objects as they land in the local store (key, size, rows)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;tail;mqtt'= {
@@ -177,13 +180,96 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;tail;objects'= {
+            cand --data-dir 'Data directory (config data_dir)'
+            cand -C 'Exit after N objects'
+            cand --count 'Exit after N objects'
+            cand -W 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
+            cand --timeout 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
+            cand --poll 'How often to look for new objects'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --existing 'Also print the objects already there when starting'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;tail;help'= {
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand objects 'Print raw objects as they land in the local store (key, size, rows)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;tail;help;mqtt'= {
         }
+        &'iotpipe;tail;help;objects'= {
+        }
         &'iotpipe;tail;help;help'= {
+        }
+        &'iotpipe;sink'= {
+            cand -h 'Broker host (config mqtt.host)'
+            cand --host 'Broker host (config mqtt.host)'
+            cand -p 'Broker port (config mqtt.port)'
+            cand --port 'Broker port (config mqtt.port)'
+            cand -i 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]'
+            cand --client-id 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]'
+            cand -u 'Username (config mqtt.username)'
+            cand --username 'Username (config mqtt.username)'
+            cand -P 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)'
+            cand --password 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)'
+            cand --cafile 'CA certificates (PEM) that signed the broker''s certificate; turns TLS on'
+            cand --cert 'Client certificate (PEM), e.g. the IoT Core device certificate'
+            cand --key 'Private key (PEM) of the client certificate'
+            cand -t 'Topic filter to land, repeatable [default: mqtt.topic]'
+            cand --topic 'Topic filter to land, repeatable [default: mqtt.topic]'
+            cand --data-dir 'Data directory: raw/, rejected/, the counter and the journal (config data_dir)'
+            cand --buffer-bytes 'Write an object once this many bytes are buffered (config sink.buffer_bytes)'
+            cand --buffer-interval 'Write an object at least this often, e.g. 60s (config sink.buffer_interval)'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --alpn 'TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443'
+            cand --tls 'TLS even without certificate flags (verified against the system''s CAs)'
+            cand --iot-core 'Enforce AWS IoT Core''s limits [default: when the host ends in .amazonaws.com]'
+            cand --help 'Print help'
+            cand --gzip 'gzip the raw objects (config sink.gzip, default true)'
+            cand --no-gzip 'Plain newline-delimited JSON objects'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;counters'= {
+            cand --data-dir 'Data directory holding the store and the counter (config data_dir)'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --reconcile 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree'
+            cand --fix 'With --reconcile: record the objects the counter never saw'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'iotpipe;config'= {
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
@@ -262,7 +348,9 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help'= {
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
-            cand tail 'Follow the stream: MQTT topics as they arrive'
+            cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
+            cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+            cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -274,8 +362,15 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         }
         &'iotpipe;help;tail'= {
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand objects 'Print raw objects as they land in the local store (key, size, rows)'
         }
         &'iotpipe;help;tail;mqtt'= {
+        }
+        &'iotpipe;help;tail;objects'= {
+        }
+        &'iotpipe;help;sink'= {
+        }
+        &'iotpipe;help;counters'= {
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -43,7 +43,9 @@ complete -c iotpipe -n "__fish_iotpipe_needs_command" -s h -l help -d 'Print hel
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
-complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "tail" -d 'Follow the stream: MQTT topics as they arrive'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "config" -d 'Inspect the effective configuration'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
@@ -113,23 +115,24 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l verbose -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
 jsonl\t'One JSON object per line (default when piped)'"
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l profile -d 'AWS named profile (config key aws.profile)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l region -d 'AWS region (config key aws.region)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -l no-color -d 'Same as --color never'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s p -l port -d 'Broker port (config mqtt.port)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
@@ -161,8 +164,79 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l data-dir -d 'Data directory (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s C -l count -d 'Exit after N objects' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s W -l timeout -d 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l poll -d 'How often to look for new objects' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l existing -d 'Also print the objects already there when starting'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s h -l host -d 'Broker host (config mqtt.host)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s p -l port -d 'Broker port (config mqtt.port)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s u -l username -d 'Username (config mqtt.username)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s t -l topic -d 'Topic filter to land, repeatable [default: mqtt.topic]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l data-dir -d 'Data directory: raw/, rejected/, the counter and the journal (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l buffer-bytes -d 'Write an object once this many bytes are buffered (config sink.buffer_bytes)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l buffer-interval -d 'Write an object at least this often, e.g. 60s (config sink.buffer_interval)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l alpn -d 'TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l gzip -d 'gzip the raw objects (config sink.gzip, default true)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l no-gzip -d 'Plain newline-delimited JSON objects'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l data-dir -d 'Data directory holding the store and the counter (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l reconcile -d 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l fix -d 'With --reconcile: record the objects the counter never saw'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -227,12 +301,15 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l quie
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics as they arrive'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -126,9 +126,15 @@ pub enum Command {
     /// Publish readings or lines over MQTT, counting every acknowledgement
     Publish(Box<cmd::publish::PublishArgs>),
 
-    /// Follow the stream: MQTT topics as they arrive
+    /// Follow the stream: MQTT topics, or raw objects as they land
     #[command(subcommand)]
     Tail(cmd::tail::TailCommand),
+
+    /// Land MQTT payloads as Firehose-style raw objects, counted exactly once
+    Sink(Box<cmd::sink::SinkArgs>),
+
+    /// Show the exactly-once counter: pending objects, batches; --reconcile with the store
+    Counters(cmd::counters::CountersArgs),
 
     /// Inspect the effective configuration
     #[command(subcommand)]

@@ -106,6 +106,25 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
     if let Some(sense) = cause.downcast_ref::<crate::sense::SenseError>() {
         return Some((Exit::Failure, Some(sense.hint())));
     }
+    if let Some(sink) = cause.downcast_ref::<crate::sink::SinkError>() {
+        use crate::sink::SinkError;
+        return Some((
+            Exit::Failure,
+            match sink {
+                SinkError::Store(e) => e.hint(),
+                SinkError::Counter(e) => e.hint(),
+                SinkError::Journal(_) => {
+                    Some("check free space and permissions of the data dir".into())
+                }
+            },
+        ));
+    }
+    if let Some(store) = cause.downcast_ref::<crate::store::StoreError>() {
+        return Some((Exit::Failure, store.hint()));
+    }
+    if let Some(counter) = cause.downcast_ref::<crate::counter::CounterError>() {
+        return Some((Exit::Failure, counter.hint()));
+    }
     if let Some(mqtt) = cause.downcast_ref::<crate::mqtt::MqttError>() {
         let exit = if mqtt.is_usage() {
             Exit::Usage

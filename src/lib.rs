@@ -12,6 +12,7 @@ pub mod mqtt;
 pub mod output;
 pub mod payload;
 pub mod sense;
+pub mod sink;
 pub mod store;
 
 use std::process::ExitCode;

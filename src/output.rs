@@ -150,7 +150,9 @@ impl Output {
         if self.terminal {
             table.set_content_arrangement(ContentArrangement::Dynamic);
         }
-        table.set_header(headers.iter().map(|c| c.title));
+        if headers.iter().any(|c| !c.title.is_empty()) {
+            table.set_header(headers.iter().map(|c| c.title));
+        }
         for (index, column) in headers.iter().enumerate() {
             if let Some(col) = table.column_mut(index) {
                 col.set_cell_alignment(if column.right {

@@ -3,8 +3,10 @@
 
 pub mod completions;
 pub mod config;
+pub mod counters;
 pub mod publish;
 pub mod sense;
+pub mod sink;
 pub mod tail;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -44,6 +46,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sense(args) => sense::run(&mut ctx, &args),
         Command::Publish(args) => publish::run(&mut ctx, &args),
         Command::Tail(args) => tail::run(&mut ctx, &args),
+        Command::Sink(args) => sink::run(&mut ctx, &args),
+        Command::Counters(args) => counters::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

@@ -286,7 +286,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         SourceKind::Sensor => Some(sense::open_hardware(config.sense.bus)?),
         _ => None,
     };
-    let link = Link::new(settings.clone(), true)?;
+    let link = Link::new(settings.clone(), mqtt::Session::Clean)?;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -352,7 +352,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
 }
 
 /// Resolves on Ctrl-C or SIGTERM (systemd's stop).
-async fn interrupted() {
+pub async fn interrupted() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

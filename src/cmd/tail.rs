@@ -2,6 +2,7 @@
 //! validating each payload against schema v1 and explaining the ones that fail.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,11 +18,68 @@ use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::mqtt::{self, Settings};
 use crate::output::{Column, Format, Row, number, sanitize};
 use crate::payload::Reading;
+use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
 pub enum TailCommand {
     /// Subscribe to MQTT topics and print what arrives (like mosquitto_sub)
     Mqtt(TailMqttArgs),
+
+    /// Print raw objects as they land in the local store (key, size, rows)
+    Objects(TailObjectsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TailObjectsArgs {
+    /// Data directory (config data_dir)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Also print the objects already there when starting
+    #[arg(long)]
+    pub existing: bool,
+
+    /// Exit after N objects
+    #[arg(short = 'C', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Exit with code 4 after this long without a new object (seconds, or e.g. 2m)
+    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// How often to look for new objects
+    #[arg(long, value_name = "DUR", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub poll: Duration,
+}
+
+/// A landed object as a row.
+#[derive(Serialize)]
+struct ObjectRow {
+    key: String,
+    size: u64,
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Row for ObjectRow {
+    fn headers() -> &'static [Column] {
+        const COLUMNS: &[Column] = &[
+            Column::left("key", 98),
+            Column::right("bytes", 9),
+            Column::right("rows", 7),
+        ];
+        COLUMNS
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.key.clone(),
+            self.size.to_string(),
+            self.rows
+                .map_or_else(|| self.error.clone().unwrap_or_default(), |r| r.to_string()),
+        ]
+    }
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +121,7 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 pub fn run(ctx: &mut Context, command: &TailCommand) -> anyhow::Result<Exit> {
     match command {
         TailCommand::Mqtt(args) => tail_mqtt(ctx, args),
+        TailCommand::Objects(args) => tail_objects(ctx, args),
     }
 }
 
@@ -170,7 +229,7 @@ fn tail_mqtt(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
     } else {
         QoS::AtLeastOnce
     };
-    let mut subscriber = Subscriber::new(settings, &filters, qos, true)?;
+    let mut subscriber = Subscriber::new(settings, &filters, qos, mqtt::Session::Clean)?;
     tracing::info!(
         "subscribing to {} at {}",
         filters.join(", "),
@@ -257,6 +316,70 @@ fn tail_mqtt(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
     outcome
 }
 
+fn tail_objects(ctx: &mut Context, args: &TailObjectsArgs) -> anyhow::Result<Exit> {
+    let mut overrides = Vec::new();
+    if let Some(dir) = &args.data_dir {
+        overrides.push(crate::config::Override::new(
+            "data_dir",
+            "--data-dir",
+            dir.display().to_string(),
+        ));
+    }
+    let config = ctx.config(overrides)?.config;
+    let store = crate::store::dir::DirStore::new(&config.data_dir);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let mut seen = std::collections::HashSet::new();
+        if !args.existing {
+            seen.extend(store.list(crate::store::RAW).await?.into_iter().map(|o| o.key));
+        }
+        let mut printed: u64 = 0;
+        let mut last_new = Instant::now();
+        let mut records = ctx.output.records::<ObjectRow>(true);
+        let interrupt = tokio::signal::ctrl_c();
+        tokio::pin!(interrupt);
+        let mut poll = tokio::time::interval(args.poll);
+        let result = loop {
+            if args.count.is_some_and(|n| printed >= n) {
+                break Ok(Exit::Ok);
+            }
+            let deadline = args.timeout.map(|t| last_new + t);
+            tokio::select! {
+                _ = &mut interrupt => break Ok(Exit::Interrupted),
+                () = sleep_until_opt(deadline) => break Err(Hinted::new(
+                    Exit::Timeout,
+                    format!("no new object in {} for {}", config.data_dir.join("raw").display(),
+                        humantime::format_duration(args.timeout.unwrap_or_default())),
+                    "is `iotpipe sink` running with this data dir? objects land every sink.buffer_interval",
+                ).into()),
+                _ = poll.tick() => {
+                    for object in store.list(crate::store::RAW).await? {
+                        if !seen.insert(object.key.clone()) || args.count.is_some_and(|n| printed >= n) {
+                            continue;
+                        }
+                        let counted = match store.get(&object.key).await {
+                            Ok(body) => crate::sink::count_rows(&body).map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let (rows, error) = match counted {
+                            Ok(rows) => (Some(rows), None),
+                            Err(e) => (None, Some(format!("unreadable: {e}"))),
+                        };
+                        records.write(&ObjectRow { key: object.key, size: object.size, rows, error })?;
+                        printed += 1;
+                        last_new = Instant::now();
+                    }
+                }
+            }
+        };
+        records.finish()?;
+        result
+    })
+}
+
 /// Writes one payload as received; with -v, wrapped with its topic as one JSON object.
 fn write_jsonl(
     out: &mut dyn Write,
@@ -282,7 +405,7 @@ fn write_jsonl(
     }
 }
 
-async fn sleep_until_opt(deadline: Option<Instant>) {
+pub async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,

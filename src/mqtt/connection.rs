@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{ConnectFailure, MqttError, Settings};
+use super::{ConnectFailure, MqttError, Session, Settings};
 
 const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -31,7 +31,7 @@ pub enum LinkEvent {
 
 pub struct Link {
     settings: Settings,
-    clean_session: bool,
+    session: Session,
     tx: mpsc::UnboundedSender<(u64, Result<Event, ConnectionError>)>,
     rx: mpsc::UnboundedReceiver<(u64, Result<Event, ConnectionError>)>,
     generation: u64,
@@ -44,12 +44,12 @@ pub struct Link {
 
 impl Link {
     /// Prepares a link; checks the options (TLS files) without connecting.
-    pub fn new(settings: Settings, clean_session: bool) -> Result<Link, MqttError> {
-        settings.options(clean_session)?;
+    pub fn new(settings: Settings, session: Session) -> Result<Link, MqttError> {
+        settings.options(session)?;
         let (tx, rx) = mpsc::unbounded_channel();
         Ok(Link {
             settings,
-            clean_session,
+            session,
             tx,
             rx,
             generation: 0,
@@ -73,7 +73,7 @@ impl Link {
     fn spawn(&mut self) -> Result<(), MqttError> {
         self.drop_connection();
         self.generation += 1;
-        let mut options = self.settings.options(self.clean_session)?;
+        let mut options = self.settings.options(self.session)?;
         options.set_request_channel_capacity(usize::from(self.settings.max_inflight) + 16);
         let (client, mut eventloop) =
             AsyncClient::new(options, usize::from(self.settings.max_inflight) + 16);

@@ -131,6 +131,16 @@ impl MqttError {
     }
 }
 
+/// How a client keeps its session with the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// A fresh session per connection (publish, tail).
+    Clean,
+    /// The broker keeps the subscription and unacknowledged messages across
+    /// disconnects, and messages are acknowledged by hand once they are safe (sink).
+    Persistent,
+}
+
 /// Where and how to connect, resolved from config and flags.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -302,11 +312,12 @@ impl Settings {
     }
 
     /// rumqttc options for one connection. Reads the TLS files, so errors name them.
-    pub fn options(&self, clean_session: bool) -> Result<MqttOptions, MqttError> {
+    pub fn options(&self, session: Session) -> Result<MqttOptions, MqttError> {
         let mut options = MqttOptions::new(&self.client_id, &self.host, self.port);
         options
             .set_keep_alive(self.keep_alive)
-            .set_clean_session(clean_session)
+            .set_clean_session(session == Session::Clean)
+            .set_manual_acks(session == Session::Persistent)
             .set_inflight(self.max_inflight)
             .set_max_packet_size(MQTT_MAX_PACKET, self.max_payload() + u16::MAX as usize + 4);
         if let Some(username) = &self.username {

@@ -4,7 +4,7 @@
 use rumqttc::{Event, Packet, Publish, QoS, SubscribeFilter, SubscribeReasonCode};
 
 use super::connection::{Link, LinkEvent};
-use super::{ConnectFailure, MqttError, Settings};
+use super::{ConnectFailure, MqttError, Session, Settings};
 
 /// What a subscriber sees.
 #[derive(Debug)]
@@ -26,13 +26,13 @@ impl Subscriber {
         settings: Settings,
         filters: &[String],
         qos: QoS,
-        clean_session: bool,
+        session: Session,
     ) -> Result<Subscriber, MqttError> {
         for filter in filters {
             Settings::check_filter(filter)?;
         }
         Ok(Subscriber {
-            link: Link::new(settings, clean_session)?,
+            link: Link::new(settings, session)?,
             filters: filters
                 .iter()
                 .map(|f| SubscribeFilter::new(f.clone(), qos))
@@ -92,9 +92,14 @@ impl Subscriber {
     }
 
     /// Acknowledges a QoS 1 message (with manual acks: only once it is safe).
-    pub fn ack(&self, publish: &Publish) {
+    /// Waits for room in the request channel rather than dropping the ack: a
+    /// lost ack would leave the broker's window for this client stuck.
+    pub async fn ack(&self, publish: &Publish) {
         if let Some(client) = self.link.client() {
-            let _ = client.try_ack(publish);
+            if let Err(e) = client.ack(publish).await {
+                // Only when the connection is gone; the broker re-delivers.
+                tracing::debug!("could not acknowledge message {}: {e}", publish.pkid);
+            }
         }
     }
 

@@ -25,7 +25,16 @@ fn help_lists_only_working_commands() {
         .collect();
     assert_eq!(
         commands,
-        ["sense", "publish", "tail", "config", "completions", "help"],
+        [
+            "sense",
+            "publish",
+            "tail",
+            "sink",
+            "counters",
+            "config",
+            "completions",
+            "help"
+        ],
         "{help}"
     );
     for flag in [

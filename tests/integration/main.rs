@@ -11,4 +11,5 @@ mod config;
 mod harness;
 mod mqtt;
 mod sense;
+mod sink;
 mod tls;

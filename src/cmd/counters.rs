@@ -1,0 +1,252 @@
+//! `iotpipe counters`: the exactly-once counter: pending objects, the threshold,
+//! batches; `--reconcile` compares it with the store.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use serde::Serialize;
+
+use super::Context;
+use crate::config::Override;
+use crate::counter::{Batch, BatchState, Counter};
+use crate::error::{Exit, Hinted};
+use crate::output::{Column, Format, Row, write_table};
+use crate::store::{self, Store};
+
+#[derive(Debug, Args)]
+pub struct CountersArgs {
+    /// Data directory holding the store and the counter (config data_dir)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Compare the counter with a listing of raw/: objects never counted, and
+    /// counted objects that are gone. Exit 3 when they disagree
+    #[arg(long)]
+    pub reconcile: bool,
+
+    /// With --reconcile: record the objects the counter never saw
+    #[arg(long, requires = "reconcile")]
+    pub fix: bool,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    counter: String,
+    pending: u64,
+    threshold: u32,
+    claimed: usize,
+    compacted: usize,
+    failed: usize,
+    batches: Vec<BatchRow>,
+}
+
+#[derive(Serialize)]
+struct BatchRow {
+    id: String,
+    state: BatchState,
+    objects: usize,
+    bytes: u64,
+    claimed_at: String,
+    done_at: Option<String>,
+    error: Option<String>,
+}
+
+impl From<Batch> for BatchRow {
+    fn from(b: Batch) -> Self {
+        BatchRow {
+            id: b.id,
+            state: b.state,
+            objects: b.keys.len(),
+            bytes: b.bytes,
+            claimed_at: b.claimed_at,
+            done_at: b.done_at,
+            error: b.error,
+        }
+    }
+}
+
+impl Row for BatchRow {
+    fn headers() -> &'static [Column] {
+        const COLUMNS: &[Column] = &[
+            Column::left("batch", 26),
+            Column::left("state", 9),
+            Column::right("objects", 7),
+            Column::right("bytes", 10),
+            Column::left("claimed", 24),
+            Column::left("done", 24),
+            Column::left("error", 0),
+        ];
+        COLUMNS
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.state.to_string(),
+            self.objects.to_string(),
+            self.bytes.to_string(),
+            self.claimed_at.clone(),
+            self.done_at.clone().unwrap_or_else(|| "-".into()),
+            self.error.clone().unwrap_or_default(),
+        ]
+    }
+}
+
+#[derive(Serialize)]
+struct Drift {
+    /// In raw/ but never counted.
+    uncounted: Vec<String>,
+    /// Counted (and not compacted) but no longer in raw/.
+    gone: Vec<String>,
+    /// Uncounted objects recorded by --fix.
+    fixed: usize,
+}
+
+pub fn run(ctx: &mut Context, args: &CountersArgs) -> anyhow::Result<Exit> {
+    let mut overrides = Vec::new();
+    if let Some(dir) = &args.data_dir {
+        overrides.push(Override::new(
+            "data_dir",
+            "--data-dir",
+            dir.display().to_string(),
+        ));
+    }
+    let config = ctx.config(overrides)?.config;
+    let (store, counter) = super::sink::local_backends(&config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        if args.reconcile {
+            reconcile(ctx, &*store, &*counter, args.fix).await
+        } else {
+            show(ctx, &*counter, config.counter.threshold).await
+        }
+    })
+}
+
+async fn show(ctx: &mut Context, counter: &dyn Counter, threshold: u32) -> anyhow::Result<Exit> {
+    let batches = counter.batches().await?;
+    let count = |state| batches.iter().filter(|b| b.state == state).count();
+    let summary = Summary {
+        counter: counter.describe(),
+        pending: counter.pending().await?,
+        threshold,
+        claimed: count(BatchState::Claimed),
+        compacted: count(BatchState::Compacted),
+        failed: count(BatchState::Failed),
+        batches: batches.into_iter().map(BatchRow::from).collect(),
+    };
+    match ctx.output.format {
+        Format::Table => {
+            let rows = vec![
+                vec![
+                    "pending objects".into(),
+                    format!("{} (a batch every {})", summary.pending, summary.threshold),
+                ],
+                vec![
+                    "batches".into(),
+                    format!(
+                        "{} claimed, {} compacted, {} failed",
+                        summary.claimed, summary.compacted, summary.failed
+                    ),
+                ],
+                vec!["counter".into(), summary.counter.clone()],
+            ];
+            write_table(
+                &mut ctx.output,
+                &[Column::left("", 0), Column::left("", 0)],
+                rows,
+            )?;
+            if !summary.batches.is_empty() {
+                let mut records = ctx.output.records::<BatchRow>(false);
+                for batch in &summary.batches {
+                    records.write(batch)?;
+                }
+                records.finish()?;
+            }
+        }
+        _ => ctx.output.value(&summary)?,
+    }
+    Ok(Exit::Ok)
+}
+
+async fn reconcile(
+    ctx: &mut Context,
+    store: &dyn Store,
+    counter: &dyn Counter,
+    fix: bool,
+) -> anyhow::Result<Exit> {
+    let listed: BTreeSet<String> = store
+        .list(store::RAW)
+        .await?
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    let counted = counter.counted().await?;
+    let counted_keys: BTreeSet<&str> = counted.iter().map(|c| c.key.as_str()).collect();
+    let uncounted: Vec<String> = listed
+        .iter()
+        .filter(|k| !counted_keys.contains(k.as_str()))
+        .cloned()
+        .collect();
+    let gone: Vec<String> = counted
+        .iter()
+        .filter(|c| !c.compacted && !listed.contains(&c.key))
+        .map(|c| c.key.clone())
+        .collect();
+    let mut fixed = 0;
+    if fix {
+        fixed = crate::sink::record_unseen(store, counter).await? as usize;
+    }
+    let drift = Drift {
+        uncounted,
+        gone,
+        fixed,
+    };
+    match ctx.output.format {
+        Format::Table => {
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for key in &drift.uncounted {
+                let state = if fix {
+                    "never counted (recorded now)"
+                } else {
+                    "never counted"
+                };
+                rows.push(vec![state.into(), key.clone()]);
+            }
+            for key in &drift.gone {
+                rows.push(vec!["counted, gone from the store".into(), key.clone()]);
+            }
+            if rows.is_empty() {
+                eprintln!("counter and store agree: {} objects in raw/", listed.len());
+            } else {
+                write_table(
+                    &mut ctx.output,
+                    &[Column::left("drift", 0), Column::left("object", 0)],
+                    rows,
+                )?;
+            }
+        }
+        _ => ctx.output.value(&drift)?,
+    }
+    let unfixed = drift.gone.len() + if fix { 0 } else { drift.uncounted.len() };
+    if unfixed > 0 {
+        return Err(Hinted::new(
+            Exit::Partial,
+            format!(
+                "the counter and {} disagree: {} never counted, {} gone",
+                store.describe(),
+                drift.uncounted.len(),
+                drift.gone.len()
+            ),
+            "--reconcile --fix records the objects never counted; objects that are gone cannot be \
+             compacted: restore them, or they stay pending",
+        )
+        .into());
+    }
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,194 @@
+//! `iotpipe sink`: subscribe and land payloads as Firehose-style raw objects in
+//! the local store, counting each object exactly once.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use rumqttc::QoS;
+
+use super::Context;
+use super::publish::BrokerArgs;
+use crate::config::{Config, Override};
+use crate::counter::sqlite::SqliteCounter;
+use crate::error::Exit;
+use crate::mqtt::subscribe::{Delivery, Subscriber};
+use crate::mqtt::{Session, Settings};
+use crate::sink::{Landing, Options};
+use crate::store::dir::DirStore;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct SinkArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+
+    /// Topic filter to land, repeatable [default: mqtt.topic]
+    #[arg(short = 't', long = "topic", value_name = "FILTER")]
+    pub topics: Vec<String>,
+
+    /// Data directory: raw/, rejected/, the counter and the journal (config data_dir)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Write an object once this many bytes are buffered (config sink.buffer_bytes)
+    #[arg(long, value_name = "N")]
+    pub buffer_bytes: Option<u64>,
+
+    /// Write an object at least this often, e.g. 60s (config sink.buffer_interval)
+    #[arg(long, value_name = "DUR", value_parser = super::sense::parse_duration)]
+    pub buffer_interval: Option<Duration>,
+
+    /// gzip the raw objects (config sink.gzip, default true)
+    #[arg(long, overrides_with = "no_gzip")]
+    pub gzip: bool,
+
+    /// Plain newline-delimited JSON objects
+    #[arg(long, overrides_with = "gzip")]
+    pub no_gzip: bool,
+}
+
+impl SinkArgs {
+    fn overrides(&self) -> Vec<Override> {
+        let mut o = self.broker.overrides();
+        if let Some(dir) = &self.data_dir {
+            o.push(Override::new(
+                "data_dir",
+                "--data-dir",
+                dir.display().to_string(),
+            ));
+        }
+        if let Some(n) = self.buffer_bytes {
+            o.push(Override::new(
+                "sink.buffer_bytes",
+                "--buffer-bytes",
+                i64::try_from(n).unwrap_or(i64::MAX),
+            ));
+        }
+        if let Some(every) = self.buffer_interval {
+            let text = humantime::format_duration(every).to_string();
+            o.push(Override::new(
+                "sink.buffer_interval",
+                "--buffer-interval",
+                text,
+            ));
+        }
+        if self.gzip || self.no_gzip {
+            o.push(Override::new(
+                "sink.gzip",
+                if self.gzip { "--gzip" } else { "--no-gzip" },
+                self.gzip,
+            ));
+        }
+        o
+    }
+}
+
+/// The local store and counter under the data dir.
+pub fn local_backends(config: &Config) -> anyhow::Result<(Arc<DirStore>, Arc<SqliteCounter>)> {
+    let store = Arc::new(DirStore::new(&config.data_dir));
+    let counter = Arc::new(SqliteCounter::open(
+        &config.data_dir.join("counter.sqlite3"),
+    )?);
+    Ok((store, counter))
+}
+
+pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
+    let config = ctx.config(args.overrides())?.config;
+    // A fixed client id: the broker keeps this sink's session while it is away.
+    let settings =
+        Settings::from_config(&config.mqtt, format!("iotpipe-sink-{}", config.device_id))?;
+    let filters = if args.topics.is_empty() {
+        vec![config.mqtt.topic.clone()]
+    } else {
+        args.topics.clone()
+    };
+    let mut subscriber =
+        Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
+    let (store, counter) = local_backends(&config)?;
+    let options = Options {
+        buffer_bytes: config.sink.buffer_bytes,
+        buffer_interval: config.sink.buffer_interval,
+        gzip: config.sink.gzip,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let quiet = ctx.global.is_quiet();
+    let stats = runtime.block_on(async {
+        let mut landing = Landing::open(
+            store,
+            counter,
+            &config.data_dir.join("sink-journal"),
+            options,
+        )
+        .await?;
+        if landing.stats.recovered > 0 {
+            tracing::warn!(
+                "landing {} messages an earlier run had acknowledged",
+                landing.stats.recovered
+            );
+        }
+        if !quiet {
+            eprintln!(
+                "sink: landing {} from {} into {}",
+                filters.join(", "),
+                subscriber.settings().endpoint(),
+                config.data_dir.join("raw").display()
+            );
+        }
+        let mut unacked = Vec::new();
+        let interrupt = super::publish::interrupted();
+        tokio::pin!(interrupt);
+        loop {
+            let deadline = landing.deadline();
+            tokio::select! {
+                biased;
+                () = &mut interrupt => break,
+                () = super::tail::sleep_until_opt(deadline), if deadline.is_some() => {
+                    landing.flush().await?;
+                }
+                delivery = subscriber.next() => match delivery? {
+                    Delivery::Message(publish) => {
+                        landing.accept(&publish.topic, &publish.payload)?;
+                        unacked.push(publish);
+                        if landing.is_full() {
+                            landing.flush().await?;
+                        }
+                    }
+                    Delivery::Connected => tracing::info!("subscribed to {}", filters.join(", ")),
+                    Delivery::Lost(error) => {
+                        tracing::warn!("lost the broker: {error}; reconnecting");
+                        // The broker re-delivers what this connection did not acknowledge.
+                        unacked.clear();
+                    }
+                },
+                // Nothing else is ready: make the burst durable, then acknowledge it.
+                () = std::future::ready(()), if !unacked.is_empty() => {
+                    landing.sync()?;
+                    for publish in unacked.drain(..) {
+                        subscriber.ack(&publish).await;
+                    }
+                }
+            }
+        }
+        // Ctrl-C: land what is buffered, acknowledge it, leave cleanly.
+        landing.sync()?;
+        for publish in unacked.drain(..) {
+            subscriber.ack(&publish).await;
+        }
+        let stats = landing.close().await?;
+        subscriber.disconnect().await;
+        anyhow::Ok(stats)
+    })?;
+    if !quiet {
+        eprintln!(
+            "sink: {} messages: {} readings in {} objects ({} bytes), {} rejected",
+            stats.messages, stats.readings, stats.objects, stats.bytes_written, stats.rejected
+        );
+    }
+    Ok(Exit::Ok)
+}

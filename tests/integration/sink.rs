@@ -1,0 +1,385 @@
+//! `iotpipe sink`, the counter and `iotpipe counters`, `tail objects`: landing
+//! that loses nothing, checked by DuckDB reading the objects back.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::common::{Service, duckdb, iotpipe, mosquitto, temp_dir};
+
+/// A running sink; its stderr is collected, and it is killed on drop.
+struct Sink {
+    child: Child,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Sink {
+    /// Starts a sink and waits until it has subscribed.
+    fn start(dir: &Path, broker: &Service) -> Sink {
+        let mut child = iotpipe(dir)
+            .args([
+                "--verbose",
+                "sink",
+                "-p",
+                &broker.port.to_string(),
+                "--buffer-interval",
+                "300ms",
+            ])
+            .args(["--data-dir", "data"])
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().unwrap();
+        let sink_stderr = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut all = sink_stderr.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let sink = Sink { child, stderr };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !sink.stderr().contains("subscribed to") {
+            assert!(
+                Instant::now() < deadline,
+                "sink did not subscribe: {}",
+                sink.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        sink
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Ctrl-C: the sink flushes and exits 0.
+    fn interrupt(mut self) -> String {
+        std::process::Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(status.code(), Some(0), "{}", self.stderr());
+        self.stderr()
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn publish_sim(dir: &Path, broker: &Service, count: u32, rate: u32) {
+    iotpipe(dir)
+        .args([
+            "-q",
+            "publish",
+            "--sim",
+            "--no-outbox",
+            "-p",
+            &broker.port.to_string(),
+        ])
+        .args(["--count", &count.to_string(), "--rate", &rate.to_string()])
+        .run()
+        .success();
+}
+
+/// Rows in raw/ as DuckDB reads them (gunzip + JSON lines): (rows, distinct seq, min, max).
+fn landed(data: &Path) -> (i64, i64, i64, i64) {
+    let glob = data.join("raw/**/*.jsonl.gz");
+    if glob::is_empty(&data.join("raw")) {
+        return (0, 0, 0, 0);
+    }
+    let rows = duckdb(&format!(
+        "SELECT count(*) AS n, count(DISTINCT seq) AS d, min(seq) AS lo, max(seq) AS hi \
+         FROM read_json_auto('{}', format = 'newline_delimited')",
+        glob.display()
+    ));
+    let r = &rows[0];
+    let get = |k: &str| r[k].as_i64().unwrap_or(0);
+    (get("n"), get("d"), get("lo"), get("hi"))
+}
+
+mod glob {
+    pub fn is_empty(dir: &std::path::Path) -> bool {
+        walk(dir).is_empty()
+    }
+
+    pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    out.extend(walk(&path));
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+fn wait_for_rows(data: &Path, distinct: i64, timeout: Duration) -> (i64, i64, i64, i64) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let got = landed(data);
+        if got.1 >= distinct || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn counters(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let run = iotpipe(dir)
+        .args(["counters", "--data-dir", "data", "-o", "json"])
+        .args(extra)
+        .run();
+    let value =
+        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+    (run.code(), value)
+}
+
+#[test]
+fn ten_thousand_readings_land_in_the_documented_layout() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let sink = Sink::start(dir.path(), &broker);
+    publish_sim(dir.path(), &broker, 10_000, 50_000);
+    let data = dir.path().join("data");
+    let (rows, distinct, lo, hi) = wait_for_rows(&data, 10_000, Duration::from_secs(30));
+    let stderr = sink.interrupt();
+    assert_eq!(
+        (rows, distinct, lo, hi),
+        (10_000, 10_000, 0, 9_999),
+        "{stderr}"
+    );
+
+    let objects = glob::walk(&data.join("raw"));
+    let key_shape = |p: &Path| {
+        let key = p
+            .strip_prefix(&data)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let parts: Vec<&str> = key.split('/').collect();
+        parts.len() == 6
+            && parts[0] == "raw"
+            && parts[1].len() == 4
+            && parts[2..5].iter().all(|p| p.len() == 2)
+            && parts[5].starts_with(&format!(
+                "iotpipe-sink-1-{}-{}-{}-{}-",
+                parts[1], parts[2], parts[3], parts[4]
+            ))
+            && parts[5].ends_with(".jsonl.gz")
+    };
+    assert!(objects.iter().all(|p| key_shape(p)), "{objects:?}");
+    // Every object counted exactly once.
+    let (_, summary) = counters(dir.path(), &[]);
+    assert_eq!(summary["pending"], objects.len() as u64);
+    assert!(stderr.contains("10000 readings"), "{stderr}");
+}
+
+#[test]
+fn a_killed_sink_loses_nothing() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let sink = Sink::start(dir.path(), &broker);
+    let port = broker.port.to_string();
+    let mut publisher = iotpipe(dir.path())
+        .args([
+            "-q",
+            "publish",
+            "--sim",
+            "--count",
+            "50000",
+            "--rate",
+            "20000",
+            "--no-outbox",
+            "-p",
+            &port,
+        ])
+        .command()
+        .spawn()
+        .unwrap();
+    let data = dir.path().join("data");
+    wait_for_rows(&data, 2_000, Duration::from_secs(20));
+    let mut sink = sink;
+    sink.child.kill().unwrap();
+    sink.child.wait().unwrap();
+    drop(sink);
+    std::thread::sleep(Duration::from_millis(500));
+    let restarted = Sink::start(dir.path(), &broker);
+    assert_eq!(publisher.wait().unwrap().code(), Some(0));
+    let (rows, distinct, lo, hi) = wait_for_rows(&data, 50_000, Duration::from_secs(60));
+    let stderr = restarted.interrupt();
+    assert_eq!(
+        (distinct, lo, hi),
+        (50_000, 0, 49_999),
+        "no seq missing; {stderr}"
+    );
+    assert!(rows >= 50_000, "duplicates are allowed in raw only");
+    let objects = glob::walk(&data.join("raw")).len() as u64;
+    let (_, summary) = counters(dir.path(), &[]);
+    assert_eq!(summary["pending"], objects, "each object counted once");
+}
+
+#[test]
+fn malformed_payloads_are_rejected_with_a_reason_and_the_sink_goes_on() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let sink = Sink::start(dir.path(), &broker);
+    let port = broker.port.to_string();
+    let big = dir.path().join("big.json");
+    std::fs::write(
+        &big,
+        format!("{{\"v\":1,\"pad\":\"{}\"}}", "x".repeat(1024 * 1024)),
+    )
+    .unwrap();
+    let send = |args: &[&str]| {
+        let status = std::process::Command::new("mosquitto_pub")
+            .args(["-p", &port, "-t", "sensor/data", "-q", "1"])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    send(&["-m", "not json at all"]);
+    send(&[
+        "-m",
+        r#"{"v":1,"device_id":"d","run_id":"r","seq":"seven","ts":"2026-01-01T00:00:00Z"}"#,
+    ]);
+    send(&[
+        "-m",
+        r#"{"v":1,"device_id":"d","seq":1,"ts":"2026-01-01T00:00:00Z"}"#,
+    ]);
+    send(&["-f", big.to_str().unwrap()]);
+    publish_sim(dir.path(), &broker, 5, 1000);
+    let data = dir.path().join("data");
+    let (rows, ..) = wait_for_rows(&data, 5, Duration::from_secs(20));
+    let stderr = sink.interrupt();
+    assert_eq!(rows, 5, "the valid readings after them landed: {stderr}");
+    let rejected: Vec<serde_json::Value> = glob::walk(&data.join("rejected"))
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .map(|line| serde_json::from_str(&line).unwrap())
+        .collect();
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(rejected.len(), 4, "{reasons:?}");
+    assert!(reasons[0].contains("not schema v1 JSON"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("invalid type") && reasons[1].contains("seven"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("missing field `run_id`"), "{reasons:?}");
+    assert!(reasons[3].contains("unknown field `pad`"), "{reasons:?}");
+    assert_eq!(
+        rejected[3]["payload"].as_str().unwrap().len(),
+        1024 * 1024 + 16,
+        "kept whole"
+    );
+    assert_eq!(rejected[0]["payload"], "not json at all");
+}
+
+#[test]
+fn reconcile_finds_objects_deleted_and_added_behind_its_back() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let sink = Sink::start(dir.path(), &broker);
+    let data = dir.path().join("data");
+    for _ in 0..2 {
+        publish_sim(dir.path(), &broker, 10, 1000);
+        std::thread::sleep(Duration::from_millis(600));
+    }
+    sink.interrupt();
+    let objects = glob::walk(&data.join("raw"));
+    assert!(objects.len() >= 2, "{objects:?}");
+    let (code, _) = counters(dir.path(), &["--reconcile"]);
+    assert_eq!(code, 0, "in agreement after a clean run");
+
+    std::fs::remove_file(&objects[0]).unwrap();
+    let added = objects[1].with_file_name("iotpipe-sink-1-2026-01-01-00-00-00-added.jsonl.gz");
+    std::fs::copy(&objects[1], &added).unwrap();
+    let key = |p: &Path| {
+        p.strip_prefix(&data)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+
+    let (code, drift) = counters(dir.path(), &["--reconcile"]);
+    assert_eq!(code, 3);
+    assert_eq!(drift["uncounted"], serde_json::json!([key(&added)]));
+    assert_eq!(drift["gone"], serde_json::json!([key(&objects[0])]));
+
+    let (code, drift) = counters(dir.path(), &["--reconcile", "--fix"]);
+    assert_eq!(
+        (code, drift["fixed"].as_u64()),
+        (3, Some(1)),
+        "the gone one cannot be fixed"
+    );
+    let (_, drift) = counters(dir.path(), &["--reconcile"]);
+    assert_eq!(drift["uncounted"], serde_json::json!([]));
+}
+
+#[test]
+fn tail_objects_prints_objects_as_they_land() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let sink = Sink::start(dir.path(), &broker);
+    let tail = iotpipe(dir.path())
+        .args([
+            "tail",
+            "objects",
+            "--data-dir",
+            "data",
+            "-C",
+            "1",
+            "-W",
+            "20",
+            "-o",
+            "jsonl",
+        ])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    publish_sim(dir.path(), &broker, 25, 1000);
+    let output = tail.wait_with_output().unwrap();
+    sink.interrupt();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let row: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(row["key"].as_str().unwrap().starts_with("raw/"), "{row}");
+    assert!(row["size"].as_u64().unwrap() > 0);
+    assert_eq!(row["rows"], 25);
+}
