@@ -139,6 +139,58 @@ def bench_mqtt():
         broker.stop()
 
 
+def landed_rows(raw_dir, cache):
+    """Rows in the raw objects under raw_dir; objects are immutable, so each is read once."""
+    import gzip
+    total = 0
+    for root, _, files in os.walk(raw_dir):
+        for name in files:
+            if name.startswith(".tmp-"):
+                continue
+            path = os.path.join(root, name)
+            if path not in cache:
+                opener = gzip.open if name.endswith(".gz") else open
+                with opener(path, "rb") as f:
+                    cache[path] = sum(1 for _ in f)
+            total += cache[path]
+    return total
+
+
+def bench_sink():
+    broker = Broker()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+            lines = os.path.join(tmp, "lines.jsonl")
+            payload_file(lines)
+            data = os.path.join(tmp, "data")
+            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
+                                     "--buffer-interval", "1s"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for line in sink.stderr:
+                if "subscribed to" in line:
+                    break
+            start = time.time()
+            with open(lines) as stdin:
+                subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
+                               stdin=stdin, check=True)
+            published = time.time() - start
+            cache, rows = {}, 0
+            while rows < N and time.time() - start < 120:
+                rows = landed_rows(os.path.join(data, "raw"), cache)
+                time.sleep(0.05)
+            landed = time.time() - start
+            sink.send_signal(signal.SIGINT)
+            sink.wait(timeout=30)
+            print(f"Sink, {N} readings at QoS 1 from `iotpipe publish -l` through mosquitto into gzip objects")
+            print(f"{'':<40}{'msg/s':>10}")
+            print(f"{'iotpipe publish -l -q 1 (acknowledged)':<40}{N / published:>10,.0f}")
+            print(f"{'iotpipe sink (landed durably)':<40}{rows / landed:>10,.0f}"
+                  f"   {rows}/{N} rows, {landed - published:.2f} s behind the publisher "
+                  f"(includes the 1 s buffer interval); ratio {published / landed:.2f}x")
+    finally:
+        broker.stop()
+
+
 PAHO = """
 import json, sys, time, uuid, paho.mqtt.client as mqtt
 c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -186,7 +238,9 @@ if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("mqtt", "all"):
         bench_mqtt()
+    if which in ("sink", "all"):
+        bench_sink()
     if which in ("footprint", "all"):
         bench_footprint()
-    if which not in ("mqtt", "footprint", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, footprint or all")
+    if which not in ("mqtt", "sink", "footprint", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, footprint or all")
