@@ -4,12 +4,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use crate::config::Override;
 use crate::counter::{Batch, BatchState, Counter};
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Format, Row, write_table};
@@ -105,20 +103,11 @@ struct Drift {
 }
 
 pub fn run(ctx: &mut Context, args: &CountersArgs) -> anyhow::Result<Exit> {
-    let mut overrides = Vec::new();
-    if let Some(dir) = &args.data_dir {
-        overrides.push(Override::new(
-            "data_dir",
-            "--data-dir",
-            dir.display().to_string(),
-        ));
-    }
-    let config = ctx.config(overrides)?.config;
+    let config = ctx
+        .config(super::data_dir_override(args.data_dir.as_deref()))?
+        .config;
     let (store, counter) = super::sink::local_backends(&config)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         if args.reconcile {
             reconcile(ctx, &*store, &*counter, args.fix).await

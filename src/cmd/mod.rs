@@ -36,6 +36,23 @@ impl Context {
     }
 }
 
+/// The async runtime of commands that talk to a network or a store: one thread,
+/// which is plenty for an I/O-bound CLI and keeps the footprint small.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// The override for `--data-dir`, if given.
+pub fn data_dir_override(dir: Option<&std::path::Path>) -> Vec<Override> {
+    dir.map(|dir| Override::new("data_dir", "--data-dir", dir.display().to_string()))
+        .into_iter()
+        .collect()
+}
+
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let Cli { global, command } = cli;
     let mut ctx = Context {

@@ -5,7 +5,6 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{ArgAction, Args};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
@@ -288,10 +287,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     };
     let link = Link::new(settings.clone(), mqtt::Session::Clean)?;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let endless = sampling && args.count.is_none();
     let outcome = runtime.block_on(async {
         let outbox = if use_outbox {

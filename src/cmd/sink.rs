@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
 use rumqttc::QoS;
 
@@ -53,13 +52,7 @@ pub struct SinkArgs {
 impl SinkArgs {
     fn overrides(&self) -> Vec<Override> {
         let mut o = self.broker.overrides();
-        if let Some(dir) = &self.data_dir {
-            o.push(Override::new(
-                "data_dir",
-                "--data-dir",
-                dir.display().to_string(),
-            ));
-        }
+        o.extend(super::data_dir_override(self.data_dir.as_deref()));
         if let Some(n) = self.buffer_bytes {
             o.push(Override::new(
                 "sink.buffer_bytes",
@@ -113,10 +106,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
         buffer_interval: config.sink.buffer_interval,
         gzip: config.sink.gzip,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let quiet = ctx.global.is_quiet();
     let stats = runtime.block_on(async {
         let mut landing = Landing::open(

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{ArgAction, Args, Subcommand};
 use rumqttc::QoS;
 use serde::Serialize;
@@ -236,10 +235,7 @@ fn tail_mqtt(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
         subscriber.settings().endpoint()
     );
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let format = ctx.output.format;
     let terminal = ctx.output.is_terminal();
     let show_topic = args.show_topic;
@@ -317,20 +313,11 @@ fn tail_mqtt(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
 }
 
 fn tail_objects(ctx: &mut Context, args: &TailObjectsArgs) -> anyhow::Result<Exit> {
-    let mut overrides = Vec::new();
-    if let Some(dir) = &args.data_dir {
-        overrides.push(crate::config::Override::new(
-            "data_dir",
-            "--data-dir",
-            dir.display().to_string(),
-        ));
-    }
-    let config = ctx.config(overrides)?.config;
+    let config = ctx
+        .config(super::data_dir_override(args.data_dir.as_deref()))?
+        .config;
     let store = crate::store::dir::DirStore::new(&config.data_dir);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         let mut seen = std::collections::HashSet::new();
         if !args.existing {
