@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
             [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
+            [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -286,6 +287,29 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'iotpipe;compact' {
+            [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Compaction engine')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Only this batch (claimed, failed, or compacted with raw objects left)')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
+            [CompletionResult]::new('--fail-point', '--fail-point', [CompletionResultType]::ParameterName, 'Crash on purpose at this point (for crash-recovery tests)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Also compact the pending objects that do not fill a batch')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the plan (batches, objects, bytes) without changing anything')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'iotpipe;config' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -373,6 +397,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
             [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
+            [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -400,6 +425,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;help;counters' {
+            break
+        }
+        'iotpipe;help;compact' {
             break
         }
         'iotpipe;help;config' {

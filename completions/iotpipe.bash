@@ -16,6 +16,9 @@ _iotpipe() {
             ",$1")
                 cmd="iotpipe"
                 ;;
+            iotpipe,compact)
+                cmd="iotpipe__subcmd__compact"
+                ;;
             iotpipe,completions)
                 cmd="iotpipe__subcmd__completions"
                 ;;
@@ -54,6 +57,9 @@ _iotpipe() {
                 ;;
             iotpipe__subcmd__config__subcmd__help,show)
                 cmd="iotpipe__subcmd__config__subcmd__help__subcmd__show"
+                ;;
+            iotpipe__subcmd__help,compact)
+                cmd="iotpipe__subcmd__help__subcmd__compact"
                 ;;
             iotpipe__subcmd__help,completions)
                 cmd="iotpipe__subcmd__help__subcmd__completions"
@@ -116,12 +122,70 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version sense publish tail sink counters config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version sense publish tail sink counters compact config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__compact)
+            opts="-o -h -V --engine --batch --all --dry-run --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --engine)
+                    COMPREPLY=($(compgen -W "local" -- "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-point)
+                    COMPREPLY=($(compgen -W "after-write after-mark after-first-delete" -- "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -414,8 +478,22 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help)
-            opts="sense publish tail sink counters config completions generate-assets help"
+            opts="sense publish tail sink counters compact config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__compact)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

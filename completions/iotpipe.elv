@@ -39,6 +39,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
             cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+            cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -271,6 +272,28 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;compact'= {
+            cand --engine 'Compaction engine'
+            cand --batch 'Only this batch (claimed, failed, or compacted with raw objects left)'
+            cand --data-dir 'Data directory (config data_dir)'
+            cand --fail-point 'Crash on purpose at this point (for crash-recovery tests)'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --all 'Also compact the pending objects that do not fill a batch'
+            cand --dry-run 'Print the plan (batches, objects, bytes) without changing anything'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;config'= {
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
@@ -351,6 +374,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
             cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+            cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -371,6 +395,8 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help;sink'= {
         }
         &'iotpipe;help;counters'= {
+        }
+        &'iotpipe;help;compact'= {
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -46,6 +46,7 @@ complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "publish" -d 'Publis
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "config" -d 'Inspect the effective configuration'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
@@ -237,6 +238,29 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l quiet -d 'O
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l engine -d 'Compaction engine' -r -f -a "local\t'arrow + parquet in this process'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l batch -d 'Only this batch (claimed, failed, or compacted with raw objects left)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l data-dir -d 'Data directory (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l fail-point -d 'Crash on purpose at this point (for crash-recovery tests)' -r -f -a "after-write\t'After the Parquet files are written, before marking'
+after-mark\t'After marking the batch compacted, before deleting raw objects'
+after-first-delete\t'After deleting the first raw object'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l all -d 'Also compact the pending objects that do not fill a batch'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l dry-run -d 'Print the plan (batches, objects, bytes) without changing anything'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -301,15 +325,16 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l quie
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'

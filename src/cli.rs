@@ -136,6 +136,9 @@ pub enum Command {
     /// Show the exactly-once counter: pending objects, batches; --reconcile with the store
     Counters(cmd::counters::CountersArgs),
 
+    /// Compact full batches of raw objects into Parquet, exactly once
+    Compact(cmd::compact::CompactArgs),
+
     /// Inspect the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

@@ -119,6 +119,9 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
             },
         ));
     }
+    if let Some(compact) = cause.downcast_ref::<crate::compact::CompactError>() {
+        return Some((Exit::Failure, compact.hint()));
+    }
     if let Some(store) = cause.downcast_ref::<crate::store::StoreError>() {
         return Some((Exit::Failure, store.hint()));
     }

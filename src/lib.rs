@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod compact;
 pub mod config;
 pub mod counter;
 pub mod error;

@@ -1,6 +1,7 @@
 //! One module per command. [`dispatch`] runs the parsed command; nothing (config,
 //! clients, runtimes) is set up before the command that needs it asks for it.
 
+pub mod compact;
 pub mod completions;
 pub mod config;
 pub mod counters;
@@ -65,6 +66,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Tail(args) => tail::run(&mut ctx, &args),
         Command::Sink(args) => sink::run(&mut ctx, &args),
         Command::Counters(args) => counters::run(&mut ctx, &args),
+        Command::Compact(args) => compact::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

@@ -31,6 +31,7 @@ fn help_lists_only_working_commands() {
             "tail",
             "sink",
             "counters",
+            "compact",
             "config",
             "completions",
             "help"

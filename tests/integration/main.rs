@@ -7,6 +7,7 @@ mod common;
 
 mod assets;
 mod cli;
+mod compact;
 mod config;
 mod harness;
 mod mqtt;

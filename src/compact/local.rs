@@ -1,0 +1,320 @@
+//! The local compaction engine: reads a batch's raw objects (gzip or plain,
+//! newline-delimited or `}{`-concatenated JSON), drops duplicate
+//! `(device_id, run_id, seq)`, and writes one zstd Parquet file per UTC day
+//! with typed columns (see docs/payload.md, "Compacted Parquet").
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::{CompactError, Compaction, Compactor, Output, Progress};
+use crate::counter::Batch;
+use crate::payload::Reading;
+use crate::store::Store;
+
+pub struct LocalEngine {
+    store: Arc<dyn Store>,
+}
+
+impl LocalEngine {
+    pub fn new(store: Arc<dyn Store>) -> LocalEngine {
+        LocalEngine { store }
+    }
+}
+
+/// The measured columns, in schema order.
+const MEASUREMENTS: [&str; 17] = [
+    "temperature_c",
+    "temperature_raw_c",
+    "humidity_pct",
+    "pressure_hpa",
+    "temperature_from_pressure_c",
+    "accel_x_g",
+    "accel_y_g",
+    "accel_z_g",
+    "gyro_x_dps",
+    "gyro_y_dps",
+    "gyro_z_dps",
+    "mag_x_ut",
+    "mag_y_ut",
+    "mag_z_ut",
+    "pitch_deg",
+    "roll_deg",
+    "yaw_deg",
+];
+
+/// The Parquet schema of compacted readings.
+pub fn schema() -> Arc<Schema> {
+    let mut fields = vec![
+        Field::new("v", DataType::Int32, false),
+        Field::new("device_id", DataType::Utf8, false),
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("seq", DataType::Int64, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
+    ];
+    fields.extend(
+        MEASUREMENTS
+            .iter()
+            .map(|name| Field::new(*name, DataType::Float64, true)),
+    );
+    Arc::new(Schema::new(fields))
+}
+
+/// One row ready for Parquet.
+struct Row {
+    reading: Reading,
+    millis: i64,
+}
+
+fn to_record_batch(rows: &[Row]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = rows.len();
+    let mut v = Int32Builder::with_capacity(n);
+    let mut device = StringBuilder::with_capacity(n, n * 12);
+    let mut run = StringBuilder::with_capacity(n, n * 32);
+    let mut seq = Int64Builder::with_capacity(n);
+    let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut measured: Vec<Float64Builder> = (0..MEASUREMENTS.len())
+        .map(|_| Float64Builder::with_capacity(n))
+        .collect();
+    for row in rows {
+        let r = &row.reading;
+        v.append_value(i32::try_from(r.v).unwrap_or(i32::MAX));
+        device.append_value(&r.device_id);
+        run.append_value(&r.run_id);
+        seq.append_value(i64::try_from(r.seq).unwrap_or(i64::MAX));
+        ts.append_value(row.millis);
+        for (builder, (_, value)) in measured.iter_mut().zip(r.measurements()) {
+            builder.append_option(value);
+        }
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(v.finish()),
+        Arc::new(device.finish()),
+        Arc::new(run.finish()),
+        Arc::new(seq.finish()),
+        Arc::new(ts.finish()),
+    ];
+    columns.extend(
+        measured
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef),
+    );
+    RecordBatch::try_new(schema(), columns)
+}
+
+fn write_parquet(rows: &[Row]) -> Result<Vec<u8>, CompactError> {
+    let batch = to_record_batch(rows).map_err(|e| CompactError::Engine(e.to_string()))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_created_by(format!("iotpipe {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema(), Some(props))
+        .map_err(|e| CompactError::Engine(e.to_string()))?;
+    writer
+        .write(&batch)
+        .map_err(|e| CompactError::Engine(e.to_string()))?;
+    writer
+        .close()
+        .map_err(|e| CompactError::Engine(e.to_string()))?;
+    Ok(out)
+}
+
+impl LocalEngine {
+    /// The `(device_id, run_id, seq)` of every row in the day's other batches.
+    async fn keys_compacted_elsewhere(
+        &self,
+        day: &str,
+        batch_id: &str,
+    ) -> Result<HashSet<(String, String, u64)>, CompactError> {
+        let own = super::output_key(day, batch_id);
+        let mut keys = HashSet::new();
+        for object in self
+            .store
+            .list(&format!("{}dt={day}/", crate::store::COMPACTED))
+            .await?
+        {
+            if object.key == own || !object.key.ends_with(".parquet") {
+                continue;
+            }
+            let body = self.store.get(&object.key).await?;
+            read_keys(body, &mut keys).map_err(|reason| CompactError::Corrupt {
+                key: object.key.clone(),
+                reason,
+            })?;
+        }
+        Ok(keys)
+    }
+}
+
+/// Adds the key columns of a compacted Parquet file to `keys`.
+fn read_keys(body: Vec<u8>, keys: &mut HashSet<(String, String, u64)>) -> Result<(), String> {
+    use arrow_array::{Array, Int64Array, StringArray};
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
+        .map_err(|e| e.to_string())?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), ["device_id", "run_id", "seq"]);
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| e.to_string())?;
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .cloned()
+                .ok_or_else(|| format!("no column {name}"))
+        };
+        let (devices, runs, seqs) = (column("device_id")?, column("run_id")?, column("seq")?);
+        let devices = devices
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or("device_id is not a string")?;
+        let runs = runs
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or("run_id is not a string")?;
+        let seqs = seqs
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or("seq is not an int64")?;
+        for i in 0..batch.num_rows() {
+            keys.insert((
+                devices.value(i).to_string(),
+                runs.value(i).to_string(),
+                seqs.value(i).max(0) as u64,
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Compactor for LocalEngine {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn compact(
+        &self,
+        batch: &Batch,
+        progress: &Progress,
+    ) -> Result<Compaction, CompactError> {
+        let mut result = Compaction::default();
+        let mut seen: HashSet<(String, String, u64)> = HashSet::new();
+        // Rows per UTC day: one output file each.
+        let mut days: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+        let mut invalid_lines: Vec<u8> = Vec::new();
+        for key in &batch.keys {
+            let body = self.store.get(key).await?;
+            result.bytes_in += body.len() as u64;
+            let data = crate::sink::decode(&body).map_err(|e| CompactError::Corrupt {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            let stream = serde_json::Deserializer::from_slice(&data)
+                .into_iter::<Box<serde_json::value::RawValue>>();
+            for raw in stream {
+                let raw = raw.map_err(|e| CompactError::Corrupt {
+                    key: key.clone(),
+                    reason: format!("not JSON: {e}"),
+                })?;
+                result.rows_in += 1;
+                let parsed = serde_json::from_str::<Reading>(raw.get())
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.validate().map(|()| r).map_err(|e| e.to_string()));
+                let reading = match parsed {
+                    Ok(reading) => reading,
+                    Err(reason) => {
+                        result.invalid += 1;
+                        let line = serde_json::json!({"object": key, "reason": reason, "payload": raw.get()});
+                        invalid_lines.extend_from_slice(line.to_string().as_bytes());
+                        invalid_lines.push(b'\n');
+                        continue;
+                    }
+                };
+                if !seen.insert((
+                    reading.device_id.clone(),
+                    reading.run_id.clone(),
+                    reading.seq,
+                )) {
+                    result.duplicates += 1;
+                    continue;
+                }
+                let at = reading
+                    .timestamp()
+                    .map_err(|e| CompactError::Engine(e.to_string()))?;
+                let day = format!("{:04}-{:02}-{:02}", at.year(), at.month() as u8, at.day());
+                let at = at.to_offset(time::UtcOffset::UTC);
+                let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
+                days.entry(day).or_default().push(Row { reading, millis });
+            }
+            progress.object(body.len() as u64);
+        }
+        for (day, mut rows) in days {
+            // Rows already compacted by another batch of the same day (a sink that
+            // crashed re-lands what it had journaled) stay where they are.
+            let elsewhere = self.keys_compacted_elsewhere(&day, &batch.id).await?;
+            if !elsewhere.is_empty() {
+                let before = rows.len();
+                rows.retain(|row| {
+                    let r = &row.reading;
+                    !elsewhere.contains(&(r.device_id.clone(), r.run_id.clone(), r.seq))
+                });
+                result.duplicates += (before - rows.len()) as u64;
+            }
+            if rows.is_empty() {
+                // An earlier attempt may have written this day before the other
+                // batch existed: its rows now live there.
+                self.store
+                    .delete(&super::output_key(&day, &batch.id))
+                    .await?;
+                continue;
+            }
+            rows.sort_by(|a, b| {
+                (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
+                    b.millis,
+                    &b.reading.device_id,
+                    b.reading.seq,
+                ))
+            });
+            let bytes = write_parquet(&rows)?;
+            let key = super::output_key(&day, &batch.id);
+            self.store.put(&key, &bytes).await?;
+            result.rows_out += rows.len() as u64;
+            result.bytes_out += bytes.len() as u64;
+            result.outputs.push(Output {
+                key,
+                rows: rows.len() as u64,
+            });
+        }
+        if !invalid_lines.is_empty() {
+            let key = format!(
+                "{}compaction/batch-{}.jsonl",
+                crate::store::REJECTED,
+                batch.id
+            );
+            self.store.put(&key, &invalid_lines).await?;
+            tracing::warn!(
+                "{} rows of batch {} are not schema v1; kept in {key}",
+                result.invalid,
+                batch.id
+            );
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,276 @@
+//! `iotpipe compact`: every row exactly once in typed Parquet, read back by
+//! DuckDB, including after a crash at each step of the protocol.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::{duckdb, iotpipe, python, temp_dir};
+
+/// Writes `readings` as raw objects under `data/raw`, the way Firehose or the
+/// sink would (gzip and plain, newline-delimited and `}{`-concatenated), with
+/// some rows repeated in a second object. Returns the number of objects.
+fn land(data: &Path, readings: &[String], objects: usize) -> usize {
+    let dir = data.join("raw/2026/03/01/23");
+    std::fs::create_dir_all(&dir).unwrap();
+    let per = readings.len().div_ceil(objects);
+    let mut gz = Vec::new();
+    for (i, chunk) in readings.chunks(per).enumerate() {
+        let mut rows: Vec<String> = chunk.to_vec();
+        if i > 0 {
+            // At-least-once delivery: the last rows of the previous object again.
+            rows.extend(readings[i * per - 3..i * per].iter().cloned());
+        }
+        let name = format!("test-stream-1-2026-03-01-23-00-{i:02}-{i:08}.jsonl");
+        let body = if i % 5 == 4 {
+            rows.join("")
+        } else {
+            rows.join("\n") + "\n"
+        };
+        std::fs::write(dir.join(&name), body).unwrap();
+        if i % 2 == 0 {
+            gz.push(dir.join(&name).display().to_string());
+        }
+    }
+    python(
+        &format!(
+            "import gzip, os\nfor p in {gz:?}:\n    data = open(p, 'rb').read()\n    \
+             open(p + '.gz', 'wb').write(gzip.compress(data))\n    os.remove(p)"
+        ),
+        &[],
+    );
+    // The counter learns about them the way an operator would repair it.
+    iotpipe(data.parent().unwrap())
+        .args([
+            "counters",
+            "--data-dir",
+            "data",
+            "--reconcile",
+            "--fix",
+            "-o",
+            "json",
+        ])
+        .run();
+    readings.chunks(per).count()
+}
+
+/// Readings of two devices over midnight, so the batch spans two days.
+fn readings(dir: &Path) -> Vec<String> {
+    let mut all = Vec::new();
+    for (device, count) in [("kitchen", 600), ("attic", 400)] {
+        let out = iotpipe(dir)
+            .args([
+                "sense",
+                "--sim",
+                "--count",
+                &count.to_string(),
+                "--device-id",
+                device,
+            ])
+            .args(["--start", "2026-03-01T23:55:00Z", "--imu", "-o", "jsonl"])
+            .run()
+            .success()
+            .stdout();
+        all.extend(out.lines().map(str::to_string));
+    }
+    all
+}
+
+fn keys_of(readings: &[String]) -> BTreeSet<(String, String, i64)> {
+    readings
+        .iter()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            (
+                v["device_id"].as_str().unwrap().into(),
+                v["run_id"].as_str().unwrap().into(),
+                v["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn compacted_keys(data: &Path) -> (usize, BTreeSet<(String, String, i64)>) {
+    let rows = duckdb(&format!(
+        "SELECT device_id, run_id, seq FROM read_parquet('{}/compacted/**/*.parquet')",
+        data.display()
+    ));
+    let keys = rows
+        .iter()
+        .map(|r| {
+            (
+                r["device_id"].as_str().unwrap().into(),
+                r["run_id"].as_str().unwrap().into(),
+                r["seq"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    (rows.len(), keys)
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                out.extend(files(&entry.path()));
+            } else {
+                out.push(entry.path().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_row_lands_once_in_typed_parquet_per_day() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let readings = readings(dir.path());
+    assert_eq!(land(&data, &readings, 25), 25);
+
+    let run = iotpipe(dir.path())
+        .args(["compact", "--data-dir", "data", "-o", "jsonl"])
+        .run()
+        .success();
+    let reports = run.json_lines();
+    assert_eq!(reports.len(), 1, "one full batch of 20");
+    assert_eq!(reports[0]["objects"], 20);
+    assert!(
+        reports[0]["duplicates"].as_u64().unwrap() > 0,
+        "{}",
+        reports[0]
+    );
+    assert!(
+        run.stderr().contains("5 objects still pending"),
+        "{}",
+        run.stderr()
+    );
+    iotpipe(dir.path())
+        .args(["compact", "--data-dir", "data", "--all"])
+        .run()
+        .success();
+
+    let (rows, keys) = compacted_keys(&data);
+    assert_eq!(rows, 1000, "every row once, duplicates dropped");
+    assert_eq!(keys, keys_of(&readings));
+    let days: BTreeSet<String> = files(&data.join("compacted"))
+        .iter()
+        .map(|f| f.split("dt=").nth(1).unwrap()[..10].to_string())
+        .collect();
+    assert_eq!(
+        days,
+        BTreeSet::from(["2026-03-01".to_string(), "2026-03-02".to_string()])
+    );
+    assert!(
+        files(&data.join("raw")).is_empty(),
+        "raw objects deleted after compaction"
+    );
+
+    let types = duckdb(&format!(
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{}/compacted/**/*.parquet'))",
+        data.display()
+    ));
+    let type_of = |name: &str| {
+        types
+            .iter()
+            .find(|t| t["column_name"] == name)
+            .map(|t| t["column_type"].as_str().unwrap().to_string())
+    };
+    assert_eq!(type_of("v").as_deref(), Some("INTEGER"));
+    assert_eq!(type_of("device_id").as_deref(), Some("VARCHAR"));
+    assert_eq!(type_of("seq").as_deref(), Some("BIGINT"));
+    assert_eq!(type_of("ts").as_deref(), Some("TIMESTAMP WITH TIME ZONE"));
+    assert_eq!(type_of("temperature_c").as_deref(), Some("DOUBLE"));
+    assert_eq!(type_of("yaw_deg").as_deref(), Some("DOUBLE"));
+    let first = duckdb(&format!(
+        "SELECT min(ts)::VARCHAR AS ts FROM read_parquet('{}/compacted/**/*.parquet')",
+        data.display()
+    ));
+    assert!(
+        first[0]["ts"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-03-01 23:55:00"),
+        "{first:?}"
+    );
+
+    let counters = iotpipe(dir.path())
+        .args(["counters", "--data-dir", "data", "-o", "json"])
+        .run()
+        .success();
+    let summary: Value = serde_json::from_str(&counters.stdout()).unwrap();
+    assert_eq!(
+        (summary["pending"].as_u64(), summary["compacted"].as_u64()),
+        (Some(0), Some(2))
+    );
+    // Nothing left: a rerun is a no-op.
+    let again = iotpipe(dir.path())
+        .args(["compact", "--data-dir", "data"])
+        .run()
+        .success();
+    assert!(
+        again.stderr().contains("nothing to do"),
+        "{}",
+        again.stderr()
+    );
+}
+
+#[test]
+fn a_crash_at_any_step_is_repaired_by_running_again() {
+    for point in ["after-write", "after-mark", "after-first-delete"] {
+        let dir = temp_dir();
+        let data = dir.path().join("data");
+        let readings = readings(dir.path());
+        land(&data, &readings, 20);
+        let crashed = iotpipe(dir.path())
+            .args(["compact", "--data-dir", "data", "--fail-point", point])
+            .run();
+        assert_eq!(
+            crashed.code(),
+            -1,
+            "{point}: killed by abort, like kill -9: {}",
+            crashed.stderr()
+        );
+        let run = iotpipe(dir.path())
+            .args(["compact", "--data-dir", "data", "-o", "jsonl"])
+            .run()
+            .success();
+        let reports = run.json_lines();
+        assert_eq!(
+            reports.len(),
+            1,
+            "{point}: the interrupted batch is resumed, no new one claimed"
+        );
+        let (rows, keys) = compacted_keys(&data);
+        assert_eq!(rows, 1000, "{point}: every row exactly once");
+        assert_eq!(keys, keys_of(&readings), "{point}");
+        assert!(
+            files(&data.join("raw")).is_empty(),
+            "{point}: raw objects gone"
+        );
+    }
+}
+
+#[test]
+fn rows_that_are_not_schema_v1_are_kept_aside_not_lost() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let mut rows = readings(dir.path())[..40].to_vec();
+    rows.push(r#"{"v":1,"device_id":"x","run_id":"r","seq":1,"ts":"not a time"}"#.to_string());
+    land(&data, &rows, 20);
+    let run = iotpipe(dir.path())
+        .args(["compact", "--data-dir", "data", "--all", "-o", "jsonl"])
+        .run()
+        .success();
+    assert_eq!(run.json_lines()[0]["invalid"], 1);
+    let kept: Vec<String> = files(&data.join("rejected/compaction"));
+    assert_eq!(kept.len(), 1);
+    let text = std::fs::read_to_string(&kept[0]).unwrap();
+    assert!(
+        text.contains("not a time") && text.contains("`ts`"),
+        "{text}"
+    );
+    assert_eq!(compacted_keys(&data).0, 40);
+}
