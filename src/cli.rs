@@ -139,6 +139,9 @@ pub enum Command {
     /// Compact full batches of raw objects into Parquet, exactly once
     Compact(cmd::compact::CompactArgs),
 
+    /// Rebuild the local HTML dashboard from compacted and pending data
+    RefreshDashboard(cmd::dashboard::DashboardArgs),
+
     /// Inspect the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

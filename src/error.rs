@@ -122,6 +122,17 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
     if let Some(compact) = cause.downcast_ref::<crate::compact::CompactError>() {
         return Some((Exit::Failure, compact.hint()));
     }
+    if let Some(dashboard) = cause.downcast_ref::<crate::dashboard::DashboardError>() {
+        use crate::dashboard::DashboardError;
+        return Some((
+            Exit::Failure,
+            match dashboard {
+                DashboardError::Store(e) => e.hint(),
+                DashboardError::Counter(e) => e.hint(),
+                _ => Some("check the data dir and --out".into()),
+            },
+        ));
+    }
     if let Some(store) = cause.downcast_ref::<crate::store::StoreError>() {
         return Some((Exit::Failure, store.hint()));
     }

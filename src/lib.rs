@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod compact;
 pub mod config;
 pub mod counter;
+pub mod dashboard;
 pub mod error;
 pub mod journal;
 pub mod mqtt;

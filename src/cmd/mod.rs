@@ -5,6 +5,7 @@ pub mod compact;
 pub mod completions;
 pub mod config;
 pub mod counters;
+pub mod dashboard;
 pub mod publish;
 pub mod sense;
 pub mod sink;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sink(args) => sink::run(&mut ctx, &args),
         Command::Counters(args) => counters::run(&mut ctx, &args),
         Command::Compact(args) => compact::run(&mut ctx, &args),
+        Command::RefreshDashboard(args) => dashboard::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),
