@@ -120,6 +120,10 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole pipeline on this machine: broker, simulated devices, sink,
+    /// compaction, dashboard
+    Up(cmd::up::UpArgs),
+
     /// Read the Sense HAT (or the simulator) and print readings
     Sense(cmd::sense::SenseArgs),
 

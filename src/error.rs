@@ -108,9 +108,13 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
     }
     if let Some(sink) = cause.downcast_ref::<crate::sink::SinkError>() {
         use crate::sink::SinkError;
+        if let SinkError::Mqtt(mqtt) = sink {
+            return classify(mqtt);
+        }
         return Some((
             Exit::Failure,
             match sink {
+                SinkError::Mqtt(_) => None,
                 SinkError::Store(e) => e.hint(),
                 SinkError::Counter(e) => e.hint(),
                 SinkError::Journal(_) => {

@@ -8,6 +8,7 @@ pub mod compact;
 pub mod config;
 pub mod counter;
 pub mod dashboard;
+pub mod deadline;
 pub mod error;
 pub mod journal;
 pub mod mqtt;
@@ -52,6 +53,10 @@ pub fn run() -> ExitCode {
 
 fn init_logging(verbose: u8, quiet: bool, color: bool) {
     use tracing::Level;
+    use tracing::level_filters::LevelFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => Level::ERROR,
         (false, 0) => Level::WARN,
@@ -59,14 +64,24 @@ fn init_logging(verbose: u8, quiet: bool, color: bool) {
         (false, 2) => Level::DEBUG,
         (false, _) => Level::TRACE,
     };
+    // The embedded broker logs every dropped connection as an error: its
+    // messages are for debugging the broker, shown from -vv on.
+    let broker = if verbose > 1 {
+        LevelFilter::from_level(level)
+    } else {
+        LevelFilter::OFF
+    };
+    let targets = Targets::new()
+        .with_default(LevelFilter::from_level(level))
+        .with_target("rumqttd", broker);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .with_target(verbose > 1);
     if verbose > 1 {
-        builder.init();
+        builder.finish().with(targets).init();
     } else {
-        builder.without_time().init();
+        builder.without_time().finish().with(targets).init();
     }
 }

@@ -10,6 +10,7 @@ pub mod publish;
 pub mod sense;
 pub mod sink;
 pub mod tail;
+pub mod up;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{FileChoice, Override, Resolved};
@@ -62,6 +63,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         global,
     };
     match command {
+        Command::Up(args) => up::run(&mut ctx, &args),
         Command::Sense(args) => sense::run(&mut ctx, &args),
         Command::Publish(args) => publish::run(&mut ctx, &args),
         Command::Tail(args) => tail::run(&mut ctx, &args),

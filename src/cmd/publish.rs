@@ -185,7 +185,7 @@ pub struct PublishArgs {
     pub retry_for: Option<Duration>,
 }
 
-fn parse_rate(text: &str) -> Result<f64, String> {
+pub fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
         _ => Err("expected a number of messages per second greater than 0".into()),
@@ -428,7 +428,7 @@ fn spawn_source(
             let rate = args
                 .rate
                 .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
-            let mut readings: Box<dyn Source> = match sensor {
+            let readings: Box<dyn Source> = match sensor {
                 Some(sensor) => sensor,
                 None => Box::new(Sim::new(SimOptions {
                     seed: args
@@ -441,32 +441,7 @@ fn spawn_source(
                     imu: args.imu,
                 })),
             };
-            tokio::spawn(async move {
-                let started = tokio::time::Instant::now();
-                let mut produced: u64 = 0;
-                loop {
-                    // Readings due by now at `rate` (several per wake-up at high rates).
-                    let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
-                    while produced < due && count.is_none_or(|n| produced < n) {
-                        let input = match readings.next_reading() {
-                            Ok(reading) => Input::Payload(reading.to_json().into_bytes()),
-                            Err(e) => {
-                                tracing::error!("reading the sensors failed: {e}");
-                                return;
-                            }
-                        };
-                        if tx.send(input).await.is_err() {
-                            return;
-                        }
-                        produced += 1;
-                    }
-                    if count.is_some_and(|n| produced >= n) {
-                        return;
-                    }
-                    let next = started + Duration::from_secs_f64(produced as f64 / rate);
-                    tokio::time::sleep_until(next).await;
-                }
-            })
+            tokio::spawn(publish::paced(readings, rate, count, tx))
         }
     }
 }

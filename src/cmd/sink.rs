@@ -13,7 +13,7 @@ use super::publish::BrokerArgs;
 use crate::config::{Config, Override};
 use crate::counter::sqlite::SqliteCounter;
 use crate::error::Exit;
-use crate::mqtt::subscribe::{Delivery, Subscriber};
+use crate::mqtt::subscribe::Subscriber;
 use crate::mqtt::{Session, Settings};
 use crate::sink::{Landing, Options};
 use crate::store::dir::DirStore;
@@ -130,46 +130,13 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
                 config.data_dir.join("raw").display()
             );
         }
-        let mut unacked = Vec::new();
-        let interrupt = super::publish::interrupted();
-        tokio::pin!(interrupt);
-        loop {
-            let deadline = landing.deadline();
-            tokio::select! {
-                biased;
-                () = &mut interrupt => break,
-                () = super::tail::sleep_until_opt(deadline), if deadline.is_some() => {
-                    landing.flush().await?;
-                }
-                delivery = subscriber.next() => match delivery? {
-                    Delivery::Message(publish) => {
-                        landing.accept(&publish.topic, &publish.payload)?;
-                        unacked.push(publish);
-                        if landing.is_full() {
-                            landing.flush().await?;
-                        }
-                    }
-                    Delivery::Connected => tracing::info!("subscribed to {}", filters.join(", ")),
-                    Delivery::Lost(error) => {
-                        tracing::warn!("lost the broker: {error}; reconnecting");
-                        // The broker re-delivers what this connection did not acknowledge.
-                        unacked.clear();
-                    }
-                },
-                // Nothing else is ready: make the burst durable, then acknowledge it.
-                () = std::future::ready(()), if !unacked.is_empty() => {
-                    landing.sync()?;
-                    for publish in unacked.drain(..) {
-                        subscriber.ack(&publish).await;
-                    }
-                }
-            }
-        }
-        // Ctrl-C: land what is buffered, acknowledge it, leave cleanly.
-        landing.sync()?;
-        for publish in unacked.drain(..) {
-            subscriber.ack(&publish).await;
-        }
+        crate::sink::serve(
+            &mut subscriber,
+            &mut landing,
+            super::publish::interrupted(),
+            None,
+        )
+        .await?;
         let stats = landing.close().await?;
         subscriber.disconnect().await;
         anyhow::Ok(stats)

@@ -258,7 +258,7 @@ fn tail_mqtt(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
             let deadline = args.timeout.map(|t| last_message + t);
             tokio::select! {
                 _ = &mut interrupt => break Ok(Exit::Interrupted),
-                () = sleep_until_opt(deadline) => break Err(timed_out(args.timeout.unwrap_or_default(), unreachable.as_deref())),
+                () = crate::deadline::sleep_until(deadline) => break Err(timed_out(args.timeout.unwrap_or_default(), unreachable.as_deref())),
                 _ = flush_tick.tick(), if dirty => {
                     records.flush()?;
                     dirty = false;
@@ -336,7 +336,7 @@ fn tail_objects(ctx: &mut Context, args: &TailObjectsArgs) -> anyhow::Result<Exi
             let deadline = args.timeout.map(|t| last_new + t);
             tokio::select! {
                 _ = &mut interrupt => break Ok(Exit::Interrupted),
-                () = sleep_until_opt(deadline) => break Err(Hinted::new(
+                () = crate::deadline::sleep_until(deadline) => break Err(Hinted::new(
                     Exit::Timeout,
                     format!("no new object in {} for {}", config.data_dir.join("raw").display(),
                         humantime::format_duration(args.timeout.unwrap_or_default())),
@@ -389,13 +389,6 @@ fn write_jsonl(
         let raw =
             serde_json::to_string(&String::from_utf8_lossy(&publish.payload)).unwrap_or_default();
         writeln!(out, "{{\"topic\":{topic},\"payload_raw\":{raw}}}")
-    }
-}
-
-pub async fn sleep_until_opt(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -40,6 +40,10 @@ impl Subscriber {
         })
     }
 
+    pub fn filters(&self) -> Vec<&str> {
+        self.filters.iter().map(|f| f.path.as_str()).collect()
+    }
+
     pub fn settings(&self) -> &Settings {
         self.link.settings()
     }

@@ -24,6 +24,7 @@ use tokio::time::Instant;
 
 use crate::counter::{Counter, CounterError, Recorded};
 use crate::journal::{Journal, JournalError, Record};
+use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::payload::{self, Reading};
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
@@ -32,6 +33,8 @@ pub const STREAM: &str = "iotpipe-sink";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
+    #[error(transparent)]
+    Mqtt(#[from] crate::mqtt::MqttError),
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
@@ -74,6 +77,30 @@ struct RejectedLine<'a> {
     payload_base64: Option<String>,
 }
 
+/// Counts another task can watch while the sink runs (`iotpipe up`'s status line).
+#[derive(Debug, Default)]
+pub struct Live {
+    messages: std::sync::atomic::AtomicU64,
+    objects: std::sync::atomic::AtomicU64,
+    subscribed: std::sync::atomic::AtomicU64,
+}
+
+impl Live {
+    pub fn messages(&self) -> u64 {
+        self.messages.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    pub fn objects(&self) -> u64 {
+        self.objects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// How many times the sink has (re)subscribed.
+    pub fn subscribed(&self) -> u64 {
+        self.subscribed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn bump(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 pub struct Landing {
     store: Arc<dyn Store>,
     counter: Arc<dyn Counter>,
@@ -87,6 +114,7 @@ pub struct Landing {
     /// When the oldest buffered message arrived.
     oldest: Option<Instant>,
     pub stats: Stats,
+    live: Arc<Live>,
 }
 
 impl Landing {
@@ -111,6 +139,7 @@ impl Landing {
             rejected: Vec::new(),
             oldest: None,
             stats: Stats::default(),
+            live: Arc::default(),
         };
         landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         landing.stats.recovered = backlog.len() as u64;
@@ -120,10 +149,16 @@ impl Landing {
         Ok(landing)
     }
 
+    /// Counts to watch from another task.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.clone()
+    }
+
     /// Takes one message: journaled now, durable after [`Landing::sync`].
     pub fn accept(&mut self, topic: &str, payload: &[u8]) -> Result<(), SinkError> {
         let id = self.journal.append(topic, payload)?;
         self.stats.messages += 1;
+        Live::bump(&self.live.messages);
         self.buffer(id, topic, payload);
         Ok(())
     }
@@ -192,6 +227,7 @@ impl Landing {
             self.store.put(&key, &body).await?;
             if self.counter.record(&key, body.len() as u64).await? == Recorded::New {
                 self.stats.objects += 1;
+                Live::bump(&self.live.objects);
             }
             self.stats.bytes_written += body.len() as u64;
             self.stats.readings += self.reading_count;
@@ -239,6 +275,64 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(data);
     encoder.finish().unwrap_or_default()
+}
+
+/// Lands what `subscriber` delivers until `stop` resolves; then lands what is
+/// buffered and acknowledges it. Each object written is sent to `landed`.
+pub async fn serve(
+    subscriber: &mut Subscriber,
+    landing: &mut Landing,
+    stop: impl std::future::Future<Output = ()>,
+    landed: Option<&tokio::sync::mpsc::UnboundedSender<ObjectInfo>>,
+) -> Result<(), SinkError> {
+    let notify = |object: Option<ObjectInfo>| {
+        if let (Some(tx), Some(object)) = (landed, object) {
+            let _ = tx.send(object);
+        }
+    };
+    let mut unacked = Vec::new();
+    tokio::pin!(stop);
+    loop {
+        let deadline = landing.deadline();
+        tokio::select! {
+            biased;
+            () = &mut stop => break,
+            () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
+                notify(landing.flush().await?);
+            }
+            delivery = subscriber.next() => match delivery? {
+                Delivery::Message(publish) => {
+                    landing.accept(&publish.topic, &publish.payload)?;
+                    unacked.push(publish);
+                    if landing.is_full() {
+                        notify(landing.flush().await?);
+                    }
+                }
+                Delivery::Connected => {
+                    Live::bump(&landing.live.subscribed);
+                    tracing::info!("subscribed to {}", subscriber.filters().join(", "));
+                }
+                Delivery::Lost(error) => {
+                    tracing::warn!("lost the broker: {error}; reconnecting");
+                    // The broker re-delivers what this connection did not acknowledge.
+                    unacked.clear();
+                }
+            },
+            // Nothing else is ready: make the burst durable, then acknowledge it.
+            () = std::future::ready(()), if !unacked.is_empty() => {
+                landing.sync()?;
+                for publish in unacked.drain(..) {
+                    subscriber.ack(&publish).await;
+                }
+            }
+        }
+    }
+    landing.sync()?;
+    for publish in unacked.drain(..) {
+        subscriber.ack(&publish).await;
+    }
+    notify(landing.flush().await?);
+    Ok(())
 }
 
 /// Records raw objects the counter has not seen; returns how many.
