@@ -37,16 +37,41 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the whole pipeline on this machine, no cloud account needed')
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
-            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
+            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show pending objects and batches; --reconcile checks them against the store')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
+            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard from compacted and pending data')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'iotpipe;up' {
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Readings per second per device [default: 1 / sense.every]')
+            [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Number of simulated devices')
+            [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]')
+            [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Use this MQTT broker instead of the embedded one (HOST:PORT)')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated devices [default: random]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'iotpipe;sense' {
@@ -310,6 +335,26 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'iotpipe;refresh-dashboard' {
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output directory (config dashboard.out, default <data_dir>/dashboard)')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Build the local HTML dashboard (the QuickSight refresh is not built yet)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'iotpipe;config' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -392,16 +437,21 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;help' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the whole pipeline on this machine, no cloud account needed')
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
-            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show the exactly-once counter: pending objects, batches; --reconcile with the store')
+            [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show pending objects and batches; --reconcile checks them against the store')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
+            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard from compacted and pending data')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'iotpipe;help;up' {
             break
         }
         'iotpipe;help;sense' {
@@ -428,6 +478,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;help;compact' {
+            break
+        }
+        'iotpipe;help;refresh-dashboard' {
             break
         }
         'iotpipe;help;config' {

@@ -37,6 +37,9 @@ _iotpipe() {
             iotpipe,publish)
                 cmd="iotpipe__subcmd__publish"
                 ;;
+            iotpipe,refresh-dashboard)
+                cmd="iotpipe__subcmd__refresh__subcmd__dashboard"
+                ;;
             iotpipe,sense)
                 cmd="iotpipe__subcmd__sense"
                 ;;
@@ -45,6 +48,9 @@ _iotpipe() {
                 ;;
             iotpipe,tail)
                 cmd="iotpipe__subcmd__tail"
+                ;;
+            iotpipe,up)
+                cmd="iotpipe__subcmd__up"
                 ;;
             iotpipe__subcmd__config,help)
                 cmd="iotpipe__subcmd__config__subcmd__help"
@@ -79,6 +85,9 @@ _iotpipe() {
             iotpipe__subcmd__help,publish)
                 cmd="iotpipe__subcmd__help__subcmd__publish"
                 ;;
+            iotpipe__subcmd__help,refresh-dashboard)
+                cmd="iotpipe__subcmd__help__subcmd__refresh__subcmd__dashboard"
+                ;;
             iotpipe__subcmd__help,sense)
                 cmd="iotpipe__subcmd__help__subcmd__sense"
                 ;;
@@ -87,6 +96,9 @@ _iotpipe() {
                 ;;
             iotpipe__subcmd__help,tail)
                 cmd="iotpipe__subcmd__help__subcmd__tail"
+                ;;
+            iotpipe__subcmd__help,up)
+                cmd="iotpipe__subcmd__help__subcmd__up"
                 ;;
             iotpipe__subcmd__help__subcmd__config,show)
                 cmd="iotpipe__subcmd__help__subcmd__config__subcmd__show"
@@ -122,7 +134,7 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version sense publish tail sink counters compact config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,7 +490,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help)
-            opts="sense publish tail sink counters compact config completions generate-assets help"
+            opts="up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,6 +615,20 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__help__subcmd__refresh__subcmd__dashboard)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__help__subcmd__sense)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -662,6 +688,20 @@ _iotpipe() {
         iotpipe__subcmd__help__subcmd__tail__subcmd__objects)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -789,6 +829,56 @@ _iotpipe() {
                     return 0
                     ;;
                 --retry-for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__refresh__subcmd__dashboard)
+            opts="-o -h -V --local --out --data-dir --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1263,6 +1353,72 @@ _iotpipe() {
                     return 0
                     ;;
                 --poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__up)
+            opts="-o -h -V --data-dir --rate --devices --duration --broker --seed --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --devices)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,16 +34,40 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand up 'Run the whole pipeline on this machine, no cloud account needed'
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
             cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-            cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+            cand counters 'Show pending objects and batches; --reconcile checks them against the store'
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
+            cand refresh-dashboard 'Rebuild the local HTML dashboard from compacted and pending data'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'iotpipe;up'= {
+            cand --data-dir 'Data directory (config data_dir)'
+            cand --rate 'Readings per second per device [default: 1 / sense.every]'
+            cand --devices 'Number of simulated devices'
+            cand --duration 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]'
+            cand --broker 'Use this MQTT broker instead of the embedded one (HOST:PORT)'
+            cand --seed 'Seed of the simulated devices [default: random]'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'iotpipe;sense'= {
             cand --seed 'Seed for --sim: the same seed gives the same values [default: random]'
@@ -294,6 +318,25 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;refresh-dashboard'= {
+            cand --out 'Output directory (config dashboard.out, default <data_dir>/dashboard)'
+            cand --data-dir 'Data directory (config data_dir)'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --local 'Build the local HTML dashboard (the QuickSight refresh is not built yet)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;config'= {
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
@@ -369,16 +412,20 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --version 'Print version'
         }
         &'iotpipe;help'= {
+            cand up 'Run the whole pipeline on this machine, no cloud account needed'
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
             cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-            cand counters 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+            cand counters 'Show pending objects and batches; --reconcile checks them against the store'
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
+            cand refresh-dashboard 'Rebuild the local HTML dashboard from compacted and pending data'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'iotpipe;help;up'= {
         }
         &'iotpipe;help;sense'= {
         }
@@ -397,6 +444,8 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help;counters'= {
         }
         &'iotpipe;help;compact'= {
+        }
+        &'iotpipe;help;refresh-dashboard'= {
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -41,16 +41,39 @@ complete -c iotpipe -n "__fish_iotpipe_needs_command" -s q
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "up" -d 'Run the whole pipeline on this machine, no cloud account needed'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "counters" -d 'Show pending objects and batches; --reconcile checks them against the store'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "refresh-dashboard" -d 'Rebuild the local HTML dashboard from compacted and pending data'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "config" -d 'Inspect the effective configuration'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l data-dir -d 'Data directory (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l rate -d 'Readings per second per device [default: 1 / sense.every]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l devices -d 'Number of simulated devices' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l duration -d 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l broker -d 'Use this MQTT broker instead of the embedded one (HOST:PORT)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l seed -d 'Seed of the simulated devices [default: random]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l seed -d 'Seed for --sim: the same seed gives the same values [default: random]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s n -l count -d 'Number of readings [default: 1, or endless with --every]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l every -d 'Read every DUR, e.g. 1s, 500ms, 5m (config sense.every). With --sim and without this flag, readings are produced at once, stamped DUR apart' -r
@@ -261,6 +284,24 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l quiet -d 'On
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l out -d 'Output directory (config dashboard.out, default <data_dir>/dashboard)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l data-dir -d 'Data directory (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l local -d 'Build the local HTML dashboard (the QuickSight refresh is not built yet)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -325,16 +366,18 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l quie
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "counters" -d 'Show the exactly-once counter: pending objects, batches; --reconcile with the store'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from sense publish tail sink counters compact config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "up" -d 'Run the whole pipeline on this machine, no cloud account needed'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, or raw objects as they land'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "counters" -d 'Show pending objects and batches; --reconcile checks them against the store'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "refresh-dashboard" -d 'Rebuild the local HTML dashboard from compacted and pending data'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'

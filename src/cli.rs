@@ -120,8 +120,7 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the whole pipeline on this machine: broker, simulated devices, sink,
-    /// compaction, dashboard
+    /// Run the whole pipeline on this machine, no cloud account needed
     Up(cmd::up::UpArgs),
 
     /// Read the Sense HAT (or the simulator) and print readings
@@ -137,7 +136,7 @@ pub enum Command {
     /// Land MQTT payloads as Firehose-style raw objects, counted exactly once
     Sink(Box<cmd::sink::SinkArgs>),
 
-    /// Show the exactly-once counter: pending objects, batches; --reconcile with the store
+    /// Show pending objects and batches; --reconcile checks them against the store
     Counters(cmd::counters::CountersArgs),
 
     /// Compact full batches of raw objects into Parquet, exactly once

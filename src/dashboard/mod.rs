@@ -297,7 +297,7 @@ fn render(devices: &BTreeMap<String, DeviceData>, summary: &Summary) -> String {
         }
         charts.push_str(&format!(
             "<section><h2>{title} <small>({unit})</small></h2>{}</section>",
-            svg::line_chart(title, unit, &series)
+            svg::line_chart(title, &series)
         ));
     }
 

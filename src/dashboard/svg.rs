@@ -31,8 +31,8 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Renders a chart; `unit` labels the y axis.
-pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
+/// Renders a chart; the page's heading names it and its unit.
+pub fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     let points = series.iter().flat_map(|s| s.points.iter());
     let (mut t0, mut t1, mut lo, mut hi) = (i64::MAX, i64::MIN, f64::MAX, f64::MIN);
     for &(t, v) in points {
@@ -66,13 +66,15 @@ pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
     let x = |t: i64| LEFT + (t - t0) as f64 / span_t * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
 
-    // Horizontal grid with value labels.
+    // Horizontal grid with value labels, with enough decimals to tell them apart.
+    let step = (hi - lo) / 4.0;
+    let decimals = ((-step.log10()).ceil() + 1.0).clamp(0.0, 4.0) as usize;
     for i in 0..=4 {
         let v = lo + (hi - lo) * f64::from(i) / 4.0;
         let yy = y(v);
         let _ = write!(
             svg,
-            r#"<line x1="{LEFT}" y1="{yy:.1}" x2="{}" y2="{yy:.1}" class="grid"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{v:.1}</text>"#,
+            r#"<line x1="{LEFT}" y1="{yy:.1}" x2="{}" y2="{yy:.1}" class="grid"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{v:.decimals$}</text>"#,
             W - RIGHT,
             LEFT - 6.0,
             yy + 4.0
@@ -99,12 +101,6 @@ pub fn line_chart(title: &str, unit: &str, series: &[Series<'_>]) -> String {
             H - 8.0
         );
     }
-    let _ = write!(
-        svg,
-        r#"<text x="4" y="{}" class="unit">{}</text>"#,
-        TOP + 10.0,
-        escape(unit)
-    );
     for s in series {
         if s.points.is_empty() {
             continue;
@@ -167,7 +163,6 @@ mod tests {
         let points = [(0, 10.0), (1000, 20.0)];
         let svg = line_chart(
             "t",
-            "°C",
             &[Series {
                 label: "a<b",
                 points: &points,
@@ -177,7 +172,7 @@ mod tests {
         );
         assert!(svg.contains(r#"points="56.0,198.2 748.0,25.8""#), "{svg}");
         assert!(svg.contains("stroke-dasharray") && svg.contains("a&lt;b"));
-        assert!(line_chart("t", "", &[]).contains("no data yet"));
+        assert!(line_chart("t", &[]).contains("no data yet"));
     }
 
     #[test]

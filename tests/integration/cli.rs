@@ -26,12 +26,14 @@ fn help_lists_only_working_commands() {
     assert_eq!(
         commands,
         [
+            "up",
             "sense",
             "publish",
             "tail",
             "sink",
             "counters",
             "compact",
+            "refresh-dashboard",
             "config",
             "completions",
             "help"

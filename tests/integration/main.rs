@@ -14,3 +14,4 @@ mod mqtt;
 mod sense;
 mod sink;
 mod tls;
+mod up;

@@ -1,0 +1,151 @@
+//! `iotpipe up`: the whole pipeline on one machine, checked from the outside:
+//! DuckDB reads the compacted Parquet, Chromium renders the dashboard.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{duckdb, free_port, iotpipe, temp_dir};
+
+fn run_up(dir: &Path) -> String {
+    let run = iotpipe(dir)
+        .env("IOTPIPE_MQTT_PORT", free_port().to_string())
+        .args([
+            "up",
+            "--duration",
+            "6s",
+            "--devices",
+            "3",
+            "--rate",
+            "25",
+            "--data-dir",
+            "data",
+            "--seed",
+            "5",
+        ])
+        .run()
+        .success();
+    run.stderr()
+}
+
+#[test]
+fn up_lands_and_compacts_exactly_what_was_published() {
+    let dir = temp_dir();
+    let stderr = run_up(dir.path());
+    let published: u64 = stderr
+        .split(" readings published and acknowledged")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in: {stderr}"));
+    assert!(published > 200, "3 devices at 25/s for 6 s: {stderr}");
+
+    let data = dir.path().join("data");
+    let rows = duckdb(&format!(
+        "SELECT device_id, count(*) AS n, count(DISTINCT (run_id, seq)) AS d, min(seq) AS lo, max(seq) AS hi, \
+         count(DISTINCT run_id) AS runs FROM read_parquet('{}/compacted/**/*.parquet') GROUP BY 1 ORDER BY 1",
+        data.display()
+    ));
+    let per_device: BTreeMap<String, (i64, i64, i64, i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_i64().unwrap();
+            (
+                r["device_id"].as_str().unwrap().to_string(),
+                (n("n"), n("d"), n("lo"), n("hi"), n("runs")),
+            )
+        })
+        .collect();
+    assert_eq!(
+        per_device.keys().collect::<Vec<_>>(),
+        ["sim-1", "sim-2", "sim-3"],
+        "{stderr}"
+    );
+    let mut total = 0;
+    for (device, (n, distinct, lo, hi, runs)) in &per_device {
+        assert_eq!(
+            (*n, *lo, *runs),
+            (*distinct, 0, 1),
+            "{device}: each reading once"
+        );
+        assert_eq!(*hi, n - 1, "{device}: no seq missing");
+        total += n;
+    }
+    assert_eq!(total as u64, published, "compacted = published; {stderr}");
+    let raw_left = walk(&data.join("raw"));
+    assert!(raw_left.is_empty(), "everything compacted: {raw_left:?}");
+    assert!(data.join("dashboard/index.html").exists());
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                out.extend(walk(&entry.path()));
+            } else {
+                out.push(entry.path().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn chromium() -> String {
+    std::env::var("IOTPIPE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
+}
+
+#[test]
+fn the_dashboard_renders_in_headless_chromium_without_errors() {
+    let dir = temp_dir();
+    run_up(dir.path());
+    let page = dir.path().join("data/dashboard/index.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://")
+            || html.matches("http").count() == html.matches("http://www.w3.org/2000/svg").count(),
+        "self-contained: no external resources"
+    );
+    assert_eq!(html.matches("<svg").count(), 3, "three charts");
+    assert!(html.contains("sim-1") && html.contains("sim-3"));
+
+    let shot = dir.path().join("dashboard.png");
+    let profile = dir.path().join("chromium-profile");
+    let output = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--hide-scrollbars",
+            "--window-size=900,1400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium is installed by scripts/test");
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a screenshot with content: {} bytes",
+        png.len()
+    );
+    if std::env::var_os("IOTPIPE_UPDATE_SCREENSHOT").is_some() {
+        std::fs::copy(
+            &shot,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png"),
+        )
+        .unwrap();
+    }
+}
