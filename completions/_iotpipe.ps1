@@ -315,6 +315,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         'iotpipe;compact' {
             [CompletionResult]::new('--engine', '--engine', [CompletionResultType]::ParameterName, 'Compaction engine')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Only this batch (claimed, failed, or compacted with raw objects left)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads parsing raw objects [default: one per core]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
             [CompletionResult]::new('--fail-point', '--fail-point', [CompletionResultType]::ParameterName, 'Crash on purpose at this point (for crash-recovery tests)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')

@@ -176,7 +176,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__compact)
-            opts="-o -h -V --engine --batch --all --dry-run --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --engine --batch --all --dry-run --threads --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,6 +187,10 @@ _iotpipe() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -299,6 +299,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;compact'= {
             cand --engine 'Compaction engine'
             cand --batch 'Only this batch (claimed, failed, or compacted with raw objects left)'
+            cand --threads 'Threads parsing raw objects [default: one per core]'
             cand --data-dir 'Data directory (config data_dir)'
             cand --fail-point 'Crash on purpose at this point (for crash-recovery tests)'
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'

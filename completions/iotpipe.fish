@@ -263,6 +263,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s h -l help -
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l engine -d 'Compaction engine' -r -f -a "local\t'arrow + parquet in this process'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l batch -d 'Only this batch (claimed, failed, or compacted with raw objects left)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l threads -d 'Threads parsing raw objects [default: one per core]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l data-dir -d 'Data directory (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l fail-point -d 'Crash on purpose at this point (for crash-recovery tests)' -r -f -a "after-write\t'After the Parquet files are written, before marking'
 after-mark\t'After marking the batch compacted, before deleting raw objects'

@@ -191,6 +191,61 @@ def bench_sink():
         broker.stop()
 
 
+def bench_compact():
+    import gzip
+    import shutil
+    rows = int(os.environ.get("BENCH_ROWS", "1000000"))
+    objects = 50
+    with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+        out = subprocess.run([BIN, "sense", "--sim", "--imu", "--count", str(rows), "--seed", "1", "-o", "jsonl"],
+                             check=True, capture_output=True).stdout.splitlines(keepends=True)
+        data = os.path.join(tmp, "data")
+        raw = os.path.join(data, "raw", "2026", "03", "01", "00")
+        os.makedirs(raw)
+        per = -(-rows // objects)
+        for i in range(objects):
+            name = f"bench-1-2026-03-01-00-00-{i:02d}-{i:08d}.jsonl.gz"
+            with gzip.open(os.path.join(raw, name), "wb", compresslevel=6) as f:
+                f.writelines(out[i * per:(i + 1) * per])
+        copy = os.path.join(tmp, "copy")
+        shutil.copytree(os.path.join(data, "raw"), copy)
+        raw_bytes = sum(os.path.getsize(os.path.join(raw, n)) for n in os.listdir(raw))
+        env = dict(os.environ, IOTPIPE_COUNTER_THRESHOLD=str(objects))
+        ours_time = {}
+        for threads in ("default", 1):
+            shutil.rmtree(data)
+            shutil.copytree(copy, os.path.join(data, "raw"))
+            subprocess.run([BIN, "-q", "counters", "--data-dir", data, "--reconcile", "--fix"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            extra = [] if threads == "default" else ["--threads", "1"]
+            start = time.time()
+            subprocess.run([BIN, "-q", "compact", "--data-dir", data] + extra, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            ours_time[threads] = time.time() - start
+        ours = sum(os.path.getsize(os.path.join(r, n)) for r, _, ns in os.walk(os.path.join(data, "compacted")) for n in ns)
+
+        import duckdb
+        results = {}
+        for threads in ("default", 1):
+            con = duckdb.connect()
+            if threads == 1:
+                con.execute("SET threads = 1")
+            target = os.path.join(tmp, f"duckdb-{threads}.parquet")
+            start = time.time()
+            con.execute(f"COPY (SELECT * FROM read_json_auto('{copy}/**/*.jsonl.gz', format = 'newline_delimited')) "
+                        f"TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
+            results[threads] = (time.time() - start, os.path.getsize(target))
+        print(f"Compaction, {rows:,} readings in {objects} gzip JSON-lines objects ({raw_bytes / 1e6:.1f} MB)")
+        print(f"{'':<34}{'rows/s':>12}{'output MB':>11}{'ratio':>8}")
+        for threads, label in (("default", f"{os.cpu_count()} threads"), (1, "1 thread")):
+            t, size = results[threads]
+            print(f"{'iotpipe compact (' + label + ')':<34}{rows / ours_time[threads]:>12,.0f}{ours / 1e6:>11.1f}"
+                  f"{t / ours_time[threads]:>7.2f}x")
+            print(f"{'DuckDB COPY (' + label + ')':<34}{rows / t:>12,.0f}{size / 1e6:>11.1f}")
+        print("(ratio = iotpipe rows/s over DuckDB's with the same threads; iotpipe also verifies,\n"
+              " deduplicates, marks the batch and deletes the raw objects)")
+
+
 PAHO = """
 import json, sys, time, uuid, paho.mqtt.client as mqtt
 c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -240,7 +295,9 @@ if __name__ == "__main__":
         bench_mqtt()
     if which in ("sink", "all"):
         bench_sink()
+    if which in ("compact", "all"):
+        bench_compact()
     if which in ("footprint", "all"):
         bench_footprint()
-    if which not in ("mqtt", "sink", "footprint", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, footprint or all")
+    if which not in ("mqtt", "sink", "compact", "footprint", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint or all")

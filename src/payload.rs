@@ -109,16 +109,22 @@ impl Reading {
 
     /// Checks what serde's types cannot: version, ids, timestamp, value ranges.
     pub fn validate(&self) -> Result<(), Invalid> {
+        self.validated_time().map(|_| ())
+    }
+
+    /// Validates the reading and returns its time, parsing `ts` once.
+    pub fn validated_time(&self) -> Result<OffsetDateTime, Invalid> {
         if self.v != SCHEMA_VERSION {
             return Err(Invalid::Version(self.v));
         }
         check_id("device_id", &self.device_id)?;
         check_id("run_id", &self.run_id)?;
-        parse_ts(&self.ts).map_err(|problem| Invalid::Field {
+        let at = parse_ts(&self.ts).map_err(|problem| Invalid::Field {
             field: "ts",
             problem,
         })?;
-        for (field, value) in self.measurements() {
+        // BOUNDS lists the measurements in schema order (checked by a test).
+        for ((field, value), &(_, lo, hi)) in self.measurements().into_iter().zip(BOUNDS) {
             let Some(value) = value else { continue };
             if !value.is_finite() {
                 return Err(Invalid::Field {
@@ -126,16 +132,14 @@ impl Reading {
                     problem: "is not a finite number".into(),
                 });
             }
-            if let Some(&(_, lo, hi)) = BOUNDS.iter().find(|(name, _, _)| *name == field) {
-                if !(lo..=hi).contains(&value) {
-                    return Err(Invalid::Field {
-                        field,
-                        problem: format!("= {value} is outside the plausible range {lo}..{hi}"),
-                    });
-                }
+            if !(lo..=hi).contains(&value) {
+                return Err(Invalid::Field {
+                    field,
+                    problem: format!("= {value} is outside the plausible range {lo}..{hi}"),
+                });
             }
         }
-        Ok(())
+        Ok(at)
     }
 
     /// The measured fields by name, present or not, in schema order.
@@ -283,6 +287,13 @@ mod tests {
             let err = Reading::parse(payload.as_bytes()).unwrap_err().to_string();
             assert!(err.contains(expected), "{payload}: {err}");
         }
+    }
+
+    #[test]
+    fn bounds_follow_the_measurements() {
+        let names: Vec<&str> = sample().measurements().iter().map(|(n, _)| *n).collect();
+        let bounded: Vec<&str> = BOUNDS.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(names, bounded);
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct CompactArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Threads parsing raw objects [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
     /// Data directory (config data_dir)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -114,7 +118,10 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         .config;
     let (store, counter) = super::sink::local_backends(&config)?;
     let pipeline = Pipeline {
-        engine: Arc::new(LocalEngine::new(store.clone())),
+        engine: Arc::new(LocalEngine::new(
+            store.clone(),
+            args.threads.map(usize::from),
+        )),
         store,
         counter,
         fail_point: args.fail_point,

@@ -174,7 +174,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
 
     let (store, counter) = super::sink::local_backends(&config)?;
     let pipeline = Arc::new(Pipeline {
-        engine: Arc::new(LocalEngine::new(store.clone())),
+        engine: Arc::new(LocalEngine::new(store.clone(), None)),
         store: store.clone(),
         counter: counter.clone(),
         fail_point: None,

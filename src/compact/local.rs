@@ -22,11 +22,17 @@ use crate::store::Store;
 
 pub struct LocalEngine {
     store: Arc<dyn Store>,
+    threads: usize,
 }
 
 impl LocalEngine {
-    pub fn new(store: Arc<dyn Store>) -> LocalEngine {
-        LocalEngine { store }
+    /// `threads`: how many objects to parse at once (None: one per core).
+    pub fn new(store: Arc<dyn Store>, threads: Option<usize>) -> LocalEngine {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        LocalEngine {
+            store,
+            threads: threads.unwrap_or(cores).max(1),
+        }
     }
 }
 
@@ -203,6 +209,108 @@ fn read_keys(body: Vec<u8>, keys: &mut HashSet<(String, String, u64)>) -> Result
     Ok(())
 }
 
+/// Small integer ids for repeated strings, so dedup keys need no allocation per row.
+#[derive(Default)]
+struct Interner(std::collections::HashMap<String, u32>);
+
+impl Interner {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(id) = self.0.get(text) {
+            return *id;
+        }
+        let id = self.0.len() as u32;
+        self.0.insert(text.to_string(), id);
+        id
+    }
+}
+
+/// One raw object, decoded: its valid rows (with their UTC day) and the lines
+/// that are not schema v1.
+struct ParsedObject {
+    rows: Vec<(Row, String)>,
+    rows_in: u64,
+    invalid: Vec<u8>,
+    invalid_count: u64,
+}
+
+fn parse_object(key: &str, body: &[u8]) -> Result<ParsedObject, CompactError> {
+    let data = crate::sink::decode(body).map_err(|e| CompactError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })?;
+    let mut parsed = ParsedObject {
+        rows: Vec::new(),
+        rows_in: 0,
+        invalid: Vec::new(),
+        invalid_count: 0,
+    };
+    let stream =
+        serde_json::Deserializer::from_slice(&data).into_iter::<Box<serde_json::value::RawValue>>();
+    for raw in stream {
+        let raw = raw.map_err(|e| CompactError::Corrupt {
+            key: key.to_string(),
+            reason: format!("not JSON: {e}"),
+        })?;
+        parsed.rows_in += 1;
+        let checked = serde_json::from_str::<Reading>(raw.get())
+            .map_err(|e| e.to_string())
+            .and_then(|r| {
+                r.validated_time()
+                    .map(|at| (r, at))
+                    .map_err(|e| e.to_string())
+            });
+        match checked {
+            Ok((reading, at)) => {
+                let at = at.to_offset(time::UtcOffset::UTC);
+                let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
+                let day = format!("{:04}-{:02}-{:02}", at.year(), at.month() as u8, at.day());
+                parsed.rows.push((Row { reading, millis }, day));
+            }
+            Err(reason) => {
+                parsed.invalid_count += 1;
+                let line =
+                    serde_json::json!({"object": key, "reason": reason, "payload": raw.get()});
+                parsed
+                    .invalid
+                    .extend_from_slice(line.to_string().as_bytes());
+                parsed.invalid.push(b'\n');
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// Parses objects on `threads` threads, keeping their order.
+fn parse_parallel(
+    bodies: &[(&str, Vec<u8>)],
+    threads: usize,
+) -> Result<Vec<ParsedObject>, CompactError> {
+    let threads = threads.min(bodies.len().max(1));
+    let chunk = bodies.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = bodies
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(key, body)| parse_object(key, body))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(bodies.len());
+        for worker in workers {
+            let parsed = worker
+                .join()
+                .map_err(|_| CompactError::Engine("a parsing thread panicked".into()))?;
+            for object in parsed {
+                out.push(object?);
+            }
+        }
+        Ok(out)
+    })
+}
+
 #[async_trait::async_trait]
 impl Compactor for LocalEngine {
     fn name(&self) -> &'static str {
@@ -215,55 +323,33 @@ impl Compactor for LocalEngine {
         progress: &Progress,
     ) -> Result<Compaction, CompactError> {
         let mut result = Compaction::default();
-        let mut seen: HashSet<(String, String, u64)> = HashSet::new();
-        // Rows per UTC day: one output file each.
-        let mut days: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-        let mut invalid_lines: Vec<u8> = Vec::new();
+        let mut bodies = Vec::with_capacity(batch.keys.len());
         for key in &batch.keys {
             let body = self.store.get(key).await?;
             result.bytes_in += body.len() as u64;
-            let data = crate::sink::decode(&body).map_err(|e| CompactError::Corrupt {
-                key: key.clone(),
-                reason: e.to_string(),
-            })?;
-            let stream = serde_json::Deserializer::from_slice(&data)
-                .into_iter::<Box<serde_json::value::RawValue>>();
-            for raw in stream {
-                let raw = raw.map_err(|e| CompactError::Corrupt {
-                    key: key.clone(),
-                    reason: format!("not JSON: {e}"),
-                })?;
-                result.rows_in += 1;
-                let parsed = serde_json::from_str::<Reading>(raw.get())
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.validate().map(|()| r).map_err(|e| e.to_string()));
-                let reading = match parsed {
-                    Ok(reading) => reading,
-                    Err(reason) => {
-                        result.invalid += 1;
-                        let line = serde_json::json!({"object": key, "reason": reason, "payload": raw.get()});
-                        invalid_lines.extend_from_slice(line.to_string().as_bytes());
-                        invalid_lines.push(b'\n');
-                        continue;
-                    }
-                };
-                if !seen.insert((
-                    reading.device_id.clone(),
-                    reading.run_id.clone(),
-                    reading.seq,
-                )) {
+            progress.object(body.len() as u64);
+            bodies.push((key.as_str(), body));
+        }
+        // Decoding and parsing is the work: spread the objects over the cores.
+        let parsed = parse_parallel(&bodies, self.threads)?;
+
+        let mut ids = Interner::default();
+        let mut seen: HashSet<(u32, u32, u64)> = HashSet::new();
+        // Rows per UTC day: one output file each.
+        let mut days: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+        let mut invalid_lines: Vec<u8> = Vec::new();
+        for object in parsed {
+            result.rows_in += object.rows_in;
+            result.invalid += object.invalid_count;
+            invalid_lines.extend_from_slice(&object.invalid);
+            for (row, day) in object.rows {
+                let r = &row.reading;
+                if !seen.insert((ids.id(&r.device_id), ids.id(&r.run_id), r.seq)) {
                     result.duplicates += 1;
                     continue;
                 }
-                let at = reading
-                    .timestamp()
-                    .map_err(|e| CompactError::Engine(e.to_string()))?;
-                let day = format!("{:04}-{:02}-{:02}", at.year(), at.month() as u8, at.day());
-                let at = at.to_offset(time::UtcOffset::UTC);
-                let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
-                days.entry(day).or_default().push(Row { reading, millis });
+                days.entry(day).or_default().push(row);
             }
-            progress.object(body.len() as u64);
         }
         for (day, mut rows) in days {
             // Rows already compacted by another batch of the same day (a sink that
