@@ -321,7 +321,7 @@ fn tail_objects(ctx: &mut Context, args: &TailObjectsArgs) -> anyhow::Result<Exi
     runtime.block_on(async {
         let mut seen = std::collections::HashSet::new();
         if !args.existing {
-            seen.extend(store.list(crate::store::RAW).await?.into_iter().map(|o| o.key));
+            seen.extend(crate::store::keys(&store, crate::store::RAW).await?);
         }
         let mut printed: u64 = 0;
         let mut last_new = Instant::now();

@@ -242,13 +242,7 @@ impl Pipeline {
     }
 
     async fn delete_raw(&self, batch: &Batch) -> Result<usize, CompactError> {
-        let present: std::collections::HashSet<String> = self
-            .store
-            .list(crate::store::RAW)
-            .await?
-            .into_iter()
-            .map(|o| o.key)
-            .collect();
+        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
         let mut deleted = 0;
         for key in batch.keys.iter().filter(|k| present.contains(*k)) {
             self.store.delete(key).await?;
@@ -260,13 +254,7 @@ impl Pipeline {
 
     /// Batches to work on: unfinished ones, and compacted ones with raw leftovers.
     pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
-        let present: std::collections::HashSet<String> = self
-            .store
-            .list(crate::store::RAW)
-            .await?
-            .into_iter()
-            .map(|o| o.key)
-            .collect();
+        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
         let mut batches: Vec<Batch> = self
             .counter
             .batches()

@@ -67,6 +67,19 @@ pub trait Store: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// The keys under `prefix`, for membership tests.
+pub async fn keys(
+    store: &dyn Store,
+    prefix: &str,
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(store
+        .list(prefix)
+        .await?
+        .into_iter()
+        .map(|o| o.key)
+        .collect())
+}
+
 /// The Firehose-style key of a raw object written at `at` by delivery stream `stream`.
 pub fn raw_key(stream: &str, at: OffsetDateTime, gzip: bool) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);

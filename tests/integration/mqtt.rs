@@ -57,24 +57,29 @@ fn two_hundred_thousand_lines_at_qos1_all_arrive() {
     );
 }
 
-#[test]
-fn a_dead_broker_means_exit_3_with_the_count() {
-    let mut broker = mosquitto();
-    broker.kill();
-    let dir = temp_dir();
-    let file = lines_file(dir.path(), 1000);
-    let run = iotpipe(dir.path())
+/// `iotpipe publish --file FILE` to topic t, giving up after 1 s without a broker.
+fn publish_file(dir: &Path, broker: &Service, file: &Path) -> crate::common::Iotpipe {
+    iotpipe(dir)
         .args([
             "publish",
             "-p",
-            &port(&broker),
+            &port(broker),
             "-t",
             "t",
             "--retry-for",
             "1s",
             "--file",
         ])
-        .args([&file])
+        .args([file])
+}
+
+#[test]
+fn a_dead_broker_means_exit_3_with_the_count() {
+    let mut broker = mosquitto();
+    broker.kill();
+    let dir = temp_dir();
+    let file = lines_file(dir.path(), 1000);
+    let run = publish_file(dir.path(), &broker, &file)
         .run()
         .expect_code(3);
     let err = run.stderr();
@@ -94,18 +99,7 @@ fn a_broker_killed_mid_run_means_exit_3() {
     let collector = Collector::start(&broker, "t", &[]);
     let dir = temp_dir();
     let file = lines_file(dir.path(), 200_000);
-    let mut child = iotpipe(dir.path())
-        .args([
-            "publish",
-            "-p",
-            &port(&broker),
-            "-t",
-            "t",
-            "--retry-for",
-            "1s",
-            "--file",
-        ])
-        .args([&file])
+    let mut child = publish_file(dir.path(), &broker, &file)
         .command()
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
