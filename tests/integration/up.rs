@@ -149,3 +149,36 @@ fn the_dashboard_renders_in_headless_chromium_without_errors() {
         .unwrap();
     }
 }
+
+#[test]
+fn up_works_against_an_external_broker() {
+    let broker = crate::common::mosquitto();
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .args([
+            "up",
+            "--duration",
+            "3s",
+            "--devices",
+            "2",
+            "--rate",
+            "20",
+            "--data-dir",
+            "data",
+        ])
+        .args(["--broker", &format!("127.0.0.1:{}", broker.port)])
+        .run()
+        .success();
+    assert!(
+        run.stderr()
+            .contains(&format!("broker 127.0.0.1:{}", broker.port)),
+        "{}",
+        run.stderr()
+    );
+    let rows = duckdb(&format!(
+        "SELECT count(*) AS n, count(DISTINCT (device_id, run_id, seq)) AS d FROM read_parquet('{}/compacted/**/*.parquet')",
+        dir.path().join("data").display()
+    ));
+    assert!(rows[0]["n"].as_i64().unwrap() > 50, "{rows:?}");
+    assert_eq!(rows[0]["n"], rows[0]["d"]);
+}
