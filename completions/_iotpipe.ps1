@@ -75,13 +75,15 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;sense' {
+            [CompletionResult]::new('--replay', '--replay', [CompletionResultType]::ParameterName, 'Recorded readings: a file of schema v1 JSON lines, validated line by line')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed for --sim: the same seed gives the same values [default: random]')
-            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Number of readings [default: 1, or endless with --every]')
-            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Number of readings [default: 1, or endless with --every]')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Number of readings [default: 1, endless with --every, all of --replay]')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Number of readings [default: 1, endless with --every, all of --replay]')
             [CompletionResult]::new('--every', '--every', [CompletionResultType]::ParameterName, 'Read every DUR, e.g. 1s, 500ms, 5m (config sense.every). With --sim and without this flag, readings are produced at once, stamped DUR apart')
             [CompletionResult]::new('--device-id', '--device-id', [CompletionResultType]::ParameterName, 'Device id written into each reading (config device_id, default: hostname)')
             [CompletionResult]::new('--start', '--start', [CompletionResultType]::ParameterName, 'Simulated clock start for --sim (RFC 3339), making timestamps reproducible too')
             [CompletionResult]::new('--bus', '--bus', [CompletionResultType]::ParameterName, 'I2C bus number of the Sense HAT (config sense.bus)')
+            [CompletionResult]::new('--cpu-heat-factor', '--cpu-heat-factor', [CompletionResultType]::ParameterName, 'Correct the temperature for CPU heat: t - (t_cpu - t) / F, 1.5 is common (config sense.cpu_heat_factor); the raw value goes to temperature_raw_c')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -90,6 +92,8 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
             [CompletionResult]::new('--sim', '--sim', [CompletionResultType]::ParameterName, 'Simulated readings instead of the Sense HAT (deterministic with --seed)')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'List the Sense HAT''s chips: address, chip, expected and actual WHO_AM_I, status')
+            [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Show the raw registers and calibration constants next to the converted values')
             [CompletionResult]::new('--imu', '--imu', [CompletionResultType]::ParameterName, 'Include the simulated IMU (accelerometer, gyroscope, magnetometer, orientation)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')

@@ -922,12 +922,16 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__sense)
-            opts="-n -o -h -V --sim --seed --count --every --device-id --start --imu --bus --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-n -o -h -V --sim --replay --probe --raw --seed --count --every --device-id --start --imu --bus --cpu-heat-factor --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --replay)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --seed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -953,6 +957,10 @@ _iotpipe() {
                     return 0
                     ;;
                 --bus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu-heat-factor)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -74,12 +74,14 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l quiet -d 'Only er
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l replay -d 'Recorded readings: a file of schema v1 JSON lines, validated line by line' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l seed -d 'Seed for --sim: the same seed gives the same values [default: random]' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s n -l count -d 'Number of readings [default: 1, or endless with --every]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s n -l count -d 'Number of readings [default: 1, endless with --every, all of --replay]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l every -d 'Read every DUR, e.g. 1s, 500ms, 5m (config sense.every). With --sim and without this flag, readings are produced at once, stamped DUR apart' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l device-id -d 'Device id written into each reading (config device_id, default: hostname)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l start -d 'Simulated clock start for --sim (RFC 3339), making timestamps reproducible too' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l bus -d 'I2C bus number of the Sense HAT (config sense.bus)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l cpu-heat-factor -d 'Correct the temperature for CPU heat: t - (t_cpu - t) / F, 1.5 is common (config sense.cpu_heat_factor); the raw value goes to temperature_raw_c' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -91,6 +93,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l profile -d 'AW
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l sim -d 'Simulated readings instead of the Sense HAT (deterministic with --seed)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l probe -d 'List the Sense HAT\'s chips: address, chip, expected and actual WHO_AM_I, status'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l raw -d 'Show the raw registers and calibration constants next to the converted values'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l imu -d 'Include the simulated IMU (accelerometer, gyroscope, magnetometer, orientation)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'

@@ -282,7 +282,10 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         .or((!use_outbox).then_some(Duration::from_secs(30)));
     // Open the hardware before anything else, so a missing Sense HAT fails fast.
     let sensor = match source {
-        SourceKind::Sensor => Some(sense::open_hardware(config.sense.bus)?),
+        SourceKind::Sensor => Some(Box::new(sense::open_hardware(
+            config.sense.bus,
+            sense::hat::HatOptions::from_config(&config),
+        )?) as Box<dyn Source>),
         _ => None,
     };
     let link = Link::new(settings.clone(), mqtt::Session::Clean)?;

@@ -212,3 +212,67 @@ fn duckdb_reads_the_output_as_typed_rows() {
     let gravity = row["gravity"].as_f64().unwrap();
     assert!((0.99..1.01).contains(&gravity), "{gravity}");
 }
+
+#[test]
+fn replay_prints_the_recorded_readings_and_names_a_bad_line() {
+    let dir = temp_dir();
+    let recorded = iotpipe(dir.path())
+        .args(["sense", "--sim", "--count", "20", "--imu", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout();
+    let file = dir.path().join("recorded.jsonl");
+    std::fs::write(&file, &recorded).unwrap();
+    let replayed = iotpipe(dir.path())
+        .args(["sense", "-o", "jsonl", "--replay"])
+        .args([&file])
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(replayed, recorded, "replay prints the recording as it was");
+    let two = iotpipe(dir.path())
+        .args(["sense", "-o", "jsonl", "-n", "2", "--replay"])
+        .args([&file])
+        .run()
+        .success();
+    assert_eq!(two.json_lines().len(), 2);
+
+    std::fs::write(
+        &file,
+        format!(
+            "{}{{\"v\":1}}\n",
+            recorded.lines().next().unwrap().to_owned() + "\n"
+        ),
+    )
+    .unwrap();
+    let run = iotpipe(dir.path())
+        .args(["sense", "-o", "jsonl", "--replay"])
+        .args([&file])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("recorded.jsonl:2: not schema v1 JSON: missing field"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        run.stdout().lines().count(),
+        1,
+        "the good line before it was printed"
+    );
+}
+
+#[test]
+fn probe_without_a_bus_says_what_is_missing() {
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .args(["sense", "--probe", "--bus", "250"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("/dev/i2c-250 does not exist") && run.stderr().contains("--sim"),
+        "{}",
+        run.stderr()
+    );
+}
