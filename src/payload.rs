@@ -99,6 +99,34 @@ const BOUNDS: &[(&str, f64, f64)] = &[
 ];
 
 impl Reading {
+    /// A reading with its identity and time and no measurements yet.
+    pub fn empty(device_id: &str, run_id: &str, seq: u64, at: OffsetDateTime) -> Reading {
+        Reading {
+            v: SCHEMA_VERSION,
+            device_id: device_id.to_string(),
+            run_id: run_id.to_string(),
+            seq,
+            ts: format_ts(at),
+            temperature_c: None,
+            temperature_raw_c: None,
+            humidity_pct: None,
+            pressure_hpa: None,
+            temperature_from_pressure_c: None,
+            accel_x_g: None,
+            accel_y_g: None,
+            accel_z_g: None,
+            gyro_x_dps: None,
+            gyro_y_dps: None,
+            gyro_z_dps: None,
+            mag_x_ut: None,
+            mag_y_ut: None,
+            mag_z_ut: None,
+            pitch_deg: None,
+            roll_deg: None,
+            yaw_deg: None,
+        }
+    }
+
     /// Parses and validates one payload.
     pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
         let reading: Reading =

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::bus::RegisterBus;
 use super::chips::{self, Chip, Hts221Calibration};
-use super::{SenseError, Source, orientation};
-use crate::payload::{self, Reading, SCHEMA_VERSION};
+use super::{SenseError, Source, round};
+use crate::payload::{self, Reading};
 
 /// One row of `iotpipe sense --probe`.
 #[derive(Debug, Clone, Serialize)]
@@ -233,39 +233,16 @@ impl SenseHat {
     }
 }
 
-fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
 impl Source for SenseHat {
     fn next_reading(&mut self) -> Result<Reading, SenseError> {
         let bus = &mut *self.bus;
         let mut raw = RawSample::default();
-        let mut reading = Reading {
-            v: SCHEMA_VERSION,
-            device_id: self.device_id.clone(),
-            run_id: self.run_id.clone(),
-            seq: self.seq,
-            ts: payload::format_ts(OffsetDateTime::now_utc()),
-            temperature_c: None,
-            temperature_raw_c: None,
-            humidity_pct: None,
-            pressure_hpa: None,
-            temperature_from_pressure_c: None,
-            accel_x_g: None,
-            accel_y_g: None,
-            accel_z_g: None,
-            gyro_x_dps: None,
-            gyro_y_dps: None,
-            gyro_z_dps: None,
-            mag_x_ut: None,
-            mag_y_ut: None,
-            mag_z_ut: None,
-            pitch_deg: None,
-            roll_deg: None,
-            yaw_deg: None,
-        };
+        let mut reading = Reading::empty(
+            &self.device_id,
+            &self.run_id,
+            self.seq,
+            OffsetDateTime::now_utc(),
+        );
         if let Some(calibration) = self.hts221 {
             let (h_out, t_out) = retry(chips::HTS221.name, || chips::hts221_read(bus))?;
             let (humidity, temperature) = calibration.convert(h_out, t_out);
@@ -308,21 +285,7 @@ impl Source for SenseHat {
                 None
             };
             let (accel, gyro, mag) = chips::lsm9ds1_convert(accel_raw, gyro_raw, mag_raw);
-            reading.accel_x_g = Some(round(accel[0], 4));
-            reading.accel_y_g = Some(round(accel[1], 4));
-            reading.accel_z_g = Some(round(accel[2], 4));
-            reading.gyro_x_dps = Some(round(gyro[0], 3));
-            reading.gyro_y_dps = Some(round(gyro[1], 3));
-            reading.gyro_z_dps = Some(round(gyro[2], 3));
-            if let Some(mag) = mag {
-                reading.mag_x_ut = Some(round(mag[0], 2));
-                reading.mag_y_ut = Some(round(mag[1], 2));
-                reading.mag_z_ut = Some(round(mag[2], 2));
-                let o = orientation::from_accel_mag(accel, mag);
-                reading.pitch_deg = Some(round(o.pitch_deg, 2));
-                reading.roll_deg = Some(round(o.roll_deg, 2));
-                reading.yaw_deg = Some(round(o.yaw_deg, 2));
-            }
+            super::fill_imu(&mut reading, accel, gyro, mag);
             raw.lsm9ds1 = Some(RawLsm9ds1 {
                 accel: accel_raw,
                 gyro: gyro_raw,

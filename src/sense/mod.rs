@@ -90,6 +90,26 @@ impl SenseError {
     }
 }
 
+/// Rounds to the sensors' resolution, which keeps payloads short.
+pub fn round(value: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (value * scale).round() / scale
+}
+
+/// Fills the IMU fields (accel in g, gyro in dps, magnetometer in µT), and
+/// the orientation when the magnetometer is there.
+pub fn fill_imu(reading: &mut Reading, accel: [f64; 3], gyro: [f64; 3], mag: Option<[f64; 3]>) {
+    [reading.accel_x_g, reading.accel_y_g, reading.accel_z_g] = accel.map(|v| Some(round(v, 4)));
+    [reading.gyro_x_dps, reading.gyro_y_dps, reading.gyro_z_dps] = gyro.map(|v| Some(round(v, 3)));
+    if let Some(mag) = mag {
+        [reading.mag_x_ut, reading.mag_y_ut, reading.mag_z_ut] = mag.map(|v| Some(round(v, 2)));
+        let o = orientation::from_accel_mag(accel, mag);
+        reading.pitch_deg = Some(round(o.pitch_deg, 2));
+        reading.roll_deg = Some(round(o.roll_deg, 2));
+        reading.yaw_deg = Some(round(o.yaw_deg, 2));
+    }
+}
+
 /// The I2C device node for a bus number.
 pub fn bus_path(bus: u8) -> PathBuf {
     PathBuf::from(format!("/dev/i2c-{bus}"))

@@ -14,9 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use time::OffsetDateTime;
 
-use super::orientation;
-use super::{SenseError, Source};
-use crate::payload::{self, Reading, SCHEMA_VERSION};
+use super::{SenseError, Source, round};
+use crate::payload::Reading;
 
 const DAY_SECS: f64 = 86_400.0;
 
@@ -79,11 +78,6 @@ impl Sim {
     }
 }
 
-fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
 impl Source for Sim {
     fn next_reading(&mut self) -> Result<Reading, SenseError> {
         let seq = self.seq;
@@ -108,30 +102,11 @@ impl Source for Sim {
         // The LPS25H sits closer to the CPU and reads a little warmer.
         let temperature_from_pressure = temperature + 0.6 + self.gauss(0.05);
 
-        let mut reading = Reading {
-            v: SCHEMA_VERSION,
-            device_id: self.opts.device_id.clone(),
-            run_id: self.opts.run_id.clone(),
-            seq,
-            ts: payload::format_ts(at),
-            temperature_c: Some(round(temperature, 2)),
-            temperature_raw_c: None,
-            humidity_pct: Some(round(humidity, 2)),
-            pressure_hpa: Some(round(pressure, 2)),
-            temperature_from_pressure_c: Some(round(temperature_from_pressure, 2)),
-            accel_x_g: None,
-            accel_y_g: None,
-            accel_z_g: None,
-            gyro_x_dps: None,
-            gyro_y_dps: None,
-            gyro_z_dps: None,
-            mag_x_ut: None,
-            mag_y_ut: None,
-            mag_z_ut: None,
-            pitch_deg: None,
-            roll_deg: None,
-            yaw_deg: None,
-        };
+        let mut reading = Reading::empty(&self.opts.device_id, &self.opts.run_id, seq, at);
+        reading.temperature_c = Some(round(temperature, 2));
+        reading.humidity_pct = Some(round(humidity, 2));
+        reading.pressure_hpa = Some(round(pressure, 2));
+        reading.temperature_from_pressure_c = Some(round(temperature_from_pressure, 2));
         if self.opts.imu {
             self.add_imu(&mut reading);
         }
@@ -154,19 +129,7 @@ impl Sim {
             -20.0 * self.heading.sin() + self.gauss(0.3),
             -44.0 + self.gauss(0.3),
         ];
-        let o = orientation::from_accel_mag(accel, mag);
-        reading.accel_x_g = Some(round(accel[0], 4));
-        reading.accel_y_g = Some(round(accel[1], 4));
-        reading.accel_z_g = Some(round(accel[2], 4));
-        reading.gyro_x_dps = Some(round(gyro[0], 3));
-        reading.gyro_y_dps = Some(round(gyro[1], 3));
-        reading.gyro_z_dps = Some(round(gyro[2], 3));
-        reading.mag_x_ut = Some(round(mag[0], 2));
-        reading.mag_y_ut = Some(round(mag[1], 2));
-        reading.mag_z_ut = Some(round(mag[2], 2));
-        reading.pitch_deg = Some(round(o.pitch_deg, 2));
-        reading.roll_deg = Some(round(o.roll_deg, 2));
-        reading.yaw_deg = Some(round(o.yaw_deg, 2));
+        super::fill_imu(reading, accel, gyro, Some(mag));
     }
 }
 
