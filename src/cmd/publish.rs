@@ -465,31 +465,37 @@ impl LineSource {
         let fail = |message: String| {
             let _ = tx.blocking_send(Input::Fail(MqttError::Limit(message)));
         };
-        let reader: Box<dyn BufRead> = match &self.path {
+        let input: Box<dyn std::io::Read> = match &self.path {
             Some(path) => match std::fs::File::open(path) {
-                Ok(file) => Box::new(std::io::BufReader::with_capacity(256 * 1024, file)),
+                Ok(file) => Box::new(file),
                 Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
             },
-            None => Box::new(std::io::BufReader::with_capacity(
-                256 * 1024,
-                std::io::stdin(),
-            )),
+            None => Box::new(std::io::stdin()),
         };
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, input);
         let name = self
             .path
             .as_ref()
             .map_or("stdin".to_string(), |p| p.display().to_string());
+        let at = |index: usize| format!("{name} line {}", index + 1);
         let started = std::time::Instant::now();
         let mut sent: u64 = 0;
-        for (index, line) in reader.split(b'\n').enumerate() {
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut index = 0;
+        loop {
             if self.count.is_some_and(|n| sent >= n) {
                 break;
             }
-            let at = format!("{name} line {}", index + 1);
-            let mut line = match line {
-                Ok(line) => line,
-                Err(e) => return fail(format!("reading {at} failed: {e}")),
-            };
+            let mut line = Vec::new();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return fail(format!("reading {} failed: {e}", at(index))),
+            }
+            index += 1;
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
             if line.last() == Some(&b'\r') {
                 line.pop();
             }
@@ -497,12 +503,18 @@ impl LineSource {
                 continue;
             }
             if let Err(too_big) = self.settings.check_payload(line.len()) {
-                return fail(format!("{at}: {too_big} (the lines before it were sent)"));
+                let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
+                return fail(format!(
+                    "{}: {too_big} (the lines before it were sent)",
+                    at(index - 1)
+                ));
             }
             if self.validate {
                 if let Err(invalid) = payload::Reading::parse(&line) {
+                    let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
                     return fail(format!(
-                        "{at} is not a schema v1 reading: {invalid} (the lines before it were sent)"
+                        "{} is not a schema v1 reading: {invalid} (the lines before it were sent)",
+                        at(index - 1)
                     ));
                 }
             }
@@ -510,10 +522,21 @@ impl LineSource {
                 let due = started + Duration::from_secs_f64(sent as f64 / rate);
                 std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
             }
-            if tx.blocking_send(Input::Payload(line)).is_err() {
+            batch.push(line);
+            sent += 1;
+            // Hand over a batch when it is full, paced, or nothing more is buffered
+            // (an interactive stdin must not wait for 256 lines).
+            let hand_over = batch.len() >= 256 || self.rate.is_some() || reader.buffer().is_empty();
+            if hand_over
+                && tx
+                    .blocking_send(Input::Payloads(std::mem::take(&mut batch)))
+                    .is_err()
+            {
                 return;
             }
-            sent += 1;
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Input::Payloads(batch));
         }
     }
 }
