@@ -2,6 +2,7 @@
 //! Sense HAT to a dashboard. `run` parses the command line and dispatches to
 //! one module per command under [`cmd`].
 
+pub mod aws;
 pub mod cli;
 pub mod cmd;
 pub mod compact;

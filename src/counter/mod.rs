@@ -7,6 +7,7 @@
 //! A claim fixes a batch's id and its exact list of keys in one conditional
 //! write, so two claimers never take the same object.
 
+pub mod dynamodb;
 pub mod sqlite;
 
 use serde::Serialize;
@@ -122,8 +123,10 @@ pub fn new_batch_id() -> String {
     )
 }
 
-/// The behaviour every counter backend must show, run against each of them.
-#[cfg(test)]
+/// The behaviour every counter backend must show, run against each of them
+/// (SQLite in unit tests, DynamoDB on moto in the integration tests).
+#[doc(hidden)]
+#[allow(clippy::unwrap_used)] // test code: a failed step is a failed test
 pub mod suite {
     use std::collections::BTreeSet;
     use std::sync::Arc;
@@ -184,17 +187,21 @@ pub mod suite {
         assert_eq!(counted.iter().filter(|c| c.compacted).count(), 3);
     }
 
-    pub async fn concurrent_records_and_claims_never_overlap(open: Open) {
-        // 1,000 record calls, 20% of them duplicates, from 8 concurrent tasks.
-        let keys: Vec<String> = (0..800)
+    /// `calls` record calls (20% of them duplicates) from 8 concurrent tasks,
+    /// then 8 concurrent claimers taking batches of 20. The issue asks for
+    /// 1,000 calls; moto copies the whole table per transaction, so its run is
+    /// smaller (see tests/integration/aws.rs).
+    pub async fn concurrent_records_and_claims_never_overlap(open: Open, calls_wanted: usize) {
+        let unique = calls_wanted * 4 / 5;
+        let keys: Vec<String> = (0..unique)
             .map(|i| format!("raw/2026/01/01/00/obj-{i:04}"))
             .collect();
         let mut calls: Vec<String> = keys.clone();
         calls.extend(keys.iter().step_by(4).cloned());
-        assert_eq!(calls.len(), 1000);
+        assert_eq!(calls.len(), calls_wanted);
         fastrand::shuffle(&mut calls);
         let mut tasks = Vec::new();
-        for chunk in calls.chunks(125) {
+        for chunk in calls.chunks(calls_wanted.div_ceil(8)) {
             let (open, chunk) = (open.clone(), chunk.to_vec());
             tasks.push(tokio::spawn(async move {
                 let counter = open();
@@ -211,8 +218,8 @@ pub mod suite {
         for task in tasks {
             new += task.await.unwrap();
         }
-        assert_eq!(new, 800, "each key counted once across tasks");
-        assert_eq!(open().pending().await.unwrap(), 800);
+        assert_eq!(new, unique, "each key counted once across tasks");
+        assert_eq!(open().pending().await.unwrap(), unique as u64);
 
         // 8 concurrent claimers take batches of 20 until nothing is left.
         let mut claimers = Vec::new();
@@ -238,8 +245,8 @@ pub mod suite {
                 }
             }
         }
-        assert_eq!(seen.len(), 800, "claims cover every object");
-        assert_eq!(ids.len(), 40);
+        assert_eq!(seen.len(), unique, "claims cover every object");
+        assert_eq!(ids.len(), unique / 20);
         assert_eq!(open().pending().await.unwrap(), 0);
     }
 }

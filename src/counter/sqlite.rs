@@ -280,6 +280,6 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
     async fn concurrent_records_and_claims_never_overlap() {
         let dir = tempfile::tempdir().unwrap();
-        suite::concurrent_records_and_claims_never_overlap(opener(&dir)).await;
+        suite::concurrent_records_and_claims_never_overlap(opener(&dir), 1000).await;
     }
 }

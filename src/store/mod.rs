@@ -8,6 +8,7 @@
 //! ```
 
 pub mod dir;
+pub mod s3;
 
 use std::time::SystemTime;
 
@@ -23,6 +24,13 @@ pub enum StoreError {
     NotFound { key: String },
     #[error("invalid object key {key:?}: {reason}")]
     BadKey { key: String, reason: &'static str },
+    #[error("{action} {key} in {store}: {message}")]
+    Remote {
+        action: &'static str,
+        key: String,
+        store: String,
+        message: String,
+    },
     #[error("{action} {key} in {root}: {source}")]
     Io {
         action: &'static str,
@@ -37,6 +45,11 @@ impl StoreError {
         match self {
             StoreError::Io { .. } => Some(
                 "check free space and permissions of the data dir (--data-dir, config data_dir)"
+                    .into(),
+            ),
+            StoreError::Remote { .. } => Some(
+                "check the bucket (aws.bucket), credentials (--profile) and region (--region); \
+                 --endpoint-url for a local emulator"
                     .into(),
             ),
             _ => None,

@@ -503,17 +503,32 @@ pub fn duckdb(sql: &str) -> Vec<serde_json::Value> {
 }
 
 /// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free loopback port.
+///
+/// Served one request at a time: moto's DynamoDB transactions are not
+/// thread-safe (under `moto_server`'s threaded server, two conditional puts of
+/// the same key can both succeed), while real DynamoDB serializes them.
 pub fn moto() -> Service {
-    let server = venv().join("bin/moto_server");
+    let python = venv().join("bin/python");
     Service::start(
         "moto_server",
         Duration::from_secs(30),
         move |_, port| {
-            let mut command = Command::new(&server);
-            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+            let mut command = Command::new(&python);
+            command.args([
+                "-c",
+                "import sys\n\
+                 from werkzeug.serving import run_simple\n\
+                 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
+                 run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),\n\
+                            threaded=False, request_handler=MotoRequestHandler)",
+                &port.to_string(),
+            ]);
             command
         },
-        |port| http_get(port, "/moto-api/data.json").is_some_and(|r| r.starts_with("HTTP/1.1 200")),
+        |port| {
+            http_get(port, "/moto-api/data.json")
+                .is_some_and(|r| r.starts_with("HTTP/1.") && r.contains(" 200 "))
+        },
     )
 }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod assets;
+mod aws;
 mod cli;
 mod compact;
 mod config;

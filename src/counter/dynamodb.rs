@@ -1,0 +1,432 @@
+//! The counter in a DynamoDB table (docs/aws.md): one item per recorded object
+//! (`pk = "object#<key>"`, the exactly-once marker), one counter item
+//! (`pk = "counter"`, `pending`), one item per batch (`pk = "batch#<id>"`, its
+//! exact key list and state).
+//!
+//! Record: a transaction of (put marker if absent) + (ADD pending 1): a repeated
+//! key fails the condition and changes nothing. Claim: a transaction that puts
+//! the batch item and sets each marker's batch only where none is set, so two
+//! claimers can never take the same object; a lost race is retried.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TransactWriteItem, Update,
+};
+
+use super::{Batch, BatchState, Counted, Counter, CounterError, Recorded, new_batch_id};
+use crate::payload::format_ts;
+
+/// Claim attempts before giving up on a busy table.
+const ATTEMPTS: u32 = 200;
+
+/// TransactWriteItems takes at most 100 items: the batch item, the counter, and the markers.
+pub const MAX_BATCH: u32 = 98;
+
+pub struct DynamoCounter {
+    client: Client,
+    table: String,
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.to_string())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn now() -> String {
+    format_ts(time::OffsetDateTime::now_utc())
+}
+
+impl DynamoCounter {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoCounter {
+        DynamoCounter {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn fail(&self, error: &(dyn std::error::Error + 'static)) -> CounterError {
+        CounterError::Database {
+            path: format!("dynamodb table {}", self.table),
+            message: crate::aws::describe(error),
+        }
+    }
+
+    /// Creates the table (on-demand capacity) if it does not exist.
+    pub async fn create_table(&self) -> Result<bool, CounterError> {
+        let key = KeySchemaElement::builder()
+            .attribute_name("pk")
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(|e| self.fail(&e))?;
+        let attribute = AttributeDefinition::builder()
+            .attribute_name("pk")
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| self.fail(&e))?;
+        match self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .key_schema(key)
+            .attribute_definitions(attribute)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    /// Every item whose pk starts with `prefix`, paginated.
+    async fn scan(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, CounterError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :p)")
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(|e| self.fail(&e))?.items().iter().cloned());
+        }
+        Ok(items)
+    }
+
+    /// Recorded objects not yet in a batch.
+    async fn scan_pending(&self) -> Result<Vec<HashMap<String, AttributeValue>>, CounterError> {
+        let mut pages = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("begins_with(pk, :p) AND attribute_not_exists(#b)")
+            .expression_attribute_names("#b", "batch")
+            .expression_attribute_values(":p", s("object#"))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            items.extend(page.map_err(|e| self.fail(&e))?.items().iter().cloned());
+        }
+        Ok(items)
+    }
+
+    fn batch_from(item: &HashMap<String, AttributeValue>) -> Option<Batch> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let id = text("pk")?.strip_prefix("batch#")?.to_string();
+        let keys = item
+            .get("keys")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default();
+        Some(Batch {
+            id,
+            state: text("state")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(BatchState::Failed),
+            keys,
+            bytes: item
+                .get("bytes")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            claimed_at: text("claimed_at").unwrap_or_default(),
+            done_at: text("done_at"),
+            error: text("error"),
+        })
+    }
+
+    async fn finish(
+        &self,
+        id: &str,
+        state: BatchState,
+        error: Option<&str>,
+    ) -> Result<(), CounterError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .condition_expression("attribute_exists(pk) AND (#s = :claimed OR #s = :failed)")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":state", s(&state.to_string()))
+            .expression_attribute_values(":done", s(&now()));
+        update = match error {
+            Some(error) => update
+                .update_expression("SET #s = :state, done_at = :done, #e = :error")
+                .expression_attribute_names("#e", "error")
+                .expression_attribute_values(":error", s(error)),
+            None => update
+                .update_expression("SET #s = :state, done_at = :done REMOVE #e")
+                .expression_attribute_names("#e", "error"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                match self.batch(id).await {
+                    Ok(batch) => Err(CounterError::WrongState {
+                        id: id.to_string(),
+                        state: batch.state,
+                    }),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Counter for DynamoCounter {
+    async fn record(&self, key: &str, size: u64) -> Result<Recorded, CounterError> {
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .item("pk", s(&format!("object#{key}")))
+            .item("key", s(key))
+            .item("size", n(size as i64))
+            .item("recorded_at", s(&now()))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| self.fail(&e))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s("counter"))
+            .update_expression("ADD pending :one")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(|e| self.fail(&e))?;
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Recorded::New),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+                let duplicate = match e.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                        c.cancellation_reasons().first().and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if duplicate {
+                    Ok(Recorded::Duplicate)
+                } else {
+                    Err(self.fail(&e))
+                }
+            }
+        }
+    }
+
+    async fn pending(&self) -> Result<u64, CounterError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("counter"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        Ok(item
+            .item()
+            .and_then(|i| i.get("pending"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+            .max(0) as u64)
+    }
+
+    async fn claim(&self, size: u32) -> Result<Option<Batch>, CounterError> {
+        if size == 0 || size > MAX_BATCH {
+            return Err(CounterError::Database {
+                path: format!("dynamodb table {}", self.table),
+                message: format!(
+                    "a batch holds 1 to {MAX_BATCH} objects on DynamoDB (one transaction); asked for {size}"
+                ),
+            });
+        }
+        // A lost race (another claimer took some of these) is retried on a fresh
+        // listing, backing off with jitter: each round has one winner.
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                let ceiling = (10u64 << attempt.min(6)).min(500);
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling)))
+                    .await;
+            }
+            let mut pending: Vec<(String, u64)> = self
+                .scan_pending()
+                .await?
+                .iter()
+                .filter_map(|item| {
+                    let key = item.get("key")?.as_s().ok()?.clone();
+                    let size = item
+                        .get("size")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    Some((key, size))
+                })
+                .collect();
+            if pending.len() < size as usize {
+                return Ok(None);
+            }
+            pending.sort();
+            pending.truncate(size as usize);
+            let id = new_batch_id();
+            let claimed_at = now();
+            let bytes: u64 = pending.iter().map(|(_, size)| size).sum();
+            let keys: Vec<AttributeValue> = pending.iter().map(|(key, _)| s(key)).collect();
+            let batch = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(&format!("batch#{id}")))
+                .item("state", s("claimed"))
+                .item("keys", AttributeValue::L(keys))
+                .item("bytes", n(bytes as i64))
+                .item("claimed_at", s(&claimed_at))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| self.fail(&e))?;
+            let count = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s("counter"))
+                .update_expression("ADD pending :minus")
+                .expression_attribute_values(":minus", n(-i64::from(size)))
+                .build()
+                .map_err(|e| self.fail(&e))?;
+            let mut request = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(batch).build())
+                .transact_items(TransactWriteItem::builder().update(count).build());
+            for (key, _) in &pending {
+                let mark = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(&format!("object#{key}")))
+                    .update_expression("SET #b = :id")
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
+                    .expression_attribute_names("#b", "batch")
+                    .expression_attribute_values(":id", s(&id))
+                    .build()
+                    .map_err(|e| self.fail(&e))?;
+                request = request.transact_items(TransactWriteItem::builder().update(mark).build());
+            }
+            match request.send().await {
+                Ok(_) => {
+                    return Ok(Some(Batch {
+                        id,
+                        state: BatchState::Claimed,
+                        keys: pending.into_iter().map(|(key, _)| key).collect(),
+                        bytes,
+                        claimed_at,
+                        done_at: None,
+                        error: None,
+                    }));
+                }
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_transaction_canceled_exception()
+                            || s.is_transaction_in_progress_exception()
+                    }) => {}
+                Err(e) => return Err(self.fail(&e)),
+            }
+        }
+        Err(CounterError::Database {
+            path: format!("dynamodb table {}", self.table),
+            message: format!(
+                "could not claim a batch in {ATTEMPTS} attempts: too many concurrent claimers"
+            ),
+        })
+    }
+
+    async fn batch(&self, id: &str) -> Result<Batch, CounterError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        item.item()
+            .and_then(Self::batch_from)
+            .ok_or_else(|| CounterError::NoBatch(id.to_string()))
+    }
+
+    async fn batches(&self) -> Result<Vec<Batch>, CounterError> {
+        let mut batches: Vec<Batch> = self
+            .scan("batch#")
+            .await?
+            .iter()
+            .filter_map(Self::batch_from)
+            .collect();
+        batches.sort_by(|a, b| (&b.claimed_at, &b.id).cmp(&(&a.claimed_at, &a.id)));
+        Ok(batches)
+    }
+
+    async fn mark_compacted(&self, id: &str) -> Result<(), CounterError> {
+        self.finish(id, BatchState::Compacted, None).await
+    }
+
+    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError> {
+        self.finish(id, BatchState::Failed, Some(error)).await
+    }
+
+    async fn counted(&self) -> Result<Vec<Counted>, CounterError> {
+        let compacted: std::collections::HashSet<String> = self
+            .batches()
+            .await?
+            .into_iter()
+            .filter(|b| b.state == BatchState::Compacted)
+            .map(|b| b.id)
+            .collect();
+        let mut counted: Vec<Counted> = self
+            .scan("object#")
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let key = item.get("key")?.as_s().ok()?.clone();
+                let batch = item.get("batch").and_then(|v| v.as_s().ok());
+                Some(Counted {
+                    key,
+                    compacted: batch.is_some_and(|b| compacted.contains(b)),
+                })
+            })
+            .collect();
+        counted.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(counted)
+    }
+
+    fn describe(&self) -> String {
+        format!("dynamodb table {}", self.table)
+    }
+}
