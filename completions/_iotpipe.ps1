@@ -307,6 +307,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
             [CompletionResult]::new('--reconcile', '--reconcile', [CompletionResultType]::ParameterName, 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree')
             [CompletionResult]::new('--fix', '--fix', [CompletionResultType]::ParameterName, 'With --reconcile: record the objects the counter never saw')
+            [CompletionResult]::new('--init', '--init', [CompletionResultType]::ParameterName, 'Create the counter''s DynamoDB table (backend = "aws"); SQLite needs no set-up')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')

@@ -406,7 +406,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__counters)
-            opts="-o -h -V --data-dir --reconcile --fix --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --data-dir --reconcile --fix --init --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -292,6 +292,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
             cand --reconcile 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree'
             cand --fix 'With --reconcile: record the objects the counter never saw'
+            cand --init 'Create the counter''s DynamoDB table (backend = "aws"); SQLite needs no set-up'
             cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
             cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
             cand --no-color 'Same as --color never'

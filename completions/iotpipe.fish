@@ -260,6 +260,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l region -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l reconcile -d 'Compare the counter with a listing of raw/: objects never counted, and counted objects that are gone. Exit 3 when they disagree'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l fix -d 'With --reconcile: record the objects the counter never saw'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l init -d 'Create the counter\'s DynamoDB table (backend = "aws"); SQLite needs no set-up'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l no-color -d 'Same as --color never'

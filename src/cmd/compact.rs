@@ -116,19 +116,19 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
     let config = ctx
         .config(super::data_dir_override(args.data_dir.as_deref()))?
         .config;
-    let (store, counter) = super::sink::local_backends(&config)?;
-    let pipeline = Pipeline {
-        engine: Arc::new(LocalEngine::new(
-            store.clone(),
-            args.threads.map(usize::from),
-        )),
-        store,
-        counter,
-        fail_point: args.fail_point,
-    };
     let threshold = config.counter.threshold;
     let show_progress = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
     super::runtime()?.block_on(async {
+        let (store, counter) = super::backends(&config).await?;
+        let pipeline = Pipeline {
+            engine: Arc::new(LocalEngine::new(
+                store.clone(),
+                args.threads.map(usize::from),
+            )),
+            store,
+            counter,
+            fail_point: args.fail_point,
+        };
         if args.dry_run {
             return plan(ctx, &pipeline, threshold, args).await;
         }

@@ -27,6 +27,36 @@ pub struct CountersArgs {
     /// With --reconcile: record the objects the counter never saw
     #[arg(long, requires = "reconcile")]
     pub fix: bool,
+
+    /// Create the counter's DynamoDB table (backend = "aws"); SQLite needs no set-up
+    #[arg(long, conflicts_with = "reconcile")]
+    pub init: bool,
+}
+
+async fn init(config: &crate::config::Config, counter: &dyn Counter) -> anyhow::Result<Exit> {
+    if config.backend == crate::config::Backend::Local {
+        eprintln!(
+            "counters: the local counter ({}) creates itself; nothing to do",
+            counter.describe()
+        );
+        return Ok(Exit::Ok);
+    }
+    let sdk = crate::aws::sdk_config(&config.aws).await;
+    let table = crate::counter::dynamodb::DynamoCounter::new(
+        crate::aws::dynamodb(&sdk),
+        config.counter.table.clone(),
+    );
+    let created = table.create_table().await?;
+    eprintln!(
+        "counters: {} {}",
+        counter.describe(),
+        if created {
+            "created (on-demand capacity)"
+        } else {
+            "already exists"
+        }
+    );
+    Ok(Exit::Ok)
 }
 
 #[derive(Serialize)]
@@ -106,9 +136,12 @@ pub fn run(ctx: &mut Context, args: &CountersArgs) -> anyhow::Result<Exit> {
     let config = ctx
         .config(super::data_dir_override(args.data_dir.as_deref()))?
         .config;
-    let (store, counter) = super::sink::local_backends(&config)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
+        let (store, counter) = super::backends(&config).await?;
+        if args.init {
+            return init(&config, &*counter).await;
+        }
         if args.reconcile {
             reconcile(ctx, &*store, &*counter, args.fix).await
         } else {

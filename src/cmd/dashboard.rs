@@ -33,12 +33,10 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         ));
     }
     let config = ctx.config(overrides)?.config;
-    let (store, counter) = super::sink::local_backends(&config)?;
-    let summary = super::runtime()?.block_on(crate::dashboard::refresh(
-        store,
-        counter,
-        &config.dashboard.out,
-    ))?;
+    let summary = super::runtime()?.block_on(async {
+        let (store, counter) = super::backends(&config).await?;
+        anyhow::Ok(crate::dashboard::refresh(store, counter, &config.dashboard.out).await?)
+    })?;
     if !ctx.global.is_quiet() {
         eprintln!(
             "dashboard: {} ({} devices, {} readings compacted, {} pending)",

@@ -49,6 +49,57 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// The data-dir store and the SQLite counter (the sink and `up` always land locally).
+pub fn local_backends(
+    config: &crate::config::Config,
+) -> anyhow::Result<(
+    std::sync::Arc<crate::store::dir::DirStore>,
+    std::sync::Arc<crate::counter::sqlite::SqliteCounter>,
+)> {
+    let store = std::sync::Arc::new(crate::store::dir::DirStore::new(&config.data_dir));
+    let counter = std::sync::Arc::new(crate::counter::sqlite::SqliteCounter::open(
+        &config.data_dir.join("counter.sqlite3"),
+    )?);
+    Ok((store, counter))
+}
+
+/// The store and counter the configuration names: the data dir and SQLite
+/// (`backend = "local"`), or S3 (`aws.bucket`) and DynamoDB (`counter.table`).
+pub async fn backends(
+    config: &crate::config::Config,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn crate::store::Store>,
+    std::sync::Arc<dyn crate::counter::Counter>,
+)> {
+    use std::sync::Arc;
+    match config.backend {
+        crate::config::Backend::Local => {
+            let (store, counter) = local_backends(config)?;
+            Ok((store, counter))
+        }
+        crate::config::Backend::Aws => {
+            let Some(bucket) = &config.aws.bucket else {
+                return Err(crate::error::Hinted::new(
+                    Exit::Usage,
+                    "backend = \"aws\" needs a bucket",
+                    "set aws.bucket in iotpipe.toml or IOTPIPE_AWS_BUCKET",
+                )
+                .into());
+            };
+            let sdk = crate::aws::sdk_config(&config.aws).await;
+            let store = Arc::new(crate::store::s3::S3Store::new(
+                crate::aws::s3(&sdk),
+                bucket.clone(),
+            ));
+            let counter = Arc::new(crate::counter::dynamodb::DynamoCounter::new(
+                crate::aws::dynamodb(&sdk),
+                config.counter.table.clone(),
+            ));
+            Ok((store, counter))
+        }
+    }
+}
+
 /// The override for `--data-dir`, if given.
 pub fn data_dir_override(dir: Option<&std::path::Path>) -> Vec<Override> {
     dir.map(|dir| Override::new("data_dir", "--data-dir", dir.display().to_string()))

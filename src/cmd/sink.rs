@@ -2,7 +2,6 @@
 //! the local store, counting each object exactly once.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -10,13 +9,11 @@ use rumqttc::QoS;
 
 use super::Context;
 use super::publish::BrokerArgs;
-use crate::config::{Config, Override};
-use crate::counter::sqlite::SqliteCounter;
+use crate::config::Override;
 use crate::error::Exit;
 use crate::mqtt::subscribe::Subscriber;
 use crate::mqtt::{Session, Settings};
 use crate::sink::{Landing, Options};
-use crate::store::dir::DirStore;
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -79,15 +76,6 @@ impl SinkArgs {
     }
 }
 
-/// The local store and counter under the data dir.
-pub fn local_backends(config: &Config) -> anyhow::Result<(Arc<DirStore>, Arc<SqliteCounter>)> {
-    let store = Arc::new(DirStore::new(&config.data_dir));
-    let counter = Arc::new(SqliteCounter::open(
-        &config.data_dir.join("counter.sqlite3"),
-    )?);
-    Ok((store, counter))
-}
-
 pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.overrides())?.config;
     // A fixed client id: the broker keeps this sink's session while it is away.
@@ -100,7 +88,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     };
     let mut subscriber =
         Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
-    let (store, counter) = local_backends(&config)?;
+    let (store, counter) = super::local_backends(&config)?;
     let options = Options {
         buffer_bytes: config.sink.buffer_bytes,
         buffer_interval: config.sink.buffer_interval,

@@ -172,7 +172,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         eprintln!("up: Ctrl-C stops cleanly: everything published is landed and compacted");
     }
 
-    let (store, counter) = super::sink::local_backends(&config)?;
+    let (store, counter) = super::local_backends(&config)?;
     let pipeline = Arc::new(Pipeline {
         engine: Arc::new(LocalEngine::new(store.clone(), None)),
         store: store.clone(),
