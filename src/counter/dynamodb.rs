@@ -95,34 +95,32 @@ impl DynamoCounter {
         &self,
         prefix: &str,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, CounterError> {
-        let mut pages = self
-            .client
-            .scan()
-            .table_name(&self.table)
-            .filter_expression("begins_with(pk, :p)")
-            .expression_attribute_values(":p", s(prefix))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
-        let mut items = Vec::new();
-        while let Some(page) = pages.next().await {
-            items.extend(page.map_err(|e| self.fail(&e))?.items().iter().cloned());
-        }
-        Ok(items)
+        self.scan_filtered(prefix, false).await
     }
 
     /// Recorded objects not yet in a batch.
     async fn scan_pending(&self) -> Result<Vec<HashMap<String, AttributeValue>>, CounterError> {
-        let mut pages = self
+        self.scan_filtered("object#", true).await
+    }
+
+    async fn scan_filtered(
+        &self,
+        prefix: &str,
+        unbatched: bool,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, CounterError> {
+        let mut scan = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("begins_with(pk, :p) AND attribute_not_exists(#b)")
-            .expression_attribute_names("#b", "batch")
-            .expression_attribute_values(":p", s("object#"))
-            .consistent_read(true)
-            .into_paginator()
-            .send();
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true);
+        scan = if unbatched {
+            scan.filter_expression("begins_with(pk, :p) AND attribute_not_exists(#b)")
+                .expression_attribute_names("#b", "batch")
+        } else {
+            scan.filter_expression("begins_with(pk, :p)")
+        };
+        let mut pages = scan.into_paginator().send();
         let mut items = Vec::new();
         while let Some(page) = pages.next().await {
             items.extend(page.map_err(|e| self.fail(&e))?.items().iter().cloned());
