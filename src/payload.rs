@@ -78,7 +78,7 @@ pub enum Invalid {
 
 /// Plausible bounds per measured field: the sensors' datasheet ranges, widened a
 /// little. A value outside them is a broken sensor or a unit mix-up, not weather.
-const BOUNDS: &[(&str, f64, f64)] = &[
+const BOUNDS: [(&str, f64, f64); 17] = [
     ("temperature_c", -60.0, 150.0),
     ("temperature_raw_c", -60.0, 150.0),
     ("humidity_pct", 0.0, 100.0),
@@ -97,6 +97,11 @@ const BOUNDS: &[(&str, f64, f64)] = &[
     ("roll_deg", -180.0, 180.0),
     ("yaw_deg", -180.0, 360.0),
 ];
+
+/// The measured fields, in schema order (the Parquet and Athena columns).
+pub fn measurement_names() -> [&'static str; 17] {
+    BOUNDS.map(|(name, _, _)| name)
+}
 
 impl Reading {
     /// A reading with its identity and time and no measurements yet.
@@ -152,7 +157,7 @@ impl Reading {
             problem,
         })?;
         // BOUNDS lists the measurements in schema order (checked by a test).
-        for ((field, value), &(_, lo, hi)) in self.measurements().into_iter().zip(BOUNDS) {
+        for ((field, value), &(_, lo, hi)) in self.measurements().into_iter().zip(BOUNDS.iter()) {
             let Some(value) = value else { continue };
             if !value.is_finite() {
                 return Err(Invalid::Field {

@@ -36,27 +36,6 @@ impl LocalEngine {
     }
 }
 
-/// The measured columns, in schema order.
-const MEASUREMENTS: [&str; 17] = [
-    "temperature_c",
-    "temperature_raw_c",
-    "humidity_pct",
-    "pressure_hpa",
-    "temperature_from_pressure_c",
-    "accel_x_g",
-    "accel_y_g",
-    "accel_z_g",
-    "gyro_x_dps",
-    "gyro_y_dps",
-    "gyro_z_dps",
-    "mag_x_ut",
-    "mag_y_ut",
-    "mag_z_ut",
-    "pitch_deg",
-    "roll_deg",
-    "yaw_deg",
-];
-
 /// The Parquet schema of compacted readings.
 pub fn schema() -> Arc<Schema> {
     let mut fields = vec![
@@ -71,9 +50,7 @@ pub fn schema() -> Arc<Schema> {
         ),
     ];
     fields.extend(
-        MEASUREMENTS
-            .iter()
-            .map(|name| Field::new(*name, DataType::Float64, true)),
+        crate::payload::measurement_names().map(|name| Field::new(name, DataType::Float64, true)),
     );
     Arc::new(Schema::new(fields))
 }
@@ -91,7 +68,7 @@ fn to_record_batch(rows: &[Row]) -> Result<RecordBatch, arrow_schema::ArrowError
     let mut run = StringBuilder::with_capacity(n, n * 32);
     let mut seq = Int64Builder::with_capacity(n);
     let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
-    let mut measured: Vec<Float64Builder> = (0..MEASUREMENTS.len())
+    let mut measured: Vec<Float64Builder> = (0..crate::payload::measurement_names().len())
         .map(|_| Float64Builder::with_capacity(n))
         .collect();
     for row in rows {

@@ -12,6 +12,7 @@
 //! batches are redone from step 1, compacted batches with raw leftovers resume
 //! at step 4. Engines: [`local`] (arrow + parquet in process); Athena later.
 
+pub mod athena_sql;
 pub mod local;
 
 use std::sync::Arc;
