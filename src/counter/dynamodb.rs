@@ -57,6 +57,17 @@ impl DynamoCounter {
         }
     }
 
+    /// The transaction item that moves the pending count by `delta`.
+    fn pending_delta(&self, delta: i64) -> Result<Update, CounterError> {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s("counter"))
+            .update_expression("ADD pending :delta")
+            .expression_attribute_values(":delta", n(delta))
+            .build()
+            .map_err(|e| self.fail(&e))
+    }
+
     /// Creates the table (on-demand capacity) if it does not exist.
     pub async fn create_table(&self) -> Result<bool, CounterError> {
         let key = KeySchemaElement::builder()
@@ -210,13 +221,7 @@ impl Counter for DynamoCounter {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| self.fail(&e))?;
-        let count = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s("counter"))
-            .update_expression("ADD pending :one")
-            .expression_attribute_values(":one", n(1))
-            .build()
-            .map_err(|e| self.fail(&e))?;
+        let count = self.pending_delta(1)?;
         let sent = self
             .client
             .transact_write_items()
@@ -313,13 +318,7 @@ impl Counter for DynamoCounter {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(|e| self.fail(&e))?;
-            let count = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s("counter"))
-                .update_expression("ADD pending :minus")
-                .expression_attribute_values(":minus", n(-i64::from(size)))
-                .build()
-                .map_err(|e| self.fail(&e))?;
+            let count = self.pending_delta(-i64::from(size))?;
             let mut request = self
                 .client
                 .transact_write_items()
