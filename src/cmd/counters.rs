@@ -202,28 +202,29 @@ async fn reconcile(
     counter: &dyn Counter,
     fix: bool,
 ) -> anyhow::Result<Exit> {
-    let listed: BTreeSet<String> = store
-        .list(store::RAW)
-        .await?
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let objects = store.list(store::RAW).await?;
+    let listed: BTreeSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
     let counted = counter.counted().await?;
     let counted_keys: BTreeSet<&str> = counted.iter().map(|c| c.key.as_str()).collect();
-    let uncounted: Vec<String> = listed
+    let uncounted: Vec<&store::ObjectInfo> = objects
         .iter()
-        .filter(|k| !counted_keys.contains(k.as_str()))
-        .cloned()
+        .filter(|o| !counted_keys.contains(o.key.as_str()))
         .collect();
     let gone: Vec<String> = counted
         .iter()
-        .filter(|c| !c.compacted && !listed.contains(&c.key))
+        .filter(|c| !c.compacted && !listed.contains(c.key.as_str()))
         .map(|c| c.key.clone())
         .collect();
     let mut fixed = 0;
     if fix {
-        fixed = crate::sink::record_unseen(store, counter).await? as usize;
+        // Record from this listing rather than listing and scanning again.
+        for object in &uncounted {
+            if counter.record(&object.key, object.size).await? == crate::counter::Recorded::New {
+                fixed += 1;
+            }
+        }
     }
+    let uncounted: Vec<String> = uncounted.into_iter().map(|o| o.key.clone()).collect();
     let drift = Drift {
         uncounted,
         gone,
