@@ -319,7 +319,9 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
             drain_for: Duration::from_secs(5),
         };
         let outcome = publish::run(link, options, outbox, rx, interrupted()).await;
-        producer.abort();
+        if let Some(producer) = producer {
+            producer.abort();
+        }
         Ok::<_, MqttError>(outcome)
     })?;
 
@@ -401,10 +403,10 @@ fn spawn_source(
     settings: &Settings,
     args: &PublishArgs,
     tx: mpsc::Sender<Input>,
-) -> tokio::task::JoinHandle<()> {
+) -> Option<tokio::task::JoinHandle<()>> {
     let count = args.count;
     match source {
-        SourceKind::Message(message) => tokio::spawn(async move {
+        SourceKind::Message(message) => Some(tokio::spawn(async move {
             for _ in 0..count.unwrap_or(1) {
                 if tx
                     .send(Input::Payload(message.clone().into_bytes()))
@@ -414,7 +416,7 @@ fn spawn_source(
                     break;
                 }
             }
-        }),
+        })),
         SourceKind::Lines { path, validate } => {
             // Blocking reads on a thread of their own; the channel carries them over.
             let lines = LineSource {
@@ -424,8 +426,9 @@ fn spawn_source(
                 validate,
                 settings: settings.clone(),
             };
+            // The thread stops at its next send once the engine stops listening.
             std::thread::spawn(move || lines.read(&tx));
-            tokio::spawn(async {})
+            None
         }
         SourceKind::Sim | SourceKind::Sensor => {
             let rate = args
@@ -444,7 +447,7 @@ fn spawn_source(
                     imu: args.imu,
                 })),
             };
-            tokio::spawn(publish::paced(readings, rate, count, tx))
+            Some(tokio::spawn(publish::paced(readings, rate, count, tx)))
         }
     }
 }
