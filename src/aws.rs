@@ -33,6 +33,10 @@ pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+pub fn athena(sdk: &SdkConfig) -> aws_sdk_athena::Client {
+    aws_sdk_athena::Client::new(sdk)
+}
+
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }

@@ -124,7 +124,11 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
         ));
     }
     if let Some(compact) = cause.downcast_ref::<crate::compact::CompactError>() {
-        return Some((Exit::Failure, compact.hint()));
+        let exit = match compact {
+            crate::compact::CompactError::Interrupted { .. } => Exit::Interrupted,
+            _ => Exit::Failure,
+        };
+        return Some((exit, compact.hint()));
     }
     if let Some(dashboard) = cause.downcast_ref::<crate::dashboard::DashboardError>() {
         use crate::dashboard::DashboardError;

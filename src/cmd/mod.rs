@@ -71,32 +71,57 @@ pub async fn backends(
     std::sync::Arc<dyn crate::store::Store>,
     std::sync::Arc<dyn crate::counter::Counter>,
 )> {
-    use std::sync::Arc;
     match config.backend {
         crate::config::Backend::Local => {
             let (store, counter) = local_backends(config)?;
             Ok((store, counter))
         }
         crate::config::Backend::Aws => {
-            let Some(bucket) = &config.aws.bucket else {
-                return Err(crate::error::Hinted::new(
-                    Exit::Usage,
-                    "backend = \"aws\" needs a bucket",
-                    "set aws.bucket in iotpipe.toml or IOTPIPE_AWS_BUCKET",
-                )
-                .into());
-            };
-            let sdk = crate::aws::sdk_config(&config.aws).await;
-            let store = Arc::new(crate::store::s3::S3Store::new(
-                crate::aws::s3(&sdk),
-                bucket.clone(),
-            ));
-            let counter = Arc::new(crate::counter::dynamodb::DynamoCounter::new(
-                crate::aws::dynamodb(&sdk),
-                config.counter.table.clone(),
-            ));
-            Ok((store, counter))
+            let aws = AwsBackends::new(config).await?;
+            Ok((aws.store, aws.counter))
         }
+    }
+}
+
+/// The AWS side of `backend = "aws"`: one SDK configuration, the bucket and the table.
+pub struct AwsBackends {
+    pub sdk: aws_config::SdkConfig,
+    pub store: std::sync::Arc<crate::store::s3::S3Store>,
+    pub counter: std::sync::Arc<crate::counter::dynamodb::DynamoCounter>,
+}
+
+impl AwsBackends {
+    pub async fn new(config: &crate::config::Config) -> anyhow::Result<AwsBackends> {
+        use crate::store::s3::{Prefixes, S3Store};
+        let Some(bucket) = &config.aws.bucket else {
+            return Err(crate::error::Hinted::new(
+                Exit::Usage,
+                "the AWS backend needs a bucket",
+                "set aws.bucket in iotpipe.toml or IOTPIPE_AWS_BUCKET",
+            )
+            .into());
+        };
+        let aws = &config.aws;
+        let prefixes = Prefixes::new(&aws.raw_prefix, &aws.compacted_prefix, &aws.rejected_prefix)
+            .map_err(|problem| {
+                crate::error::Hinted::new(
+                    Exit::Usage,
+                    format!("invalid S3 prefixes: {problem}"),
+                    "give aws.raw_prefix, aws.compacted_prefix and aws.rejected_prefix distinct, \
+                     non-nested folders, e.g. \"raw/\", \"compacted/\", \"rejected/\"",
+                )
+            })?;
+        let sdk = crate::aws::sdk_config(aws).await;
+        let store = S3Store::new(crate::aws::s3(&sdk), bucket.clone()).with_prefixes(prefixes);
+        let counter = crate::counter::dynamodb::DynamoCounter::new(
+            crate::aws::dynamodb(&sdk),
+            config.counter.table.clone(),
+        );
+        Ok(AwsBackends {
+            sdk,
+            store: std::sync::Arc::new(store),
+            counter: std::sync::Arc::new(counter),
+        })
     }
 }
 

@@ -10,8 +10,9 @@
 //!
 //! A crash between any two steps is repaired by running it again: unfinished
 //! batches are redone from step 1, compacted batches with raw leftovers resume
-//! at step 4. Engines: [`local`] (arrow + parquet in process); Athena later.
+//! at step 4. Engines: [`local`] (arrow + parquet in process) and [`athena`].
 
+pub mod athena;
 pub mod athena_sql;
 pub mod local;
 
@@ -35,6 +36,14 @@ pub enum CompactError {
     Engine(String),
     #[error("verifying {key}: {reason}")]
     Verify { key: String, reason: String },
+    #[error("Athena query {id} ended {state}: {reason}")]
+    Query {
+        id: String,
+        state: String,
+        reason: String,
+    },
+    #[error("interrupted{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
+    Interrupted { query: Option<String> },
 }
 
 impl CompactError {
@@ -50,6 +59,15 @@ impl CompactError {
             CompactError::Engine(_) | CompactError::Verify { .. } => Some(
                 "the batch is marked failed and is retried by the next `iotpipe compact`".into(),
             ),
+            CompactError::Query { .. } => Some(
+                "the batch is marked failed and its raw objects are kept; fix the cause Athena \
+                 names (`iotpipe compact --dry-run --engine athena` shows the SQL), then rerun \
+                 `iotpipe compact --engine athena`"
+                    .into(),
+            ),
+            CompactError::Interrupted { .. } => {
+                Some("the batch is left retryable; rerun `iotpipe compact` to finish it".into())
+            }
         }
     }
 }
@@ -72,6 +90,9 @@ pub struct Compaction {
     pub invalid: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// The engine's queries (Athena).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queries: Vec<athena::QueryRun>,
 }
 
 /// Progress callbacks (an indicatif bar on a terminal, nothing otherwise).
@@ -103,6 +124,18 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.inc(1);
             bar.set_message(bytes.to_string());
+        }
+    }
+
+    /// A one-line status instead of the bar (an engine waiting on a service).
+    pub fn status(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_message(message.to_string());
+            bar.tick();
         }
     }
 
@@ -244,13 +277,20 @@ impl Pipeline {
 
     async fn delete_raw(&self, batch: &Batch) -> Result<usize, CompactError> {
         let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
-        let mut deleted = 0;
-        for key in batch.keys.iter().filter(|k| present.contains(*k)) {
-            self.store.delete(key).await?;
-            deleted += 1;
-            fail_at(FailPoint::AfterFirstDelete, self.fail_point);
+        let leftovers: Vec<String> = batch
+            .keys
+            .iter()
+            .filter(|k| present.contains(*k))
+            .cloned()
+            .collect();
+        if self.fail_point == Some(FailPoint::AfterFirstDelete) {
+            if let Some(first) = leftovers.first() {
+                self.store.delete(first).await?;
+                fail_at(FailPoint::AfterFirstDelete, self.fail_point);
+            }
         }
-        Ok(deleted)
+        self.store.delete_many(&leftovers).await?;
+        Ok(leftovers.len())
     }
 
     /// Batches to work on: unfinished ones, and compacted ones with raw leftovers.

@@ -76,6 +76,13 @@ pub trait Store: Send + Sync {
     async fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError>;
     /// Deleting a missing object is not an error.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes several objects (S3 batches them; others go one by one).
+    async fn delete_many(&self, keys: &[String]) -> Result<(), StoreError> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
     /// Where the store is, for messages.
     fn describe(&self) -> String;
 }

@@ -502,27 +502,19 @@ pub fn duckdb(sql: &str) -> Vec<serde_json::Value> {
     serde_json::from_slice(&output.stdout).expect("duckdb output is JSON")
 }
 
-/// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free loopback port.
-///
-/// Served one request at a time: moto's DynamoDB transactions are not
-/// thread-safe (under `moto_server`'s threaded server, two conditional puts of
-/// the same key can both succeed), while real DynamoDB serializes them.
+/// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free
+/// loopback port, run by `tests/doubles/moto_server.py`: one request at a time
+/// (moto's DynamoDB transactions are not thread-safe, while DynamoDB serializes
+/// them), and Athena queries can be made to fail ([`moto_fail_athena`]).
 pub fn moto() -> Service {
     let python = venv().join("bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/moto_server.py");
     Service::start(
         "moto_server",
         Duration::from_secs(30),
         move |_, port| {
             let mut command = Command::new(&python);
-            command.args([
-                "-c",
-                "import sys\n\
-                 from werkzeug.serving import run_simple\n\
-                 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n\
-                 run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app),\n\
-                            threaded=False, request_handler=MotoRequestHandler)",
-                &port.to_string(),
-            ]);
+            command.arg(&script).arg(port.to_string());
             command
         },
         |port| {
@@ -530,6 +522,13 @@ pub fn moto() -> Service {
                 .is_some_and(|r| r.starts_with("HTTP/1.") && r.contains(" 200 "))
         },
     )
+}
+
+/// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.
+pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
+    let body = serde_json::json!({ "reason": reason, "count": count }).to_string();
+    let response = http_post(moto.port, "/iotpipe-test/athena/fail", &body);
+    assert!(response.contains(" 200 "), "{response}");
 }
 
 /// The endpoint of a moto server.
@@ -550,11 +549,23 @@ pub fn aws_env(moto: &Service) -> Vec<(&'static str, String)> {
 
 /// A minimal HTTP/1.1 GET on loopback, returning the whole response.
 pub fn http_get(port: u16, path: &str) -> Option<String> {
+    http_request(port, "GET", path, "")
+}
+
+/// POSTs a JSON body; panics when the server cannot be reached.
+#[track_caller]
+pub fn http_post(port: u16, path: &str, body: &str) -> String {
+    http_request(port, "POST", path, body).expect("POST to a test service")
+}
+
+fn http_request(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .ok()?;
     let mut response = String::new();

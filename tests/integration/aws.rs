@@ -1,15 +1,21 @@
 //! The AWS backends against a real moto server: the DynamoDB counter passes the
-//! same behaviour suite as the SQLite one, and the S3 store lists past 1,000 keys.
+//! same behaviour suite as the SQLite one, the S3 store lists past 1,000 keys
+//! and uploads in parts, and both compaction engines follow the protocol.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use iotpipe::counter::Counter;
+use iotpipe::compact::athena_sql::literal;
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::suite;
+use iotpipe::counter::{Batch, BatchState, Counter};
 use iotpipe::store::s3::S3Store;
 use iotpipe::store::{Store, StoreError};
 
-use crate::common::{Service, duckdb, iotpipe, moto, moto_endpoint, temp_dir};
+use crate::common::{
+    Iotpipe, Service, duckdb, http_post, iotpipe, moto, moto_endpoint, moto_fail_athena, temp_dir,
+};
 
 /// A client configuration aimed at moto with dummy credentials (the traffic
 /// stays on 127.0.0.1).
@@ -84,6 +90,25 @@ async fn s3_store_lists_past_a_thousand_keys_and_deletes_in_batches() {
     ));
     store.delete_many(&keys).await.unwrap();
     assert!(store.list("raw/").await.unwrap().is_empty());
+
+    // Above twice the part size, puts go in parts.
+    let store = store.with_part_size(5 * 1024 * 1024);
+    let big: Vec<u8> = (0..11 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    store.put("compacted/big.parquet", &big).await.unwrap();
+    assert_eq!(store.get("compacted/big.parquet").await.unwrap(), big);
+    let head = iotpipe::aws::s3(&sdk(&moto).await)
+        .head_object()
+        .bucket("landing")
+        .key("compacted/big.parquet")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        head.e_tag().unwrap_or_default().ends_with("-3\""),
+        "three parts: {:?}",
+        head.e_tag()
+    );
+    store.delete("compacted/big.parquet").await.unwrap();
     store.delete("rejected/x.jsonl").await.unwrap();
     assert!(store.list("").await.unwrap().is_empty());
 }
@@ -108,18 +133,7 @@ async fn compact_with_the_local_engine_against_s3_and_dynamodb() {
             .await
             .unwrap();
     }
-    let endpoint = moto_endpoint(&moto);
-    let aws = |args: &[&str]| {
-        iotpipe(dir.path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("IOTPIPE_BACKEND", "aws")
-            .env("IOTPIPE_AWS_BUCKET", "pipe")
-            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-            .args(["--endpoint-url", &endpoint, "--region", "us-east-1"])
-            .args(args)
-            .run()
-    };
+    let aws = |args: &[&str]| aws_cli(dir.path(), &moto, args).run();
     let init = aws(&["counters", "--init"]).success();
     assert!(
         init.stderr()
@@ -172,5 +186,398 @@ async fn compact_with_the_local_engine_against_s3_and_dynamodb() {
     assert_eq!(
         (summary["pending"].as_u64(), summary["compacted"].as_u64()),
         (Some(0), Some(2))
+    );
+}
+
+/// iotpipe with `backend = "aws"` on moto: bucket `pipe`, counter table `pipe-counter`.
+fn aws_cli(dir: &Path, moto: &Service, args: &[&str]) -> Iotpipe {
+    iotpipe(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("IOTPIPE_BACKEND", "aws")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(moto),
+            "--region",
+            "us-east-1",
+        ])
+        .args(args)
+}
+
+/// A bucket `pipe` with `n` raw objects at `prefix` (one reading each), counted
+/// in a fresh counter table; returns their keys as iotpipe names them (`raw/...`).
+async fn landed(moto: &Service, dir: &Path, prefix: &str, names: &[String]) -> Vec<String> {
+    let s3 = iotpipe::aws::s3(&sdk(moto).await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let readings = iotpipe(dir)
+        .args([
+            "sense",
+            "--sim",
+            "--count",
+            &names.len().to_string(),
+            "-o",
+            "jsonl",
+        ])
+        .run()
+        .success()
+        .stdout();
+    for (name, reading) in names.iter().zip(readings.lines()) {
+        s3.put_object()
+            .bucket("pipe")
+            .key(format!("{prefix}{name}"))
+            .body(format!("{reading}\n").into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    aws_cli(dir, moto, &["counters", "--init"]).run().success();
+    let fixed = aws_cli(
+        dir,
+        moto,
+        &["counters", "--reconcile", "--fix", "-o", "json"],
+    )
+    .run()
+    .success();
+    let drift: serde_json::Value = serde_json::from_str(&fixed.stdout()).unwrap();
+    assert_eq!(drift["fixed"], names.len(), "{drift}");
+    let mut keys: Vec<String> = names.iter().map(|n| format!("raw/{n}")).collect();
+    keys.sort();
+    keys
+}
+
+fn object_names(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("2026/03/01/00/stream-1-2026-03-01-00-00-00-{i:08}.jsonl"))
+        .collect()
+}
+
+async fn batches(moto: &Service) -> Vec<Batch> {
+    let counter = DynamoCounter::new(iotpipe::aws::dynamodb(&sdk(moto).await), "pipe-counter");
+    let mut batches = counter.batches().await.unwrap();
+    batches.reverse();
+    batches
+}
+
+/// Every query string moto was sent, oldest first.
+async fn athena_queries(moto: &Service) -> Vec<(String, String)> {
+    let athena = iotpipe::aws::athena(&sdk(moto).await);
+    let ids = athena
+        .list_query_executions()
+        .send()
+        .await
+        .unwrap()
+        .query_execution_ids()
+        .to_vec();
+    let mut queries = Vec::new();
+    for id in ids {
+        let execution = athena
+            .get_query_execution()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let execution = execution.query_execution().unwrap();
+        queries.push((
+            execution.query().unwrap_or_default().to_string(),
+            execution
+                .status()
+                .and_then(|s| s.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+        ));
+    }
+    queries
+}
+
+/// The `$path` literals of a compaction query.
+fn paths_in(query: &str) -> Vec<&str> {
+    query.matches("'s3://pipe/").collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success() {
+    let moto = moto();
+    let dir = temp_dir();
+    std::fs::write(
+        dir.path().join("iotpipe.toml"),
+        "[aws]\nraw_prefix = \"landing/raw\"\ncompacted_prefix = \"landing/parquet/\"\n",
+    )
+    .unwrap();
+    let mut names = object_names(44);
+    names.push("2026/03/01/00/it's a key.jsonl".into());
+    let keys = landed(&moto, dir.path(), "landing/raw/", &names).await;
+
+    let init = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--init", "--dry-run", "-o", "table"],
+    )
+    .run()
+    .success()
+    .stdout();
+    assert!(
+        init.contains("CREATE DATABASE IF NOT EXISTS `iotpipe`;"),
+        "{init}"
+    );
+    assert!(init.contains("LOCATION 's3://pipe/landing/raw/'"), "{init}");
+    assert!(
+        init.contains("LOCATION 's3://pipe/landing/parquet/'"),
+        "{init}"
+    );
+    aws_cli(dir.path(), &moto, &["compact", "--init"])
+        .run()
+        .success();
+    let ddl = athena_queries(&moto).await;
+    assert_eq!(ddl.len(), 3, "database and two tables: {ddl:?}");
+    assert!(ddl.iter().all(|(_, state)| state == "SUCCEEDED"));
+
+    // The dry run shows the SQL of the batches the real run will claim.
+    let plan = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--engine", "athena", "--dry-run", "-o", "json"],
+    )
+    .run()
+    .success()
+    .stdout();
+    let plan: Vec<serde_json::Value> = serde_json::from_str(&plan).unwrap();
+    assert_eq!(plan.len(), 2, "45 objects, threshold 20: {plan:?}");
+    assert!(
+        plan.iter()
+            .all(|s| s["objects"] == 20 && s["estimated_cost_usd"].as_f64() > Some(0.0))
+    );
+    let script = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--engine", "athena", "--dry-run", "-o", "table"],
+    )
+    .run()
+    .success()
+    .stdout();
+    assert_eq!(
+        script
+            .matches("-- claim and compact: batch <new batch>, 20 objects")
+            .count(),
+        2,
+        "{script}"
+    );
+    assert_eq!(
+        script
+            .matches("INSERT INTO \"iotpipe\".\"readings\"")
+            .count(),
+        2
+    );
+
+    let run = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--engine", "athena", "-o", "jsonl"],
+    )
+    .run()
+    .success();
+    let reports = run.json_lines();
+    assert_eq!(reports.len(), 2, "{}", run.stderr());
+    for report in &reports {
+        assert_eq!(
+            report["queries"].as_array().map(Vec::len),
+            Some(1),
+            "{report}"
+        );
+        assert_eq!(report["queries"][0]["cost_usd"], 0.00005, "10 MB minimum");
+        assert_eq!(report["deleted"], 20);
+    }
+    assert!(
+        run.stderr().contains("2 Athena queries"),
+        "{}",
+        run.stderr()
+    );
+
+    let queries: Vec<String> = athena_queries(&moto)
+        .await
+        .into_iter()
+        .skip(3)
+        .map(|(query, _)| query)
+        .collect();
+    let batches = batches(&moto).await;
+    assert_eq!((batches.len(), queries.len()), (2, 2));
+    let planned: Vec<Vec<&str>> = plan
+        .iter()
+        .map(|s| paths_in(s["sql"][0].as_str().unwrap()))
+        .collect();
+    for (i, batch) in batches.iter().enumerate() {
+        assert_eq!(batch.state, BatchState::Compacted);
+        assert_eq!(
+            batch.keys,
+            keys[i * 20..(i + 1) * 20],
+            "claimed oldest first"
+        );
+        let query = queries
+            .iter()
+            .find(|q| q.contains(&format!("'{}' AS \"batch\"", batch.id)))
+            .expect("a query per batch");
+        assert_eq!(
+            paths_in(query).len(),
+            20,
+            "exactly the batch's keys: {query}"
+        );
+        for key in &batch.keys {
+            let physical = key.replacen("raw/", "landing/raw/", 1);
+            assert!(
+                query.contains(&literal(&format!("s3://pipe/{physical}"))),
+                "{key}: {query}"
+            );
+        }
+        assert_eq!(
+            paths_in(query),
+            planned[i],
+            "the dry run planned this batch"
+        );
+    }
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.contains("'s3://pipe/landing/raw/2026/03/01/00/it''s a key.jsonl'")),
+        "the quoted key is escaped: {queries:?}"
+    );
+
+    let s3 = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    let left: Vec<String> = s3
+        .list("landing/raw/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key.replacen("landing/", "", 1))
+        .collect();
+    assert_eq!(left, keys[40..], "only the 5 pending objects remain");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
+    let moto = moto();
+    let dir = temp_dir();
+    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
+    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    let reason =
+        "HIVE_BAD_DATA: Error parsing field value 'x' for field 3: For input string: \"x\"";
+    moto_fail_athena(&moto, reason, 1);
+
+    let failed = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
+        .run()
+        .expect_code(1);
+    let stderr = failed.stderr();
+    assert!(
+        stderr.contains("ended FAILED") && stderr.contains(reason),
+        "{stderr}"
+    );
+    assert!(stderr.contains("raw objects are kept"), "{stderr}");
+    let raw: Vec<String> = store
+        .list("raw/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(raw, keys, "nothing deleted");
+    let batch = batches(&moto).await.remove(0);
+    assert_eq!(batch.state, BatchState::Failed);
+    assert!(
+        batch
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("HIVE_BAD_DATA")
+    );
+
+    // What an earlier attempt of the batch wrote is replaced, nothing else.
+    let stale = format!("compacted/dt=2026-03-01/batch={}/stale-part", batch.id);
+    store.put(&stale, b"x").await.unwrap();
+    store
+        .put("compacted/dt=2026-03-01/batch=other/part", b"x")
+        .await
+        .unwrap();
+    let retried = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--engine", "athena", "-o", "jsonl"],
+    )
+    .run()
+    .success();
+    let reports = retried.json_lines();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(
+        reports[0]["batch"],
+        batch.id.as_str(),
+        "the same batch, retried"
+    );
+    assert_eq!(batches(&moto).await[0].state, BatchState::Compacted);
+    assert!(store.list("raw/").await.unwrap().is_empty());
+    let compacted: Vec<String> = store
+        .list("compacted/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(compacted, ["compacted/dt=2026-03-01/batch=other/part"]);
+    let states: Vec<String> = athena_queries(&moto)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(states, ["FAILED", "SUCCEEDED"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_the_running_athena_query() {
+    let moto = moto();
+    let dir = temp_dir();
+    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
+    // Queries stay QUEUED for ten minutes.
+    let transition = serde_json::json!({
+        "model_name": "athena::execution",
+        "transition": {"progression": "time", "seconds": 600},
+    });
+    let response = http_post(
+        moto.port,
+        "/moto-api/state-manager/set-transition",
+        &transition.to_string(),
+    );
+    assert!(response.contains(" 20"), "{response}");
+
+    let child = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while athena_queries(&moto).await.is_empty() {
+        assert!(Instant::now() < deadline, "no query started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("was stopped"), "{stderr}");
+    let states: Vec<String> = athena_queries(&moto)
+        .await
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert_eq!(states, ["CANCELLED"]);
+    let batch = batches(&moto).await.remove(0);
+    assert_eq!(batch.state, BatchState::Failed, "retryable");
+    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    assert_eq!(
+        store.list("raw/").await.unwrap().len(),
+        keys.len(),
+        "nothing deleted"
     );
 }

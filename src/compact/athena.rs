@@ -1,0 +1,313 @@
+//! The Athena engine: runs a batch's `INSERT INTO` statements ([`athena_sql`])
+//! and polls each until Athena says SUCCEEDED, FAILED or CANCELLED. A query
+//! that does not succeed fails the batch (left retryable, with Athena's
+//! reason); Ctrl-C stops the running query before iotpipe exits.
+//!
+//! Athena writes the batch under `compacted/dt=<day>/batch=<id>/` with names of
+//! its choosing, so a retry first deletes whatever an earlier attempt of the
+//! same batch wrote there: the output is fixed by the batch id, as with the
+//! local engine, and a retried batch never doubles its rows.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_athena::Client;
+use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::athena_sql::{self, Target};
+use super::{CompactError, Compaction, Compactor, Progress};
+use crate::counter::Batch;
+use crate::store::s3::S3Store;
+use crate::store::{COMPACTED, Store};
+
+/// Athena's price: 5 USD per TB scanned, at least 10 MB per query, rounded up to the MB.
+pub fn cost_usd(bytes_scanned: u64) -> f64 {
+    const MB: u64 = 1_000_000;
+    let billed = bytes_scanned.div_ceil(MB).max(10) * MB;
+    billed as f64 * 5.0 / 1e12
+}
+
+/// One finished query.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryRun {
+    pub id: String,
+    pub bytes_scanned: u64,
+    pub engine_millis: u64,
+    pub cost_usd: f64,
+}
+
+/// Ctrl-C while a query runs: stop the query, then fail the batch (exit 130).
+/// Ctrl-C at any other moment, or a second one, exits at once: the protocol
+/// resumes from wherever it stopped.
+#[derive(Clone)]
+pub struct Interrupt {
+    requested: watch::Receiver<bool>,
+    in_query: Arc<AtomicBool>,
+}
+
+impl Interrupt {
+    /// Installs the Ctrl-C handler (call inside the runtime).
+    pub fn install() -> Interrupt {
+        let (tx, requested) = watch::channel(false);
+        let in_query = Arc::new(AtomicBool::new(false));
+        let watching = in_query.clone();
+        tokio::spawn(async move {
+            let mut stopping = false;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if stopping || !watching.load(Ordering::SeqCst) {
+                    eprintln!("compact: interrupted");
+                    std::process::exit(crate::error::Exit::Interrupted as i32);
+                }
+                eprintln!("compact: stopping the Athena query (Ctrl-C again to quit at once)");
+                stopping = true;
+                let _ = tx.send(true);
+            }
+        });
+        Interrupt {
+            requested,
+            in_query,
+        }
+    }
+
+    /// Never fires (for callers without a terminal to interrupt them).
+    pub fn never() -> Interrupt {
+        let (tx, requested) = watch::channel(false);
+        std::mem::forget(tx);
+        Interrupt {
+            requested,
+            in_query: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+pub struct AthenaEngine {
+    client: Client,
+    store: Arc<S3Store>,
+    target: Target,
+    workgroup: String,
+    output_location: Option<String>,
+    interrupt: Interrupt,
+}
+
+impl AthenaEngine {
+    pub fn new(
+        client: Client,
+        store: Arc<S3Store>,
+        athena: &crate::config::Athena,
+        interrupt: Interrupt,
+    ) -> AthenaEngine {
+        let target = Target {
+            database: athena.database.clone(),
+            raw_table: athena.raw_table.clone(),
+            table: athena.table.clone(),
+            raw_location: store.uri(crate::store::RAW),
+            compacted_location: store.uri(COMPACTED),
+        };
+        AthenaEngine {
+            client,
+            store,
+            target,
+            workgroup: athena.workgroup.clone(),
+            output_location: athena.output_location.clone(),
+            interrupt,
+        }
+    }
+
+    /// The statements that compact `batch`'s keys.
+    pub fn statements(&self, batch_id: &str, keys: &[String]) -> Result<Vec<String>, CompactError> {
+        athena_sql::insert_statements(&self.target, batch_id, keys, |key| self.store.uri(key))
+            .map_err(|e| CompactError::Engine(e.to_string()))
+    }
+
+    /// The set-up DDL (`compact --init`).
+    pub fn ddl(&self) -> Vec<String> {
+        athena_sql::ddl(&self.target)
+    }
+
+    /// Runs one statement to its end.
+    pub async fn run(&self, sql: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
+        let mut requested = self.interrupt.requested.clone();
+        if *requested.borrow() {
+            return Err(CompactError::Interrupted { query: None });
+        }
+        let mut start = self
+            .client
+            .start_query_execution()
+            .query_string(sql)
+            .work_group(&self.workgroup)
+            .query_execution_context(
+                QueryExecutionContext::builder()
+                    .database(&self.target.database)
+                    .build(),
+            );
+        if let Some(location) = &self.output_location {
+            start = start.result_configuration(
+                ResultConfiguration::builder()
+                    .output_location(location)
+                    .build(),
+            );
+        }
+        let started = start
+            .send()
+            .await
+            .map_err(|e| api_error("StartQueryExecution", &e))?;
+        let id = started
+            .query_execution_id()
+            .ok_or_else(|| CompactError::Engine("Athena returned no query execution id".into()))?
+            .to_string();
+        self.interrupt.in_query.store(true, Ordering::SeqCst);
+        let outcome = self.poll(&id, progress, &mut requested).await;
+        self.interrupt.in_query.store(false, Ordering::SeqCst);
+        outcome
+    }
+
+    async fn poll(
+        &self,
+        id: &str,
+        progress: &Progress,
+        requested: &mut watch::Receiver<bool>,
+    ) -> Result<QueryRun, CompactError> {
+        let clock = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let output = self
+                .client
+                .get_query_execution()
+                .query_execution_id(id)
+                .send()
+                .await
+                .map_err(|e| api_error("GetQueryExecution", &e))?;
+            let execution = output.query_execution();
+            let status = execution.and_then(|e| e.status());
+            let statistics = execution.and_then(|e| e.statistics());
+            let scanned = statistics
+                .and_then(|s| s.data_scanned_in_bytes())
+                .unwrap_or(0)
+                .max(0) as u64;
+            let state = status
+                .and_then(|s| s.state())
+                .cloned()
+                .unwrap_or(QueryExecutionState::Queued);
+            progress.status(&format!(
+                "Athena query {id}: {}, {:.0?}, {} scanned",
+                state.as_str(),
+                clock.elapsed(),
+                indicatif::HumanBytes(scanned)
+            ));
+            match state {
+                QueryExecutionState::Succeeded => {
+                    return Ok(QueryRun {
+                        id: id.to_string(),
+                        bytes_scanned: scanned,
+                        engine_millis: statistics
+                            .and_then(|s| s.engine_execution_time_in_millis())
+                            .unwrap_or(0)
+                            .max(0) as u64,
+                        cost_usd: cost_usd(scanned),
+                    });
+                }
+                QueryExecutionState::Failed | QueryExecutionState::Cancelled => {
+                    let reason = status
+                        .and_then(|s| s.athena_error())
+                        .and_then(|e| e.error_message())
+                        .or_else(|| status.and_then(|s| s.state_change_reason()))
+                        .unwrap_or("Athena gave no reason")
+                        .to_string();
+                    return Err(CompactError::Query {
+                        id: id.to_string(),
+                        state: state.as_str().to_string(),
+                        reason,
+                    });
+                }
+                _ => {}
+            }
+            let interrupted = tokio::select! {
+                _ = tokio::time::sleep(delay) => false,
+                stop = requested.wait_for(|stop| *stop) => stop.is_ok(),
+            };
+            if interrupted {
+                let stopped = self
+                    .client
+                    .stop_query_execution()
+                    .query_execution_id(id)
+                    .send()
+                    .await;
+                if let Err(e) = stopped {
+                    tracing::warn!("stopping Athena query {id}: {}", crate::aws::describe(&e));
+                }
+                return Err(CompactError::Interrupted {
+                    query: Some(id.to_string()),
+                });
+            }
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Deletes what an earlier attempt of this batch wrote.
+    async fn clear_earlier_attempt(&self, batch_id: &str) -> Result<(), CompactError> {
+        let marker = format!("/batch={batch_id}/");
+        let stale: Vec<String> = self
+            .store
+            .list(COMPACTED)
+            .await?
+            .into_iter()
+            .filter(|o| o.key.contains(&marker))
+            .map(|o| o.key)
+            .collect();
+        if !stale.is_empty() {
+            tracing::info!(
+                "batch {batch_id}: deleting {} objects of an earlier attempt",
+                stale.len()
+            );
+            self.store.delete_many(&stale).await?;
+        }
+        Ok(())
+    }
+}
+
+fn api_error(operation: &str, error: &(dyn std::error::Error + 'static)) -> CompactError {
+    CompactError::Engine(format!(
+        "Athena {operation}: {}",
+        crate::aws::describe(error)
+    ))
+}
+
+#[async_trait::async_trait]
+impl Compactor for AthenaEngine {
+    fn name(&self) -> &'static str {
+        "athena"
+    }
+
+    async fn compact(
+        &self,
+        batch: &Batch,
+        progress: &Progress,
+    ) -> Result<Compaction, CompactError> {
+        let statements = self.statements(&batch.id, &batch.keys)?;
+        self.clear_earlier_attempt(&batch.id).await?;
+        let mut compaction = Compaction {
+            bytes_in: batch.bytes,
+            ..Compaction::default()
+        };
+        for sql in &statements {
+            compaction.queries.push(self.run(sql, progress).await?);
+        }
+        Ok(compaction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_has_a_10_mb_minimum_and_rounds_up_to_the_mb() {
+        assert_eq!(cost_usd(0), cost_usd(10_000_000));
+        assert!((cost_usd(0) - 0.00005).abs() < 1e-12);
+        assert!((cost_usd(1_000_000_000_000) - 5.0).abs() < 1e-9);
+        assert_eq!(cost_usd(20_000_001), cost_usd(21_000_000));
+    }
+}
