@@ -176,14 +176,14 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__compact)
-            opts="-o -h -V --engine --batch --all --dry-run --threads --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --engine --batch --all --dry-run --init --threads --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --engine)
-                    COMPREPLY=($(compgen -W "local" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "local athena" -- "${cur}"))
                     return 0
                     ;;
                 --batch)

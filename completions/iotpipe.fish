@@ -266,7 +266,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l quiet -d 'O
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l engine -d 'Compaction engine' -r -f -a "local\t'arrow + parquet in this process'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l engine -d 'Compaction engine' -r -f -a "local\t'arrow + parquet in this process (reads and writes the configured store)'
+athena\t'INSERT INTO the Parquet table, run by Athena (needs backend = "aws")'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l batch -d 'Only this batch (claimed, failed, or compacted with raw objects left)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l threads -d 'Threads parsing raw objects [default: one per core]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l data-dir -d 'Data directory (config data_dir)' -r -F
@@ -284,7 +285,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l profile -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l all -d 'Also compact the pending objects that do not fill a batch'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l dry-run -d 'Print the plan (batches, objects, bytes) without changing anything'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l dry-run -d 'Print the plan (batches, objects, bytes; with Athena the SQL and the estimated scan and cost) without changing anything'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l init -d 'Create the Athena database and tables (IF NOT EXISTS); with --dry-run, print their DDL'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l no-color -d 'Same as --color never'

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_athena::Client;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
@@ -170,7 +170,6 @@ impl AthenaEngine {
         progress: &Progress,
         requested: &mut watch::Receiver<bool>,
     ) -> Result<QueryRun, CompactError> {
-        let clock = Instant::now();
         let mut delay = Duration::from_millis(200);
         loop {
             let output = self
@@ -192,9 +191,8 @@ impl AthenaEngine {
                 .cloned()
                 .unwrap_or(QueryExecutionState::Queued);
             progress.status(&format!(
-                "Athena query {id}: {}, {:.0?}, {} scanned",
+                "Athena query {id}: {}, {} scanned",
                 state.as_str(),
-                clock.elapsed(),
                 indicatif::HumanBytes(scanned)
             ));
             match state {

@@ -130,12 +130,15 @@ impl Progress {
     /// A one-line status instead of the bar (an engine waiting on a service).
     pub fn status(&self, message: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
+            if bar.length().is_some() {
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template("{spinner} {msg}, {elapsed}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+                );
+                bar.unset_length();
+                bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            }
             bar.set_message(message.to_string());
-            bar.tick();
         }
     }
 
