@@ -172,7 +172,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('kinesis', 'kinesis', [CompletionResultType]::ParameterValue, 'Print records from a Kinesis data stream: every shard, following reshards')
             [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
+            [CompletionResult]::new('s3', 's3', [CompletionResultType]::ParameterValue, 'Print objects as they land in S3 (key, size, rows); needs aws.bucket')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -218,13 +220,62 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'iotpipe;tail;kinesis' {
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Stream name [default: kinesis.stream]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Where to start: latest, trim-horizon, or at-timestamp TIME (RFC 3339, e.g. 2026-11-26T10:00:00Z, or a duration ago, e.g. 15m) [default: latest]')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Exit after N records')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N records')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})')
+            [CompletionResult]::new('--show-shard', '--show-shard', [CompletionResultType]::ParameterName, 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'iotpipe;tail;objects' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
             [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Exit after N objects')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N objects')
             [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
-            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'How often to look for new objects')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'How often to look for new objects [default: 500ms locally, 2s on S3]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--existing', '--existing', [CompletionResultType]::ParameterName, 'Also print the objects already there when starting')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'iotpipe;tail;s3' {
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Area of the bucket layout to follow (raw/, rejected/ or compacted/; mapped through aws.*_prefix)')
+            [CompletionResult]::new('-C', '-C ', [CompletionResultType]::ParameterName, 'Exit after N objects')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Exit after N objects')
+            [CompletionResult]::new('-W', '-W ', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)')
+            [CompletionResult]::new('--poll', '--poll', [CompletionResultType]::ParameterName, 'How often to look for new objects [default: 500ms locally, 2s on S3]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -244,14 +295,22 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         }
         'iotpipe;tail;help' {
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('kinesis', 'kinesis', [CompletionResultType]::ParameterValue, 'Print records from a Kinesis data stream: every shard, following reshards')
             [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
+            [CompletionResult]::new('s3', 's3', [CompletionResultType]::ParameterValue, 'Print objects as they land in S3 (key, size, rows); needs aws.bucket')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'iotpipe;tail;help;mqtt' {
             break
         }
+        'iotpipe;tail;help;kinesis' {
+            break
+        }
         'iotpipe;tail;help;objects' {
+            break
+        }
+        'iotpipe;tail;help;s3' {
             break
         }
         'iotpipe;tail;help;help' {
@@ -469,13 +528,21 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         }
         'iotpipe;help;tail' {
             [CompletionResult]::new('mqtt', 'mqtt', [CompletionResultType]::ParameterValue, 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)')
+            [CompletionResult]::new('kinesis', 'kinesis', [CompletionResultType]::ParameterValue, 'Print records from a Kinesis data stream: every shard, following reshards')
             [CompletionResult]::new('objects', 'objects', [CompletionResultType]::ParameterValue, 'Print raw objects as they land in the local store (key, size, rows)')
+            [CompletionResult]::new('s3', 's3', [CompletionResultType]::ParameterValue, 'Print objects as they land in S3 (key, size, rows); needs aws.bucket')
             break
         }
         'iotpipe;help;tail;mqtt' {
             break
         }
+        'iotpipe;help;tail;kinesis' {
+            break
+        }
         'iotpipe;help;tail;objects' {
+            break
+        }
+        'iotpipe;help;tail;s3' {
             break
         }
         'iotpipe;help;sink' {

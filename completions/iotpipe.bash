@@ -103,14 +103,23 @@ _iotpipe() {
             iotpipe__subcmd__help__subcmd__config,show)
                 cmd="iotpipe__subcmd__help__subcmd__config__subcmd__show"
                 ;;
+            iotpipe__subcmd__help__subcmd__tail,kinesis)
+                cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__kinesis"
+                ;;
             iotpipe__subcmd__help__subcmd__tail,mqtt)
                 cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__mqtt"
                 ;;
             iotpipe__subcmd__help__subcmd__tail,objects)
                 cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__objects"
                 ;;
+            iotpipe__subcmd__help__subcmd__tail,s3)
+                cmd="iotpipe__subcmd__help__subcmd__tail__subcmd__s3"
+                ;;
             iotpipe__subcmd__tail,help)
                 cmd="iotpipe__subcmd__tail__subcmd__help"
+                ;;
+            iotpipe__subcmd__tail,kinesis)
+                cmd="iotpipe__subcmd__tail__subcmd__kinesis"
                 ;;
             iotpipe__subcmd__tail,mqtt)
                 cmd="iotpipe__subcmd__tail__subcmd__mqtt"
@@ -118,14 +127,23 @@ _iotpipe() {
             iotpipe__subcmd__tail,objects)
                 cmd="iotpipe__subcmd__tail__subcmd__objects"
                 ;;
+            iotpipe__subcmd__tail,s3)
+                cmd="iotpipe__subcmd__tail__subcmd__s3"
+                ;;
             iotpipe__subcmd__tail__subcmd__help,help)
                 cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__help"
+                ;;
+            iotpipe__subcmd__tail__subcmd__help,kinesis)
+                cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__kinesis"
                 ;;
             iotpipe__subcmd__tail__subcmd__help,mqtt)
                 cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__mqtt"
                 ;;
             iotpipe__subcmd__tail__subcmd__help,objects)
                 cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__objects"
+                ;;
+            iotpipe__subcmd__tail__subcmd__help,s3)
+                cmd="iotpipe__subcmd__tail__subcmd__help__subcmd__s3"
                 ;;
             *)
                 ;;
@@ -662,8 +680,22 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__tail)
-            opts="mqtt objects"
+            opts="mqtt kinesis objects s3"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__tail__subcmd__kinesis)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -690,6 +722,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__tail__subcmd__objects)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__tail__subcmd__s3)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1114,7 +1160,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version mqtt objects help"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version mqtt kinesis objects s3 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1156,7 +1202,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__help)
-            opts="mqtt objects help"
+            opts="mqtt kinesis objects s3 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1170,6 +1216,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__help__subcmd__kinesis)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1204,6 +1264,86 @@ _iotpipe() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__help__subcmd__s3)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__kinesis)
+            opts="-C -W -v -o -h -V --stream --from --count --timeout --show-shard --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --stream)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1345,6 +1485,72 @@ _iotpipe() {
             fi
             case "${prev}" in
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__tail__subcmd__s3)
+            opts="-C -W -o -h -V --prefix --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -165,7 +165,9 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand kinesis 'Print records from a Kinesis data stream: every shard, following reshards'
             cand objects 'Print raw objects as they land in the local store (key, size, rows)'
+            cand s3 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;tail;mqtt'= {
@@ -209,13 +211,60 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;tail;kinesis'= {
+            cand --stream 'Stream name [default: kinesis.stream]'
+            cand --from 'Where to start: latest, trim-horizon, or at-timestamp TIME (RFC 3339, e.g. 2026-11-26T10:00:00Z, or a duration ago, e.g. 15m) [default: latest]'
+            cand -C 'Exit after N records'
+            cand --count 'Exit after N records'
+            cand -W 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)'
+            cand --timeout 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand -v 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})'
+            cand --show-shard 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;tail;objects'= {
             cand --data-dir 'Data directory (config data_dir)'
             cand -C 'Exit after N objects'
             cand --count 'Exit after N objects'
             cand -W 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
             cand --timeout 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
-            cand --poll 'How often to look for new objects'
+            cand --poll 'How often to look for new objects [default: 500ms locally, 2s on S3]'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --existing 'Also print the objects already there when starting'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;tail;s3'= {
+            cand --prefix 'Area of the bucket layout to follow (raw/, rejected/ or compacted/; mapped through aws.*_prefix)'
+            cand -C 'Exit after N objects'
+            cand --count 'Exit after N objects'
+            cand -W 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
+            cand --timeout 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)'
+            cand --poll 'How often to look for new objects [default: 500ms locally, 2s on S3]'
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
             cand --output 'Output format [default: table on a terminal, jsonl when piped]'
@@ -234,12 +283,18 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         }
         &'iotpipe;tail;help'= {
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand kinesis 'Print records from a Kinesis data stream: every shard, following reshards'
             cand objects 'Print raw objects as they land in the local store (key, size, rows)'
+            cand s3 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;tail;help;mqtt'= {
         }
+        &'iotpipe;tail;help;kinesis'= {
+        }
         &'iotpipe;tail;help;objects'= {
+        }
+        &'iotpipe;tail;help;s3'= {
         }
         &'iotpipe;tail;help;help'= {
         }
@@ -440,11 +495,17 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         }
         &'iotpipe;help;tail'= {
             cand mqtt 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+            cand kinesis 'Print records from a Kinesis data stream: every shard, following reshards'
             cand objects 'Print raw objects as they land in the local store (key, size, rows)'
+            cand s3 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
         }
         &'iotpipe;help;tail;mqtt'= {
         }
+        &'iotpipe;help;tail;kinesis'= {
+        }
         &'iotpipe;help;tail;objects'= {
+        }
+        &'iotpipe;help;tail;s3'= {
         }
         &'iotpipe;help;sink'= {
         }

@@ -143,24 +143,26 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l verbose -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
 jsonl\t'One JSON object per line (default when piped)'"
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l profile -d 'AWS named profile (config key aws.profile)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l region -d 'AWS region (config key aws.region)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -l no-color -d 'Same as --color never'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt objects help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "kinesis" -d 'Print records from a Kinesis data stream: every shard, following reshards'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "s3" -d 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s p -l port -d 'Broker port (config mqtt.port)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
@@ -192,10 +194,30 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l stream -d 'Stream name [default: kinesis.stream]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l from -d 'Where to start: latest, trim-horizon, or at-timestamp TIME (RFC 3339, e.g. 2026-11-26T10:00:00Z, or a duration ago, e.g. 15m) [default: latest]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s C -l count -d 'Exit after N records' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s W -l timeout -d 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s v -l show-shard -d 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l data-dir -d 'Data directory (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s C -l count -d 'Exit after N objects' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s W -l timeout -d 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l poll -d 'How often to look for new objects' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l poll -d 'How often to look for new objects [default: 500ms locally, 2s on S3]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -212,8 +234,30 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l prefix -d 'Area of the bucket layout to follow (raw/, rejected/ or compacted/; mapped through aws.*_prefix)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -s C -l count -d 'Exit after N objects' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -s W -l timeout -d 'Exit with code 4 after this long without a new object (seconds, or e.g. 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l poll -d 'How often to look for new objects [default: 500ms locally, 2s on S3]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l existing -d 'Also print the objects already there when starting'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "kinesis" -d 'Print records from a Kinesis data stream: every shard, following reshards'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "s3" -d 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s p -l port -d 'Broker port (config mqtt.port)' -r
@@ -387,5 +431,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_see
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "kinesis" -d 'Print records from a Kinesis data stream: every shard, following reshards'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "s3" -d 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'

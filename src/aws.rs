@@ -37,6 +37,10 @@ pub fn athena(sdk: &SdkConfig) -> aws_sdk_athena::Client {
     aws_sdk_athena::Client::new(sdk)
 }
 
+pub fn kinesis(sdk: &SdkConfig) -> aws_sdk_kinesis::Client {
+    aws_sdk_kinesis::Client::new(sdk)
+}
+
 pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }

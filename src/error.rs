@@ -123,6 +123,9 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
             },
         ));
     }
+    if let Some(kinesis) = cause.downcast_ref::<crate::kinesis::KinesisError>() {
+        return Some((Exit::Failure, Some(kinesis.hint())));
+    }
     if let Some(compact) = cause.downcast_ref::<crate::compact::CompactError>() {
         let exit = match compact {
             crate::compact::CompactError::Interrupted { .. } => Exit::Interrupted,

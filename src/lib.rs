@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod deadline;
 pub mod error;
 pub mod journal;
+pub mod kinesis;
 pub mod mqtt;
 pub mod output;
 pub mod payload;

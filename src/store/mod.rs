@@ -71,6 +71,16 @@ pub struct ObjectInfo {
 pub trait Store: Send + Sync {
     /// Every object under `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
+    /// The objects under `prefix` whose keys sort after `start_after`.
+    async fn list_after(
+        &self,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<ObjectInfo>, StoreError> {
+        let mut objects = self.list(prefix).await?;
+        objects.retain(|o| o.key.as_str() > start_after);
+        Ok(objects)
+    }
     async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError>;
     /// Writes the whole object or nothing; it is durable when this returns.
     async fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError>;

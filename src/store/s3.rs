@@ -265,13 +265,24 @@ impl Store for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
-        let mut pages = self
+        self.list_after(prefix, "").await
+    }
+
+    /// S3 starts the listing there (StartAfter) instead of filtering afterwards.
+    async fn list_after(
+        &self,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<ObjectInfo>, StoreError> {
+        let mut request = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix(self.physical(prefix))
-            .into_paginator()
-            .send();
+            .prefix(self.physical(prefix));
+        if !start_after.is_empty() {
+            request = request.start_after(self.physical(start_after));
+        }
+        let mut pages = request.into_paginator().send();
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.remote("listing", prefix, &e))?;

@@ -524,6 +524,34 @@ pub fn moto() -> Service {
     )
 }
 
+/// kinesalite (a Kinesis emulator that, unlike moto, closes a split parent
+/// shard) on a free loopback port; installed by scripts/test.
+pub fn kinesalite() -> Service {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let default = home.join(".cache/iotpipe/kinesalite");
+    let dir = required_path(
+        "IOTPIPE_TEST_KINESALITE",
+        &[default.to_str().unwrap_or_default()],
+        "kinesalite",
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/kinesalite.js");
+    Service::start(
+        "kinesalite",
+        Duration::from_secs(20),
+        move |_, port| {
+            let mut command = Command::new("node");
+            command
+                .env("NODE_PATH", dir.join("node_modules"))
+                .arg(&script)
+                .arg(port.to_string());
+            command
+        },
+        |port| http_get(port, "/").is_some_and(|r| r.starts_with("HTTP/1.")),
+    )
+}
+
 /// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.
 pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
     let body = serde_json::json!({ "reason": reason, "count": count }).to_string();
@@ -534,6 +562,19 @@ pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
 /// The endpoint of a moto server.
 pub fn moto_endpoint(moto: &Service) -> String {
     format!("http://127.0.0.1:{}", moto.port)
+}
+
+/// An AWS client configuration aimed at a local emulator (moto, kinesalite)
+/// with dummy credentials: the traffic stays on 127.0.0.1.
+pub async fn sdk(service: &Service) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto_endpoint(service))
+        .load()
+        .await
 }
 
 /// Environment for an AWS client aimed at a moto server with dummy credentials.

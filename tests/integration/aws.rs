@@ -14,21 +14,9 @@ use iotpipe::store::s3::S3Store;
 use iotpipe::store::{Store, StoreError};
 
 use crate::common::{
-    Iotpipe, Service, duckdb, http_post, iotpipe, moto, moto_endpoint, moto_fail_athena, temp_dir,
+    Iotpipe, Service, duckdb, http_post, iotpipe, moto, moto_endpoint, moto_fail_athena, sdk,
+    temp_dir,
 };
-
-/// A client configuration aimed at moto with dummy credentials (the traffic
-/// stays on 127.0.0.1).
-async fn sdk(moto: &Service) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto_endpoint(moto))
-        .load()
-        .await
-}
 
 async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
     let client = iotpipe::aws::dynamodb(&sdk(moto).await);

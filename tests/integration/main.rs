@@ -14,5 +14,6 @@ mod harness;
 mod mqtt;
 mod sense;
 mod sink;
+mod streams;
 mod tls;
 mod up;

@@ -1,0 +1,335 @@
+//! Reading a Kinesis data stream, which the IoT rule fills with the MQTT
+//! payloads: every open shard at once, each within Kinesis' 5 GetRecords calls
+//! per second, expired iterators renewed where they stopped, and after a
+//! reshard the parents read to their end before their children start (children
+//! found from `ChildShards` when the service returns them, otherwise from
+//! ListShards' `ParentShardId`). The usual tailers stop at a closed shard.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_kinesis::Client;
+use aws_sdk_kinesis::primitives::DateTime;
+use aws_sdk_kinesis::types::ShardIteratorType;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// Where reading starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Only records put from now on.
+    Latest,
+    /// Everything the stream still holds.
+    TrimHorizon,
+    /// Records that arrived at or after this time.
+    At(OffsetDateTime),
+}
+
+/// One record as read.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub shard: String,
+    pub sequence: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KinesisError {
+    #[error("Kinesis stream {stream} does not exist")]
+    NoStream { stream: String },
+    #[error("Kinesis {operation} on {stream}: {message}")]
+    Api {
+        operation: &'static str,
+        stream: String,
+        message: String,
+    },
+}
+
+impl KinesisError {
+    pub fn hint(&self) -> String {
+        match self {
+            KinesisError::NoStream { .. } => {
+                "check the name (--stream, config kinesis.stream) and the region (--region)".into()
+            }
+            KinesisError::Api { .. } => "check credentials (--profile), region (--region) and \
+                 kinesis:ListShards, GetShardIterator, GetRecords permissions on the stream"
+                .into(),
+        }
+    }
+}
+
+/// Calls per second Kinesis allows per shard.
+const CALLS_PER_SECOND: u32 = 5;
+/// Pause when a shard is caught up (what the KCL waits between idle reads).
+const IDLE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+struct Shard {
+    id: String,
+    parents: Vec<String>,
+    closed: bool,
+}
+
+/// Reads `stream` from `start`; records arrive on the returned channel, each
+/// shard in order, parents before children. Dropping the receiver stops the
+/// readers.
+pub fn follow(
+    client: Client,
+    stream: String,
+    start: Start,
+) -> mpsc::Receiver<Result<Record, KinesisError>> {
+    let (tx, rx) = mpsc::channel(10_000);
+    tokio::spawn(async move {
+        let reader = Reader {
+            client,
+            stream,
+            start,
+            tx: tx.clone(),
+        };
+        if let Err(e) = reader.run().await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    rx
+}
+
+#[derive(Clone)]
+struct Reader {
+    client: Client,
+    stream: String,
+    start: Start,
+    tx: mpsc::Sender<Result<Record, KinesisError>>,
+}
+
+impl Reader {
+    fn error(
+        &self,
+        operation: &'static str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> KinesisError {
+        KinesisError::Api {
+            operation,
+            stream: self.stream.clone(),
+            message: crate::aws::describe(error),
+        }
+    }
+
+    async fn list_shards(&self) -> Result<Vec<Shard>, KinesisError> {
+        let mut shards = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let request = match &token {
+                // A request with a NextToken must not name the stream.
+                Some(token) => self.client.list_shards().next_token(token),
+                None => self.client.list_shards().stream_name(&self.stream),
+            };
+            let page = match request.send().await {
+                Ok(page) => page,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    return Err(KinesisError::NoStream {
+                        stream: self.stream.clone(),
+                    });
+                }
+                Err(e) => return Err(self.error("ListShards", &e)),
+            };
+            for shard in page.shards() {
+                shards.push(Shard {
+                    id: shard.shard_id().to_string(),
+                    parents: [shard.parent_shard_id(), shard.adjacent_parent_shard_id()]
+                        .into_iter()
+                        .flatten()
+                        .map(str::to_string)
+                        .collect(),
+                    closed: shard
+                        .sequence_number_range()
+                        .and_then(|r| r.ending_sequence_number())
+                        .is_some(),
+                });
+            }
+            match page.next_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return Ok(shards),
+            }
+        }
+    }
+
+    /// Starts the shards whose parents are done, and their children as each ends.
+    async fn run(&self) -> Result<(), KinesisError> {
+        let mut known: HashMap<String, Shard> = self
+            .list_shards()
+            .await?
+            .into_iter()
+            .map(|s| (s.id.clone(), s))
+            .collect();
+        let mut finished: HashSet<String> = HashSet::new();
+        let mut started: HashSet<String> = HashSet::new();
+        let mut readers = JoinSet::new();
+        let mut first: Vec<&Shard> = known
+            .values()
+            .filter(|s| match self.start {
+                // Closed shards hold nothing new.
+                Start::Latest => !s.closed,
+                // Parents that expired from the stream are not waited for.
+                _ => s.parents.iter().all(|p| !known.contains_key(p)),
+            })
+            .collect();
+        first.sort_by(|a, b| a.id.cmp(&b.id));
+        for shard in first {
+            started.insert(shard.id.clone());
+            readers.spawn(self.clone().read_shard(shard.id.clone(), self.start));
+        }
+        while let Some(joined) = readers.join_next().await {
+            let Ok(ended) = joined else { continue };
+            let (id, named) = ended?;
+            finished.insert(id.clone());
+            let mut children: Vec<String> = named.iter().map(|s| s.id.clone()).collect();
+            known.extend(named.into_iter().map(|s| (s.id.clone(), s)));
+            if children.is_empty() {
+                // kinesalite and moto do not return ChildShards: ask ListShards.
+                known = self
+                    .list_shards()
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.id.clone(), s))
+                    .collect();
+                children = known
+                    .values()
+                    .filter(|s| s.parents.contains(&id))
+                    .map(|s| s.id.clone())
+                    .collect();
+                children.sort();
+            }
+            for child in children {
+                let parents_done = known.get(&child).is_some_and(|shard| {
+                    shard
+                        .parents
+                        .iter()
+                        .all(|p| finished.contains(p) || !known.contains_key(p))
+                });
+                if parents_done && started.insert(child.clone()) {
+                    // A child holds only records newer than the reshard: all wanted.
+                    let start = match self.start {
+                        Start::At(t) => Start::At(t),
+                        _ => Start::TrimHorizon,
+                    };
+                    readers.spawn(self.clone().read_shard(child, start));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn iterator(
+        &self,
+        shard: &str,
+        start: Start,
+        after: Option<&str>,
+    ) -> Result<String, KinesisError> {
+        let mut request = self
+            .client
+            .get_shard_iterator()
+            .stream_name(&self.stream)
+            .shard_id(shard);
+        request = match (after, start) {
+            (Some(sequence), _) => request
+                .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+                .starting_sequence_number(sequence),
+            (None, Start::Latest) => request.shard_iterator_type(ShardIteratorType::Latest),
+            (None, Start::TrimHorizon) => {
+                request.shard_iterator_type(ShardIteratorType::TrimHorizon)
+            }
+            (None, Start::At(at)) => request
+                .shard_iterator_type(ShardIteratorType::AtTimestamp)
+                .timestamp(
+                    DateTime::from_nanos(at.unix_timestamp_nanos())
+                        .unwrap_or(DateTime::from_secs(at.unix_timestamp())),
+                ),
+        };
+        let output = request
+            .send()
+            .await
+            .map_err(|e| self.error("GetShardIterator", &e))?;
+        output
+            .shard_iterator()
+            .map(str::to_string)
+            .ok_or_else(|| KinesisError::Api {
+                operation: "GetShardIterator",
+                stream: self.stream.clone(),
+                message: format!("no iterator for shard {shard}"),
+            })
+    }
+
+    /// Reads one shard to its end; returns its id and the children it named.
+    async fn read_shard(
+        self,
+        shard: String,
+        start: Start,
+    ) -> Result<(String, Vec<Shard>), KinesisError> {
+        let mut iterator = self.iterator(&shard, start, None).await?;
+        let mut last: Option<String> = None;
+        let mut backoff = Duration::from_millis(200);
+        let spacing = Duration::from_secs(1) / CALLS_PER_SECOND;
+        loop {
+            let called = Instant::now();
+            let output = match self
+                .client
+                .get_records()
+                .shard_iterator(&iterator)
+                .limit(10_000)
+                .send()
+                .await
+            {
+                Ok(output) => output,
+                Err(e) => {
+                    let service = e.as_service_error();
+                    if service.is_some_and(|s| s.is_provisioned_throughput_exceeded_exception()) {
+                        // Another reader shares the shard's 5 calls/s: back off with jitter.
+                        tokio::time::sleep(backoff.mul_f64(0.5 + fastrand::f64())).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        continue;
+                    }
+                    if service.is_some_and(|s| s.is_expired_iterator_exception()) {
+                        iterator = self.iterator(&shard, start, last.as_deref()).await?;
+                        continue;
+                    }
+                    return Err(self.error("GetRecords", &e));
+                }
+            };
+            backoff = Duration::from_millis(200);
+            for record in output.records() {
+                last = Some(record.sequence_number().to_string());
+                let sent = self
+                    .tx
+                    .send(Ok(Record {
+                        shard: shard.clone(),
+                        sequence: record.sequence_number().to_string(),
+                        data: record.data().as_ref().to_vec(),
+                    }))
+                    .await;
+                if sent.is_err() {
+                    return Ok((shard, Vec::new())); // nobody is reading any more
+                }
+            }
+            let Some(next) = output.next_shard_iterator() else {
+                let children = output
+                    .child_shards()
+                    .iter()
+                    .map(|c| Shard {
+                        id: c.shard_id().to_string(),
+                        parents: c.parent_shards().to_vec(),
+                        closed: false,
+                    })
+                    .collect();
+                return Ok((shard, children));
+            };
+            iterator = next.to_string();
+            let caught_up = output.records().is_empty() && output.millis_behind_latest() == Some(0);
+            tokio::time::sleep_until(called + if caught_up { IDLE } else { spacing }).await;
+        }
+    }
+}

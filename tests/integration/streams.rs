@@ -1,0 +1,289 @@
+//! Following the AWS side of the stream: `tail kinesis` on kinesalite across a
+//! shard split, and `tail s3` on moto.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use aws_sdk_kinesis::primitives::Blob;
+
+use crate::common::{Service, iotpipe, kinesalite, moto, moto_endpoint, sdk, temp_dir};
+
+async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let summary = client
+            .describe_stream_summary()
+            .stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+        let status = summary
+            .stream_description_summary()
+            .map(|s| s.stream_status().as_str().to_string());
+        if status.as_deref() == Some("ACTIVE") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "stream stuck in {status:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn put(client: &aws_sdk_kinesis::Client, stream: &str, key: &str, data: &str) {
+    client
+        .put_record()
+        .stream_name(stream)
+        .partition_key(key)
+        .data(Blob::new(data.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_split() {
+    let kinesalite = kinesalite();
+    let client = iotpipe::aws::kinesis(&sdk(&kinesalite).await);
+    client
+        .create_stream()
+        .stream_name("sensor")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, "sensor").await;
+    let dir = temp_dir();
+    let readings = iotpipe(dir.path())
+        .args(["sense", "--sim", "--count", "60", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout();
+    let readings: Vec<&str> = readings.lines().collect();
+    for (i, reading) in readings[..30].iter().enumerate() {
+        put(&client, "sensor", &format!("device-{i}"), reading).await;
+    }
+    let parent = client
+        .list_shards()
+        .stream_name("sensor")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .to_string();
+    client
+        .split_shard()
+        .stream_name("sensor")
+        .shard_to_split(&parent)
+        .new_starting_hash_key("170141183460469231731687303715884105728")
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, "sensor").await;
+    for (i, reading) in readings[30..].iter().enumerate() {
+        put(&client, "sensor", &format!("device-{i}"), reading).await;
+    }
+    put(&client, "sensor", "device-x", "not a reading").await;
+
+    let run = iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&kinesalite),
+            "--region",
+            "us-east-1",
+        ])
+        .args([
+            "tail",
+            "kinesis",
+            "--stream",
+            "sensor",
+            "--from",
+            "trim-horizon",
+        ])
+        .args(["-C", "61", "-W", "20", "-v", "-o", "jsonl"])
+        .run()
+        .success();
+    let lines = run.json_lines();
+    assert_eq!(lines.len(), 61, "{}", run.stderr());
+    let seqs: Vec<Option<u64>> = lines.iter().map(|l| l["payload"]["seq"].as_u64()).collect();
+    // Parent first, in order; then the children's records.
+    assert!(
+        lines[..30].iter().all(|l| l["shard"] == parent.as_str()),
+        "{lines:?}"
+    );
+    assert_eq!(
+        seqs[..30],
+        (0..30).map(Some).collect::<Vec<_>>(),
+        "the parent's records in order"
+    );
+    assert!(lines[30..].iter().all(|l| l["shard"] != parent.as_str()));
+    let mut children: Vec<u64> = seqs[30..].iter().flatten().copied().collect();
+    children.sort_unstable();
+    assert_eq!(
+        children,
+        (30..60).collect::<Vec<_>>(),
+        "every child record once"
+    );
+    let shards: std::collections::BTreeSet<&str> = lines[30..]
+        .iter()
+        .filter_map(|l| l["shard"].as_str())
+        .collect();
+    assert_eq!(shards.len(), 2, "both children were read: {shards:?}");
+    assert!(
+        lines.iter().any(|l| l["payload_raw"] == "not a reading"),
+        "the malformed record is shown raw"
+    );
+    assert!(
+        run.stderr().contains("malformed payload"),
+        "{}",
+        run.stderr()
+    );
+
+    // At a time before the first record: the same records.
+    let since = iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&kinesalite),
+            "--region",
+            "us-east-1",
+        ])
+        .args([
+            "tail",
+            "kinesis",
+            "--stream",
+            "sensor",
+            "--from",
+            "at-timestamp",
+            "1h",
+        ])
+        .args(["-C", "61", "-W", "20", "-o", "jsonl"])
+        .run()
+        .success();
+    assert_eq!(since.stdout().lines().count(), 61);
+
+    // From now on: nothing old, then a new record.
+    let latest = iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&kinesalite),
+            "--region",
+            "us-east-1",
+        ])
+        .args([
+            "tail", "kinesis", "--stream", "sensor", "-C", "1", "-W", "20", "-o", "jsonl",
+        ])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    put(&client, "sensor", "device-1", readings[0]).await;
+    let output = latest.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), readings[0]);
+}
+
+#[test]
+fn tail_kinesis_explains_a_missing_stream_and_a_bad_start() {
+    let kinesalite = kinesalite();
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&kinesalite),
+            "--region",
+            "us-east-1",
+        ])
+        .args(["tail", "kinesis", "--stream", "nope", "-W", "5"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr().contains("stream nope does not exist"),
+        "{}",
+        run.stderr()
+    );
+    let bad = iotpipe(dir.path())
+        .args(["tail", "kinesis", "--from", "at-timestamp", "yesterday-ish"])
+        .run()
+        .expect_code(2);
+    assert!(
+        bad.stderr().contains("neither an RFC 3339 time"),
+        "{}",
+        bad.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_s3_prints_objects_as_they_land() {
+    let moto: Service = moto();
+    let s3 = iotpipe::aws::s3(&sdk(&moto).await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let put = |key: &'static str, body: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket("pipe")
+                .key(key)
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put("landing/2026/03/01/09/old.jsonl", "{}\n").await;
+    let dir = temp_dir();
+    let mut tail = iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .env("IOTPIPE_AWS_RAW_PREFIX", "landing/")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&moto),
+            "--region",
+            "us-east-1",
+        ])
+        .args([
+            "tail", "s3", "--poll", "200ms", "-C", "2", "-W", "20", "-o", "jsonl",
+        ])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    put("landing/2026/03/01/10/a.jsonl", "{}\n{}\n").await;
+    put("landing/2026/03/01/10/b.jsonl", "{}\n{}\n{}\n").await;
+    let stdout = tail.stdout.take().unwrap();
+    let lines: Vec<serde_json::Value> = BufReader::new(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    let status = tail.wait().unwrap();
+    assert!(status.success());
+    let seen: Vec<(&str, u64)> = lines
+        .iter()
+        .map(|l| (l["key"].as_str().unwrap(), l["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("raw/2026/03/01/10/a.jsonl", 2),
+            ("raw/2026/03/01/10/b.jsonl", 3)
+        ],
+        "only new objects, named in the layout"
+    );
+}
