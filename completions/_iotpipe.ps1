@@ -402,7 +402,11 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;refresh-dashboard' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output directory (config dashboard.out, default <data_dir>/dashboard)')
+            [CompletionResult]::new('--dataset', '--dataset', [CompletionResultType]::ParameterName, 'QuickSight dataset to refresh, repeatable [default: quicksight.datasets]')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Stop waiting after this long; the ingestions go on (exit 4)')
+            [CompletionResult]::new('--schedule', '--schedule', [CompletionResultType]::ParameterName, 'Set the datasets'' refresh schedule instead of refreshing now [default: quicksight.schedule]')
+            [CompletionResult]::new('--account-id', '--account-id', [CompletionResultType]::ParameterName, 'AWS account id [default: quicksight.account_id, else from STS]')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Output directory of the HTML dashboard (config dashboard.out, default <data_dir>/dashboard)')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -411,7 +415,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
             [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
-            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Build the local HTML dashboard (the QuickSight refresh is not built yet)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Build the local HTML dashboard even when QuickSight datasets are configured')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until every ingestion ends and report its rows; exit 0 only if all completed')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the account''s datasets and their last ingestion')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')

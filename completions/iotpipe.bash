@@ -918,12 +918,28 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__refresh__subcmd__dashboard)
-            opts="-o -h -V --local --out --data-dir --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --local --dataset --wait --timeout --schedule --list --account-id --out --data-dir --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dataset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schedule)
+                    COMPREPLY=($(compgen -W "hourly daily off" -- "${cur}"))
+                    return 0
+                    ;;
+                --account-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

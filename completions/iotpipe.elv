@@ -381,7 +381,11 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --version 'Print version'
         }
         &'iotpipe;refresh-dashboard'= {
-            cand --out 'Output directory (config dashboard.out, default <data_dir>/dashboard)'
+            cand --dataset 'QuickSight dataset to refresh, repeatable [default: quicksight.datasets]'
+            cand --timeout 'Stop waiting after this long; the ingestions go on (exit 4)'
+            cand --schedule 'Set the datasets'' refresh schedule instead of refreshing now [default: quicksight.schedule]'
+            cand --account-id 'AWS account id [default: quicksight.account_id, else from STS]'
+            cand --out 'Output directory of the HTML dashboard (config dashboard.out, default <data_dir>/dashboard)'
             cand --data-dir 'Data directory (config data_dir)'
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
@@ -390,7 +394,9 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --profile 'AWS named profile (config key aws.profile)'
             cand --region 'AWS region (config key aws.region)'
             cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
-            cand --local 'Build the local HTML dashboard (the QuickSight refresh is not built yet)'
+            cand --local 'Build the local HTML dashboard even when QuickSight datasets are configured'
+            cand --wait 'Wait until every ingestion ends and report its rows; exit 0 only if all completed'
+            cand --list 'List the account''s datasets and their last ingestion'
             cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
             cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
             cand --no-color 'Same as --color never'

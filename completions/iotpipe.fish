@@ -336,7 +336,13 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l quiet -d 'On
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l out -d 'Output directory (config dashboard.out, default <data_dir>/dashboard)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l dataset -d 'QuickSight dataset to refresh, repeatable [default: quicksight.datasets]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l timeout -d 'Stop waiting after this long; the ingestions go on (exit 4)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l schedule -d 'Set the datasets\' refresh schedule instead of refreshing now [default: quicksight.schedule]' -r -f -a "hourly\t''
+daily\t''
+off\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l account-id -d 'AWS account id [default: quicksight.account_id, else from STS]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l out -d 'Output directory of the HTML dashboard (config dashboard.out, default <data_dir>/dashboard)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l data-dir -d 'Data directory (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
@@ -348,7 +354,9 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l local -d 'Build the local HTML dashboard (the QuickSight refresh is not built yet)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l local -d 'Build the local HTML dashboard even when QuickSight datasets are configured'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l wait -d 'Wait until every ingestion ends and report its rows; exit 0 only if all completed'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l list -d 'List the account\'s datasets and their last ingestion'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l no-color -d 'Same as --color never'

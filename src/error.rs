@@ -123,6 +123,10 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
             },
         ));
     }
+    if let Some(quicksight) = cause.downcast_ref::<crate::dashboard::quicksight::QuickSightError>()
+    {
+        return Some((Exit::Failure, Some(quicksight.hint())));
+    }
     if let Some(kinesis) = cause.downcast_ref::<crate::kinesis::KinesisError>() {
         return Some((Exit::Failure, Some(kinesis.hint())));
     }

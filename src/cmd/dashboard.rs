@@ -1,20 +1,53 @@
-//! `iotpipe refresh-dashboard --local`: rebuild the local HTML dashboard.
+//! `iotpipe refresh-dashboard`: rebuild the local HTML dashboard, or refresh the
+//! QuickSight datasets (`--dataset`, config quicksight.datasets): start an
+//! ingestion per dataset and, with `--wait`, follow each to its end.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::Context;
 use crate::config::Override;
-use crate::error::Exit;
+use crate::dashboard::quicksight::{
+    self, DatasetSummary, Ingestion, QuickSight, QuickSightError, Schedule, ScheduleChange,
+};
+use crate::error::{Exit, Hinted};
+use crate::output::{Column, Row};
 
 #[derive(Debug, Args)]
 pub struct DashboardArgs {
-    /// Build the local HTML dashboard (the QuickSight refresh is not built yet)
-    #[arg(long, default_value_t = true)]
+    /// Build the local HTML dashboard even when QuickSight datasets are configured
+    #[arg(long, conflicts_with_all = ["datasets", "list", "schedule"])]
     pub local: bool,
 
-    /// Output directory (config dashboard.out, default <data_dir>/dashboard)
+    /// QuickSight dataset to refresh, repeatable [default: quicksight.datasets]
+    #[arg(long = "dataset", value_name = "ID")]
+    pub datasets: Vec<String>,
+
+    /// Wait until every ingestion ends and report its rows; exit 0 only if all completed
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Stop waiting after this long; the ingestions go on (exit 4)
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+
+    /// Set the datasets' refresh schedule instead of refreshing now
+    /// [default: quicksight.schedule]
+    #[arg(long, value_name = "WHEN", num_args = 0..=1, value_enum)]
+    pub schedule: Option<Option<Schedule>>,
+
+    /// List the account's datasets and their last ingestion
+    #[arg(long, conflicts_with_all = ["datasets", "schedule", "wait"])]
+    pub list: bool,
+
+    /// AWS account id [default: quicksight.account_id, else from STS]
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+
+    /// Output directory of the HTML dashboard (config dashboard.out, default <data_dir>/dashboard)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
@@ -32,7 +65,40 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
             out.display().to_string(),
         ));
     }
+    if let Some(account) = &args.account_id {
+        overrides.push(Override::new(
+            "quicksight.account_id",
+            "--account-id",
+            account.clone(),
+        ));
+    }
+    if !args.datasets.is_empty() {
+        overrides.push(Override::new(
+            "quicksight.datasets",
+            "--dataset",
+            toml::Value::Array(
+                args.datasets
+                    .iter()
+                    .map(|d| toml::Value::String(d.clone()))
+                    .collect(),
+            ),
+        ));
+    }
     let config = ctx.config(overrides)?.config;
+    let quicksight_wanted = !args.local
+        && (args.list || args.schedule.is_some() || !config.quicksight.datasets.is_empty());
+    if quicksight_wanted {
+        return super::runtime()?.block_on(run_quicksight(ctx, args, &config));
+    }
+    if args.wait {
+        return Err(Hinted::new(
+            Exit::Usage,
+            "--wait is for QuickSight ingestions, and no dataset is given",
+            "name datasets with --dataset ID (or quicksight.datasets); the HTML dashboard is \
+             written before refresh-dashboard returns",
+        )
+        .into());
+    }
     let summary = super::runtime()?.block_on(async {
         let (store, counter) = super::backends(&config).await?;
         anyhow::Ok(crate::dashboard::refresh(store, counter, &config.dashboard.out).await?)
@@ -50,4 +116,313 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         ctx.output.value(&summary)?;
     }
     Ok(Exit::Ok)
+}
+
+async fn run_quicksight(
+    ctx: &mut Context,
+    args: &DashboardArgs,
+    config: &crate::config::Config,
+) -> anyhow::Result<Exit> {
+    let sdk = crate::aws::sdk_config(&config.aws).await;
+    let account = quicksight::account_id(&sdk, config.quicksight.account_id.as_deref()).await?;
+    let quicksight = QuickSight::new(&sdk, account);
+    if args.list {
+        let datasets = quicksight.datasets().await?;
+        let mut records = ctx.output.records::<DatasetSummary>(false);
+        for dataset in &datasets {
+            records.write(dataset)?;
+        }
+        records.finish()?;
+        return Ok(Exit::Ok);
+    }
+    let datasets = &config.quicksight.datasets;
+    if datasets.is_empty() {
+        return Err(Hinted::new(
+            Exit::Usage,
+            "no QuickSight dataset to work on",
+            "name them with --dataset ID (repeatable) or quicksight.datasets; \
+             `iotpipe refresh-dashboard --list` shows the account's datasets",
+        )
+        .into());
+    }
+    if let Some(schedule) = args.schedule {
+        let schedule = match schedule {
+            Some(schedule) => schedule,
+            None => config
+                .quicksight
+                .schedule
+                .parse::<Schedule>()
+                .map_err(|e| Hinted::new(Exit::Usage, e, "quicksight.schedule"))?,
+        };
+        let mut records = ctx.output.records::<ScheduleChange>(false);
+        for dataset in datasets {
+            records.write(&quicksight.set_schedule(dataset, schedule).await?)?;
+        }
+        records.finish()?;
+        return Ok(Exit::Ok);
+    }
+    refresh(ctx, &quicksight, datasets, args).await
+}
+
+/// Starts an ingestion per dataset and, with `--wait`, follows them to their end.
+async fn refresh(
+    ctx: &mut Context,
+    quicksight: &QuickSight,
+    datasets: &[String],
+    args: &DashboardArgs,
+) -> anyhow::Result<Exit> {
+    let mut ingestions = Vec::new();
+    let mut refused: Vec<QuickSightError> = Vec::new();
+    for dataset in datasets {
+        match quicksight.create_ingestion(dataset).await {
+            Ok(ingestion) => {
+                tracing::info!(
+                    "dataset {dataset}: ingestion {} started",
+                    ingestion.ingestion
+                );
+                ingestions.push(ingestion);
+            }
+            Err(error) => refused.push(error),
+        }
+    }
+    if ingestions.is_empty() {
+        // Nothing started: the (first) refusal is the error, with its hint.
+        for other in refused.iter().skip(1) {
+            tracing::error!("{other}; hint: {}", other.hint());
+        }
+        return Err(refused.remove(0).into());
+    }
+    let outcome = if args.wait {
+        follow(ctx, quicksight, &mut ingestions, args.timeout).await?
+    } else {
+        None
+    };
+    let mut records = ctx.output.records::<Ingestion>(false);
+    for ingestion in &ingestions {
+        records.write(ingestion)?;
+    }
+    records.finish()?;
+    for error in &refused {
+        tracing::error!("{error}; hint: {}", error.hint());
+    }
+    if let Some(interrupted_or_timeout) = outcome {
+        return Err(interrupted_or_timeout);
+    }
+    if !args.wait {
+        if !ctx.global.is_quiet() {
+            eprintln!(
+                "refresh-dashboard: {} ingestions started; --wait follows them to their end",
+                ingestions.len()
+            );
+        }
+        return Ok(if refused.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Partial
+        });
+    }
+    let completed = ingestions
+        .iter()
+        .filter(|i| i.status == "COMPLETED")
+        .count();
+    if completed == ingestions.len() && refused.is_empty() {
+        if !ctx.global.is_quiet() {
+            let rows: i64 = ingestions.iter().filter_map(|i| i.rows_ingested).sum();
+            let dropped: i64 = ingestions.iter().filter_map(|i| i.rows_dropped).sum();
+            eprintln!(
+                "refresh-dashboard: {completed} datasets refreshed, {rows} rows ingested, {dropped} dropped"
+            );
+        }
+        return Ok(Exit::Ok);
+    }
+    let failed: Vec<String> = ingestions
+        .iter()
+        .filter(|i| i.status != "COMPLETED")
+        .map(|i| {
+            format!(
+                "dataset {} ingestion {} ended {}: {}: {}",
+                i.dataset,
+                i.ingestion,
+                i.status,
+                i.error_type.as_deref().unwrap_or("no error type"),
+                i.error_message.as_deref().unwrap_or("no message")
+            )
+        })
+        .collect();
+    let exit = if completed > 0 {
+        Exit::Partial
+    } else {
+        Exit::Failure
+    };
+    let message = if failed.is_empty() {
+        format!(
+            "{} of {} datasets could not start an ingestion",
+            refused.len(),
+            datasets.len()
+        )
+    } else {
+        failed.join("; ")
+    };
+    Err(Hinted::new(
+        exit,
+        message,
+        "QuickSight's message names the cause (data source credentials, a changed column, \
+         a dropped table); `iotpipe refresh-dashboard --list` shows each dataset's last ingestion",
+    )
+    .into())
+}
+
+/// Polls every unfinished ingestion until all end, the timeout passes or
+/// Ctrl-C; returns the error for the last two.
+async fn follow(
+    ctx: &Context,
+    quicksight: &QuickSight,
+    ingestions: &mut [Ingestion],
+    timeout: Duration,
+) -> anyhow::Result<Option<anyhow::Error>> {
+    let visible = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
+    let bar = visible.then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut delay = Duration::ZERO;
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    let stopped = loop {
+        for ingestion in ingestions.iter_mut().filter(|i| !i.finished()) {
+            *ingestion = quicksight
+                .describe(&ingestion.dataset, &ingestion.ingestion)
+                .await?;
+        }
+        if let Some(bar) = &bar {
+            let states: Vec<String> = ingestions
+                .iter()
+                .map(|i| {
+                    let rows = i
+                        .rows_ingested
+                        .map(|r| format!(", {r} rows"))
+                        .unwrap_or_default();
+                    format!("{}: {}{rows}", i.dataset, i.status)
+                })
+                .collect();
+            bar.set_message(states.join(" · "));
+        }
+        if ingestions.iter().all(Ingestion::finished) {
+            break None;
+        }
+        delay = quicksight::next_poll(delay);
+        tokio::select! {
+            _ = &mut interrupt => break Some(Hinted::new(
+                Exit::Interrupted,
+                "interrupted while waiting",
+                "the ingestions go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end",
+            ).into()),
+            () = tokio::time::sleep_until(deadline) => break Some(Hinted::new(
+                Exit::Timeout,
+                format!(
+                    "{} ingestions still running after {}",
+                    ingestions.iter().filter(|i| !i.finished()).count(),
+                    humantime::format_duration(timeout)
+                ),
+                "they go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end, \
+                 --timeout waits longer",
+            ).into()),
+            () = tokio::time::sleep(delay) => {}
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(stopped)
+}
+
+fn count(value: Option<i64>) -> String {
+    value.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+impl Row for Ingestion {
+    fn headers() -> &'static [Column] {
+        const COLUMNS: &[Column] = &[
+            Column::left("dataset", 24),
+            Column::left("ingestion", 36),
+            Column::left("status", 11),
+            Column::right("rows", 9),
+            Column::right("dropped", 7),
+            Column::right("seconds", 7),
+            Column::left("error", 40),
+        ];
+        COLUMNS
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.dataset.clone(),
+            self.ingestion.clone(),
+            self.status.clone(),
+            count(self.rows_ingested),
+            count(self.rows_dropped),
+            self.seconds
+                .map_or_else(|| "-".into(), |s| format!("{s:.0}")),
+            match (&self.error_type, &self.error_message) {
+                (Some(kind), Some(message)) => format!("{kind}: {message}"),
+                (kind, message) => kind.clone().or(message.clone()).unwrap_or_default(),
+            },
+        ]
+    }
+}
+
+impl Row for DatasetSummary {
+    fn headers() -> &'static [Column] {
+        const COLUMNS: &[Column] = &[
+            Column::left("dataset", 36),
+            Column::left("name", 24),
+            Column::left("mode", 12),
+            Column::left("last ingestion", 11),
+            Column::right("rows", 9),
+            Column::left("at", 20),
+        ];
+        COLUMNS
+    }
+
+    fn cells(&self) -> Vec<String> {
+        let last = self.last.as_ref();
+        vec![
+            self.dataset.clone(),
+            self.name.clone(),
+            self.import_mode.clone(),
+            last.map_or_else(|| "never".into(), |i| i.status.clone()),
+            count(last.and_then(|i| i.rows_ingested)),
+            last.and_then(|i| i.created)
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default(),
+        ]
+    }
+}
+
+impl Row for ScheduleChange {
+    fn headers() -> &'static [Column] {
+        const COLUMNS: &[Column] = &[
+            Column::left("dataset", 36),
+            Column::left("schedule", 8),
+            Column::left("change", 8),
+        ];
+        COLUMNS
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.dataset.clone(),
+            format!("{:?}", self.schedule).to_lowercase(),
+            self.action.to_string(),
+        ]
+    }
 }

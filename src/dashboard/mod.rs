@@ -1,7 +1,9 @@
 //! The local dashboard: one self-contained HTML page (inline CSS and SVG, no
 //! scripts, no CDN) built from the compacted Parquet and the raw objects still
-//! pending, which are drawn dashed and labelled as such.
+//! pending, which are drawn dashed and labelled as such. In AWS the dashboard
+//! is QuickSight ([`quicksight`]).
 
+pub mod quicksight;
 pub mod svg;
 
 use std::collections::BTreeMap;

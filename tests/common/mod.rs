@@ -552,6 +552,28 @@ pub fn kinesalite() -> Service {
     )
 }
 
+/// The QuickSight test double (`tests/doubles/quicksight.py`, which also
+/// answers STS GetCallerIdentity for account 123456789012).
+pub fn quicksight() -> Service {
+    let python = venv().join("bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/quicksight.py");
+    Service::start(
+        "quicksight",
+        Duration::from_secs(20),
+        move |_, port| {
+            let mut command = Command::new(&python);
+            command.arg(&script).arg(port.to_string());
+            command
+        },
+        |port| http_get(port, "/_double/requests").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
+/// The body of an HTTP response.
+pub fn http_body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
 /// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.
 pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
     let body = serde_json::json!({ "reason": reason, "count": count }).to_string();

@@ -12,6 +12,7 @@ mod compact;
 mod config;
 mod harness;
 mod mqtt;
+mod quicksight;
 mod sense;
 mod sink;
 mod streams;

@@ -1,0 +1,412 @@
+//! The QuickSight dashboard: refreshing a SPICE dataset is an ingestion
+//! (CreateIngestion, then DescribeIngestion until it ends), bounded by a daily
+//! quota; refresh schedules replace the hourly refresh the original system set
+//! up by hand in the console.
+
+use std::time::Duration;
+
+use aws_sdk_quicksight::Client;
+use aws_sdk_quicksight::types::{
+    IngestionType, RefreshFrequency, RefreshInterval, RefreshSchedule,
+};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// The id of the refresh schedule iotpipe manages on each dataset.
+pub const SCHEDULE_ID: &str = "iotpipe-refresh";
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuickSightError {
+    #[error(
+        "QuickSight's ingestion quota for dataset {dataset} is used up ({recent} ingestions in the last 24 h)"
+    )]
+    Quota {
+        dataset: String,
+        recent: usize,
+        next_slot: Option<OffsetDateTime>,
+    },
+    #[error("QuickSight dataset {dataset} does not exist in account {account}")]
+    NoDataset { dataset: String, account: String },
+    #[error("QuickSight {operation} for {dataset}: {message}")]
+    Api {
+        operation: &'static str,
+        dataset: String,
+        message: String,
+    },
+    #[error("finding the AWS account id (STS GetCallerIdentity): {0}")]
+    Account(String),
+}
+
+impl QuickSightError {
+    pub fn hint(&self) -> String {
+        match self {
+            QuickSightError::Quota { next_slot, .. } => {
+                let when = next_slot
+                    .and_then(|t| {
+                        t.format(&time::format_description::well_known::Rfc3339)
+                            .ok()
+                    })
+                    .map_or_else(|| "in up to 24 hours".to_string(), |t| format!("after {t}"));
+                format!(
+                    "QuickSight allows 32 ingestions per dataset per 24 hours on Enterprise \
+                     edition (8 on Standard); retry {when}, or refresh less often (--schedule daily)"
+                )
+            }
+            QuickSightError::NoDataset { .. } => "`iotpipe refresh-dashboard --list` shows the \
+                 account's datasets; set quicksight.datasets (or --dataset) to their ids"
+                .into(),
+            QuickSightError::Api { .. } => "check the account id (quicksight.account_id), the \
+                 region (QuickSight datasets live in one region) and quicksight:CreateIngestion, \
+                 DescribeIngestion, ListIngestions permissions"
+                .into(),
+            QuickSightError::Account(_) => "set quicksight.account_id, or check credentials \
+                 (--profile) so STS can tell the account"
+                .into(),
+        }
+    }
+}
+
+/// How an ingestion went (or stands).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ingestion {
+    pub dataset: String,
+    pub ingestion: String,
+    pub status: String,
+    pub rows_ingested: Option<i64>,
+    pub rows_dropped: Option<i64>,
+    pub seconds: Option<f64>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    #[serde(skip)]
+    pub created: Option<OffsetDateTime>,
+}
+
+impl Ingestion {
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETED" | "FAILED" | "CANCELLED")
+    }
+
+    fn from_sdk(dataset: &str, ingestion: &aws_sdk_quicksight::types::Ingestion) -> Ingestion {
+        let rows = ingestion.row_info();
+        let error = ingestion.error_info();
+        Ingestion {
+            dataset: dataset.to_string(),
+            ingestion: ingestion.ingestion_id().unwrap_or_default().to_string(),
+            status: ingestion.ingestion_status().as_str().to_string(),
+            rows_ingested: rows.and_then(|r| r.rows_ingested()),
+            rows_dropped: rows.and_then(|r| r.rows_dropped()),
+            seconds: ingestion.ingestion_time_in_seconds().map(|s| s as f64),
+            error_type: error
+                .and_then(|e| e.r#type())
+                .map(|t| t.as_str().to_string()),
+            error_message: error.and_then(|e| e.message()).map(str::to_string),
+            created: OffsetDateTime::from_unix_timestamp(ingestion.created_time().secs()).ok(),
+        }
+    }
+}
+
+/// A dataset and its latest ingestion, for `--list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSummary {
+    pub dataset: String,
+    pub name: String,
+    pub import_mode: String,
+    pub last: Option<Ingestion>,
+}
+
+/// The refresh schedule iotpipe sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Hourly,
+    Daily,
+    Off,
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Schedule, String> {
+        <Schedule as clap::ValueEnum>::from_str(s, true)
+    }
+}
+
+/// What `--schedule` changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleChange {
+    pub dataset: String,
+    pub schedule: Schedule,
+    /// created, updated, deleted or absent
+    pub action: &'static str,
+}
+
+pub struct QuickSight {
+    client: Client,
+    account: String,
+}
+
+/// The account id from configuration, or from STS.
+pub async fn account_id(
+    sdk: &aws_config::SdkConfig,
+    configured: Option<&str>,
+) -> Result<String, QuickSightError> {
+    if let Some(account) = configured {
+        return Ok(account.to_string());
+    }
+    let identity = aws_sdk_sts::Client::new(sdk)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| QuickSightError::Account(crate::aws::describe(&e)))?;
+    identity
+        .account()
+        .map(str::to_string)
+        .ok_or_else(|| QuickSightError::Account("STS returned no account".into()))
+}
+
+impl QuickSight {
+    pub fn new(sdk: &aws_config::SdkConfig, account: String) -> QuickSight {
+        QuickSight {
+            client: Client::new(sdk),
+            account,
+        }
+    }
+
+    fn api(
+        &self,
+        operation: &'static str,
+        dataset: &str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> QuickSightError {
+        QuickSightError::Api {
+            operation,
+            dataset: dataset.to_string(),
+            message: crate::aws::describe(error),
+        }
+    }
+
+    /// Starts a full refresh of `dataset` under a new ingestion id.
+    pub async fn create_ingestion(&self, dataset: &str) -> Result<Ingestion, QuickSightError> {
+        let id = format!(
+            "iotpipe-{}-{}",
+            OffsetDateTime::now_utc().unix_timestamp(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        // Not retried by the SDK: its retry classifier counts LimitExceeded (the
+        // daily quota) as throttling and would retry a call that cannot succeed.
+        let no_retries = aws_sdk_quicksight::config::Builder::default()
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1));
+        let created = self
+            .client
+            .create_ingestion()
+            .aws_account_id(&self.account)
+            .data_set_id(dataset)
+            .ingestion_id(&id)
+            .ingestion_type(IngestionType::FullRefresh)
+            .customize()
+            .config_override(no_retries)
+            .send()
+            .await;
+        match created {
+            Ok(output) => Ok(Ingestion {
+                dataset: dataset.to_string(),
+                ingestion: output.ingestion_id().unwrap_or(&id).to_string(),
+                status: output
+                    .ingestion_status()
+                    .map_or("INITIALIZED", |s| s.as_str())
+                    .to_string(),
+                rows_ingested: None,
+                rows_dropped: None,
+                seconds: None,
+                error_type: None,
+                error_message: None,
+                created: Some(OffsetDateTime::now_utc()),
+            }),
+            Err(e) => {
+                let service = e.as_service_error();
+                if service.is_some_and(|s| s.is_limit_exceeded_exception()) {
+                    return Err(self.quota(dataset).await);
+                }
+                if service.is_some_and(|s| s.is_resource_not_found_exception()) {
+                    return Err(QuickSightError::NoDataset {
+                        dataset: dataset.to_string(),
+                        account: self.account.clone(),
+                    });
+                }
+                Err(self.api("CreateIngestion", dataset, &e))
+            }
+        }
+    }
+
+    /// The quota error, with how many ingestions the last 24 hours hold and
+    /// when the oldest of them leaves the window.
+    async fn quota(&self, dataset: &str) -> QuickSightError {
+        let day_ago = OffsetDateTime::now_utc() - time::Duration::DAY;
+        let recent: Vec<OffsetDateTime> = self
+            .ingestions(dataset)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| i.created)
+            .filter(|created| *created > day_ago)
+            .collect();
+        QuickSightError::Quota {
+            dataset: dataset.to_string(),
+            recent: recent.len(),
+            next_slot: recent.iter().min().map(|t| *t + time::Duration::DAY),
+        }
+    }
+
+    pub async fn describe(&self, dataset: &str, id: &str) -> Result<Ingestion, QuickSightError> {
+        let output = self
+            .client
+            .describe_ingestion()
+            .aws_account_id(&self.account)
+            .data_set_id(dataset)
+            .ingestion_id(id)
+            .send()
+            .await
+            .map_err(|e| self.api("DescribeIngestion", dataset, &e))?;
+        output
+            .ingestion()
+            .map(|i| Ingestion::from_sdk(dataset, i))
+            .ok_or_else(|| QuickSightError::Api {
+                operation: "DescribeIngestion",
+                dataset: dataset.to_string(),
+                message: format!("no ingestion {id} in the answer"),
+            })
+    }
+
+    /// The dataset's ingestions, newest first.
+    pub async fn ingestions(&self, dataset: &str) -> Result<Vec<Ingestion>, QuickSightError> {
+        let mut pages = self
+            .client
+            .list_ingestions()
+            .aws_account_id(&self.account)
+            .data_set_id(dataset)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.api("ListIngestions", dataset, &e))?;
+            out.extend(
+                page.ingestions()
+                    .iter()
+                    .map(|i| Ingestion::from_sdk(dataset, i)),
+            );
+        }
+        out.sort_by_key(|i| std::cmp::Reverse(i.created));
+        Ok(out)
+    }
+
+    pub async fn datasets(&self) -> Result<Vec<DatasetSummary>, QuickSightError> {
+        let mut pages = self
+            .client
+            .list_data_sets()
+            .aws_account_id(&self.account)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.api("ListDataSets", "the account", &e))?;
+            for summary in page.data_set_summaries() {
+                let dataset = summary.data_set_id().unwrap_or_default().to_string();
+                let last = self.ingestions(&dataset).await?.into_iter().next();
+                out.push(DatasetSummary {
+                    name: summary.name().unwrap_or_default().to_string(),
+                    import_mode: summary
+                        .import_mode()
+                        .map(|m| m.as_str().to_string())
+                        .unwrap_or_default(),
+                    dataset,
+                    last,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets (creates or updates) or removes iotpipe's refresh schedule.
+    pub async fn set_schedule(
+        &self,
+        dataset: &str,
+        schedule: Schedule,
+    ) -> Result<ScheduleChange, QuickSightError> {
+        let existing = self
+            .client
+            .describe_refresh_schedule()
+            .aws_account_id(&self.account)
+            .data_set_id(dataset)
+            .schedule_id(SCHEDULE_ID)
+            .send()
+            .await;
+        let exists = match existing {
+            Ok(_) => true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                false
+            }
+            Err(e) => return Err(self.api("DescribeRefreshSchedule", dataset, &e)),
+        };
+        let change = |action| ScheduleChange {
+            dataset: dataset.to_string(),
+            schedule,
+            action,
+        };
+        let interval = match schedule {
+            Schedule::Hourly => RefreshInterval::Hourly,
+            Schedule::Daily => RefreshInterval::Daily,
+            Schedule::Off if !exists => return Ok(change("absent")),
+            Schedule::Off => {
+                self.client
+                    .delete_refresh_schedule()
+                    .aws_account_id(&self.account)
+                    .data_set_id(dataset)
+                    .schedule_id(SCHEDULE_ID)
+                    .send()
+                    .await
+                    .map_err(|e| self.api("DeleteRefreshSchedule", dataset, &e))?;
+                return Ok(change("deleted"));
+            }
+        };
+        let frequency = RefreshFrequency::builder()
+            .interval(interval)
+            .timezone("UTC")
+            .build()
+            .map_err(|e| self.api("RefreshFrequency", dataset, &e))?;
+        let body = RefreshSchedule::builder()
+            .schedule_id(SCHEDULE_ID)
+            .schedule_frequency(frequency)
+            .refresh_type(IngestionType::FullRefresh)
+            .build()
+            .map_err(|e| self.api("RefreshSchedule", dataset, &e))?;
+        if exists {
+            self.client
+                .update_refresh_schedule()
+                .aws_account_id(&self.account)
+                .data_set_id(dataset)
+                .schedule(body)
+                .send()
+                .await
+                .map_err(|e| self.api("UpdateRefreshSchedule", dataset, &e))?;
+            Ok(change("updated"))
+        } else {
+            self.client
+                .create_refresh_schedule()
+                .aws_account_id(&self.account)
+                .data_set_id(dataset)
+                .schedule(body)
+                .send()
+                .await
+                .map_err(|e| self.api("CreateRefreshSchedule", dataset, &e))?;
+            Ok(change("created"))
+        }
+    }
+}
+
+/// The wait between DescribeIngestion calls: 1 s doubling to 10 s.
+pub fn next_poll(previous: Duration) -> Duration {
+    (previous * 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
