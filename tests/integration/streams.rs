@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 
-use crate::common::{Service, iotpipe, kinesalite, moto, moto_endpoint, sdk, temp_dir};
+use crate::common::{Iotpipe, Service, iotpipe, kinesalite, moto, moto_endpoint, sdk, temp_dir};
 
 async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -38,6 +38,21 @@ async fn put(client: &aws_sdk_kinesis::Client, stream: &str, key: &str, data: &s
         .send()
         .await
         .unwrap();
+}
+
+/// `iotpipe tail kinesis ARGS` aimed at `kinesalite`.
+fn tail_kinesis(dir: &std::path::Path, kinesalite: &Service, args: &[&str]) -> Iotpipe {
+    iotpipe(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(kinesalite),
+            "--region",
+            "us-east-1",
+        ])
+        .args(["tail", "kinesis"])
+        .args(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,47 +157,27 @@ async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_s
     );
 
     // At a time before the first record: the same records.
-    let since = iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&kinesalite),
-            "--region",
-            "us-east-1",
-        ])
-        .args([
-            "tail",
-            "kinesis",
-            "--stream",
-            "sensor",
-            "--from",
-            "at-timestamp",
-            "1h",
-        ])
-        .args(["-C", "61", "-W", "20", "-o", "jsonl"])
-        .run()
-        .success();
+    let since = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &["--stream", "sensor", "--from", "at-timestamp", "1h"],
+    )
+    .args(["-C", "61", "-W", "20", "-o", "jsonl"])
+    .run()
+    .success();
     assert_eq!(since.stdout().lines().count(), 61);
 
     // From now on: nothing old, then a new record.
-    let latest = iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&kinesalite),
-            "--region",
-            "us-east-1",
-        ])
-        .args([
-            "tail", "kinesis", "--stream", "sensor", "-C", "1", "-W", "20", "-o", "jsonl",
-        ])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let latest = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &["--stream", "sensor", "-C", "1", "-W", "20", "-o", "jsonl"],
+    )
+    .command()
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     put(&client, "sensor", "device-1", readings[0]).await;
     let output = latest.wait_with_output().unwrap();
@@ -198,16 +193,7 @@ async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_s
 fn tail_kinesis_explains_a_missing_stream_and_a_bad_start() {
     let kinesalite = kinesalite();
     let dir = temp_dir();
-    let run = iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&kinesalite),
-            "--region",
-            "us-east-1",
-        ])
-        .args(["tail", "kinesis", "--stream", "nope", "-W", "5"])
+    let run = tail_kinesis(dir.path(), &kinesalite, &["--stream", "nope", "-W", "5"])
         .run()
         .expect_code(1);
     assert!(
