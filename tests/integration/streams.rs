@@ -100,26 +100,14 @@ async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_s
     }
     put(&client, "sensor", "device-x", "not a reading").await;
 
-    let run = iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&kinesalite),
-            "--region",
-            "us-east-1",
-        ])
-        .args([
-            "tail",
-            "kinesis",
-            "--stream",
-            "sensor",
-            "--from",
-            "trim-horizon",
-        ])
-        .args(["-C", "61", "-W", "20", "-v", "-o", "jsonl"])
-        .run()
-        .success();
+    let run = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &["--stream", "sensor", "--from", "trim-horizon"],
+    )
+    .args(["-C", "61", "-W", "20", "-v", "-o", "jsonl"])
+    .run()
+    .success();
     let lines = run.json_lines();
     assert_eq!(lines.len(), 61, "{}", run.stderr());
     let seqs: Vec<Option<u64>> = lines.iter().map(|l| l["payload"]["seq"].as_u64()).collect();
