@@ -40,11 +40,12 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the whole pipeline on this machine, no cloud account needed')
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
             [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show pending objects and batches; --reconcile checks them against the store')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
-            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard from compacted and pending data')
+            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets')
+            [CompletionResult]::new('lambda', 'lambda', [CompletionResultType]::ParameterValue, 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -427,6 +428,24 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'iotpipe;lambda' {
+            [CompletionResult]::new('--event', '--event', [CompletionResultType]::ParameterName, 'Handle this event once (a JSON file, - for stdin) instead of serving the Lambda runtime API')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)')
+            [CompletionResult]::new('--profile', '--profile', [CompletionResultType]::ParameterName, 'AWS named profile (config key aws.profile)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'AWS region (config key aws.region)')
+            [CompletionResult]::new('--endpoint-url', '--endpoint-url', [CompletionResultType]::ParameterName, 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Same as --color never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'iotpipe;config' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')
@@ -512,11 +531,12 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Run the whole pipeline on this machine, no cloud account needed')
             [CompletionResult]::new('sense', 'sense', [CompletionResultType]::ParameterValue, 'Read the Sense HAT (or the simulator) and print readings')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Publish readings or lines over MQTT, counting every acknowledgement')
-            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, or raw objects as they land')
+            [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land')
             [CompletionResult]::new('sink', 'sink', [CompletionResultType]::ParameterValue, 'Land MQTT payloads as Firehose-style raw objects, counted exactly once')
             [CompletionResult]::new('counters', 'counters', [CompletionResultType]::ParameterValue, 'Show pending objects and batches; --reconcile checks them against the store')
             [CompletionResult]::new('compact', 'compact', [CompletionResultType]::ParameterValue, 'Compact full batches of raw objects into Parquet, exactly once')
-            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard from compacted and pending data')
+            [CompletionResult]::new('refresh-dashboard', 'refresh-dashboard', [CompletionResultType]::ParameterValue, 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets')
+            [CompletionResult]::new('lambda', 'lambda', [CompletionResultType]::ParameterValue, 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Inspect the effective configuration')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('generate-assets', 'generate-assets', [CompletionResultType]::ParameterValue, 'Regenerate the checked-in completions and man pages under DIR')
@@ -561,6 +581,9 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             break
         }
         'iotpipe;help;refresh-dashboard' {
+            break
+        }
+        'iotpipe;help;lambda' {
             break
         }
         'iotpipe;help;config' {

@@ -34,6 +34,9 @@ _iotpipe() {
             iotpipe,help)
                 cmd="iotpipe__subcmd__help"
                 ;;
+            iotpipe,lambda)
+                cmd="iotpipe__subcmd__lambda"
+                ;;
             iotpipe,publish)
                 cmd="iotpipe__subcmd__publish"
                 ;;
@@ -81,6 +84,9 @@ _iotpipe() {
                 ;;
             iotpipe__subcmd__help,help)
                 cmd="iotpipe__subcmd__help__subcmd__help"
+                ;;
+            iotpipe__subcmd__help,lambda)
+                cmd="iotpipe__subcmd__help__subcmd__lambda"
                 ;;
             iotpipe__subcmd__help,publish)
                 cmd="iotpipe__subcmd__help__subcmd__publish"
@@ -152,7 +158,7 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard lambda config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -512,7 +518,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help)
-            opts="up sense publish tail sink counters compact refresh-dashboard config completions generate-assets help"
+            opts="up sense publish tail sink counters compact refresh-dashboard lambda config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +616,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__lambda)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -756,6 +776,52 @@ _iotpipe() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__lambda)
+            opts="-o -h -V --event --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --event)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -37,11 +37,12 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand up 'Run the whole pipeline on this machine, no cloud account needed'
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
-            cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
+            cand tail 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
             cand counters 'Show pending objects and batches; --reconcile checks them against the store'
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
-            cand refresh-dashboard 'Rebuild the local HTML dashboard from compacted and pending data'
+            cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
+            cand lambda 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -405,6 +406,23 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;lambda'= {
+            cand --event 'Handle this event once (a JSON file, - for stdin) instead of serving the Lambda runtime API'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;config'= {
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
@@ -483,11 +501,12 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand up 'Run the whole pipeline on this machine, no cloud account needed'
             cand sense 'Read the Sense HAT (or the simulator) and print readings'
             cand publish 'Publish readings or lines over MQTT, counting every acknowledgement'
-            cand tail 'Follow the stream: MQTT topics, or raw objects as they land'
+            cand tail 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land'
             cand sink 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
             cand counters 'Show pending objects and batches; --reconcile checks them against the store'
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
-            cand refresh-dashboard 'Rebuild the local HTML dashboard from compacted and pending data'
+            cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
+            cand lambda 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -520,6 +539,8 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help;compact'= {
         }
         &'iotpipe;help;refresh-dashboard'= {
+        }
+        &'iotpipe;help;lambda'= {
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'

@@ -129,7 +129,7 @@ pub enum Command {
     /// Publish readings or lines over MQTT, counting every acknowledgement
     Publish(Box<cmd::publish::PublishArgs>),
 
-    /// Follow the stream: MQTT topics, or raw objects as they land
+    /// Follow the stream: MQTT topics, a Kinesis stream, or objects as they land
     #[command(subcommand)]
     Tail(cmd::tail::TailCommand),
 
@@ -142,8 +142,12 @@ pub enum Command {
     /// Compact full batches of raw objects into Parquet, exactly once
     Compact(cmd::compact::CompactArgs),
 
-    /// Rebuild the local HTML dashboard from compacted and pending data
+    /// Rebuild the local HTML dashboard, or refresh the QuickSight datasets
     RefreshDashboard(cmd::dashboard::DashboardArgs),
+
+    /// The S3-event handler for AWS Lambda: count objects once, claim and compact batches
+    #[cfg(feature = "lambda")]
+    Lambda(cmd::lambda::LambdaArgs),
 
     /// Inspect the effective configuration
     #[command(subcommand)]

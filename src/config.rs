@@ -210,6 +210,11 @@ pub const KEYS: &[Key] = &[
     key("athena.workgroup", Kind::Str, Some("\"primary\"")),
     key("athena.output_location", Kind::Str, None),
     key("kinesis.stream", Kind::Str, Some("\"iotpipe-sensor\"")),
+    key(
+        "lambda.compact",
+        Kind::OneOf(&["athena", "off"]),
+        Some("\"athena\""),
+    ),
     key("quicksight.account_id", Kind::Str, None),
     key("quicksight.datasets", Kind::StrList, Some("[]")),
     key(
@@ -426,7 +431,7 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
 }
 
 /// The `[section]` tables of the file, as listed in hints.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "[mqtt]",
     "[outbox]",
     "[sense]",
@@ -435,6 +440,7 @@ const SECTIONS: [&str; 10] = [
     "[aws]",
     "[athena]",
     "[kinesis]",
+    "[lambda]",
     "[quicksight]",
     "[dashboard]",
 ];
@@ -586,6 +592,7 @@ pub struct Config {
     pub aws: Aws,
     pub athena: Athena,
     pub kinesis: Kinesis,
+    pub lambda: Lambda,
     pub quicksight: QuickSight,
     pub dashboard: Dashboard,
 }
@@ -669,6 +676,14 @@ pub struct Athena {
 #[serde(deny_unknown_fields)]
 pub struct Kinesis {
     pub stream: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lambda {
+    /// What the S3-event handler does with a batch it claims: compact it with
+    /// Athena in the same invocation, or leave it to `iotpipe compact`.
+    pub compact: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

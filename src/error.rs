@@ -127,6 +127,19 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<(Exit, Option<S
     {
         return Some((Exit::Failure, Some(quicksight.hint())));
     }
+    #[cfg(feature = "lambda")]
+    if let Some(lambda) = cause.downcast_ref::<crate::lambda::LambdaError>() {
+        use crate::lambda::LambdaError;
+        return Some(match lambda {
+            LambdaError::Counter(e) => (Exit::Failure, e.hint()),
+            LambdaError::Compact(e) => (Exit::Failure, e.hint()),
+            LambdaError::Key(e) => (Exit::Failure, e.hint()),
+            LambdaError::UnknownEvent(_) | LambdaError::Malformed { .. } => (
+                Exit::Usage,
+                Some("the handler takes S3 event notifications, SQS events wrapping them, and EventBridge scheduled events".into()),
+            ),
+        });
+    }
     if let Some(kinesis) = cause.downcast_ref::<crate::kinesis::KinesisError>() {
         return Some((Exit::Failure, Some(kinesis.hint())));
     }

@@ -13,6 +13,8 @@ pub mod deadline;
 pub mod error;
 pub mod journal;
 pub mod kinesis;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod mqtt;
 pub mod output;
 pub mod payload;
@@ -27,8 +29,21 @@ use clap::Parser;
 use crate::error::Exit;
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
+/// The command line; a binary deployed as a Lambda function's `bootstrap`
+/// (which the runtime starts without arguments) runs `iotpipe lambda`.
+fn arguments() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let bootstrap = args.first().is_some_and(|first| {
+        std::path::Path::new(first).file_name() == Some(std::ffi::OsStr::new("bootstrap"))
+    });
+    if cfg!(feature = "lambda") && bootstrap && args.len() == 1 {
+        args.push("lambda".into());
+    }
+    args
+}
+
 pub fn run() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();

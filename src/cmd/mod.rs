@@ -6,6 +6,8 @@ pub mod completions;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod publish;
 pub mod sense;
 pub mod sink;
@@ -147,6 +149,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Counters(args) => counters::run(&mut ctx, &args),
         Command::Compact(args) => compact::run(&mut ctx, &args),
         Command::RefreshDashboard(args) => dashboard::run(&mut ctx, &args),
+        #[cfg(feature = "lambda")]
+        Command::Lambda(args) => lambda::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

@@ -34,6 +34,7 @@ fn help_lists_only_working_commands() {
             "counters",
             "compact",
             "refresh-dashboard",
+            "lambda",
             "config",
             "completions",
             "help"

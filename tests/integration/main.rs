@@ -11,6 +11,7 @@ mod cli;
 mod compact;
 mod config;
 mod harness;
+mod lambda;
 mod mqtt;
 mod quicksight;
 mod sense;

@@ -1,0 +1,123 @@
+//! `iotpipe lambda`: the S3-event handler. Inside AWS Lambda it serves the
+//! runtime API; `--event FILE` handles one event here (against the configured
+//! account, or an emulator with --endpoint-url) and prints the response.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::{AwsBackends, Context};
+use crate::compact::Compactor;
+use crate::compact::athena::{AthenaEngine, Interrupt};
+use crate::error::{Exit, Hinted};
+use crate::lambda::Handler;
+
+#[derive(Debug, Args)]
+pub struct LambdaArgs {
+    /// Handle this event once (a JSON file, - for stdin) instead of serving
+    /// the Lambda runtime API
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+}
+
+/// What the Lambda runtime sets, and lambda_runtime needs, in a function.
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+pub fn run(ctx: &mut Context, args: &LambdaArgs) -> anyhow::Result<Exit> {
+    let event = match &args.event {
+        Some(path) => Some(read_event(path)?),
+        None => {
+            let missing: Vec<&str> = RUNTIME_VARIABLES
+                .into_iter()
+                .filter(|v| std::env::var_os(v).is_none())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Hinted::new(
+                    Exit::Usage,
+                    format!(
+                        "iotpipe lambda serves the AWS Lambda runtime API, and {} {} not set",
+                        missing.join(", "),
+                        if missing.len() == 1 { "is" } else { "are" }
+                    ),
+                    "deploy it as a Lambda function (docs/aws.md, examples/aws/), or handle one \
+                     event here with --event FILE",
+                )
+                .into());
+            }
+            None
+        }
+    };
+    let config = ctx.config(Vec::new())?.config;
+    super::runtime()?.block_on(async {
+        let handler = Arc::new(handler(&config).await?);
+        if let Some(event) = event {
+            let response = handler.handle(event).await?;
+            ctx.output.value(&response)?;
+            return Ok(Exit::Ok);
+        }
+        let service = lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let handler = handler.clone();
+                async move {
+                    handler
+                        .handle(event.payload)
+                        .await
+                        .map_err(lambda_runtime::Error::from)
+                }
+            },
+        );
+        lambda_runtime::run(service)
+            .await
+            .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))?;
+        Ok(Exit::Ok)
+    })
+}
+
+fn read_event(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the event from stdin")?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the event {}", path.display()))?;
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        Hinted::new(
+            Exit::Usage,
+            format!("the event in {} is not JSON: {e}", path.display()),
+            "give an S3 event notification, an SQS event wrapping them, or an EventBridge \
+             scheduled event (docs/aws.md has one of each)",
+        )
+        .into()
+    })
+}
+
+/// The handler the configuration describes: the bucket and table of
+/// `backend = "aws"`, `counter.threshold`, and Athena unless `lambda.compact = "off"`.
+pub async fn handler(config: &crate::config::Config) -> anyhow::Result<Handler> {
+    let aws = AwsBackends::new(config).await?;
+    let compactor: Option<Arc<dyn Compactor>> = (config.lambda.compact == "athena").then(|| {
+        Arc::new(AthenaEngine::new(
+            crate::aws::athena(&aws.sdk),
+            aws.store.clone(),
+            &config.athena,
+            Interrupt::never(),
+        )) as Arc<dyn Compactor>
+    });
+    Ok(Handler {
+        store: aws.store,
+        counter: aws.counter,
+        threshold: config.counter.threshold,
+        compactor,
+    })
+}

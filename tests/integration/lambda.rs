@@ -1,0 +1,239 @@
+//! The Lambda handler, invoked in process with real S3 event JSON (URL-encoded
+//! keys, duplicate deliveries, records it must ignore) against moto: exact
+//! counts, one claim per threshold, each claimed batch compacted by Athena; SQS
+//! partial batch failures; and `iotpipe lambda --event` as a user runs it.
+
+use std::sync::Arc;
+
+use iotpipe::compact::Compactor;
+use iotpipe::compact::athena::{AthenaEngine, Interrupt};
+use iotpipe::counter::dynamodb::DynamoCounter;
+use iotpipe::counter::{BatchState, Counter};
+use iotpipe::lambda::Handler;
+use iotpipe::store::Store;
+use iotpipe::store::s3::S3Store;
+use serde_json::{Value, json};
+
+use crate::common::{iotpipe, moto, moto_endpoint, sdk, temp_dir};
+
+/// One S3 event notification record, as S3 sends it (`key` URL-encoded).
+fn s3_record(event: &str, bucket: &str, key: &str, size: u64) -> Value {
+    json!({
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": "us-east-1",
+        "eventTime": "2026-03-01T00:00:01.000Z",
+        "eventName": event,
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.5"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjsk"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "iotpipe-raw",
+            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A3NL1KOZZKExample"}, "arn": format!("arn:aws:s3:::{bucket}")},
+            "object": {"key": key, "size": size, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5"}
+        }
+    })
+}
+
+fn created(key: &str) -> Value {
+    s3_record("ObjectCreated:Put", "pipe", key, 100)
+}
+
+fn raw_key(i: usize) -> String {
+    format!("raw/2026/03/01/00/stream-1-2026-03-01-00-00-00-{i:08}.jsonl")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_compacted() {
+    let moto = moto();
+    let sdk = sdk(&moto).await;
+    let s3 = iotpipe::aws::s3(&sdk);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let store = Arc::new(S3Store::new(s3, "pipe"));
+    let special = "raw/2026/03/01/00/it's a key+1 é.jsonl";
+    let mut keys: Vec<String> = (0..44).map(raw_key).collect();
+    keys.push(special.to_string());
+    for key in &keys {
+        store.put(key, b"{}\n").await.unwrap();
+    }
+    let counter = Arc::new(DynamoCounter::new(
+        iotpipe::aws::dynamodb(&sdk),
+        "lambda-counter",
+    ));
+    counter.create_table().await.unwrap();
+    let athena = Arc::new(AthenaEngine::new(
+        iotpipe::aws::athena(&sdk),
+        store.clone(),
+        &iotpipe::config::Athena {
+            database: "iotpipe".into(),
+            raw_table: "raw_readings".into(),
+            table: "readings".into(),
+            workgroup: "primary".into(),
+            output_location: Some("s3://pipe/athena-results/".into()),
+        },
+        Interrupt::never(),
+    ));
+    let handler = Handler {
+        store: store.clone(),
+        counter: counter.clone(),
+        threshold: 20,
+        compactor: Some(athena as Arc<dyn Compactor>),
+    };
+
+    // 25 new objects (one of them delivered twice, one with a URL-encoded
+    // name), a deletion and a compaction output, which are not counted.
+    let mut records: Vec<Value> = keys[..24].iter().map(|k| created(k)).collect();
+    records.push(created("raw/2026/03/01/00/it%27s+a+key%2B1+%C3%A9.jsonl"));
+    records.push(created(&keys[3]));
+    records.push(s3_record("ObjectRemoved:Delete", "pipe", &keys[5], 0));
+    records.push(created("compacted/dt=2026-03-01/batch=x/part-0"));
+    records.push(s3_record("ObjectCreated:Put", "elsewhere", &keys[6], 1));
+    let event = json!({ "Records": records });
+    let first = handler.handle(event.clone()).await.unwrap();
+    assert_eq!(
+        (&first["recorded"], &first["duplicates"], &first["ignored"]),
+        (&json!(25), &json!(1), &json!(3)),
+        "{first}"
+    );
+    assert_eq!(
+        first["claimed"].as_array().map(Vec::len),
+        Some(1),
+        "{first}"
+    );
+    assert_eq!(first["compacted"], first["claimed"], "{first}");
+
+    // S3 delivers the same event again: nothing changes.
+    let again = handler.handle(event).await.unwrap();
+    assert_eq!(
+        (&again["recorded"], &again["duplicates"]),
+        (&json!(0), &json!(26))
+    );
+    assert_eq!(again["claimed"], json!([]));
+
+    // The other 20 through SQS, two messages, plus one that is not an S3 event
+    // and S3's test event: only the broken one is reported back.
+    let message = |id: &str, body: String| {
+        json!({"messageId": id, "receiptHandle": "h", "body": body, "attributes": {}, "messageAttributes": {},
+               "md5OfBody": "x", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
+    };
+    let half = |range: std::ops::Range<usize>| {
+        json!({"Records": keys[range].iter().map(|k| created(k)).collect::<Vec<_>>()}).to_string()
+    };
+    let sqs = json!({"Records": [
+        message("m1", half(24..34)),
+        message("m2", half(34..44)),
+        message("m3", "{not json".into()),
+        message("m4", json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "pipe"}).to_string()),
+    ]});
+    let response = handler.handle(sqs).await.unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": [{"itemIdentifier": "m3"}]}),
+        "the Lambda way"
+    );
+
+    assert_eq!(
+        counter.pending().await.unwrap(),
+        5,
+        "45 counted, 40 claimed"
+    );
+    let batches = counter.batches().await.unwrap();
+    assert_eq!(batches.len(), 2, "one claim per threshold");
+    let mut claimed: Vec<String> = Vec::new();
+    for batch in &batches {
+        assert_eq!(batch.state, BatchState::Compacted);
+        assert_eq!(batch.keys.len(), 20);
+        claimed.extend(batch.keys.iter().cloned());
+    }
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), 40, "no object in two batches");
+    let counted: Vec<String> = counter
+        .counted()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.key)
+        .collect();
+    assert!(
+        counted.contains(&special.to_string()),
+        "the key is counted decoded"
+    );
+    assert_eq!(counted.len(), 45);
+    let left = store.list("raw/").await.unwrap();
+    assert_eq!(
+        left.len(),
+        5,
+        "the compacted batches' raw objects are deleted"
+    );
+
+    // A scheduled run has nothing to resume.
+    let scheduled = handler
+        .handle(json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+                        "account": "123456789012", "time": "2026-03-01T01:00:00Z", "region": "us-east-1",
+                        "resources": [], "detail": {}}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (&scheduled["compacted"], &scheduled["claimed"]),
+        (&json!([]), &json!([]))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_event_runs_one_event_and_explains_misuse() {
+    let moto = moto();
+    let s3 = iotpipe::aws::s3(&sdk(&moto).await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let dir = temp_dir();
+    let cli = |args: &[&str]| {
+        iotpipe(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("IOTPIPE_BACKEND", "aws")
+            .env("IOTPIPE_AWS_BUCKET", "pipe")
+            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+            .env("IOTPIPE_COUNTER_THRESHOLD", "2")
+            .env("IOTPIPE_LAMBDA_COMPACT", "off")
+            .args([
+                "--endpoint-url",
+                &moto_endpoint(&moto),
+                "--region",
+                "us-east-1",
+            ])
+            .args(args)
+    };
+    cli(&["counters", "--init"]).run().success();
+    let event =
+        json!({"Records": [created(&raw_key(1)), created(&raw_key(2)), created(&raw_key(2))]});
+    std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+    let run = cli(&["lambda", "--event", "event.json", "-o", "json"])
+        .run()
+        .success();
+    let summary: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        (&summary["recorded"], &summary["duplicates"]),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(summary["claimed"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        summary["compacted"],
+        json!([]),
+        "lambda.compact = off leaves it to iotpipe compact"
+    );
+
+    let outside = cli(&["lambda"]).run().expect_code(2);
+    assert!(
+        outside.stderr().contains("AWS_LAMBDA_RUNTIME_API"),
+        "{}",
+        outside.stderr()
+    );
+    std::fs::write(dir.path().join("odd.json"), "{\"hello\": 1}").unwrap();
+    let odd = cli(&["lambda", "--event", "odd.json"]).run().expect_code(2);
+    assert!(
+        odd.stderr().contains("not an S3, SQS or scheduled event"),
+        "{}",
+        odd.stderr()
+    );
+}
