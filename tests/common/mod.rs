@@ -31,7 +31,12 @@ pub struct Iotpipe {
 }
 
 pub fn iotpipe(dir: &Path) -> Iotpipe {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_iotpipe"));
+    iotpipe_as(dir, Path::new(env!("CARGO_BIN_EXE_iotpipe")))
+}
+
+/// The same, started through `program` (a link to the binary under another name).
+pub fn iotpipe_as(dir: &Path, program: &Path) -> Iotpipe {
+    let mut command = Command::new(program);
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -572,6 +577,26 @@ pub fn quicksight() -> Service {
 /// The body of an HTTP response.
 pub fn http_body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
+/// A Lambda runtime API double (`tests/doubles/lambda_runtime.py`) that hands
+/// out `events` one by one and records what the function answers.
+pub fn lambda_runtime(events: &serde_json::Value) -> Service {
+    let python = venv().join("bin/python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/lambda_runtime.py");
+    let events = events.to_string();
+    Service::start(
+        "lambda_runtime",
+        Duration::from_secs(20),
+        move |dir, port| {
+            let file = dir.join("events.json");
+            std::fs::write(&file, &events).expect("writing the events");
+            let mut command = Command::new(&python);
+            command.arg(&script).arg(port.to_string()).arg(file);
+            command
+        },
+        |port| http_get(port, "/_double/results").is_some_and(|r| r.contains(" 200 ")),
+    )
 }
 
 /// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.

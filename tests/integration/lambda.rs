@@ -14,7 +14,9 @@ use iotpipe::store::Store;
 use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
 
-use crate::common::{iotpipe, moto, moto_endpoint, sdk, temp_dir};
+use crate::common::{
+    http_body, http_get, iotpipe, iotpipe_as, lambda_runtime, moto, moto_endpoint, sdk, temp_dir,
+};
 
 /// One S3 event notification record, as S3 sends it (`key` URL-encoded).
 fn s3_record(event: &str, bucket: &str, key: &str, size: u64) -> Value {
@@ -235,5 +237,90 @@ async fn lambda_event_runs_one_event_and_explains_misuse() {
         odd.stderr().contains("not an S3, SQS or scheduled event"),
         "{}",
         odd.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployed_as_bootstrap_it_serves_the_lambda_runtime_api() {
+    let moto = moto();
+    let s3 = iotpipe::aws::s3(&sdk(&moto).await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let dir = temp_dir();
+    iotpipe(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(&moto),
+            "--region",
+            "us-east-1",
+        ])
+        .env("IOTPIPE_BACKEND", "aws")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .args(["counters", "--init"])
+        .run()
+        .success();
+    let runtime = lambda_runtime(&json!([
+        {"Records": [created(&raw_key(1)), created(&raw_key(1))]},
+        {"hello": "world"},
+    ]));
+    // The provided.al2023 runtime starts the zip's `bootstrap` without arguments.
+    let bootstrap = dir.path().join("bootstrap");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_iotpipe"), &bootstrap).unwrap();
+    let mut function = iotpipe_as(dir.path(), &bootstrap)
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("127.0.0.1:{}", runtime.port),
+        )
+        .env("AWS_LAMBDA_FUNCTION_NAME", "iotpipe")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", moto_endpoint(&moto))
+        .env("IOTPIPE_BACKEND", "aws")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        .env("IOTPIPE_LAMBDA_COMPACT", "off")
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let results = loop {
+        let response = http_get(runtime.port, "/_double/results").unwrap();
+        let results: Vec<Value> = serde_json::from_str(http_body(&response)).unwrap();
+        if results.len() >= 2 || std::time::Instant::now() > deadline {
+            break results;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let _ = function.kill();
+    let _ = function.wait();
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(
+        (&results[0]["request"], &results[0]["kind"]),
+        (&json!("request-0"), &json!("response"))
+    );
+    assert_eq!(
+        (
+            &results[0]["body"]["recorded"],
+            &results[0]["body"]["duplicates"]
+        ),
+        (&json!(1), &json!(1))
+    );
+    assert_eq!(
+        (&results[1]["request"], &results[1]["kind"]),
+        (&json!("request-1"), &json!("error"))
+    );
+    assert!(
+        results[1]["body"]["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not an S3, SQS or scheduled event"),
+        "{results:?}"
     );
 }
