@@ -186,3 +186,92 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
         run.stderr()
     );
 }
+
+/// examples/mosquitto/bridge.conf, run for real: a local mosquitto with the
+/// example's bridge settings (only the endpoint, port and file paths replaced)
+/// bridges to a TLS broker that requires a client certificate, as IoT Core does.
+#[test]
+fn the_example_bridge_forwards_sensor_topics_over_verified_tls() {
+    let dir = temp_dir();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let pki = pki(dir.path());
+    for file in [&pki.server_key, &pki.client_key] {
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
+    let iot_core = mosquitto_with(&format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        pki.ca.display(),
+        pki.server_cert.display(),
+        pki.server_key.display()
+    ));
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mosquitto/bridge.conf"),
+    )
+    .unwrap();
+    let bridge: String = example
+        .lines()
+        // The harness gives the local broker its own listener and storage.
+        .filter(|line| {
+            !["listener ", "allow_anonymous ", "persistence "]
+                .iter()
+                .any(|p| line.starts_with(p))
+        })
+        .map(|line| {
+            if line.starts_with("address ") {
+                format!("address 127.0.0.1:{}", iot_core.port)
+            } else {
+                line.replace(
+                    "/etc/mosquitto/certs/AmazonRootCA1.pem",
+                    pki.ca.to_str().unwrap(),
+                )
+                .replace(
+                    "/etc/mosquitto/certs/device.pem.crt",
+                    pki.client_cert.to_str().unwrap(),
+                )
+                .replace(
+                    "/etc/mosquitto/certs/private.pem.key",
+                    pki.client_key.to_str().unwrap(),
+                )
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(bridge.contains("bridge_insecure false") && bridge.contains("topic sensor/# out 1"));
+    let pi = mosquitto_with(&bridge);
+    let witness = Collector::start_tls(
+        &iot_core,
+        "sensor/#",
+        &[],
+        &[
+            "--cafile",
+            pki.ca.to_str().unwrap(),
+            "--cert",
+            pki.client_cert.to_str().unwrap(),
+            "--key",
+            pki.client_key.to_str().unwrap(),
+        ],
+    );
+    iotpipe(dir.path())
+        .args([
+            "publish",
+            "-p",
+            &pi.port.to_string(),
+            "-t",
+            "sensor/data",
+            "-m",
+            "{\"bridged\":true}",
+        ])
+        .run()
+        .success();
+    assert_eq!(
+        witness.wait_for(1, std::time::Duration::from_secs(20)),
+        ["{\"bridged\":true}"],
+        "{}",
+        pi.log()
+    );
+}

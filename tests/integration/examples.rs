@@ -1,0 +1,158 @@
+//! The infrastructure example (examples/aws/iotpipe.yaml) passes cfn-lint
+//! offline and still says what iotpipe expects: the IoT rule's role trusted by
+//! iot.amazonaws.com and allowed only kinesis:PutRecord on the stream, Firehose
+//! writing GZIP, newline-delimited objects under raw/, the Lambda configured
+//! with keys iotpipe knows, the tables matching the Parquet schema.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::common::{iotpipe, python, temp_dir, venv};
+
+fn template_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/aws/iotpipe.yaml")
+}
+
+/// The template as JSON, decoded by cfn-lint (which understands !Ref, !Sub, ...).
+fn template() -> Value {
+    let path = template_path();
+    let json = python(
+        "import json, os\n\
+         from cfnlint.decode import decode\n\
+         template, errors = decode(os.environ['TEMPLATE'])\n\
+         assert not errors, errors\n\
+         print(json.dumps(template))",
+        &[("TEMPLATE", path.to_str().unwrap())],
+    );
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn the_cloudformation_example_passes_cfn_lint() {
+    let output = std::process::Command::new(venv().join("bin/cfn-lint"))
+        .arg(template_path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn the_example_matches_what_iotpipe_expects() {
+    let template = template();
+    let resources = &template["Resources"];
+    let props = |name: &str| &resources[name]["Properties"];
+
+    // The IoT rule's role: iot.amazonaws.com may assume it, and it may only put to the stream.
+    let role = props("IotRuleRole");
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"];
+    assert_eq!(trust.as_array().map(Vec::len), Some(1));
+    assert_eq!(trust[0]["Effect"], "Allow");
+    assert_eq!(
+        trust[0]["Principal"],
+        json!({"Service": "iot.amazonaws.com"})
+    );
+    assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    let policies = role["Policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1);
+    let allowed = &policies[0]["PolicyDocument"]["Statement"];
+    assert_eq!(
+        allowed,
+        &json!([{"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": {"Fn::GetAtt": ["SensorStream", "Arn"]}}]),
+        "least privilege"
+    );
+    let rule = props("SensorRule");
+    let action = &rule["TopicRulePayload"]["Actions"][0]["Kinesis"];
+    assert_eq!(
+        action["RoleArn"],
+        json!({"Fn::GetAtt": ["IotRuleRole", "Arn"]})
+    );
+    assert_eq!(action["StreamName"], json!({"Ref": "SensorStream"}));
+
+    // Firehose: iotpipe's raw layout, gzip, one reading per line.
+    let s3 = &props("Delivery")["ExtendedS3DestinationConfiguration"];
+    assert_eq!(s3["Prefix"], iotpipe::store::RAW);
+    assert_eq!(s3["CompressionFormat"], "GZIP");
+    let processor = &s3["ProcessingConfiguration"]["Processors"][0];
+    assert_eq!(processor["Type"], "AppendDelimiterToRecord");
+    assert_eq!(processor["Parameters"][0]["ParameterValue"], "\\n");
+
+    // Only new raw objects reach the counter.
+    let notification = &props("DataBucket")["NotificationConfiguration"]["LambdaConfigurations"][0];
+    assert_eq!(notification["Event"], "s3:ObjectCreated:*");
+    assert_eq!(
+        notification["Filter"]["S3Key"]["Rules"][0]["Value"],
+        iotpipe::store::RAW
+    );
+    let bucket = props("DataBucket");
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting], true, "{setting}");
+    }
+    assert!(bucket["BucketEncryption"].is_object());
+
+    // The Lambda: the iotpipe binary as bootstrap, configured with keys iotpipe knows.
+    let function = props("CounterFunction");
+    assert_eq!(
+        (
+            &function["Runtime"],
+            &function["Handler"],
+            &function["Architectures"]
+        ),
+        (
+            &json!("provided.al2023"),
+            &json!("bootstrap"),
+            &json!(["arm64"])
+        )
+    );
+    let variables = function["Environment"]["Variables"].as_object().unwrap();
+    let dir = temp_dir();
+    let mut check = iotpipe(dir.path()).args(["config", "show", "-o", "json"]);
+    for (name, value) in variables {
+        // Intrinsic functions resolve at deploy time: a plain stand-in here.
+        let value = value
+            .as_str()
+            .map_or_else(|| "20".to_string(), str::to_string);
+        check = check.env(name, value);
+    }
+    let run = check.run().success();
+    assert!(
+        !run.stderr().contains("IOTPIPE_"),
+        "every variable is a known key: {}",
+        run.stderr()
+    );
+
+    // The Glue tables are the ones `compact --init` creates.
+    let mut expected = vec!["v", "device_id", "run_id", "seq", "ts"];
+    expected.extend(iotpipe::payload::measurement_names());
+    for table in ["RawTable", "ReadingsTable"] {
+        let columns: Vec<&str> = props(table)["TableInput"]["StorageDescriptor"]["Columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(columns, expected, "{table}");
+    }
+    let partitions: Vec<Value> = props("ReadingsTable")["TableInput"]["PartitionKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].clone())
+        .collect();
+    assert_eq!(partitions, [json!("dt"), json!("batch")]);
+    assert!(
+        props("Workgroup")["WorkGroupConfiguration"]["BytesScannedCutoffPerQuery"].is_object(),
+        "the workgroup limits bytes scanned per query"
+    );
+}
