@@ -28,6 +28,9 @@ _iotpipe() {
             iotpipe,counters)
                 cmd="iotpipe__subcmd__counters"
                 ;;
+            iotpipe,doctor)
+                cmd="iotpipe__subcmd__doctor"
+                ;;
             iotpipe,generate-assets)
                 cmd="iotpipe__subcmd__generate__subcmd__assets"
                 ;;
@@ -78,6 +81,9 @@ _iotpipe() {
                 ;;
             iotpipe__subcmd__help,counters)
                 cmd="iotpipe__subcmd__help__subcmd__counters"
+                ;;
+            iotpipe__subcmd__help,doctor)
+                cmd="iotpipe__subcmd__help__subcmd__doctor"
                 ;;
             iotpipe__subcmd__help,generate-assets)
                 cmd="iotpipe__subcmd__help__subcmd__generate__subcmd__assets"
@@ -158,7 +164,7 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard lambda config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -475,6 +481,56 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__doctor)
+            opts="-o -h -V --only --timeout --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --only)
+                    COMPREPLY=($(compgen -W "device mqtt aws" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__generate__subcmd__assets)
             opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -518,7 +574,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help)
-            opts="up sense publish tail sink counters compact refresh-dashboard lambda config completions generate-assets help"
+            opts="up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +644,20 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__counters)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

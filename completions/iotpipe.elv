@@ -43,6 +43,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
             cand lambda 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches'
+            cand doctor 'Check the configuration, Sense HAT, broker and AWS set-up, with the fix for each failure'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -423,6 +424,24 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;doctor'= {
+            cand --only 'Only these checks (the configuration is always checked); repeatable'
+            cand --timeout 'How long to wait for the broker and AWS before calling them unreachable'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;config'= {
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'
@@ -507,6 +526,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
             cand lambda 'The S3-event handler for AWS Lambda: count objects once, claim and compact batches'
+            cand doctor 'Check the configuration, Sense HAT, broker and AWS set-up, with the fix for each failure'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
             cand generate-assets 'Regenerate the checked-in completions and man pages under DIR'
@@ -541,6 +561,8 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help;refresh-dashboard'= {
         }
         &'iotpipe;help;lambda'= {
+        }
+        &'iotpipe;help;doctor'= {
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'

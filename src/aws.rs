@@ -37,6 +37,10 @@ pub fn athena(sdk: &SdkConfig) -> aws_sdk_athena::Client {
     aws_sdk_athena::Client::new(sdk)
 }
 
+pub fn iam(sdk: &SdkConfig) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(sdk)
+}
+
 pub fn kinesis(sdk: &SdkConfig) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::new(sdk)
 }

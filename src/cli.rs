@@ -149,6 +149,9 @@ pub enum Command {
     #[cfg(feature = "lambda")]
     Lambda(cmd::lambda::LambdaArgs),
 
+    /// Check the configuration, Sense HAT, broker and AWS set-up, with the fix for each failure
+    Doctor(cmd::doctor::DoctorArgs),
+
     /// Inspect the effective configuration
     #[command(subcommand)]
     Config(cmd::config::ConfigCommand),

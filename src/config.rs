@@ -204,6 +204,7 @@ pub const KEYS: &[Key] = &[
     key("aws.raw_prefix", Kind::Str, Some("\"raw/\"")),
     key("aws.compacted_prefix", Kind::Str, Some("\"compacted/\"")),
     key("aws.rejected_prefix", Kind::Str, Some("\"rejected/\"")),
+    key("aws.iot_rule_role", Kind::Str, None),
     key("athena.database", Kind::Str, Some("\"iotpipe\"")),
     key("athena.raw_table", Kind::Str, Some("\"raw_readings\"")),
     key("athena.table", Kind::Str, Some("\"readings\"")),
@@ -660,6 +661,8 @@ pub struct Aws {
     pub raw_prefix: String,
     pub compacted_prefix: String,
     pub rejected_prefix: String,
+    /// The IAM role of the IoT rule (name or ARN), for `iotpipe doctor`.
+    pub iot_rule_role: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -187,7 +187,7 @@ pub fn exit_code_of(err: &anyhow::Error) -> Exit {
         .map_or(Exit::Failure, |(exit, _)| exit)
 }
 
-fn hint_of(err: &anyhow::Error) -> Option<String> {
+pub fn hint_of(err: &anyhow::Error) -> Option<String> {
     err.chain()
         .find_map(|cause| classify(cause).and_then(|(_, hint)| hint))
 }

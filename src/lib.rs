@@ -88,9 +88,20 @@ fn init_logging(verbose: u8, quiet: bool, color: bool) {
     } else {
         LevelFilter::OFF
     };
+    // The AWS SDK warns about each credential and region source it tries (the
+    // instance metadata service, above all) before the one that works; iotpipe
+    // reports the outcome itself, with a fix.
+    let aws_sdk = if verbose > 0 {
+        LevelFilter::from_level(level)
+    } else {
+        LevelFilter::ERROR
+    };
     let targets = Targets::new()
         .with_default(LevelFilter::from_level(level))
-        .with_target("rumqttd", broker);
+        .with_target("rumqttd", broker)
+        .with_target("aws_config", aws_sdk)
+        .with_target("aws_smithy_runtime", aws_sdk)
+        .with_target("aws_runtime", aws_sdk);
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod config;
 pub mod counters;
 pub mod dashboard;
+pub mod doctor;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod publish;
@@ -151,6 +152,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::RefreshDashboard(args) => dashboard::run(&mut ctx, &args),
         #[cfg(feature = "lambda")]
         Command::Lambda(args) => lambda::run(&mut ctx, &args),
+        Command::Doctor(args) => doctor::run(&mut ctx, &args),
         Command::Config(args) => config::run(&mut ctx, &args),
         Command::Completions(args) => completions::run(&mut ctx, &args),
         Command::GenerateAssets(args) => completions::generate_assets(&args),

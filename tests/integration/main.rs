@@ -10,6 +10,7 @@ mod aws;
 mod cli;
 mod compact;
 mod config;
+mod doctor;
 mod examples;
 mod harness;
 mod lambda;

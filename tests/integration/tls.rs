@@ -275,3 +275,94 @@ fn the_example_bridge_forwards_sensor_topics_over_verified_tls() {
         pi.log()
     );
 }
+
+#[test]
+fn doctor_checks_tls_files_key_pairs_and_expiry() {
+    let dir = temp_dir();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let pki = pki(dir.path());
+    for file in [&pki.server_key, &pki.client_key] {
+        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
+    let broker = mosquitto_with(&format!(
+        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+        pki.ca.display(),
+        pki.server_cert.display(),
+        pki.server_key.display()
+    ));
+    let doctor = |cert: &Path, key: &Path| {
+        let run = iotpipe(dir.path())
+            .env("IOTPIPE_MQTT_PORT", broker.port.to_string())
+            .env("IOTPIPE_MQTT_CAFILE", &pki.ca)
+            .env("IOTPIPE_MQTT_CERT", cert)
+            .env("IOTPIPE_MQTT_KEY", key)
+            .args(["doctor", "--only", "mqtt", "-o", "json"])
+            .run();
+        let checks: Vec<serde_json::Value> = serde_json::from_str(&run.stdout()).unwrap();
+        (run.code(), checks)
+    };
+    let status = |checks: &[serde_json::Value], name: &str| {
+        checks
+            .iter()
+            .find(|c| c["check"] == name)
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap().to_string(),
+                    c["detail"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+
+    let (code, checks) = doctor(&pki.client_cert, &pki.client_key);
+    assert_eq!(code, 0, "{checks:?}");
+    for name in [
+        "TLS files",
+        "certificate and key match",
+        "certificate not expired",
+        "broker reachable",
+    ] {
+        assert_eq!(status(&checks, name).0, "ok", "{name}: {checks:?}");
+    }
+
+    // Another key than the certificate's.
+    let other_key = write(
+        dir.path(),
+        "other.key",
+        &KeyPair::generate().unwrap().serialize_pem(),
+    );
+    let (code, checks) = doctor(&pki.client_cert, &other_key);
+    assert_eq!(code, 1);
+    let (result, detail) = status(&checks, "certificate and key match");
+    assert_eq!(result, "fail", "{detail}");
+
+    // An expired certificate.
+    let (params, key) = ca("iotpipe test CA 2");
+    let issuer = Issuer::new(params, key);
+    let client_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["pi-kitchen".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let expired = params.signed_by(&client_key, &issuer).unwrap();
+    let expired_cert = write(dir.path(), "expired.pem", &expired.pem());
+    let expired_key = write(dir.path(), "expired.key", &client_key.serialize_pem());
+    let (code, checks) = doctor(&expired_cert, &expired_key);
+    assert_eq!(code, 1);
+    let (result, detail) = status(&checks, "certificate not expired");
+    assert_eq!(result, "fail");
+    assert!(
+        detail.contains("expired on") && detail.contains("2021"),
+        "{detail}"
+    );
+
+    // A file that is not there.
+    let (code, checks) = doctor(Path::new("missing.pem"), &pki.client_key);
+    assert_eq!(code, 1);
+    assert_eq!(status(&checks, "TLS files").0, "fail");
+    assert_eq!(status(&checks, "broker reachable").0, "skip");
+}

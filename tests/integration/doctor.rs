@@ -1,0 +1,163 @@
+//! `iotpipe doctor` against real services: moto for the AWS side (a role whose
+//! trust policy is wrong is reported with the policy to apply, and passes once
+//! it is applied), mosquitto for the broker, and this machine's missing I2C bus.
+
+use serde_json::Value;
+
+use crate::common::{Service, iotpipe, mosquitto, moto, moto_endpoint, sdk, temp_dir};
+
+fn checks(stdout: &str) -> Vec<Value> {
+    serde_json::from_str(stdout).unwrap()
+}
+
+fn find<'a>(checks: &'a [Value], name: &str) -> &'a Value {
+    checks
+        .iter()
+        .find(|c| c["check"].as_str().is_some_and(|n| n.starts_with(name)))
+        .unwrap_or_else(|| panic!("no check {name}: {checks:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied() {
+    let moto: Service = moto();
+    let sdk = sdk(&moto).await;
+    iotpipe::aws::s3(&sdk)
+        .create_bucket()
+        .bucket("pipe")
+        .send()
+        .await
+        .unwrap();
+    let iam = iotpipe::aws::iam(&sdk);
+    let lambda_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.create_role()
+        .role_name("iotpipe-iot-rule")
+        .assume_role_policy_document(lambda_trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let dir = temp_dir();
+    let doctor = || {
+        iotpipe(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("IOTPIPE_BACKEND", "aws")
+            .env("IOTPIPE_AWS_BUCKET", "pipe")
+            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+            .env("IOTPIPE_AWS_IOT_RULE_ROLE", "iotpipe-iot-rule")
+            .args([
+                "--endpoint-url",
+                &moto_endpoint(&moto),
+                "--region",
+                "us-east-1",
+            ])
+    };
+    doctor().args(["counters", "--init"]).run().success();
+
+    let run = doctor()
+        .args(["doctor", "--only", "aws", "-o", "json"])
+        .run()
+        .expect_code(1);
+    let found = checks(&run.stdout());
+    for ok in [
+        "credentials and region",
+        "S3 bucket pipe",
+        "DynamoDB table pipe-counter",
+        "Athena workgroup primary",
+        "Athena output location",
+    ] {
+        assert_eq!(find(&found, ok)["status"], "ok", "{ok}: {found:?}");
+    }
+    let role = find(&found, "IoT rule role");
+    assert_eq!(role["status"], "fail");
+    assert!(
+        role["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unable to assume role"),
+        "{role}"
+    );
+    assert_eq!(
+        find(&found, "iam:PassRole")["status"],
+        "skip",
+        "moto cannot simulate policies"
+    );
+    assert!(!run.stdout().contains("testing"), "no secret printed");
+
+    // Apply the policy exactly as printed.
+    let fix = role["fix"].as_str().unwrap();
+    let policy = &fix[fix.find('{').unwrap()..=fix.rfind('}').unwrap()];
+    assert!(
+        fix.contains("aws iam update-assume-role-policy --role-name iotpipe-iot-rule"),
+        "{fix}"
+    );
+    iam.update_assume_role_policy()
+        .role_name("iotpipe-iot-rule")
+        .policy_document(policy)
+        .send()
+        .await
+        .unwrap();
+    let run = doctor()
+        .args(["doctor", "--only", "aws", "-o", "json"])
+        .run()
+        .success();
+    assert_eq!(
+        find(&checks(&run.stdout()), "IoT rule role")["status"],
+        "ok"
+    );
+
+    // A missing table and bucket are named with their fix.
+    let run = doctor()
+        .env("IOTPIPE_AWS_BUCKET", "nope")
+        .env("IOTPIPE_COUNTER_TABLE", "nope")
+        .args(["doctor", "--only", "aws", "-o", "json"])
+        .run()
+        .expect_code(1);
+    let found = checks(&run.stdout());
+    assert!(
+        find(&found, "DynamoDB table nope")["fix"]
+            .as_str()
+            .unwrap()
+            .contains("iotpipe counters --init")
+    );
+    assert_eq!(find(&found, "S3 bucket nope")["detail"], "does not exist");
+}
+
+#[test]
+fn the_device_and_the_broker_are_checked_for_real() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_PORT", broker.port.to_string())
+        .args(["doctor", "--only", "device", "--only", "mqtt", "-o", "json"])
+        .run()
+        .expect_code(1);
+    let found = checks(&run.stdout());
+    let bus = find(&found, "I2C bus /dev/i2c-1");
+    assert_eq!(bus["status"], "fail", "this machine has no I2C bus");
+    assert!(
+        bus["fix"].as_str().unwrap().contains("raspi-config"),
+        "{bus}"
+    );
+    assert_eq!(find(&found, "Sense HAT chips")["status"], "skip");
+    let reachable = find(&found, "broker reachable");
+    assert_eq!(reachable["status"], "ok", "{reachable}");
+    assert!(found.iter().all(|c| c["area"] != "aws"), "--only");
+
+    drop(broker);
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_PORT", "1")
+        .args(["doctor", "--only", "mqtt", "--timeout", "2s", "-o", "table"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stdout().contains("Connection refused"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout().contains("fix mqtt / broker reachable:"),
+        "the fix follows the table: {}",
+        run.stdout()
+    );
+}
