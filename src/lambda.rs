@@ -11,16 +11,11 @@ use std::sync::Arc;
 use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::Serialize;
-use time::OffsetDateTime;
 
-use crate::compact::{Compactor, Pipeline, Progress};
-use crate::counter::{Batch, BatchState, Counter, CounterError, Recorded};
+use crate::compact::{CLAIM_GRACE, Compactor, Pipeline, Progress};
+use crate::counter::{Batch, Counter, CounterError, Recorded};
 use crate::store::s3::{S3Store, event_key};
 use crate::store::{RAW, StoreError};
-
-/// A claimed batch older than this has lost its claimer: Lambda stops an
-/// invocation after 15 minutes at most.
-const ABANDONED_AFTER: time::Duration = time::Duration::minutes(16);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaError {
@@ -157,6 +152,7 @@ impl Handler {
             counter: self.counter.clone(),
             engine: self.compactor.clone()?,
             fail_point: None,
+            claim_grace: Some(CLAIM_GRACE),
         })
     }
 
@@ -222,17 +218,8 @@ impl Handler {
             self.claim(&mut summary).await?;
             return Ok(summary);
         };
-        let now = OffsetDateTime::now_utc();
         for batch in pipeline.resumable().await? {
-            let abandoned = batch.state == BatchState::Claimed
-                && OffsetDateTime::parse(
-                    &batch.claimed_at,
-                    &time::format_description::well_known::Rfc3339,
-                )
-                .is_ok_and(|at| now - at > ABANDONED_AFTER);
-            if batch.state != BatchState::Claimed || abandoned {
-                self.compact(&batch, &mut summary).await;
-            }
+            self.compact(&batch, &mut summary).await;
         }
         self.claim(&mut summary).await?;
         Ok(summary)

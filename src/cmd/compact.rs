@@ -213,6 +213,7 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
                 store: aws.store,
                 counter: aws.counter,
                 fail_point: args.fail_point,
+                claim_grace: Some(crate::compact::CLAIM_GRACE),
             };
             (pipeline, Some(athena))
         } else {
@@ -222,6 +223,9 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
                     store.clone(),
                     args.threads.map(usize::from),
                 )),
+                // On S3 a Lambda may be compacting what it claimed.
+                claim_grace: (config.backend == crate::config::Backend::Aws)
+                    .then_some(crate::compact::CLAIM_GRACE),
                 store,
                 counter,
                 fail_point: args.fail_point,

@@ -178,6 +178,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         store: store.clone(),
         counter: counter.clone(),
         fail_point: None,
+        claim_grace: None,
     });
     let threshold = config.counter.threshold;
     let seed = args

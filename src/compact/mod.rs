@@ -193,12 +193,19 @@ pub struct BatchReport {
     pub resumed_deletion: bool,
 }
 
+/// How long a claimed batch belongs to its claimer before others resume it,
+/// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
+pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);
+
 /// The stores and engine one compaction run works with.
 pub struct Pipeline {
     pub store: Arc<dyn Store>,
     pub counter: Arc<dyn Counter>,
     pub engine: Arc<dyn Compactor>,
     pub fail_point: Option<FailPoint>,
+    /// Claimed batches younger than this are left to their claimer (None:
+    /// every claimer is this process or dead, as with the local store).
+    pub claim_grace: Option<time::Duration>,
 }
 
 impl Pipeline {
@@ -296,9 +303,11 @@ impl Pipeline {
         Ok(leftovers.len())
     }
 
-    /// Batches to work on: unfinished ones, and compacted ones with raw leftovers.
+    /// Batches to work on: unfinished ones, and compacted ones with raw
+    /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left alone.
     pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
         let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
+        let now = time::OffsetDateTime::now_utc();
         let mut batches: Vec<Batch> = self
             .counter
             .batches()
@@ -306,6 +315,26 @@ impl Pipeline {
             .into_iter()
             .filter(|b| {
                 b.state != BatchState::Compacted || b.keys.iter().any(|k| present.contains(k))
+            })
+            .filter(|b| {
+                let Some(grace) = self.claim_grace else {
+                    return true;
+                };
+                let claimed = time::OffsetDateTime::parse(
+                    &b.claimed_at,
+                    &time::format_description::well_known::Rfc3339,
+                );
+                let young = claimed.is_ok_and(|at| now - at < grace);
+                if b.state == BatchState::Claimed && young {
+                    tracing::info!(
+                        "batch {} was claimed at {}: left to its claimer for now (--batch {} takes it over)",
+                        b.id,
+                        b.claimed_at,
+                        b.id
+                    );
+                    return false;
+                }
+                true
             })
             .collect();
         batches.reverse(); // oldest first

@@ -170,7 +170,9 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         "the compacted batches' raw objects are deleted"
     );
 
-    // A scheduled run has nothing to resume.
+    // A batch claimed moments ago (by another invocation, still running) is
+    // left to its claimer by the scheduled run.
+    let young = counter.claim(5).await.unwrap().unwrap();
     let scheduled = handler
         .handle(json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
                         "account": "123456789012", "time": "2026-03-01T01:00:00Z", "region": "us-east-1",
@@ -180,6 +182,11 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
     assert_eq!(
         (&scheduled["compacted"], &scheduled["claimed"]),
         (&json!([]), &json!([]))
+    );
+    assert_eq!(
+        counter.batch(&young.id).await.unwrap().state,
+        BatchState::Claimed,
+        "not taken over within the claim grace"
     );
 }
 
