@@ -145,11 +145,11 @@ pub enum Command {
     /// Rebuild the local HTML dashboard, or refresh the QuickSight datasets
     RefreshDashboard(cmd::dashboard::DashboardArgs),
 
-    /// The S3-event handler for AWS Lambda: count objects once, claim and compact batches
+    /// The AWS Lambda handler: count S3 objects once, claim and compact batches
     #[cfg(feature = "lambda")]
     Lambda(cmd::lambda::LambdaArgs),
 
-    /// Check the configuration, Sense HAT, broker and AWS set-up, with the fix for each failure
+    /// Check config, Sense HAT, broker and AWS set-up; print the fix for each failure
     Doctor(cmd::doctor::DoctorArgs),
 
     /// Inspect the effective configuration
