@@ -624,6 +624,23 @@ pub async fn sdk(service: &Service) -> aws_config::SdkConfig {
         .await
 }
 
+/// iotpipe aimed at an AWS emulator (moto, kinesalite, a double) with dummy
+/// credentials, `backend = "aws"`, bucket `pipe` and counter table `pipe-counter`.
+pub fn iotpipe_on_aws(dir: &Path, service: &Service) -> Iotpipe {
+    iotpipe(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("IOTPIPE_BACKEND", "aws")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(service),
+            "--region",
+            "us-east-1",
+        ])
+}
+
 /// Environment for an AWS client aimed at a moto server with dummy credentials.
 pub fn aws_env(moto: &Service) -> Vec<(&'static str, String)> {
     vec![

@@ -14,7 +14,7 @@ use iotpipe::store::s3::S3Store;
 use iotpipe::store::{Store, StoreError};
 
 use crate::common::{
-    Iotpipe, Service, duckdb, http_post, iotpipe, moto, moto_endpoint, moto_fail_athena, sdk,
+    Iotpipe, Service, duckdb, http_post, iotpipe, iotpipe_on_aws, moto, moto_fail_athena, sdk,
     temp_dir,
 };
 
@@ -177,21 +177,9 @@ async fn compact_with_the_local_engine_against_s3_and_dynamodb() {
     );
 }
 
-/// iotpipe with `backend = "aws"` on moto: bucket `pipe`, counter table `pipe-counter`.
+/// iotpipe with `backend = "aws"` on moto, running `args`.
 fn aws_cli(dir: &Path, moto: &Service, args: &[&str]) -> Iotpipe {
-    iotpipe(dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("IOTPIPE_BACKEND", "aws")
-        .env("IOTPIPE_AWS_BUCKET", "pipe")
-        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(moto),
-            "--region",
-            "us-east-1",
-        ])
-        .args(args)
+    iotpipe_on_aws(dir, moto).args(args)
 }
 
 /// A bucket `pipe` with `n` raw objects at `prefix` (one reading each), counted

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{Service, iotpipe, mosquitto, moto, moto_endpoint, sdk, temp_dir};
+use crate::common::{Service, iotpipe, iotpipe_on_aws, mosquitto, moto, sdk, temp_dir};
 
 fn checks(stdout: &str) -> Vec<Value> {
     serde_json::from_str(stdout).unwrap()
@@ -37,21 +37,8 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
         .await
         .unwrap();
     let dir = temp_dir();
-    let doctor = || {
-        iotpipe(dir.path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("IOTPIPE_BACKEND", "aws")
-            .env("IOTPIPE_AWS_BUCKET", "pipe")
-            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-            .env("IOTPIPE_AWS_IOT_RULE_ROLE", "iotpipe-iot-rule")
-            .args([
-                "--endpoint-url",
-                &moto_endpoint(&moto),
-                "--region",
-                "us-east-1",
-            ])
-    };
+    let doctor =
+        || iotpipe_on_aws(dir.path(), &moto).env("IOTPIPE_AWS_IOT_RULE_ROLE", "iotpipe-iot-rule");
     doctor().args(["counters", "--init"]).run().success();
 
     let run = doctor()

@@ -15,7 +15,8 @@ use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
 
 use crate::common::{
-    http_body, http_get, iotpipe, iotpipe_as, lambda_runtime, moto, moto_endpoint, sdk, temp_dir,
+    http_body, http_get, iotpipe_as, iotpipe_on_aws, lambda_runtime, moto, moto_endpoint, sdk,
+    temp_dir,
 };
 
 /// One S3 event notification record, as S3 sends it (`key` URL-encoded).
@@ -197,20 +198,9 @@ async fn lambda_event_runs_one_event_and_explains_misuse() {
     s3.create_bucket().bucket("pipe").send().await.unwrap();
     let dir = temp_dir();
     let cli = |args: &[&str]| {
-        iotpipe(dir.path())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("IOTPIPE_BACKEND", "aws")
-            .env("IOTPIPE_AWS_BUCKET", "pipe")
-            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        iotpipe_on_aws(dir.path(), &moto)
             .env("IOTPIPE_COUNTER_THRESHOLD", "2")
             .env("IOTPIPE_LAMBDA_COMPACT", "off")
-            .args([
-                "--endpoint-url",
-                &moto_endpoint(&moto),
-                "--region",
-                "us-east-1",
-            ])
             .args(args)
     };
     cli(&["counters", "--init"]).run().success();
@@ -253,18 +243,7 @@ async fn deployed_as_bootstrap_it_serves_the_lambda_runtime_api() {
     let s3 = iotpipe::aws::s3(&sdk(&moto).await);
     s3.create_bucket().bucket("pipe").send().await.unwrap();
     let dir = temp_dir();
-    iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&moto),
-            "--region",
-            "us-east-1",
-        ])
-        .env("IOTPIPE_BACKEND", "aws")
-        .env("IOTPIPE_AWS_BUCKET", "pipe")
+    iotpipe_on_aws(dir.path(), &moto)
         .args(["counters", "--init"])
         .run()
         .success();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 
-use crate::common::{Iotpipe, Service, iotpipe, kinesalite, moto, moto_endpoint, sdk, temp_dir};
+use crate::common::{Iotpipe, Service, iotpipe, iotpipe_on_aws, kinesalite, moto, sdk, temp_dir};
 
 async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -42,15 +42,7 @@ async fn put(client: &aws_sdk_kinesis::Client, stream: &str, key: &str, data: &s
 
 /// `iotpipe tail kinesis ARGS` aimed at `kinesalite`.
 fn tail_kinesis(dir: &std::path::Path, kinesalite: &Service, args: &[&str]) -> Iotpipe {
-    iotpipe(dir)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(kinesalite),
-            "--region",
-            "us-east-1",
-        ])
+    iotpipe_on_aws(dir, kinesalite)
         .args(["tail", "kinesis"])
         .args(args)
 }
@@ -219,17 +211,8 @@ async fn tail_s3_prints_objects_as_they_land() {
     };
     put("landing/2026/03/01/09/old.jsonl", "{}\n").await;
     let dir = temp_dir();
-    let mut tail = iotpipe(dir.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("IOTPIPE_AWS_BUCKET", "pipe")
+    let mut tail = iotpipe_on_aws(dir.path(), &moto)
         .env("IOTPIPE_AWS_RAW_PREFIX", "landing/")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(&moto),
-            "--region",
-            "us-east-1",
-        ])
         .args([
             "tail", "s3", "--poll", "200ms", "-C", "2", "-W", "20", "-o", "jsonl",
         ])

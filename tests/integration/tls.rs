@@ -7,7 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 
-use crate::common::{Collector, iotpipe, mosquitto_with, temp_dir};
+use crate::common::{Collector, Service, TempDir, iotpipe, mosquitto_with, temp_dir};
 
 struct Pki {
     ca: PathBuf,
@@ -68,8 +68,9 @@ fn pki(dir: &Path) -> Pki {
     }
 }
 
-#[test]
-fn client_certificates_work_and_a_wrong_ca_is_explained() {
+/// A temp dir with a PKI, and a mosquitto that requires a client certificate
+/// signed by its CA (as IoT Core does).
+fn tls_broker() -> (TempDir, Pki, Service) {
     let dir = temp_dir();
     // mosquitto drops root privileges: let it read the PKI.
     std::fs::set_permissions(
@@ -88,6 +89,12 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
         pki.server_cert.display(),
         pki.server_key.display()
     ));
+    (dir, pki, broker)
+}
+
+#[test]
+fn client_certificates_work_and_a_wrong_ca_is_explained() {
+    let (dir, pki, broker) = tls_broker();
     let port = broker.port.to_string();
     let tls = |ca: &Path, cert: &Path, key: &Path| {
         [
@@ -192,23 +199,7 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
 /// bridges to a TLS broker that requires a client certificate, as IoT Core does.
 #[test]
 fn the_example_bridge_forwards_sensor_topics_over_verified_tls() {
-    let dir = temp_dir();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let pki = pki(dir.path());
-    for file in [&pki.server_key, &pki.client_key] {
-        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .unwrap();
-    }
-    let iot_core = mosquitto_with(&format!(
-        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-        pki.ca.display(),
-        pki.server_cert.display(),
-        pki.server_key.display()
-    ));
+    let (dir, pki, iot_core) = tls_broker();
     let example = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/mosquitto/bridge.conf"),
     )
@@ -278,23 +269,7 @@ fn the_example_bridge_forwards_sensor_topics_over_verified_tls() {
 
 #[test]
 fn doctor_checks_tls_files_key_pairs_and_expiry() {
-    let dir = temp_dir();
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    let pki = pki(dir.path());
-    for file in [&pki.server_key, &pki.client_key] {
-        std::fs::set_permissions(file, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .unwrap();
-    }
-    let broker = mosquitto_with(&format!(
-        "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
-        pki.ca.display(),
-        pki.server_cert.display(),
-        pki.server_key.display()
-    ));
+    let (dir, pki, broker) = tls_broker();
     let doctor = |cert: &Path, key: &Path| {
         let run = iotpipe(dir.path())
             .env("IOTPIPE_MQTT_PORT", broker.port.to_string())
