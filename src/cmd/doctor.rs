@@ -227,35 +227,23 @@ fn device(report: &mut Report, config: &Config) {
                 );
             }
         }
-        Err(error @ SenseError::NoBus { .. }) => {
-            report.fail(
-                "device",
-                format!("I2C bus {path}"),
-                error.to_string(),
-                error.hint(),
-            );
-            report.skip("device", "permission to use the bus", "no bus");
-            report.skip("device", "Sense HAT chips", "no bus");
-        }
-        Err(error @ SenseError::Permission { .. }) => {
-            report.ok("device", format!("I2C bus {path}"), "present");
-            report.fail(
-                "device",
-                "permission to use the bus",
-                error.to_string(),
-                error.hint(),
-            );
-            report.skip("device", "Sense HAT chips", "cannot open the bus");
-        }
         Err(error) => {
-            report.fail(
-                "device",
-                format!("I2C bus {path}"),
-                error.to_string(),
-                error.hint(),
-            );
-            report.skip("device", "permission to use the bus", "bus unusable");
-            report.skip("device", "Sense HAT chips", "bus unusable");
+            let bus_check = format!("I2C bus {path}");
+            let why = if matches!(error, SenseError::Permission { .. }) {
+                report.ok("device", bus_check, "present");
+                report.fail(
+                    "device",
+                    "permission to use the bus",
+                    error.to_string(),
+                    error.hint(),
+                );
+                "cannot open the bus"
+            } else {
+                report.fail("device", bus_check, error.to_string(), error.hint());
+                report.skip("device", "permission to use the bus", "no usable bus");
+                "no usable bus"
+            };
+            report.skip("device", "Sense HAT chips", why);
         }
     }
 }
@@ -363,10 +351,25 @@ async fn mqtt(report: &mut Report, config: &Config, timeout: Duration) {
     }
 }
 
+/// PEM certificates from `path`, or the reason they cannot be read.
+fn pem_certs(
+    path: &std::path::Path,
+) -> Result<Vec<rustls_pki_types::CertificateDer<'static>>, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(certs)
+}
+
 /// Files readable and parseable, certificate and key a pair, certificate in its validity.
 fn tls_files(report: &mut Report, tls: &crate::mqtt::Tls) -> bool {
+    use rustls_pki_types::PrivateKeyDer;
     use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     let unreadable = |what: &str, path: &std::path::Path| {
         format!(
             "check that {} exists and that this user can read it (ls -l {0}); for IoT Core, \
@@ -376,60 +379,22 @@ fn tls_files(report: &mut Report, tls: &crate::mqtt::Tls) -> bool {
     };
     let mut all_ok = true;
     let mut read = Vec::new();
-    if let Some(ca) = &tls.cafile {
-        match CertificateDer::pem_file_iter(ca).map(|i| i.collect::<Result<Vec<_>, _>>()) {
-            Ok(Ok(certs)) if !certs.is_empty() => read.push(format!("CA {}", ca.display())),
-            Ok(Ok(_)) => {
-                all_ok = false;
-                report.fail(
-                    "mqtt",
-                    "TLS files",
-                    format!("{}: no PEM certificate in it", ca.display()),
-                    unreadable("CA file", ca),
-                );
+    let mut certs = |what: &'static str, path: &Option<std::path::PathBuf>, report: &mut Report| {
+        let path = path.as_ref()?;
+        match pem_certs(path) {
+            Ok(certs) => {
+                read.push(format!("{what} {}", path.display()));
+                Some(certs)
             }
-            Ok(Err(e)) | Err(e) => {
+            Err(reason) => {
                 all_ok = false;
-                report.fail(
-                    "mqtt",
-                    "TLS files",
-                    format!("{}: {e}", ca.display()),
-                    unreadable("CA file", ca),
-                );
+                report.fail("mqtt", "TLS files", reason, unreadable(what, path));
+                None
             }
         }
-    }
-    let chain = match &tls.cert {
-        Some(path) => {
-            match CertificateDer::pem_file_iter(path).map(|i| i.collect::<Result<Vec<_>, _>>()) {
-                Ok(Ok(certs)) if !certs.is_empty() => {
-                    read.push(format!("certificate {}", path.display()));
-                    Some(certs)
-                }
-                Ok(Ok(_)) => {
-                    all_ok = false;
-                    report.fail(
-                        "mqtt",
-                        "TLS files",
-                        format!("{}: no PEM certificate in it", path.display()),
-                        unreadable("certificate", path),
-                    );
-                    None
-                }
-                Ok(Err(e)) | Err(e) => {
-                    all_ok = false;
-                    report.fail(
-                        "mqtt",
-                        "TLS files",
-                        format!("{}: {e}", path.display()),
-                        unreadable("certificate", path),
-                    );
-                    None
-                }
-            }
-        }
-        None => None,
     };
+    certs("CA file", &tls.cafile, report);
+    let chain = certs("certificate", &tls.cert, report);
     let key = match &tls.key {
         Some(path) => match PrivateKeyDer::from_pem_file(path) {
             Ok(key) => {
