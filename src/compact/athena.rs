@@ -46,6 +46,8 @@ pub struct QueryRun {
 pub struct Interrupt {
     requested: watch::Receiver<bool>,
     in_query: Arc<AtomicBool>,
+    /// Keeps the channel open for an interrupt that never fires.
+    _never: Option<Arc<watch::Sender<bool>>>,
 }
 
 impl Interrupt {
@@ -69,16 +71,17 @@ impl Interrupt {
         Interrupt {
             requested,
             in_query,
+            _never: None,
         }
     }
 
     /// Never fires (for callers without a terminal to interrupt them).
     pub fn never() -> Interrupt {
         let (tx, requested) = watch::channel(false);
-        std::mem::forget(tx);
         Interrupt {
             requested,
             in_query: Arc::new(AtomicBool::new(false)),
+            _never: Some(Arc::new(tx)),
         }
     }
 }
