@@ -559,11 +559,13 @@ fn principal_arn(caller: &str) -> String {
 }
 
 fn mask(access_key: &str) -> String {
-    let n = access_key.len();
-    if n <= 8 {
+    let chars: Vec<char> = access_key.chars().collect();
+    if chars.len() <= 8 {
         return "****".into();
     }
-    format!("{}…{}", &access_key[..4], &access_key[n - 4..])
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 async fn aws(report: &mut Report, config: &Config) {

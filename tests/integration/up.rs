@@ -75,6 +75,32 @@ fn up_lands_and_compacts_exactly_what_was_published() {
     let raw_left = walk(&data.join("raw"));
     assert!(raw_left.is_empty(), "everything compacted: {raw_left:?}");
     assert!(data.join("dashboard/index.html").exists());
+
+    // The same page on demand, elsewhere; --wait belongs to QuickSight.
+    let refreshed = iotpipe(dir.path())
+        .args([
+            "refresh-dashboard",
+            "--data-dir",
+            "data",
+            "--out",
+            "elsewhere",
+            "-o",
+            "json",
+        ])
+        .run()
+        .success();
+    let summary: serde_json::Value = serde_json::from_str(&refreshed.stdout()).unwrap();
+    assert_eq!(
+        summary["compacted_rows"].as_u64(),
+        Some(total as u64),
+        "{summary}"
+    );
+    assert!(dir.path().join("elsewhere/index.html").exists());
+    let misuse = iotpipe(dir.path())
+        .args(["refresh-dashboard", "--wait"])
+        .run()
+        .expect_code(2);
+    assert!(misuse.stderr().contains("--dataset"), "{}", misuse.stderr());
 }
 
 fn walk(dir: &Path) -> Vec<String> {
