@@ -184,8 +184,14 @@ impl Reader {
             readers.spawn(self.clone().read_shard(shard.id.clone(), self.start));
         }
         while let Some(joined) = readers.join_next().await {
-            let Ok(ended) = joined else { continue };
-            let (id, named) = ended?;
+            let (id, named) = joined.map_err(|e| KinesisError::Api {
+                operation: "GetRecords",
+                stream: self.stream.clone(),
+                message: format!("a shard reader stopped: {e}"),
+            })??;
+            if self.tx.is_closed() {
+                return Ok(()); // nobody is reading any more
+            }
             finished.insert(id.clone());
             let mut children: Vec<String> = named.iter().map(|s| s.id.clone()).collect();
             known.extend(named.into_iter().map(|s| (s.id.clone(), s)));
