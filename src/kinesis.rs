@@ -277,6 +277,7 @@ impl Reader {
         start: Start,
     ) -> Result<(String, Vec<Shard>), KinesisError> {
         let mut iterator = self.iterator(&shard, start, None).await?;
+        tracing::info!("shard {shard}: reading from {start:?}");
         let mut last: Option<String> = None;
         let mut backoff = Duration::from_millis(200);
         let spacing = Duration::from_secs(1) / CALLS_PER_SECOND;

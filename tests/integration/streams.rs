@@ -151,22 +151,59 @@ async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_s
     let latest = tail_kinesis(
         dir.path(),
         &kinesalite,
-        &["--stream", "sensor", "-C", "1", "-W", "20", "-o", "jsonl"],
-    )
-    .command()
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    put(&client, "sensor", "device-1", readings[0]).await;
-    let output = latest.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        &[
+            "--stream",
+            "sensor",
+            "-C",
+            "1",
+            "-W",
+            "20",
+            "-o",
+            "jsonl",
+            "--verbose",
+        ],
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), readings[0]);
+    // Both child shards have their LATEST iterator before the record is put.
+    let latest = spawn_once(latest, |stderr| {
+        stderr.matches("reading from Latest").count() == 2
+    });
+    put(&client, "sensor", "device-1", "{\"after\":\"start\"}").await;
+    let output = latest.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "{\"after\":\"start\"}"
+    );
+}
+
+/// Starts `command` and returns once its stderr (collected on the side) satisfies `ready`.
+fn spawn_once(command: Iotpipe, ready: impl Fn(&str) -> bool) -> std::process::Child {
+    let mut child = command
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let pipe = child.stderr.take().unwrap();
+    let collected = stderr.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            let mut all = collected.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready(&stderr.lock().unwrap()) {
+        assert!(
+            Instant::now() < deadline,
+            "not ready: {}",
+            stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 #[test]
@@ -211,17 +248,25 @@ async fn tail_s3_prints_objects_as_they_land() {
     };
     put("landing/2026/03/01/09/old.jsonl", "{}\n").await;
     let dir = temp_dir();
-    let mut tail = iotpipe_on_aws(dir.path(), &moto)
+    let tail = iotpipe_on_aws(dir.path(), &moto)
         .env("IOTPIPE_AWS_RAW_PREFIX", "landing/")
         .args([
-            "tail", "s3", "--poll", "200ms", "-C", "2", "-W", "20", "-o", "jsonl",
-        ])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+            "--verbose",
+            "tail",
+            "s3",
+            "--poll",
+            "200ms",
+            "-C",
+            "2",
+            "-W",
+            "20",
+            "-o",
+            "jsonl",
+        ]);
+    // The objects already there are listed before new ones land.
+    let mut tail = spawn_once(tail, |stderr| {
+        stderr.contains("following s3://pipe/landing/")
+    });
     put("landing/2026/03/01/10/a.jsonl", "{}\n{}\n").await;
     put("landing/2026/03/01/10/b.jsonl", "{}\n{}\n{}\n").await;
     let stdout = tail.stdout.take().unwrap();

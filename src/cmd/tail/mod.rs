@@ -455,6 +455,7 @@ async fn follow_objects(
             seen.insert(object.key);
         }
     }
+    tracing::info!("following {place}");
     let mut printed: u64 = 0;
     let mut last_new = Instant::now();
     let mut records = ctx.output.records::<ObjectRow>(true);
