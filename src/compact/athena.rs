@@ -162,6 +162,7 @@ impl AthenaEngine {
             .ok_or_else(|| CompactError::Engine("Athena returned no query execution id".into()))?
             .to_string();
         self.interrupt.in_query.store(true, Ordering::SeqCst);
+        tracing::info!("Athena query {id} started; Ctrl-C stops it");
         let outcome = self.poll(&id, progress, &mut requested).await;
         self.interrupt.in_query.store(false, Ordering::SeqCst);
         outcome

@@ -16,6 +16,50 @@ use std::time::{Duration, Instant};
 
 pub use tempfile::TempDir;
 
+/// A running iotpipe: stdout piped, stderr collected; killed on drop.
+pub struct Running {
+    pub child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Running {
+    /// What it printed to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits (at most 20 s) until its stderr satisfies `ready`.
+    #[track_caller]
+    pub fn wait_for_stderr(&self, what: &str, ready: impl Fn(&str) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ready(&self.stderr()) {
+            assert!(Instant::now() < deadline, "{what}: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGINT (Ctrl-C), then its exit code and stderr.
+    pub fn interrupt(&mut self) -> (Option<i32>, String) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().expect("waiting for iotpipe");
+        // Let the stderr reader drain what came last.
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code(), self.stderr())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn temp_dir() -> TempDir {
     tempfile::Builder::new()
         .prefix("iotpipe-test-")
@@ -69,6 +113,28 @@ impl Iotpipe {
     pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
         self.stdin = Some(input.into());
         self
+    }
+
+    /// Starts it with stdout piped and stderr collected on the side.
+    pub fn start(self) -> Running {
+        let mut child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting iotpipe");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("piped stderr");
+        let collected = stderr.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut all = collected.lock().unwrap_or_else(|e| e.into_inner());
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Running { child, stderr }
     }
 
     pub fn command(self) -> Command {

@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use iotpipe::compact::athena_sql::literal;
 use iotpipe::counter::dynamodb::DynamoCounter;
@@ -522,25 +521,17 @@ async fn ctrl_c_stops_the_running_athena_query() {
     );
     assert!(response.contains(" 20"), "{response}");
 
-    let child = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
-        .command()
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while athena_queries(&moto).await.is_empty() {
-        assert!(Instant::now() < deadline, "no query started");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let mut compact = aws_cli(
+        dir.path(),
+        &moto,
+        &["--verbose", "compact", "--engine", "athena"],
+    )
+    .start();
+    compact.wait_for_stderr("the query started", |stderr| {
+        stderr.contains("started; Ctrl-C stops it")
+    });
+    let (code, stderr) = compact.interrupt();
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("was stopped"), "{stderr}");
     let states: Vec<String> = athena_queries(&moto)
         .await

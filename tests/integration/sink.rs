@@ -1,24 +1,18 @@
 //! `iotpipe sink`, the counter and `iotpipe counters`, `tail objects`: landing
 //! that loses nothing, checked by DuckDB reading the objects back.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{Service, duckdb, iotpipe, mosquitto, temp_dir};
+use crate::common::{Running, Service, duckdb, iotpipe, mosquitto, temp_dir};
 
 /// A running sink; its stderr is collected, and it is killed on drop.
-struct Sink {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
+struct Sink(Running);
 
 impl Sink {
     /// Starts a sink and waits until it has subscribed.
     fn start(dir: &Path, broker: &Service) -> Sink {
-        let mut child = iotpipe(dir)
+        let sink = iotpipe(dir)
             .args([
                 "--verbose",
                 "sink",
@@ -28,55 +22,18 @@ impl Sink {
                 "300ms",
             ])
             .args(["--data-dir", "data"])
-            .command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink_stderr = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut all = sink_stderr.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
+            .start();
+        sink.wait_for_stderr("sink did not subscribe", |stderr| {
+            stderr.contains("subscribed to")
         });
-        let sink = Sink { child, stderr };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !sink.stderr().contains("subscribed to") {
-            assert!(
-                Instant::now() < deadline,
-                "sink did not subscribe: {}",
-                sink.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        sink
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
+        Sink(sink)
     }
 
     /// Ctrl-C: the sink flushes and exits 0.
     fn interrupt(mut self) -> String {
-        std::process::Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        assert_eq!(status.code(), Some(0), "{}", self.stderr());
-        self.stderr()
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let (code, stderr) = self.0.interrupt();
+        assert_eq!(code, Some(0), "{stderr}");
+        stderr
     }
 }
 
@@ -219,8 +176,8 @@ fn a_killed_sink_loses_nothing() {
     let data = dir.path().join("data");
     wait_for_rows(&data, 2_000, Duration::from_secs(20));
     let mut sink = sink;
-    sink.child.kill().unwrap();
-    sink.child.wait().unwrap();
+    sink.0.child.kill().unwrap();
+    sink.0.child.wait().unwrap();
     drop(sink);
     std::thread::sleep(Duration::from_millis(500));
     let restarted = Sink::start(dir.path(), &broker);
@@ -350,8 +307,9 @@ fn tail_objects_prints_objects_as_they_land() {
     let broker = mosquitto();
     let dir = temp_dir();
     let sink = Sink::start(dir.path(), &broker);
-    let tail = iotpipe(dir.path())
+    let mut tail = iotpipe(dir.path())
         .args([
+            "--verbose",
             "tail",
             "objects",
             "--data-dir",
@@ -363,22 +321,15 @@ fn tail_objects_prints_objects_as_they_land() {
             "-o",
             "jsonl",
         ])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+        .start();
+    tail.wait_for_stderr("the initial listing", |stderr| stderr.contains("following"));
     publish_sim(dir.path(), &broker, 25, 1000);
-    let output = tail.wait_with_output().unwrap();
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(&mut tail.child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let status = tail.child.wait().unwrap();
     sink.interrupt();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let row: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(status.code(), Some(0), "{}", tail.stderr());
+    let row: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
     assert!(row["key"].as_str().unwrap().starts_with("raw/"), "{row}");
     assert!(row["size"].as_u64().unwrap() > 0);
     assert_eq!(row["rows"], 25);

@@ -2,7 +2,6 @@
 //! shard split, and `tail s3` on moto.
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
@@ -164,46 +163,19 @@ async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_s
         ],
     );
     // Both child shards have their LATEST iterator before the record is put.
-    let latest = spawn_once(latest, |stderr| {
+    let mut latest = latest.start();
+    latest.wait_for_stderr("both child shards at LATEST", |stderr| {
         stderr.matches("reading from Latest").count() == 2
     });
     put(&client, "sensor", "device-1", "{\"after\":\"start\"}").await;
-    let output = latest.wait_with_output().unwrap();
-    assert!(output.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "{\"after\":\"start\"}"
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut latest.child.stdout.take().unwrap(), &mut printed).unwrap();
+    assert!(
+        latest.child.wait().unwrap().success(),
+        "{}",
+        latest.stderr()
     );
-}
-
-/// Starts `command` and returns once its stderr (collected on the side) satisfies `ready`.
-fn spawn_once(command: Iotpipe, ready: impl Fn(&str) -> bool) -> std::process::Child {
-    let mut child = command
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let pipe = child.stderr.take().unwrap();
-    let collected = stderr.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            let mut all = collected.lock().unwrap();
-            all.push_str(&line);
-            all.push('\n');
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !ready(&stderr.lock().unwrap()) {
-        assert!(
-            Instant::now() < deadline,
-            "not ready: {}",
-            stderr.lock().unwrap()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    assert_eq!(printed.trim(), "{\"after\":\"start\"}");
 }
 
 #[test]
@@ -264,17 +236,18 @@ async fn tail_s3_prints_objects_as_they_land() {
             "jsonl",
         ]);
     // The objects already there are listed before new ones land.
-    let mut tail = spawn_once(tail, |stderr| {
+    let mut tail = tail.start();
+    tail.wait_for_stderr("the initial listing", |stderr| {
         stderr.contains("following s3://pipe/landing/")
     });
     put("landing/2026/03/01/10/a.jsonl", "{}\n{}\n").await;
     put("landing/2026/03/01/10/b.jsonl", "{}\n{}\n{}\n").await;
-    let stdout = tail.stdout.take().unwrap();
+    let stdout = tail.child.stdout.take().unwrap();
     let lines: Vec<serde_json::Value> = BufReader::new(stdout)
         .lines()
         .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
         .collect();
-    let status = tail.wait().unwrap();
+    let status = tail.child.wait().unwrap();
     assert!(status.success());
     let seen: Vec<(&str, u64)> = lines
         .iter()
