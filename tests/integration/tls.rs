@@ -17,6 +17,20 @@ struct Pki {
     client_key: PathBuf,
 }
 
+impl Pki {
+    /// The mosquitto_sub / iotpipe flags of a client with the good certificate.
+    fn client_flags(&self) -> [&str; 6] {
+        [
+            "--cafile",
+            self.ca.to_str().unwrap(),
+            "--cert",
+            self.client_cert.to_str().unwrap(),
+            "--key",
+            self.client_key.to_str().unwrap(),
+        ]
+    }
+}
+
 fn ca(name: &str) -> (CertificateParams, KeyPair) {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -108,19 +122,7 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
     };
     let good = tls(&pki.ca, &pki.client_cert, &pki.client_key);
 
-    let witness = Collector::start_tls(
-        &broker,
-        "secure/#",
-        &[],
-        &[
-            "--cafile",
-            pki.ca.to_str().unwrap(),
-            "--cert",
-            pki.client_cert.to_str().unwrap(),
-            "--key",
-            pki.client_key.to_str().unwrap(),
-        ],
-    );
+    let witness = Collector::start_tls(&broker, "secure/#", &[], &pki.client_flags());
     let run = iotpipe(dir.path())
         .args([
             "publish",
@@ -234,19 +236,7 @@ fn the_example_bridge_forwards_sensor_topics_over_verified_tls() {
         .join("\n");
     assert!(bridge.contains("bridge_insecure false") && bridge.contains("topic sensor/# out 1"));
     let pi = mosquitto_with(&bridge);
-    let witness = Collector::start_tls(
-        &iot_core,
-        "sensor/#",
-        &[],
-        &[
-            "--cafile",
-            pki.ca.to_str().unwrap(),
-            "--cert",
-            pki.client_cert.to_str().unwrap(),
-            "--key",
-            pki.client_key.to_str().unwrap(),
-        ],
-    );
+    let witness = Collector::start_tls(&iot_core, "sensor/#", &[], &pki.client_flags());
     iotpipe(dir.path())
         .args([
             "publish",
