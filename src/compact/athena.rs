@@ -297,6 +297,31 @@ impl Compactor for AthenaEngine {
         for sql in &statements {
             compaction.queries.push(self.run(sql, progress).await?);
         }
+        // A query that matched none of its `$path`s succeeds too, having
+        // written nothing: deleting the raw objects then would lose them.
+        let scanned: u64 = compaction.queries.iter().map(|q| q.bytes_scanned).sum();
+        if batch.bytes > 0 && scanned == 0 {
+            return Err(CompactError::Verify {
+                key: format!("batch {}", batch.id),
+                reason: format!(
+                    "Athena read none of its {} bytes: the table {}.{} does not cover {} (check \
+                     its LOCATION against aws.raw_prefix; `iotpipe compact --init --dry-run` \
+                     shows the expected DDL)",
+                    batch.bytes,
+                    self.target.database,
+                    self.target.raw_table,
+                    self.target.raw_location
+                ),
+            });
+        }
+        if scanned < batch.bytes {
+            tracing::warn!(
+                "batch {}: Athena read {scanned} of its {} bytes; objects outside the raw table's \
+                 LOCATION are not compacted",
+                batch.id,
+                batch.bytes
+            );
+        }
         Ok(compaction)
     }
 }

@@ -548,3 +548,48 @@ async fn ctrl_c_stops_the_running_athena_query() {
         "nothing deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_that_reads_nothing_is_not_taken_for_a_compaction() {
+    let moto = moto();
+    let dir = temp_dir();
+    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
+    // The SQL points at a prefix where the objects are not: Athena succeeds,
+    // reading nothing.
+    let wrong = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
+        .env("IOTPIPE_AWS_RAW_PREFIX", "elsewhere/")
+        .run()
+        .expect_code(1);
+    assert!(
+        wrong.stderr().contains("Athena read none of its")
+            && wrong.stderr().contains("s3://pipe/elsewhere/"),
+        "{}",
+        wrong.stderr()
+    );
+    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    let raw: Vec<String> = store
+        .list("raw/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    assert_eq!(raw, keys, "nothing deleted");
+    let batch = batches(&moto).await.remove(0);
+    assert_eq!(batch.state, BatchState::Failed);
+
+    let fixed = aws_cli(
+        dir.path(),
+        &moto,
+        &["compact", "--engine", "athena", "-o", "jsonl"],
+    )
+    .run()
+    .success();
+    let reports = fixed.json_lines();
+    assert_eq!(reports[0]["batch"], batch.id.as_str());
+    assert_eq!(
+        reports[0]["queries"][0]["bytes_scanned"], batch.bytes,
+        "every object read"
+    );
+    assert!(store.list("raw/").await.unwrap().is_empty());
+}
