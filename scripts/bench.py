@@ -15,6 +15,7 @@ import time
 
 BIN = os.environ["BENCH_IOTPIPE"]
 MOSQUITTO = os.environ["BENCH_MOSQUITTO"]
+KINESALITE = os.environ.get("BENCH_KINESALITE", os.path.expanduser("~/.cache/iotpipe/kinesalite"))
 N = int(os.environ.get("BENCH_MESSAGES", "200000"))
 PROBE = "__probe__"
 
@@ -246,6 +247,79 @@ def bench_compact():
               " deduplicates, marks the batch and deletes the raw objects)")
 
 
+BOTO3_TAILER = r"""
+import sys, time, boto3
+endpoint, stream, wanted = sys.argv[1], sys.argv[2], int(sys.argv[3])
+k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="bench", aws_secret_access_key="bench")
+shards = [s["ShardId"] for s in k.list_shards(StreamName=stream)["Shards"]]
+iterators = {s: k.get_shard_iterator(StreamName=stream, ShardId=s, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+             for s in shards}
+seen, out = 0, sys.stdout
+while seen < wanted and iterators:
+    for shard, it in list(iterators.items()):
+        r = k.get_records(ShardIterator=it, Limit=10000)
+        for rec in r["Records"]:
+            out.write(rec["Data"].decode() + "\n")
+            seen += 1
+        if r.get("NextShardIterator"):
+            iterators[shard] = r["NextShardIterator"]
+        else:
+            del iterators[shard]
+    time.sleep(0.2)  # each shard allows 5 GetRecords calls per second
+"""
+
+
+def bench_kinesis():
+    """tail kinesis vs the boto3 loop users write, reading a 2-shard stream from the start."""
+    import boto3
+    records = int(os.environ.get("BENCH_RECORDS", "20000"))
+    port = free_port()
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "doubles", "kinesalite.js")
+    env = dict(os.environ, NODE_PATH=os.path.join(KINESALITE, "node_modules"))
+    node = subprocess.Popen(["node", script, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
+                         aws_access_key_id="bench", aws_secret_access_key="bench")
+        k.create_stream(StreamName="bench", ShardCount=2)
+        while k.describe_stream_summary(StreamName="bench")["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
+            time.sleep(0.05)
+        line = ('{"v":1,"device_id":"bench","run_id":"0123456789abcdef0123456789abcdef","seq":%d,'
+                '"ts":"2026-11-26T14:07:40.123Z","temperature_c":21.42,"humidity_pct":38.28,"pressure_hpa":1013.29}')
+        for start in range(0, records, 500):
+            k.put_records(StreamName="bench", Records=[
+                {"Data": (line % i).encode(), "PartitionKey": f"device-{i % 64}"}
+                for i in range(start, min(start + 500, records))])
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
+        runs = {}
+        for name, cmd in (
+            ("iotpipe tail kinesis", [BIN, "--endpoint-url", endpoint, "--region", "us-east-1", "tail", "kinesis",
+                                      "--stream", "bench", "--from", "trim-horizon", "-C", str(records), "-o", "jsonl"]),
+            ("boto3 get_records loop", [sys.executable, "-c", BOTO3_TAILER, endpoint, "bench", str(records)]),
+        ):
+            start = time.time()
+            run = subprocess.run(cmd, env=env, capture_output=True)
+            if run.returncode != 0:
+                raise SystemExit(f"{name} failed: {run.stderr.decode()[-2000:]}")
+            runs[name] = (time.time() - start, run.stdout.count(b"\n"))
+        print(f"Kinesis tail, {records:,} records on 2 shards (kinesalite), from trim-horizon")
+        print(f"{'':<28}{'records':>10}{'seconds':>10}{'records/s':>12}")
+        for name, (t, n) in runs.items():
+            print(f"{name:<28}{n:>10,}{t:>10.2f}{n / t:>12,.0f}")
+        ours, peer = runs["iotpipe tail kinesis"], runs["boto3 get_records loop"]
+        print(f"ratio (iotpipe records/s over boto3's): {(ours[1] / ours[0]) / (peer[1] / peer[0]):.2f}x")
+    finally:
+        node.kill()
+        node.wait()
+
+
 PAHO = """
 import json, sys, time, uuid, paho.mqtt.client as mqtt
 c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
@@ -299,5 +373,7 @@ if __name__ == "__main__":
         bench_compact()
     if which in ("footprint", "all"):
         bench_footprint()
-    if which not in ("mqtt", "sink", "compact", "footprint", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint or all")
+    if which in ("kinesis", "all"):
+        bench_kinesis()
+    if which not in ("mqtt", "sink", "compact", "footprint", "kinesis", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint, kinesis or all")
