@@ -136,10 +136,7 @@ impl Handler {
 
     /// Claims full batches and compacts each (when configured).
     async fn claim(&self, summary: &mut Summary) -> Result<(), LambdaError> {
-        while self.counter.pending().await? >= u64::from(self.threshold) {
-            let Some(batch) = self.counter.claim(self.threshold).await? else {
-                break;
-            };
+        while let Some(batch) = self.counter.claim_next(self.threshold, false).await? {
             summary.claimed.push(batch.id.clone());
             self.compact(&batch, summary).await;
         }

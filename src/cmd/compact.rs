@@ -194,6 +194,9 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         )
         .into());
     }
+    // On S3 a Lambda may be compacting what it claimed.
+    let claim_grace =
+        (config.backend == crate::config::Backend::Aws).then_some(crate::compact::CLAIM_GRACE);
     super::runtime()?.block_on(async {
         let (pipeline, athena) = if athena_wanted {
             let aws = AwsBackends::new(&config).await?;
@@ -202,18 +205,13 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
             } else {
                 Interrupt::install()
             };
-            let athena = Arc::new(AthenaEngine::new(
-                crate::aws::athena(&aws.sdk),
-                aws.store.clone(),
-                &config.athena,
-                interrupt,
-            ));
+            let athena = Arc::new(aws.athena(&config.athena, interrupt));
             let pipeline = Pipeline {
                 engine: athena.clone(),
                 store: aws.store,
                 counter: aws.counter,
                 fail_point: args.fail_point,
-                claim_grace: Some(crate::compact::CLAIM_GRACE),
+                claim_grace,
             };
             (pipeline, Some(athena))
         } else {
@@ -223,9 +221,7 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
                     store.clone(),
                     args.threads.map(usize::from),
                 )),
-                // On S3 a Lambda may be compacting what it claimed.
-                claim_grace: (config.backend == crate::config::Backend::Aws)
-                    .then_some(crate::compact::CLAIM_GRACE),
+                claim_grace,
                 store,
                 counter,
                 fail_point: args.fail_point,
@@ -277,15 +273,7 @@ async fn compact_all<R: Row + From<BatchReport>>(
         if args.batch.is_some() {
             break;
         }
-        let pending = pipeline.counter.pending().await?;
-        let size = if pending >= u64::from(threshold) {
-            threshold
-        } else if args.all && pending > 0 {
-            u32::try_from(pending).unwrap_or(u32::MAX)
-        } else {
-            break;
-        };
-        match pipeline.counter.claim(size).await? {
+        match pipeline.counter.claim_next(threshold, args.all).await? {
             Some(batch) => work.push(batch),
             None => break,
         }

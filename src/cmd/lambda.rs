@@ -11,7 +11,7 @@ use clap::Args;
 
 use super::{AwsBackends, Context};
 use crate::compact::Compactor;
-use crate::compact::athena::{AthenaEngine, Interrupt};
+use crate::compact::athena::Interrupt;
 use crate::error::{Exit, Hinted};
 use crate::lambda::Handler;
 
@@ -106,14 +106,8 @@ fn read_event(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
 /// `backend = "aws"`, `counter.threshold`, and Athena unless `lambda.compact = "off"`.
 pub async fn handler(config: &crate::config::Config) -> anyhow::Result<Handler> {
     let aws = AwsBackends::new(config).await?;
-    let compactor: Option<Arc<dyn Compactor>> = (config.lambda.compact == "athena").then(|| {
-        Arc::new(AthenaEngine::new(
-            crate::aws::athena(&aws.sdk),
-            aws.store.clone(),
-            &config.athena,
-            Interrupt::never(),
-        )) as Arc<dyn Compactor>
-    });
+    let compactor: Option<Arc<dyn Compactor>> = (config.lambda.compact == "athena")
+        .then(|| Arc::new(aws.athena(&config.athena, Interrupt::never())) as Arc<dyn Compactor>);
     Ok(Handler {
         store: aws.store,
         counter: aws.counter,

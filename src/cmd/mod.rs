@@ -126,6 +126,20 @@ impl AwsBackends {
             counter: std::sync::Arc::new(counter),
         })
     }
+
+    /// The Athena engine on this bucket.
+    pub fn athena(
+        &self,
+        athena: &crate::config::Athena,
+        interrupt: crate::compact::athena::Interrupt,
+    ) -> crate::compact::athena::AthenaEngine {
+        crate::compact::athena::AthenaEngine::new(
+            crate::aws::athena(&self.sdk),
+            self.store.clone(),
+            athena,
+            interrupt,
+        )
+    }
 }
 
 /// The override for `--data-dir`, if given.

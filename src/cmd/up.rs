@@ -259,8 +259,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
                 () = &mut interrupt => break,
                 () = &mut end => break,
                 Some(_) = landed_rx.recv() => {
-                    while counter.pending().await? >= u64::from(threshold) {
-                        let Some(batch) = counter.claim(threshold).await? else { break };
+                    while let Some(batch) = counter.claim_next(threshold, false).await? {
                         let report = pipeline.run_batch(&batch, &Progress::hidden()).await?;
                         batches_done += 1;
                         last_compaction = Some(format!(

@@ -110,6 +110,24 @@ pub trait Counter: Send + Sync {
     /// Every object ever recorded.
     async fn counted(&self) -> Result<Vec<Counted>, CounterError>;
     fn describe(&self) -> String;
+
+    /// Claims the next batch: `threshold` objects once that many are pending,
+    /// or (`partial`) whatever is pending; None when there is nothing to claim.
+    async fn claim_next(
+        &self,
+        threshold: u32,
+        partial: bool,
+    ) -> Result<Option<Batch>, CounterError> {
+        let pending = self.pending().await?;
+        let size = if pending >= u64::from(threshold) {
+            threshold
+        } else if partial && pending > 0 {
+            u32::try_from(pending).unwrap_or(u32::MAX)
+        } else {
+            return Ok(None);
+        };
+        self.claim(size).await
+    }
 }
 
 /// A new batch id: sortable by claim time, unique across claimers.
