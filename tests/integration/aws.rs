@@ -235,6 +235,17 @@ async fn batches(moto: &Service) -> Vec<Batch> {
     batches
 }
 
+/// The keys under `prefix`, sorted.
+async fn keys_under(store: &S3Store, prefix: &str) -> Vec<String> {
+    store
+        .list(prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.key)
+        .collect()
+}
+
 /// Every query string moto was sent, oldest first.
 async fn athena_queries(moto: &Service) -> Vec<(String, String)> {
     let athena = iotpipe::aws::athena(&sdk(moto).await);
@@ -447,13 +458,7 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
         "{stderr}"
     );
     assert!(stderr.contains("raw objects are kept"), "{stderr}");
-    let raw: Vec<String> = store
-        .list("raw/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let raw = keys_under(&store, "raw/").await;
     assert_eq!(raw, keys, "nothing deleted");
     let batch = batches(&moto).await.remove(0);
     assert_eq!(batch.state, BatchState::Failed);
@@ -488,13 +493,7 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
     );
     assert_eq!(batches(&moto).await[0].state, BatchState::Compacted);
     assert!(store.list("raw/").await.unwrap().is_empty());
-    let compacted: Vec<String> = store
-        .list("compacted/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let compacted = keys_under(&store, "compacted/").await;
     assert_eq!(compacted, ["compacted/dt=2026-03-01/batch=other/part"]);
     let states: Vec<String> = athena_queries(&moto)
         .await
@@ -567,13 +566,7 @@ async fn a_query_that_reads_nothing_is_not_taken_for_a_compaction() {
         wrong.stderr()
     );
     let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
-    let raw: Vec<String> = store
-        .list("raw/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let raw = keys_under(&store, "raw/").await;
     assert_eq!(raw, keys, "nothing deleted");
     let batch = batches(&moto).await.remove(0);
     assert_eq!(batch.state, BatchState::Failed);

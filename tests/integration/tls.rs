@@ -120,7 +120,7 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
             key.display().to_string(),
         ]
     };
-    let good = tls(&pki.ca, &pki.client_cert, &pki.client_key);
+    let good = pki.client_flags();
 
     let witness = Collector::start_tls(&broker, "secure/#", &[], &pki.client_flags());
     let run = iotpipe(dir.path())
@@ -133,7 +133,7 @@ fn client_certificates_work_and_a_wrong_ca_is_explained() {
             "-m",
             "{\"ok\":true}",
         ])
-        .args(&good)
+        .args(good)
         .run()
         .success();
     assert!(
