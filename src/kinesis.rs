@@ -47,6 +47,12 @@ pub enum KinesisError {
     },
 }
 
+impl crate::error::Diagnose for KinesisError {
+    fn hint(&self) -> Option<String> {
+        Some(KinesisError::hint(self))
+    }
+}
+
 impl KinesisError {
     pub fn hint(&self) -> String {
         match self {
@@ -70,6 +76,16 @@ struct Shard {
     id: String,
     parents: Vec<String>,
     closed: bool,
+}
+
+/// [`follow`] on the stream `stream` of the configured account.
+pub async fn follow_stream(
+    config: &crate::config::Config,
+    stream: String,
+    start: Start,
+) -> mpsc::Receiver<Result<Record, KinesisError>> {
+    let sdk = crate::aws::sdk_config(&config.aws).await;
+    follow(crate::aws::kinesis(&sdk), stream, start)
 }
 
 /// Reads `stream` from `start`; records arrive on the returned channel, each

@@ -12,8 +12,12 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 
-use crate::compact::{CLAIM_GRACE, Compactor, Pipeline, Progress};
-use crate::counter::{Batch, Counter, CounterError, Recorded};
+use crate::backends::Stages;
+use crate::compact::{Drain, Engine, OnFailure, Pipeline};
+use crate::config::{Config, LambdaCompact};
+use crate::counter::{Counter, CounterError, Recorded};
+use crate::error::{Diagnose, Exit};
+use crate::signal::Cancel;
 use crate::store::s3::{S3Store, event_key};
 use crate::store::{RAW, StoreError};
 
@@ -29,6 +33,28 @@ pub enum LambdaError {
     Counter(#[from] CounterError),
     #[error(transparent)]
     Compact(#[from] crate::compact::CompactError),
+}
+
+impl Diagnose for LambdaError {
+    fn exit(&self) -> Exit {
+        match self {
+            LambdaError::UnknownEvent(_) | LambdaError::Malformed { .. } => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            LambdaError::Counter(e) => e.hint(),
+            LambdaError::Compact(e) => e.hint(),
+            LambdaError::Key(e) => e.hint(),
+            LambdaError::UnknownEvent(_) | LambdaError::Malformed { .. } => Some(
+                "the handler takes S3 event notifications, SQS events wrapping them, and \
+                 EventBridge scheduled events"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// What one invocation did.
@@ -55,10 +81,32 @@ pub struct Handler {
     pub counter: Arc<dyn Counter>,
     pub threshold: u32,
     /// Compacts the batches this handler claims; `None` leaves them to `iotpipe compact`.
-    pub compactor: Option<Arc<dyn Compactor>>,
+    pub pipeline: Option<Pipeline>,
 }
 
 impl Handler {
+    /// The handler the configuration describes: the bucket and table of
+    /// `[aws]`, `counter.threshold`, and Athena unless `lambda.compact = "off"`.
+    pub async fn from_config(config: &Config) -> anyhow::Result<Handler> {
+        let stages = Stages::aws(config).await?;
+        let store = stages
+            .s3()
+            .ok_or_else(|| anyhow::anyhow!("the Lambda handler needs the S3 store"))?;
+        let pipeline = match config.lambda.compact {
+            LambdaCompact::Athena => {
+                let engine = stages.compactor(Engine::Athena, config, None, Cancel::never())?;
+                Some(stages.pipeline(engine, None))
+            }
+            LambdaCompact::Off => None,
+        };
+        Ok(Handler {
+            store,
+            counter: stages.counter.clone(),
+            threshold: config.counter.threshold,
+            pipeline,
+        })
+    }
+
     /// Handles one invocation's payload and returns the function's response.
     pub async fn handle(&self, event: serde_json::Value) -> Result<serde_json::Value, LambdaError> {
         let source = event
@@ -136,34 +184,25 @@ impl Handler {
 
     /// Claims full batches and compacts each (when configured).
     async fn claim(&self, summary: &mut Summary) -> Result<(), LambdaError> {
-        while let Some(batch) = self.counter.claim_next(self.threshold, false).await? {
-            summary.claimed.push(batch.id.clone());
-            self.compact(&batch, summary).await;
-        }
-        Ok(())
-    }
-
-    fn pipeline(&self) -> Option<Pipeline> {
-        Some(Pipeline {
-            store: self.store.clone(),
-            counter: self.counter.clone(),
-            engine: self.compactor.clone()?,
-            fail_point: None,
-            claim_grace: Some(CLAIM_GRACE),
-        })
-    }
-
-    async fn compact(&self, batch: &Batch, summary: &mut Summary) {
-        let Some(pipeline) = self.pipeline() else {
-            return;
+        let Some(pipeline) = &self.pipeline else {
+            while let Some(batch) = self.counter.claim_next(self.threshold, false).await? {
+                summary.claimed.push(batch.id);
+            }
+            return Ok(());
         };
-        // A failure marks the batch failed; the scheduled run retries it.
-        match pipeline.run_batch(batch, &Progress::hidden()).await {
-            Ok(_) => summary.compacted.push(batch.id.clone()),
-            Err(error) => summary.failed.push(FailedBatch {
-                batch: batch.id.clone(),
-                error: error.to_string(),
-            }),
+        let claims = Drain {
+            resume: false,
+            ..self.drain()
+        };
+        drain(pipeline, claims, summary, true).await
+    }
+
+    /// Compaction in an invocation: a failed batch is marked failed and left to
+    /// the scheduled run, and the next one goes on.
+    fn drain(&self) -> Drain {
+        Drain {
+            on_failure: OnFailure::Skip,
+            ..Drain::full_batches(self.threshold)
         }
     }
 
@@ -211,14 +250,43 @@ impl Handler {
     /// is claimed.
     pub async fn resume(&self) -> Result<Summary, LambdaError> {
         let mut summary = Summary::default();
-        let Some(pipeline) = self.pipeline() else {
-            self.claim(&mut summary).await?;
-            return Ok(summary);
-        };
-        for batch in pipeline.resumable().await? {
-            self.compact(&batch, &mut summary).await;
+        if let Some(pipeline) = &self.pipeline {
+            let resumed = Drain {
+                claim: false,
+                ..self.drain()
+            };
+            drain(pipeline, resumed, &mut summary, false).await?;
         }
         self.claim(&mut summary).await?;
         Ok(summary)
     }
+}
+
+/// Runs `work` to its end into `summary` (`claimed`: the batches are new claims).
+async fn drain(
+    pipeline: &Pipeline,
+    work: Drain,
+    summary: &mut Summary,
+    claimed: bool,
+) -> Result<(), LambdaError> {
+    let mut drainer = pipeline.drain(work);
+    while let Some(done) = drainer.next(&Cancel::never()).await? {
+        let batch = match done {
+            Ok(report) => {
+                summary.compacted.push(report.batch.clone());
+                report.batch
+            }
+            Err(failure) => {
+                summary.failed.push(FailedBatch {
+                    batch: failure.batch.clone(),
+                    error: failure.error.to_string(),
+                });
+                failure.batch
+            }
+        };
+        if claimed {
+            summary.claimed.push(batch);
+        }
+    }
+    Ok(())
 }

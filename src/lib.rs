@@ -3,6 +3,7 @@
 //! one module per command under [`cmd`].
 
 pub mod aws;
+pub mod backends;
 pub mod cli;
 pub mod cmd;
 pub mod compact;
@@ -19,8 +20,10 @@ pub mod mqtt;
 pub mod output;
 pub mod payload;
 pub mod sense;
+pub mod signal;
 pub mod sink;
 pub mod store;
+pub mod up;
 
 use std::process::ExitCode;
 
@@ -42,6 +45,24 @@ fn arguments() -> Vec<std::ffi::OsString> {
     args
 }
 
+/// The error kinds that decide exit codes and hints, outermost layers first
+/// (a sink error wraps an MQTT one and says so itself).
+pub(crate) const ERROR_KINDS: &[error::Kind] = &[
+    error::diagnosis::<config::ConfigError>,
+    error::diagnosis::<error::Hinted>,
+    error::diagnosis::<sense::SenseError>,
+    error::diagnosis::<sink::SinkError>,
+    error::diagnosis::<dashboard::quicksight::QuickSightError>,
+    #[cfg(feature = "lambda")]
+    error::diagnosis::<lambda::LambdaError>,
+    error::diagnosis::<kinesis::KinesisError>,
+    error::diagnosis::<compact::CompactError>,
+    error::diagnosis::<dashboard::DashboardError>,
+    error::diagnosis::<store::StoreError>,
+    error::diagnosis::<counter::CounterError>,
+    error::diagnosis::<mqtt::MqttError>,
+];
+
 pub fn run() -> ExitCode {
     let cli = match cli::Cli::try_parse_from(arguments()) {
         Ok(cli) => cli,
@@ -62,10 +83,16 @@ pub fn run() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(err) if error::is_broken_pipe(&err) => Exit::Ok.into(),
         Err(err) => {
-            error::report(&err, verbose > 0, color.stderr());
-            error::exit_code_of(&err).into()
+            error::report(&err, ERROR_KINDS, verbose > 0, color.stderr());
+            error::exit_code_of(&err, ERROR_KINDS).into()
         }
     }
+}
+
+/// A second Ctrl-C: quit at once. The protocols resume wherever they stopped.
+fn quit_interrupted() {
+    eprintln!("iotpipe: interrupted");
+    std::process::exit(Exit::Interrupted as i32);
 }
 
 fn init_logging(verbose: u8, quiet: bool, color: bool) {

@@ -1,29 +1,22 @@
 //! `iotpipe compact`: compact claimed batches of raw objects into Parquet,
 //! resuming whatever an earlier run left unfinished.
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
-use super::{AwsBackends, Context};
-use crate::compact::athena::{AthenaEngine, Interrupt, cost_usd};
-use crate::compact::local::LocalEngine;
-use crate::compact::{BatchReport, FailPoint, Pipeline, Progress};
-use crate::counter::{Batch, BatchState, Counter};
-use crate::error::{Exit, Hinted};
+use super::Context;
+use crate::backends::Stages;
+use crate::compact::{
+    BatchReport, Compactor, Drain, Engine, FailPoint, NEW_BATCH, OnFailure, Pipeline, Progress,
+    Step,
+};
+use crate::counter::Counter;
+use crate::error::Exit;
 use crate::output::{Column, Format, Row};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Engine {
-    /// arrow + parquet in this process (reads and writes the configured store)
-    Local,
-    /// INSERT INTO the Parquet table, run by Athena (needs backend = "aws")
-    Athena,
-}
+use crate::signal::Cancel;
 
 #[derive(Debug, Args)]
 pub struct CompactArgs {
@@ -143,22 +136,7 @@ impl Row for AthenaReport {
     }
 }
 
-/// A planned step, for --dry-run.
-#[derive(Serialize)]
-struct Planned {
-    action: &'static str,
-    batch: Option<String>,
-    objects: u64,
-    bytes: Option<u64>,
-    #[serde(skip)]
-    keys: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    estimated_cost_usd: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sql: Option<Vec<String>>,
-}
-
-impl Row for Planned {
+impl Row for Step {
     fn headers() -> &'static [Column] {
         const COLUMNS: &[Column] = &[
             Column::left("action", 30),
@@ -181,63 +159,42 @@ impl Row for Planned {
 
 pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
     let config = ctx
-        .config(super::data_dir_override(args.data_dir.as_deref()))?
+        .config(super::args::data_dir_override(args.data_dir.as_deref()))?
         .config;
-    let threshold = config.counter.threshold;
     let show_progress = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
-    let athena_wanted = args.engine == Engine::Athena || args.init;
-    if athena_wanted && config.backend != crate::config::Backend::Aws {
-        return Err(Hinted::new(
-            Exit::Usage,
-            "the Athena engine works on S3 and DynamoDB, but backend is \"local\"",
-            "set backend = \"aws\" (or IOTPIPE_BACKEND=aws) with aws.bucket, or use --engine local",
-        )
-        .into());
-    }
-    // On S3 a Lambda may be compacting what it claimed.
-    let claim_grace =
-        (config.backend == crate::config::Backend::Aws).then_some(crate::compact::CLAIM_GRACE);
+    let engine = if args.init {
+        Engine::Athena
+    } else {
+        args.engine
+    };
+    let drain = Drain {
+        only: args.batch.clone(),
+        resume: true,
+        claim: true,
+        partial: args.all,
+        threshold: config.counter.threshold,
+        on_failure: OnFailure::Stop,
+        show_progress,
+    };
     super::runtime()?.block_on(async {
-        let (pipeline, athena) = if athena_wanted {
-            let aws = AwsBackends::new(&config).await?;
-            let interrupt = if args.dry_run {
-                Interrupt::never()
-            } else {
-                Interrupt::install()
-            };
-            let athena = Arc::new(aws.athena(&config.athena, interrupt));
-            let pipeline = Pipeline {
-                engine: athena.clone(),
-                store: aws.store,
-                counter: aws.counter,
-                fail_point: args.fail_point,
-                claim_grace,
-            };
-            (pipeline, Some(athena))
+        let stages = Stages::new(&config).await?;
+        let cancel = if args.dry_run {
+            Cancel::never()
         } else {
-            let (store, counter) = super::backends(&config).await?;
-            let pipeline = Pipeline {
-                engine: Arc::new(LocalEngine::new(
-                    store.clone(),
-                    args.threads.map(usize::from),
-                )),
-                claim_grace,
-                store,
-                counter,
-                fail_point: args.fail_point,
-            };
-            (pipeline, None)
+            super::on_signals()
         };
-        if let (true, Some(athena)) = (args.init, &athena) {
-            return init(ctx, athena, args.dry_run, show_progress).await;
+        let threads = args.threads.map(usize::from);
+        let compactor = stages.compactor(engine, &config, threads, cancel.clone())?;
+        if args.init {
+            return init(ctx, &*compactor, args.dry_run, show_progress).await;
         }
+        let pipeline = stages.pipeline(compactor, args.fail_point);
         if args.dry_run {
-            return plan(ctx, &pipeline, athena.as_deref(), threshold, args).await;
+            return plan(ctx, &pipeline, &drain, engine).await;
         }
-        let reports = if athena.is_some() {
-            compact_all::<AthenaReport>(ctx, &pipeline, args, threshold, show_progress).await?
-        } else {
-            compact_all::<BatchReport>(ctx, &pipeline, args, threshold, show_progress).await?
+        let reports = match engine {
+            Engine::Athena => compact_all::<AthenaReport>(ctx, &pipeline, drain, &cancel).await?,
+            Engine::Local => compact_all::<BatchReport>(ctx, &pipeline, drain, &cancel).await?,
         };
         if !ctx.global.is_quiet() {
             eprintln!("{}", summary(&reports, &*pipeline.counter).await);
@@ -246,37 +203,20 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// Resumes unfinished batches, then claims and compacts full ones (and with
-/// `--all` the rest), writing one `R` record per batch.
+/// Drains the pipeline, writing one `R` record per batch.
 async fn compact_all<R: Row + From<BatchReport>>(
     ctx: &mut Context,
     pipeline: &Pipeline,
-    args: &CompactArgs,
-    threshold: u32,
-    show_progress: bool,
+    drain: Drain,
+    cancel: &Cancel,
 ) -> anyhow::Result<Vec<BatchReport>> {
     let mut reports = Vec::new();
     let mut records = ctx.output.records::<R>(false);
-    let mut work: Vec<Batch> = match &args.batch {
-        Some(id) => vec![pipeline.counter.batch(id).await?],
-        None => pipeline.resumable().await?,
-    };
-    loop {
-        for batch in work.drain(..) {
-            let progress = Progress::new(batch.keys.len() as u64, show_progress);
-            let report = pipeline.run_batch(&batch, &progress).await;
-            progress.finish();
-            let report = report?;
-            records.write(&R::from(report.clone()))?;
-            reports.push(report);
-        }
-        if args.batch.is_some() {
-            break;
-        }
-        match pipeline.counter.claim_next(threshold, args.all).await? {
-            Some(batch) => work.push(batch),
-            None => break,
-        }
+    let mut drainer = pipeline.drain(drain);
+    while let Some(done) = drainer.next(cancel).await? {
+        let report = done.map_err(|failure| failure.error)?;
+        records.write(&R::from(report.clone()))?;
+        reports.push(report);
     }
     records.finish()?;
     Ok(reports)
@@ -285,11 +225,11 @@ async fn compact_all<R: Row + From<BatchReport>>(
 /// `--init`: the database and both tables.
 async fn init(
     ctx: &mut Context,
-    athena: &AthenaEngine,
+    engine: &dyn Compactor,
     dry_run: bool,
     show_progress: bool,
 ) -> anyhow::Result<Exit> {
-    let ddl = athena.ddl();
+    let ddl = engine.setup();
     if dry_run {
         let out = ctx.output.raw();
         for statement in &ddl {
@@ -300,12 +240,12 @@ async fn init(
     }
     for statement in &ddl {
         let progress = Progress::new(0, show_progress);
-        let run = athena.run(statement, &progress).await;
+        let run = engine.run_setup(statement, &progress).await;
         progress.finish();
-        let run = run?;
+        let id = run?;
         if !ctx.global.is_quiet() {
             let first = statement.lines().next().unwrap_or_default();
-            eprintln!("athena: {first} (query {})", run.id);
+            eprintln!("athena: {first} (query {id})");
         }
     }
     Ok(Exit::Ok)
@@ -358,91 +298,18 @@ async fn summary(reports: &[BatchReport], counter: &dyn Counter) -> String {
     )
 }
 
-/// The raw objects counted but not yet in any batch, oldest key first (the order claims take).
-async fn pending_objects(pipeline: &Pipeline) -> anyhow::Result<Vec<crate::store::ObjectInfo>> {
-    let batches = pipeline.counter.batches().await?;
-    let in_batch: HashSet<&String> = batches.iter().flat_map(|b| &b.keys).collect();
-    let counted: HashSet<String> = pipeline
-        .counter
-        .counted()
-        .await?
-        .into_iter()
-        .map(|c| c.key)
-        .collect();
-    Ok(pipeline
-        .store
-        .list(crate::store::RAW)
-        .await?
-        .into_iter()
-        .filter(|o| counted.contains(&o.key) && !in_batch.contains(&o.key))
-        .collect())
-}
-
 async fn plan(
     ctx: &mut Context,
     pipeline: &Pipeline,
-    athena: Option<&AthenaEngine>,
-    threshold: u32,
-    args: &CompactArgs,
+    drain: &Drain,
+    engine: Engine,
 ) -> anyhow::Result<Exit> {
-    let mut steps = Vec::new();
-    let batches = match &args.batch {
-        Some(id) => vec![pipeline.counter.batch(id).await?],
-        None => pipeline.resumable().await?,
-    };
-    for batch in batches {
-        let compacted = batch.state == BatchState::Compacted;
-        steps.push(Planned {
-            action: if compacted {
-                "delete leftover raw objects"
-            } else {
-                "resume (rewrite its outputs)"
-            },
-            batch: Some(batch.id.clone()),
-            objects: batch.keys.len() as u64,
-            bytes: Some(batch.bytes),
-            keys: if compacted { Vec::new() } else { batch.keys },
-            estimated_cost_usd: None,
-            sql: None,
-        });
-    }
-    if args.batch.is_none() {
-        let pending = pending_objects(pipeline).await?;
-        let full = pending.len() - pending.len() % threshold as usize;
-        let mut chunks: Vec<(&'static str, &[crate::store::ObjectInfo])> = pending[..full]
-            .chunks(threshold as usize)
-            .map(|c| ("claim and compact", c))
-            .collect();
-        if args.all && full < pending.len() {
-            chunks.push(("claim and compact (partial)", &pending[full..]));
-        }
-        for (action, objects) in chunks {
-            steps.push(Planned {
-                action,
-                batch: None,
-                objects: objects.len() as u64,
-                bytes: Some(objects.iter().map(|o| o.size).sum()),
-                keys: objects.iter().map(|o| o.key.clone()).collect(),
-                estimated_cost_usd: None,
-                sql: None,
-            });
-        }
-    }
-    if let Some(athena) = athena {
-        for step in steps.iter_mut().filter(|s| !s.keys.is_empty()) {
-            let id = step.batch.as_deref().unwrap_or(NEW_BATCH);
-            let sql = athena.statements(id, &step.keys)?;
-            // Athena bills each statement for what it scans: its share of the batch.
-            let per_statement = step.bytes.unwrap_or(0) / sql.len().max(1) as u64;
-            step.estimated_cost_usd = Some(sql.len() as f64 * cost_usd(per_statement));
-            step.sql = Some(sql);
-        }
-    }
+    let steps = pipeline.plan(drain).await?;
     if ctx.output.format == Format::Table && steps.is_empty() {
         eprintln!("compact: nothing to do");
         return Ok(Exit::Ok);
     }
-    if ctx.output.format == Format::Table && athena.is_some() {
+    if ctx.output.format == Format::Table && engine == Engine::Athena {
         // A SQL script: `iotpipe compact --engine athena --dry-run > plan.sql`.
         let out = ctx.output.raw();
         for step in &steps {
@@ -462,13 +329,10 @@ async fn plan(
         out.flush()?;
         return Ok(Exit::Ok);
     }
-    let mut records = ctx.output.records::<Planned>(false);
+    let mut records = ctx.output.records::<Step>(false);
     for step in &steps {
         records.write(step)?;
     }
     records.finish()?;
     Ok(Exit::Ok)
 }
-
-/// The batch id in the SQL of a batch not claimed yet.
-const NEW_BATCH: &str = "<new batch>";

@@ -1,14 +1,14 @@
 //! `iotpipe counters`: the exactly-once counter: pending objects, the threshold,
 //! batches; `--reconcile` compares it with the store.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use clap::Args;
 use serde::Serialize;
 
 use super::Context;
-use crate::counter::{Batch, BatchState, Counter};
+use crate::backends::Stages;
+use crate::counter::{Batch, BatchState, Counter, Setup};
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Format, Row, write_table};
 use crate::store::{self, Store};
@@ -33,29 +33,13 @@ pub struct CountersArgs {
     pub init: bool,
 }
 
-async fn init(config: &crate::config::Config, counter: &dyn Counter) -> anyhow::Result<Exit> {
-    if config.backend == crate::config::Backend::Local {
-        eprintln!(
-            "counters: the local counter ({}) creates itself; nothing to do",
-            counter.describe()
-        );
-        return Ok(Exit::Ok);
-    }
-    let sdk = crate::aws::sdk_config(&config.aws).await;
-    let table = crate::counter::dynamodb::DynamoCounter::new(
-        crate::aws::dynamodb(&sdk),
-        config.counter.table.clone(),
-    );
-    let created = table.create_table().await?;
-    eprintln!(
-        "counters: {} {}",
-        counter.describe(),
-        if created {
-            "created (on-demand capacity)"
-        } else {
-            "already exists"
-        }
-    );
+async fn init(counter: &dyn Counter) -> anyhow::Result<Exit> {
+    let done = match counter.init().await? {
+        Setup::NotNeeded => "creates itself; nothing to do",
+        Setup::Created => "created (on-demand capacity)",
+        Setup::Existed => "already exists",
+    };
+    eprintln!("counters: {} {done}", counter.describe());
     Ok(Exit::Ok)
 }
 
@@ -129,18 +113,18 @@ struct Drift {
     /// Counted (and not compacted) but no longer in raw/.
     gone: Vec<String>,
     /// Uncounted objects recorded by --fix.
-    fixed: usize,
+    fixed: u64,
 }
 
 pub fn run(ctx: &mut Context, args: &CountersArgs) -> anyhow::Result<Exit> {
     let config = ctx
-        .config(super::data_dir_override(args.data_dir.as_deref()))?
+        .config(super::args::data_dir_override(args.data_dir.as_deref()))?
         .config;
     let runtime = super::runtime()?;
     runtime.block_on(async {
-        let (store, counter) = super::backends(&config).await?;
+        let Stages { store, counter, .. } = Stages::new(&config).await?;
         if args.init {
-            return init(&config, &*counter).await;
+            return init(&*counter).await;
         }
         if args.reconcile {
             reconcile(ctx, &*store, &*counter, args.fix).await
@@ -202,29 +186,17 @@ async fn reconcile(
     counter: &dyn Counter,
     fix: bool,
 ) -> anyhow::Result<Exit> {
-    let objects = store.list(store::RAW).await?;
-    let listed: BTreeSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
-    let counted = counter.counted().await?;
-    let counted_keys: BTreeSet<&str> = counted.iter().map(|c| c.key.as_str()).collect();
-    let uncounted: Vec<&store::ObjectInfo> = objects
-        .iter()
-        .filter(|o| !counted_keys.contains(o.key.as_str()))
-        .collect();
-    let gone: Vec<String> = counted
-        .iter()
-        .filter(|c| !c.compacted && !listed.contains(c.key.as_str()))
-        .map(|c| c.key.clone())
-        .collect();
-    let mut fixed = 0;
-    if fix {
-        // Record from this listing rather than listing and scanning again.
-        for object in &uncounted {
-            if counter.record(&object.key, object.size).await? == crate::counter::Recorded::New {
-                fixed += 1;
-            }
-        }
-    }
-    let uncounted: Vec<String> = uncounted.into_iter().map(|o| o.key.clone()).collect();
+    let listing = store.list(store::RAW).await?;
+    let listed = listing.len();
+    let found = crate::counter::drift(listing, &counter.counted().await?);
+    // Record from this listing rather than listing and scanning again.
+    let fixed = if fix {
+        found.record_uncounted(counter).await?
+    } else {
+        0
+    };
+    let uncounted = found.uncounted.into_iter().map(|o| o.key).collect();
+    let gone = found.gone;
     let drift = Drift {
         uncounted,
         gone,
@@ -245,7 +217,7 @@ async fn reconcile(
                 rows.push(vec!["counted, gone from the store".into(), key.clone()]);
             }
             if rows.is_empty() {
-                eprintln!("counter and store agree: {} objects in raw/", listed.len());
+                eprintln!("counter and store agree: {listed} objects in raw/");
             } else {
                 write_table(
                     &mut ctx.output,

@@ -9,9 +9,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Context;
+use crate::backends::Stages;
 use crate::config::Override;
+use crate::config::Schedule;
 use crate::dashboard::quicksight::{
-    self, DatasetSummary, Ingestion, QuickSight, QuickSightError, Schedule, ScheduleChange,
+    DatasetSummary, Ingestion, QuickSight, QuickSightError, ScheduleChange,
 };
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Row};
@@ -57,7 +59,7 @@ pub struct DashboardArgs {
 }
 
 pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
-    let mut overrides = super::data_dir_override(args.data_dir.as_deref());
+    let mut overrides = super::args::data_dir_override(args.data_dir.as_deref());
     if let Some(out) = &args.out {
         overrides.push(Override::new(
             "dashboard.out",
@@ -100,7 +102,7 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         .into());
     }
     let summary = super::runtime()?.block_on(async {
-        let (store, counter) = super::backends(&config).await?;
+        let Stages { store, counter, .. } = Stages::new(&config).await?;
         anyhow::Ok(crate::dashboard::refresh(store, counter, &config.dashboard.out).await?)
     })?;
     if !ctx.global.is_quiet() {
@@ -123,9 +125,7 @@ async fn run_quicksight(
     args: &DashboardArgs,
     config: &crate::config::Config,
 ) -> anyhow::Result<Exit> {
-    let sdk = crate::aws::sdk_config(&config.aws).await;
-    let account = quicksight::account_id(&sdk, config.quicksight.account_id.as_deref()).await?;
-    let quicksight = QuickSight::new(&sdk, account);
+    let quicksight = QuickSight::from_config(config).await?;
     if args.list {
         let datasets = quicksight.datasets().await?;
         let mut records = ctx.output.records::<DatasetSummary>(false);
@@ -146,14 +146,7 @@ async fn run_quicksight(
         .into());
     }
     if let Some(schedule) = args.schedule {
-        let schedule = match schedule {
-            Some(schedule) => schedule,
-            None => config
-                .quicksight
-                .schedule
-                .parse::<Schedule>()
-                .map_err(|e| Hinted::new(Exit::Usage, e, "quicksight.schedule"))?,
-        };
+        let schedule = schedule.unwrap_or(config.quicksight.schedule);
         let mut records = ctx.output.records::<ScheduleChange>(false);
         for dataset in datasets {
             records.write(&quicksight.set_schedule(dataset, schedule).await?)?;
@@ -292,7 +285,8 @@ async fn follow(
     });
     let deadline = tokio::time::Instant::now() + timeout;
     let mut delay = Duration::ZERO;
-    let interrupt = tokio::signal::ctrl_c();
+    let cancel = super::on_signals();
+    let interrupt = cancel.cancelled();
     tokio::pin!(interrupt);
     let stopped = loop {
         for ingestion in ingestions.iter_mut().filter(|i| !i.finished()) {
@@ -316,7 +310,7 @@ async fn follow(
         if ingestions.iter().all(Ingestion::finished) {
             break None;
         }
-        delay = quicksight::next_poll(delay);
+        delay = crate::dashboard::quicksight::next_poll(delay);
         tokio::select! {
             _ = &mut interrupt => break Some(Hinted::new(
                 Exit::Interrupted,

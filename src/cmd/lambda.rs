@@ -9,9 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{AwsBackends, Context};
-use crate::compact::Compactor;
-use crate::compact::athena::Interrupt;
+use super::Context;
 use crate::error::{Exit, Hinted};
 use crate::lambda::Handler;
 
@@ -57,7 +55,7 @@ pub fn run(ctx: &mut Context, args: &LambdaArgs) -> anyhow::Result<Exit> {
     };
     let config = ctx.config(Vec::new())?.config;
     super::runtime()?.block_on(async {
-        let handler = Arc::new(handler(&config).await?);
+        let handler = Arc::new(Handler::from_config(&config).await?);
         if let Some(event) = event {
             let response = handler.handle(event).await?;
             ctx.output.value(&response)?;
@@ -99,19 +97,5 @@ fn read_event(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
              scheduled event (docs/aws.md has one of each)",
         )
         .into()
-    })
-}
-
-/// The handler the configuration describes: the bucket and table of
-/// `backend = "aws"`, `counter.threshold`, and Athena unless `lambda.compact = "off"`.
-pub async fn handler(config: &crate::config::Config) -> anyhow::Result<Handler> {
-    let aws = AwsBackends::new(config).await?;
-    let compactor: Option<Arc<dyn Compactor>> = (config.lambda.compact == "athena")
-        .then(|| Arc::new(aws.athena(&config.athena, Interrupt::never())) as Arc<dyn Compactor>);
-    Ok(Handler {
-        store: aws.store,
-        counter: aws.counter,
-        threshold: config.counter.threshold,
-        compactor,
     })
 }

@@ -1,6 +1,7 @@
 //! One module per command. [`dispatch`] runs the parsed command; nothing (config,
 //! clients, runtimes) is set up before the command that needs it asks for it.
 
+pub mod args;
 pub mod compact;
 pub mod completions;
 pub mod config;
@@ -52,101 +53,10 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The data-dir store and the SQLite counter (the sink and `up` always land locally).
-pub fn local_backends(
-    config: &crate::config::Config,
-) -> anyhow::Result<(
-    std::sync::Arc<crate::store::dir::DirStore>,
-    std::sync::Arc<crate::counter::sqlite::SqliteCounter>,
-)> {
-    let store = std::sync::Arc::new(crate::store::dir::DirStore::new(&config.data_dir));
-    let counter = std::sync::Arc::new(crate::counter::sqlite::SqliteCounter::open(
-        &config.data_dir.join("counter.sqlite3"),
-    )?);
-    Ok((store, counter))
-}
-
-/// The store and counter the configuration names: the data dir and SQLite
-/// (`backend = "local"`), or S3 (`aws.bucket`) and DynamoDB (`counter.table`).
-pub async fn backends(
-    config: &crate::config::Config,
-) -> anyhow::Result<(
-    std::sync::Arc<dyn crate::store::Store>,
-    std::sync::Arc<dyn crate::counter::Counter>,
-)> {
-    match config.backend {
-        crate::config::Backend::Local => {
-            let (store, counter) = local_backends(config)?;
-            Ok((store, counter))
-        }
-        crate::config::Backend::Aws => {
-            let aws = AwsBackends::new(config).await?;
-            Ok((aws.store, aws.counter))
-        }
-    }
-}
-
-/// The AWS side of `backend = "aws"`: one SDK configuration, the bucket and the table.
-pub struct AwsBackends {
-    pub sdk: aws_config::SdkConfig,
-    pub store: std::sync::Arc<crate::store::s3::S3Store>,
-    pub counter: std::sync::Arc<crate::counter::dynamodb::DynamoCounter>,
-}
-
-impl AwsBackends {
-    pub async fn new(config: &crate::config::Config) -> anyhow::Result<AwsBackends> {
-        use crate::store::s3::{Prefixes, S3Store};
-        let Some(bucket) = &config.aws.bucket else {
-            return Err(crate::error::Hinted::new(
-                Exit::Usage,
-                "the AWS backend needs a bucket",
-                "set aws.bucket in iotpipe.toml or IOTPIPE_AWS_BUCKET",
-            )
-            .into());
-        };
-        let aws = &config.aws;
-        let prefixes = Prefixes::new(&aws.raw_prefix, &aws.compacted_prefix, &aws.rejected_prefix)
-            .map_err(|problem| {
-                crate::error::Hinted::new(
-                    Exit::Usage,
-                    format!("invalid S3 prefixes: {problem}"),
-                    "give aws.raw_prefix, aws.compacted_prefix and aws.rejected_prefix distinct, \
-                     non-nested folders, e.g. \"raw/\", \"compacted/\", \"rejected/\"",
-                )
-            })?;
-        let sdk = crate::aws::sdk_config(aws).await;
-        let store = S3Store::new(crate::aws::s3(&sdk), bucket.clone()).with_prefixes(prefixes);
-        let counter = crate::counter::dynamodb::DynamoCounter::new(
-            crate::aws::dynamodb(&sdk),
-            config.counter.table.clone(),
-        );
-        Ok(AwsBackends {
-            sdk,
-            store: std::sync::Arc::new(store),
-            counter: std::sync::Arc::new(counter),
-        })
-    }
-
-    /// The Athena engine on this bucket.
-    pub fn athena(
-        &self,
-        athena: &crate::config::Athena,
-        interrupt: crate::compact::athena::Interrupt,
-    ) -> crate::compact::athena::AthenaEngine {
-        crate::compact::athena::AthenaEngine::new(
-            crate::aws::athena(&self.sdk),
-            self.store.clone(),
-            athena,
-            interrupt,
-        )
-    }
-}
-
-/// The override for `--data-dir`, if given.
-pub fn data_dir_override(dir: Option<&std::path::Path>) -> Vec<Override> {
-    dir.map(|dir| Override::new("data_dir", "--data-dir", dir.display().to_string()))
-        .into_iter()
-        .collect()
+/// A token fired by Ctrl-C or SIGTERM (call inside the runtime); a second
+/// signal exits at once with code 130.
+pub fn on_signals() -> crate::signal::Cancel {
+    crate::signal::Cancel::on_signals(crate::quit_interrupted)
 }
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {

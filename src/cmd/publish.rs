@@ -1,114 +1,26 @@
 //! `iotpipe publish`: publish readings (simulator, Sense HAT) or lines (stdin, a
 //! file, `-m`) over MQTT, like mosquitto_pub but counting every PUBACK.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args};
+use clap::Args;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
 use super::Context;
+use super::args::BrokerArgs;
 use crate::config::{Config, Override};
 use crate::error::Exit;
 use crate::journal::Journal;
 use crate::mqtt::connection::Link;
-use crate::mqtt::publish::{self, Input, Report};
+use crate::mqtt::feed::{self, Lines};
+use crate::mqtt::publish::{self, Input};
 use crate::mqtt::{self, MqttError, Settings};
 use crate::output::Format;
 use crate::payload;
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
-
-/// Flags that name the broker and how to reach it, shared with `tail mqtt`.
-#[derive(Debug, Clone, Args)]
-pub struct BrokerArgs {
-    /// Broker host (config mqtt.host)
-    #[arg(short = 'h', long, value_name = "HOST")]
-    pub host: Option<String>,
-
-    /// Broker port (config mqtt.port)
-    #[arg(short = 'p', long, value_name = "PORT")]
-    pub port: Option<u16>,
-
-    /// Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]
-    #[arg(short = 'i', long, value_name = "ID")]
-    pub client_id: Option<String>,
-
-    /// Username (config mqtt.username)
-    #[arg(short = 'u', long, value_name = "USER")]
-    pub username: Option<String>,
-
-    /// Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)
-    #[arg(short = 'P', long, value_name = "PASSWORD")]
-    pub password: Option<String>,
-
-    /// CA certificates (PEM) that signed the broker's certificate; turns TLS on
-    #[arg(long, value_name = "FILE")]
-    pub cafile: Option<PathBuf>,
-
-    /// Client certificate (PEM), e.g. the IoT Core device certificate
-    #[arg(long, value_name = "FILE")]
-    pub cert: Option<PathBuf>,
-
-    /// Private key (PEM) of the client certificate
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-
-    /// TLS with ALPN x-amzn-mqtt-ca, for AWS IoT Core on port 443
-    #[arg(long)]
-    pub alpn: bool,
-
-    /// TLS even without certificate flags (verified against the system's CAs)
-    #[arg(long)]
-    pub tls: bool,
-
-    /// Enforce AWS IoT Core's limits [default: when the host ends in .amazonaws.com]
-    #[arg(long)]
-    pub iot_core: bool,
-
-    /// Print help
-    #[arg(long, action = ArgAction::Help)]
-    pub help: Option<bool>,
-}
-
-impl BrokerArgs {
-    pub fn overrides(&self) -> Vec<Override> {
-        let mut o = Vec::new();
-        let mut string = |key, flag, value: &Option<String>| {
-            if let Some(v) = value {
-                o.push(Override::new(key, flag, v.as_str()));
-            }
-        };
-        string("mqtt.host", "--host", &self.host);
-        string("mqtt.client_id", "--client-id", &self.client_id);
-        string("mqtt.username", "--username", &self.username);
-        string("mqtt.password", "--password", &self.password);
-        for (key, flag, path) in [
-            ("mqtt.cafile", "--cafile", &self.cafile),
-            ("mqtt.cert", "--cert", &self.cert),
-            ("mqtt.key", "--key", &self.key),
-        ] {
-            if let Some(path) = path {
-                o.push(Override::new(key, flag, path.display().to_string()));
-            }
-        }
-        if let Some(port) = self.port {
-            o.push(Override::new("mqtt.port", "--port", i64::from(port)));
-        }
-        for (key, flag, on) in [
-            ("mqtt.alpn", "--alpn", self.alpn),
-            ("mqtt.tls", "--tls", self.tls),
-            ("mqtt.iot_core", "--iot-core", self.iot_core),
-        ] {
-            if on {
-                o.push(Override::new(key, flag, true));
-            }
-        }
-        o
-    }
-}
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -163,7 +75,7 @@ pub struct PublishArgs {
 
     /// Messages per second [default: 1 / sense.every for the Sense HAT and
     /// --sim; as fast as acknowledged for lines]
-    #[arg(long, value_name = "HZ", value_parser = parse_rate)]
+    #[arg(long, value_name = "HZ", value_parser = super::args::parse_rate)]
     pub rate: Option<f64>,
 
     /// Stop after N messages [default: all lines; endless for sensors]
@@ -183,13 +95,6 @@ pub struct PublishArgs {
     /// never with an outbox]
     #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
     pub retry_for: Option<Duration>,
-}
-
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err("expected a number of messages per second greater than 0".into()),
-    }
 }
 
 enum SourceKind {
@@ -318,7 +223,8 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
             retry_for,
             drain_for: Duration::from_secs(5),
         };
-        let outcome = publish::run(link, options, outbox, rx, interrupted()).await;
+        let outcome =
+            publish::run(link, options, outbox, rx, super::on_signals().cancelled()).await;
         if let Some(producer) = producer {
             producer.abort();
         }
@@ -327,7 +233,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
 
     let report = &outcome.report;
     if !ctx.global.is_quiet() {
-        eprintln!("{}", summary(report, &settings, qos));
+        eprintln!("{}", report.summary(&settings.endpoint(), qos));
     }
     if matches!(ctx.global.output, Some(Format::Json | Format::Jsonl)) {
         ctx.output.value(report)?;
@@ -352,49 +258,6 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Resolves on Ctrl-C or SIGTERM (systemd's stop).
-pub async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-fn summary(report: &Report, settings: &Settings, qos: rumqttc::QoS) -> String {
-    let acked = if qos == rumqttc::QoS::AtMostOnce {
-        "written (QoS 0)"
-    } else {
-        "acknowledged"
-    };
-    let mut text = format!(
-        "published {} of {} messages to {}: {} {acked}, {} not, {} resent, {} reconnects; {:.0} msgs/s over {:.2} s",
-        report.sent,
-        report.total,
-        settings.endpoint(),
-        report.acknowledged,
-        report.unacknowledged(),
-        report.resent,
-        report.reconnects,
-        report.per_second,
-        report.seconds,
-    );
-    if report.from_outbox > 0 {
-        text.push_str(&format!("; {} came from the outbox", report.from_outbox));
-    }
-    if report.dropped > 0 {
-        text.push_str(&format!("; {} dropped at the outbox cap", report.dropped));
-    }
-    text
-}
-
 /// Starts the producer for `source`, feeding `tx`.
 fn spawn_source(
     source: SourceKind,
@@ -406,28 +269,16 @@ fn spawn_source(
 ) -> Option<tokio::task::JoinHandle<()>> {
     let count = args.count;
     match source {
-        SourceKind::Message(message) => Some(tokio::spawn(async move {
-            for _ in 0..count.unwrap_or(1) {
-                if tx
-                    .send(Input::Payload(message.clone().into_bytes()))
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        })),
+        SourceKind::Message(message) => Some(feed::repeat(message, count.unwrap_or(1), tx)),
         SourceKind::Lines { path, validate } => {
-            // Blocking reads on a thread of their own; the channel carries them over.
-            let lines = LineSource {
+            let lines = Lines {
                 path,
                 count,
                 rate: args.rate,
                 validate,
                 settings: settings.clone(),
             };
-            // The thread stops at its next send once the engine stops listening.
-            std::thread::spawn(move || lines.read(&tx));
+            lines.spawn(tx);
             None
         }
         SourceKind::Sim | SourceKind::Sensor => {
@@ -448,98 +299,6 @@ fn spawn_source(
                 })),
             };
             Some(tokio::spawn(publish::paced(readings, rate, count, tx)))
-        }
-    }
-}
-
-/// Lines to publish, read like `mosquitto_pub -l`: one message per line, empty
-/// lines skipped; a line that cannot be sent stops the run after the ones before it.
-struct LineSource {
-    path: Option<PathBuf>,
-    count: Option<u64>,
-    rate: Option<f64>,
-    /// Check each line against schema v1 (`--replay`).
-    validate: bool,
-    settings: Settings,
-}
-
-impl LineSource {
-    fn read(self, tx: &mpsc::Sender<Input>) {
-        let fail = |message: String| {
-            let _ = tx.blocking_send(Input::Fail(MqttError::Limit(message)));
-        };
-        let input: Box<dyn std::io::Read> = match &self.path {
-            Some(path) => match std::fs::File::open(path) {
-                Ok(file) => Box::new(file),
-                Err(e) => return fail(format!("cannot read {}: {e}", path.display())),
-            },
-            None => Box::new(std::io::stdin()),
-        };
-        let mut reader = std::io::BufReader::with_capacity(256 * 1024, input);
-        let name = self
-            .path
-            .as_ref()
-            .map_or("stdin".to_string(), |p| p.display().to_string());
-        let at = |index: usize| format!("{name} line {}", index + 1);
-        let started = std::time::Instant::now();
-        let mut sent: u64 = 0;
-        let mut batch: Vec<Vec<u8>> = Vec::new();
-        let mut index = 0;
-        loop {
-            if self.count.is_some_and(|n| sent >= n) {
-                break;
-            }
-            let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) => return fail(format!("reading {} failed: {e}", at(index))),
-            }
-            index += 1;
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            if line.is_empty() {
-                continue;
-            }
-            if let Err(too_big) = self.settings.check_payload(line.len()) {
-                let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
-                return fail(format!(
-                    "{}: {too_big} (the lines before it were sent)",
-                    at(index - 1)
-                ));
-            }
-            if self.validate {
-                if let Err(invalid) = payload::Reading::parse(&line) {
-                    let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
-                    return fail(format!(
-                        "{} is not a schema v1 reading: {invalid} (the lines before it were sent)",
-                        at(index - 1)
-                    ));
-                }
-            }
-            if let Some(rate) = self.rate {
-                let due = started + Duration::from_secs_f64(sent as f64 / rate);
-                std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
-            }
-            batch.push(line);
-            sent += 1;
-            // Hand over a batch when it is full, paced, or nothing more is buffered
-            // (an interactive stdin must not wait for 256 lines).
-            let hand_over = batch.len() >= 256 || self.rate.is_some() || reader.buffer().is_empty();
-            if hand_over
-                && tx
-                    .blocking_send(Input::Payloads(std::mem::take(&mut batch)))
-                    .is_err()
-            {
-                return;
-            }
-        }
-        if !batch.is_empty() {
-            let _ = tx.blocking_send(Input::Payloads(batch));
         }
     }
 }

@@ -47,7 +47,7 @@ pub struct SenseArgs {
 
     /// Read every DUR, e.g. 1s, 500ms, 5m (config sense.every). With --sim and
     /// without this flag, readings are produced at once, stamped DUR apart.
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = super::args::parse_duration)]
     pub every: Option<Duration>,
 
     /// Device id written into each reading (config device_id, default: hostname)
@@ -70,14 +70,6 @@ pub struct SenseArgs {
     /// (config sense.cpu_heat_factor); the raw value goes to temperature_raw_c
     #[arg(long, value_name = "F")]
     pub cpu_heat_factor: Option<f64>,
-}
-
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(text) {
-        Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
-        Ok(d) => Ok(d),
-        Err(e) => Err(format!("{e} (examples: 1s, 500ms, 5m)")),
-    }
 }
 
 fn parse_start(text: &str) -> Result<OffsetDateTime, String> {

@@ -8,7 +8,7 @@ use clap::Args;
 use rumqttc::QoS;
 
 use super::Context;
-use super::publish::BrokerArgs;
+use super::args::BrokerArgs;
 use crate::config::Override;
 use crate::error::Exit;
 use crate::mqtt::subscribe::Subscriber;
@@ -34,7 +34,7 @@ pub struct SinkArgs {
     pub buffer_bytes: Option<u64>,
 
     /// Write an object at least this often, e.g. 60s (config sink.buffer_interval)
-    #[arg(long, value_name = "DUR", value_parser = super::sense::parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = super::args::parse_duration)]
     pub buffer_interval: Option<Duration>,
 
     /// gzip the raw objects (config sink.gzip, default true)
@@ -49,7 +49,7 @@ pub struct SinkArgs {
 impl SinkArgs {
     fn overrides(&self) -> Vec<Override> {
         let mut o = self.broker.overrides();
-        o.extend(super::data_dir_override(self.data_dir.as_deref()));
+        o.extend(super::args::data_dir_override(self.data_dir.as_deref()));
         if let Some(n) = self.buffer_bytes {
             o.push(Override::new(
                 "sink.buffer_bytes",
@@ -88,12 +88,8 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     };
     let mut subscriber =
         Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
-    let (store, counter) = super::local_backends(&config)?;
-    let options = Options {
-        buffer_bytes: config.sink.buffer_bytes,
-        buffer_interval: config.sink.buffer_interval,
-        gzip: config.sink.gzip,
-    };
+    let (store, counter) = crate::backends::local(&config)?;
+    let options = Options::from(&config.sink);
     let runtime = super::runtime()?;
     let quiet = ctx.global.is_quiet();
     let stats = runtime.block_on(async {
@@ -121,7 +117,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
         crate::sink::serve(
             &mut subscriber,
             &mut landing,
-            super::publish::interrupted(),
+            super::on_signals().cancelled(),
             None,
         )
         .await?;

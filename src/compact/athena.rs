@@ -9,17 +9,16 @@
 //! local engine, and a retried batch never doubles its rows.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use aws_sdk_athena::Client;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 use serde::Serialize;
-use tokio::sync::watch;
 
 use super::athena_sql::{self, Target};
-use super::{CompactError, Compaction, Compactor, Progress};
+use super::{CompactError, Compaction, Compactor, Estimate, Progress};
 use crate::counter::Batch;
+use crate::signal::Cancel;
 use crate::store::s3::S3Store;
 use crate::store::{COMPACTED, Store};
 
@@ -39,51 +38,48 @@ pub struct QueryRun {
     pub cost_usd: f64,
 }
 
-/// Ctrl-C while a query runs: stop the query, then fail the batch (exit 130).
-/// Ctrl-C at any other moment, or a second one, exits at once: the protocol
-/// resumes from wherever it stopped.
-#[derive(Clone)]
-pub struct Interrupt {
-    requested: watch::Receiver<bool>,
-    in_query: Arc<AtomicBool>,
-    /// Keeps the channel open for an interrupt that never fires.
-    _never: Option<Arc<watch::Sender<bool>>>,
+/// An Athena workgroup as `doctor` reports it.
+pub struct Workgroup {
+    pub enabled: bool,
+    pub bytes_limit: Option<u64>,
+    /// Where results go: the enforced location, else `athena.output_location`,
+    /// else the workgroup's default (Athena's own precedence).
+    pub output_location: Option<String>,
 }
 
-impl Interrupt {
-    /// Installs the Ctrl-C handler (call inside the runtime).
-    pub fn install() -> Interrupt {
-        let (tx, requested) = watch::channel(false);
-        let in_query = Arc::new(AtomicBool::new(false));
-        let watching = in_query.clone();
-        tokio::spawn(async move {
-            let mut stopping = false;
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if stopping || !watching.load(Ordering::SeqCst) {
-                    eprintln!("compact: interrupted");
-                    std::process::exit(crate::error::Exit::Interrupted as i32);
-                }
-                eprintln!("compact: stopping the Athena query (Ctrl-C again to quit at once)");
-                stopping = true;
-                let _ = tx.send(true);
-            }
-        });
-        Interrupt {
-            requested,
-            in_query,
-            _never: None,
-        }
-    }
-
-    /// Never fires (for callers without a terminal to interrupt them).
-    pub fn never() -> Interrupt {
-        let (tx, requested) = watch::channel(false);
-        Interrupt {
-            requested,
-            in_query: Arc::new(AtomicBool::new(false)),
-            _never: Some(Arc::new(tx)),
-        }
-    }
+/// The workgroup `name`; None when Athena has no such workgroup.
+pub async fn workgroup(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    configured_output: Option<&str>,
+) -> Result<Option<Workgroup>, String> {
+    let output = crate::aws::athena(sdk)
+        .get_work_group()
+        .work_group(name)
+        .send()
+        .await
+        .map_err(|e| crate::aws::describe(&e))?;
+    let Some(workgroup) = output.work_group() else {
+        return Ok(None);
+    };
+    let configuration = workgroup.configuration();
+    let default_location = configuration
+        .and_then(|c| c.result_configuration())
+        .and_then(|r| r.output_location());
+    let enforced = configuration
+        .is_some_and(|c| c.enforce_work_group_configuration().unwrap_or(false))
+        .then_some(default_location)
+        .flatten();
+    Ok(Some(Workgroup {
+        enabled: workgroup.state().is_none_or(|s| s.as_str() == "ENABLED"),
+        bytes_limit: configuration
+            .and_then(|c| c.bytes_scanned_cutoff_per_query())
+            .map(|b| b.max(0) as u64),
+        output_location: enforced
+            .or(configured_output)
+            .or(default_location)
+            .map(str::to_string),
+    }))
 }
 
 pub struct AthenaEngine {
@@ -92,7 +88,8 @@ pub struct AthenaEngine {
     target: Target,
     workgroup: String,
     output_location: Option<String>,
-    interrupt: Interrupt,
+    /// Fired by Ctrl-C or SIGTERM: the running query is stopped, the batch failed.
+    cancel: Cancel,
 }
 
 impl AthenaEngine {
@@ -100,7 +97,7 @@ impl AthenaEngine {
         client: Client,
         store: Arc<S3Store>,
         athena: &crate::config::Athena,
-        interrupt: Interrupt,
+        cancel: Cancel,
     ) -> AthenaEngine {
         let target = Target {
             database: athena.database.clone(),
@@ -115,7 +112,7 @@ impl AthenaEngine {
             target,
             workgroup: athena.workgroup.clone(),
             output_location: athena.output_location.clone(),
-            interrupt,
+            cancel,
         }
     }
 
@@ -132,8 +129,7 @@ impl AthenaEngine {
 
     /// Runs one statement to its end.
     pub async fn run(&self, sql: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
-        let mut requested = self.interrupt.requested.clone();
-        if *requested.borrow() {
+        if self.cancel.is_cancelled() {
             return Err(CompactError::Interrupted { query: None });
         }
         let mut start = self
@@ -161,19 +157,11 @@ impl AthenaEngine {
             .query_execution_id()
             .ok_or_else(|| CompactError::Engine("Athena returned no query execution id".into()))?
             .to_string();
-        self.interrupt.in_query.store(true, Ordering::SeqCst);
         tracing::info!("Athena query {id} started; Ctrl-C stops it");
-        let outcome = self.poll(&id, progress, &mut requested).await;
-        self.interrupt.in_query.store(false, Ordering::SeqCst);
-        outcome
+        self.poll(&id, progress).await
     }
 
-    async fn poll(
-        &self,
-        id: &str,
-        progress: &Progress,
-        requested: &mut watch::Receiver<bool>,
-    ) -> Result<QueryRun, CompactError> {
+    async fn poll(&self, id: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
         let mut delay = Duration::from_millis(200);
         loop {
             let output = self
@@ -228,9 +216,10 @@ impl AthenaEngine {
             }
             let interrupted = tokio::select! {
                 _ = tokio::time::sleep(delay) => false,
-                stop = requested.wait_for(|stop| *stop) => stop.is_ok(),
+                () = self.cancel.cancelled() => true,
             };
             if interrupted {
+                eprintln!("compact: stopping Athena query {id} (Ctrl-C again to quit at once)");
                 let stopped = self
                     .client
                     .stop_query_execution()
@@ -281,6 +270,37 @@ fn api_error(operation: &str, error: &(dyn std::error::Error + 'static)) -> Comp
 impl Compactor for AthenaEngine {
     fn name(&self) -> &'static str {
         "athena"
+    }
+
+    fn stops_on_cancel(&self) -> bool {
+        true
+    }
+
+    fn estimate(
+        &self,
+        batch_id: &str,
+        keys: &[String],
+        bytes: u64,
+    ) -> Result<Option<Estimate>, CompactError> {
+        let sql = self.statements(batch_id, keys)?;
+        // Athena bills each statement for what it scans: its share of the batch.
+        let per_statement = bytes / sql.len().max(1) as u64;
+        Ok(Some(Estimate {
+            cost_usd: sql.len() as f64 * cost_usd(per_statement),
+            sql,
+        }))
+    }
+
+    fn setup(&self) -> Vec<String> {
+        self.ddl()
+    }
+
+    async fn run_setup(
+        &self,
+        statement: &str,
+        progress: &Progress,
+    ) -> Result<String, CompactError> {
+        Ok(self.run(statement, progress).await?.id)
     }
 
     async fn compact(

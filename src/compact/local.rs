@@ -211,7 +211,7 @@ struct ParsedObject {
 }
 
 fn parse_object(key: &str, body: &[u8]) -> Result<ParsedObject, CompactError> {
-    let data = crate::sink::decode(body).map_err(|e| CompactError::Corrupt {
+    let data = crate::store::content::decode(body).map_err(|e| CompactError::Corrupt {
         key: key.to_string(),
         reason: e.to_string(),
     })?;

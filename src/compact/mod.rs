@@ -15,14 +15,27 @@
 pub mod athena;
 pub mod athena_sql;
 pub mod local;
-
-use std::sync::Arc;
-use std::time::Instant;
+mod pipeline;
 
 use serde::Serialize;
 
-use crate::counter::{Batch, BatchState, Counter, CounterError};
-use crate::store::{COMPACTED, Store, StoreError};
+pub use pipeline::{
+    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, NEW_BATCH, OnFailure,
+    Pipeline, Step,
+};
+
+use crate::counter::{Batch, CounterError};
+use crate::error::{Diagnose, Exit};
+use crate::store::{COMPACTED, StoreError};
+
+/// Which engine compacts (`compact --engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// arrow + parquet in this process (reads and writes the configured store)
+    Local,
+    /// INSERT INTO the Parquet table, run by Athena (needs backend = "aws")
+    Athena,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompactError {
@@ -46,8 +59,15 @@ pub enum CompactError {
     Interrupted { query: Option<String> },
 }
 
-impl CompactError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnose for CompactError {
+    fn exit(&self) -> Exit {
+        match self {
+            CompactError::Interrupted { .. } => Exit::Interrupted,
+            _ => Exit::Failure,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
         match self {
             CompactError::Store(e) => e.hint(),
             CompactError::Counter(e) => e.hint(),
@@ -149,203 +169,49 @@ impl Progress {
     }
 }
 
+/// What compacting some objects would run and cost, for `--dry-run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub sql: Vec<String>,
+    pub cost_usd: f64,
+}
+
 #[async_trait::async_trait]
 pub trait Compactor: Send + Sync {
     fn name(&self) -> &'static str;
     /// Writes the batch's outputs (step 1). Must be idempotent.
     async fn compact(&self, batch: &Batch, progress: &Progress)
     -> Result<Compaction, CompactError>;
+    /// What compacting `keys` (`bytes` in all) as batch `batch_id` would run
+    /// and cost, for engines that run SQL; None for the others.
+    fn estimate(
+        &self,
+        _batch_id: &str,
+        _keys: &[String],
+        _bytes: u64,
+    ) -> Result<Option<Estimate>, CompactError> {
+        Ok(None)
+    }
+    /// True when the engine watches the cancel token itself (stopping a remote
+    /// query first); otherwise a cancelled batch is dropped midway.
+    fn stops_on_cancel(&self) -> bool {
+        false
+    }
+    /// The statements that set the engine up (`compact --init`); none by default.
+    fn setup(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Runs one set-up statement; returns the engine's id for it.
+    async fn run_setup(
+        &self,
+        _statement: &str,
+        _progress: &Progress,
+    ) -> Result<String, CompactError> {
+        Ok(String::new())
+    }
 }
 
 /// `compacted/dt=<day>/batch-<id>.parquet`
 pub fn output_key(day: &str, batch_id: &str) -> String {
     format!("{COMPACTED}dt={day}/batch-{batch_id}.parquet")
-}
-
-/// Where the protocol may stop on purpose, for crash tests (`--fail-point`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum FailPoint {
-    /// After the Parquet files are written, before marking.
-    AfterWrite,
-    /// After marking the batch compacted, before deleting raw objects.
-    AfterMark,
-    /// After deleting the first raw object.
-    AfterFirstDelete,
-}
-
-fn fail_at(point: FailPoint, wanted: Option<FailPoint>) {
-    if wanted == Some(point) {
-        // Like kill -9: no cleanup, no flush.
-        std::process::abort();
-    }
-}
-
-/// The outcome of one batch, for the summary.
-#[derive(Debug, Clone, Serialize)]
-pub struct BatchReport {
-    pub batch: String,
-    pub objects: usize,
-    #[serde(flatten)]
-    pub compaction: Compaction,
-    pub deleted: usize,
-    pub seconds: f64,
-    /// The batch was already compacted; only leftover raw objects were deleted.
-    pub resumed_deletion: bool,
-}
-
-/// How long a claimed batch belongs to its claimer before others resume it,
-/// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
-pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);
-
-/// The stores and engine one compaction run works with.
-pub struct Pipeline {
-    pub store: Arc<dyn Store>,
-    pub counter: Arc<dyn Counter>,
-    pub engine: Arc<dyn Compactor>,
-    pub fail_point: Option<FailPoint>,
-    /// Claimed batches younger than this are left to their claimer (None:
-    /// every claimer is this process or dead, as with the local store).
-    pub claim_grace: Option<time::Duration>,
-}
-
-impl Pipeline {
-    /// Runs steps 1-4 for a claimed or failed batch, or step 4 for a compacted one.
-    pub async fn run_batch(
-        &self,
-        batch: &Batch,
-        progress: &Progress,
-    ) -> Result<BatchReport, CompactError> {
-        let started = Instant::now();
-        if batch.state == BatchState::Compacted {
-            let deleted = self.delete_raw(batch).await?;
-            return Ok(BatchReport {
-                batch: batch.id.clone(),
-                objects: batch.keys.len(),
-                compaction: Compaction::default(),
-                deleted,
-                seconds: started.elapsed().as_secs_f64(),
-                resumed_deletion: true,
-            });
-        }
-        let compaction = match self.write_and_verify(batch, progress).await {
-            Ok(compaction) => compaction,
-            Err(error) => {
-                // Leave the batch retryable, with the reason for `iotpipe counters`.
-                let _ = self
-                    .counter
-                    .mark_failed(&batch.id, &error.to_string())
-                    .await;
-                return Err(error);
-            }
-        };
-        fail_at(FailPoint::AfterWrite, self.fail_point);
-        self.counter.mark_compacted(&batch.id).await?;
-        fail_at(FailPoint::AfterMark, self.fail_point);
-        let deleted = self.delete_raw(batch).await?;
-        Ok(BatchReport {
-            batch: batch.id.clone(),
-            objects: batch.keys.len(),
-            compaction,
-            deleted,
-            seconds: started.elapsed().as_secs_f64(),
-            resumed_deletion: false,
-        })
-    }
-
-    async fn write_and_verify(
-        &self,
-        batch: &Batch,
-        progress: &Progress,
-    ) -> Result<Compaction, CompactError> {
-        let compaction = self.engine.compact(batch, progress).await?;
-        let mut rows = 0;
-        for output in &compaction.outputs {
-            let body = self.store.get(&output.key).await?;
-            let in_file = parquet_rows(&body).map_err(|reason| CompactError::Verify {
-                key: output.key.clone(),
-                reason,
-            })?;
-            if in_file != output.rows {
-                return Err(CompactError::Verify {
-                    key: output.key.clone(),
-                    reason: format!("{in_file} rows in the file, {} written", output.rows),
-                });
-            }
-            rows += in_file;
-        }
-        if rows != compaction.rows_out {
-            return Err(CompactError::Verify {
-                key: format!("batch {}", batch.id),
-                reason: format!(
-                    "{rows} rows in the outputs, {} expected",
-                    compaction.rows_out
-                ),
-            });
-        }
-        Ok(compaction)
-    }
-
-    async fn delete_raw(&self, batch: &Batch) -> Result<usize, CompactError> {
-        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
-        let leftovers: Vec<String> = batch
-            .keys
-            .iter()
-            .filter(|k| present.contains(*k))
-            .cloned()
-            .collect();
-        if self.fail_point == Some(FailPoint::AfterFirstDelete) {
-            if let Some(first) = leftovers.first() {
-                self.store.delete(first).await?;
-                fail_at(FailPoint::AfterFirstDelete, self.fail_point);
-            }
-        }
-        self.store.delete_many(&leftovers).await?;
-        Ok(leftovers.len())
-    }
-
-    /// Batches to work on: unfinished ones, and compacted ones with raw
-    /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left alone.
-    pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
-        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
-        let now = time::OffsetDateTime::now_utc();
-        let mut batches: Vec<Batch> = self
-            .counter
-            .batches()
-            .await?
-            .into_iter()
-            .filter(|b| {
-                b.state != BatchState::Compacted || b.keys.iter().any(|k| present.contains(k))
-            })
-            .filter(|b| {
-                let Some(grace) = self.claim_grace else {
-                    return true;
-                };
-                let claimed = time::OffsetDateTime::parse(
-                    &b.claimed_at,
-                    &time::format_description::well_known::Rfc3339,
-                );
-                let young = claimed.is_ok_and(|at| now - at < grace);
-                if b.state == BatchState::Claimed && young {
-                    tracing::info!(
-                        "batch {} was claimed at {}: left to its claimer for now (--batch {} takes it over)",
-                        b.id,
-                        b.claimed_at,
-                        b.id
-                    );
-                    return false;
-                }
-                true
-            })
-            .collect();
-        batches.reverse(); // oldest first
-        Ok(batches)
-    }
-}
-
-/// Rows in a Parquet file, from its footer.
-pub fn parquet_rows(body: &[u8]) -> Result<u64, String> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let reader = SerializedFileReader::new(bytes::Bytes::copy_from_slice(body))
-        .map_err(|e| e.to_string())?;
-    Ok(reader.metadata().file_metadata().num_rows().max(0) as u64)
 }

@@ -16,7 +16,10 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TransactWriteItem, Update,
 };
 
-use super::{Batch, BatchState, Counted, Counter, CounterError, Recorded, new_batch_id};
+use super::{
+    Batch, BatchState, Counted, Counter, CounterError, Pending, Readiness, Recorded, Setup,
+    new_batch_id,
+};
 use crate::payload::format_ts;
 
 /// Claim attempts before giving up on a busy table.
@@ -51,8 +54,8 @@ impl DynamoCounter {
     }
 
     fn fail(&self, error: &(dyn std::error::Error + 'static)) -> CounterError {
-        CounterError::Database {
-            path: format!("dynamodb table {}", self.table),
+        CounterError::Table {
+            table: self.table.clone(),
             message: crate::aws::describe(error),
         }
     }
@@ -249,6 +252,62 @@ impl Counter for DynamoCounter {
         }
     }
 
+    async fn check(&self) -> Result<Readiness, CounterError> {
+        match self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+        {
+            Ok(output) => {
+                let keyed_by_pk = output
+                    .table()
+                    .is_some_and(|t| t.key_schema().iter().any(|k| k.attribute_name() == "pk"));
+                Ok(if keyed_by_pk {
+                    Readiness::Ready
+                } else {
+                    Readiness::Foreign
+                })
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                Ok(Readiness::Missing)
+            }
+            Err(error) => Err(self.fail(&error)),
+        }
+    }
+
+    async fn init(&self) -> Result<Setup, CounterError> {
+        Ok(if self.create_table().await? {
+            Setup::Created
+        } else {
+            Setup::Existed
+        })
+    }
+
+    async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError> {
+        let mut pending: Vec<Pending> = self
+            .scan_pending()
+            .await?
+            .iter()
+            .filter_map(|item| {
+                let key = item.get("key")?.as_s().ok()?.clone();
+                let size = item
+                    .get("size")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                Some(Pending { key, size })
+            })
+            .collect();
+        pending.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(pending)
+    }
+
     async fn pending(&self) -> Result<u64, CounterError> {
         let item = self
             .client
@@ -270,8 +329,8 @@ impl Counter for DynamoCounter {
 
     async fn claim(&self, size: u32) -> Result<Option<Batch>, CounterError> {
         if size == 0 || size > MAX_BATCH {
-            return Err(CounterError::Database {
-                path: format!("dynamodb table {}", self.table),
+            return Err(CounterError::Table {
+                table: self.table.clone(),
                 message: format!(
                     "a batch holds 1 to {MAX_BATCH} objects on DynamoDB (one transaction); asked for {size}"
                 ),
@@ -286,23 +345,14 @@ impl Counter for DynamoCounter {
                     .await;
             }
             let mut pending: Vec<(String, u64)> = self
-                .scan_pending()
+                .pending_objects()
                 .await?
-                .iter()
-                .filter_map(|item| {
-                    let key = item.get("key")?.as_s().ok()?.clone();
-                    let size = item
-                        .get("size")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0);
-                    Some((key, size))
-                })
+                .into_iter()
+                .map(|p| (p.key, p.size))
                 .collect();
             if pending.len() < size as usize {
                 return Ok(None);
             }
-            pending.sort();
             pending.truncate(size as usize);
             let id = new_batch_id();
             let claimed_at = now();
@@ -356,8 +406,8 @@ impl Counter for DynamoCounter {
                 Err(e) => return Err(self.fail(&e)),
             }
         }
-        Err(CounterError::Database {
-            path: format!("dynamodb table {}", self.table),
+        Err(CounterError::Table {
+            table: self.table.clone(),
             message: format!(
                 "could not claim a batch in {ATTEMPTS} attempts: too many concurrent claimers"
             ),

@@ -10,23 +10,35 @@
 pub mod dynamodb;
 pub mod sqlite;
 
+use crate::error::Diagnose;
+use std::collections::HashSet;
+
 use serde::Serialize;
+
+use crate::store::ObjectInfo;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CounterError {
     #[error("counter database {path}: {message}")]
     Database { path: String, message: String },
+    #[error("DynamoDB table {table}: {message}")]
+    Table { table: String, message: String },
     #[error("no batch {0}")]
     NoBatch(String),
     #[error("batch {id} is {state}, not claimed or failed")]
     WrongState { id: String, state: BatchState },
 }
 
-impl CounterError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnose for CounterError {
+    fn hint(&self) -> Option<String> {
         match self {
             CounterError::Database { .. } => Some(
                 "check the data dir (--data-dir); the counter is <data_dir>/counter.sqlite3".into(),
+            ),
+            CounterError::Table { .. } => Some(
+                "check counter.table (`iotpipe counters --init` creates it), the credentials \
+                 (--profile) and the region (--region)"
+                    .into(),
             ),
             CounterError::NoBatch(_) => Some("`iotpipe counters` lists the batches".into()),
             CounterError::WrongState { .. } => None,
@@ -86,6 +98,32 @@ pub enum Recorded {
     Duplicate,
 }
 
+/// What [`Counter::check`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Not created yet (`iotpipe counters --init`).
+    Missing,
+    /// Something else under that name: not an iotpipe counter.
+    Foreign,
+}
+
+/// What [`Counter::init`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// The counter sets itself up on first use (SQLite).
+    NotNeeded,
+    Created,
+    Existed,
+}
+
+/// A recorded object not yet in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub key: String,
+    pub size: u64,
+}
+
 /// A counted object, for reconciling with a store listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
@@ -109,7 +147,17 @@ pub trait Counter: Send + Sync {
     async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError>;
     /// Every object ever recorded.
     async fn counted(&self) -> Result<Vec<Counted>, CounterError>;
+    /// The objects not yet in a batch, in the order claims take them (by key).
+    async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError>;
     fn describe(&self) -> String;
+    /// Whether the counter's storage exists with iotpipe's layout (`doctor`).
+    async fn check(&self) -> Result<Readiness, CounterError> {
+        Ok(Readiness::Ready)
+    }
+    /// Creates what the counter needs before first use (a table).
+    async fn init(&self) -> Result<Setup, CounterError> {
+        Ok(Setup::NotNeeded)
+    }
 
     /// Claims the next batch: `threshold` objects once that many are pending,
     /// or (`partial`) whatever is pending; None when there is nothing to claim.
@@ -118,15 +166,61 @@ pub trait Counter: Send + Sync {
         threshold: u32,
         partial: bool,
     ) -> Result<Option<Batch>, CounterError> {
-        let pending = self.pending().await?;
-        let size = if pending >= u64::from(threshold) {
-            threshold
-        } else if partial && pending > 0 {
-            u32::try_from(pending).unwrap_or(u32::MAX)
-        } else {
-            return Ok(None);
-        };
-        self.claim(size).await
+        match claim_size(self.pending().await?, threshold, partial) {
+            Some(size) => self.claim(size).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// How many objects the next claim takes with `pending` objects pending:
+/// `threshold` once that many are, or (`partial`) whatever is; None: no claim.
+pub fn claim_size(pending: u64, threshold: u32, partial: bool) -> Option<u32> {
+    if pending >= u64::from(threshold) {
+        Some(threshold)
+    } else if partial && pending > 0 {
+        Some(u32::try_from(pending).unwrap_or(u32::MAX))
+    } else {
+        None
+    }
+}
+
+/// Where the counter and a listing of `raw/` disagree.
+#[derive(Debug, Default)]
+pub struct Drift {
+    /// In the store but never counted (a crash between landing and counting,
+    /// a lost S3 event).
+    pub uncounted: Vec<ObjectInfo>,
+    /// Counted, not compacted, and no longer in the store.
+    pub gone: Vec<String>,
+}
+
+/// Compares a listing of `raw/` with every object the counter recorded.
+pub fn drift(listing: Vec<ObjectInfo>, counted: &[Counted]) -> Drift {
+    let counted_keys: HashSet<&str> = counted.iter().map(|c| c.key.as_str()).collect();
+    let listed: HashSet<&str> = listing.iter().map(|o| o.key.as_str()).collect();
+    let gone = counted
+        .iter()
+        .filter(|c| !c.compacted && !listed.contains(c.key.as_str()))
+        .map(|c| c.key.clone())
+        .collect();
+    let uncounted = listing
+        .into_iter()
+        .filter(|o| !counted_keys.contains(o.key.as_str()))
+        .collect();
+    Drift { uncounted, gone }
+}
+
+impl Drift {
+    /// Records the uncounted objects; returns how many were new.
+    pub async fn record_uncounted(&self, counter: &dyn Counter) -> Result<u64, CounterError> {
+        let mut recorded = 0;
+        for object in &self.uncounted {
+            if counter.record(&object.key, object.size).await? == Recorded::New {
+                recorded += 1;
+            }
+        }
+        Ok(recorded)
     }
 }
 

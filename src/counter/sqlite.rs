@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Batch, BatchState, Counted, Counter, CounterError, Recorded, new_batch_id};
+use super::{Batch, BatchState, Counted, Counter, CounterError, Pending, Recorded, new_batch_id};
 use crate::payload::format_ts;
 
 const SCHEMA: &str = "
@@ -206,6 +206,22 @@ impl Counter for SqliteCounter {
             }
             tx.commit()?;
             Self::load_batch(conn, &id)
+        })
+    }
+
+    async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError> {
+        self.with(|conn| {
+            // The order of `claim`'s SELECT.
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, size FROM objects WHERE batch_id IS NULL ORDER BY key",
+            )?;
+            stmt.query_map([], |row| {
+                Ok(Pending {
+                    key: row.get(0)?,
+                    size: row.get::<_, i64>(1)?.max(0) as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()
         })
     }
 

@@ -14,6 +14,7 @@ use arrow_array::{Array, Float64Array, StringArray, TimestampMillisecondArray};
 use serde::Serialize;
 
 use crate::counter::{BatchState, Counter};
+use crate::error::Diagnose;
 use crate::payload::Reading;
 use crate::store::{self, Store};
 
@@ -30,6 +31,16 @@ pub enum DashboardError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl Diagnose for DashboardError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            DashboardError::Store(e) => e.hint(),
+            DashboardError::Counter(e) => e.hint(),
+            _ => Some("check the data dir and --out".into()),
+        }
+    }
 }
 
 /// The three charted measurements.
@@ -102,7 +113,7 @@ pub async fn refresh(
     }
     for object in store.list(store::RAW).await? {
         let body = store.get(&object.key).await?;
-        let data = crate::sink::decode(&body).map_err(|e| DashboardError::Read {
+        let data = crate::store::content::decode(&body).map_err(|e| DashboardError::Read {
             key: object.key.clone(),
             reason: e.to_string(),
         })?;

@@ -37,6 +37,12 @@ pub enum QuickSightError {
     Account(String),
 }
 
+impl crate::error::Diagnose for QuickSightError {
+    fn hint(&self) -> Option<String> {
+        Some(QuickSightError::hint(self))
+    }
+}
+
 impl QuickSightError {
     pub fn hint(&self) -> String {
         match self {
@@ -114,22 +120,7 @@ pub struct DatasetSummary {
     pub last: Option<Ingestion>,
 }
 
-/// The refresh schedule iotpipe sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Schedule {
-    Hourly,
-    Daily,
-    Off,
-}
-
-impl std::str::FromStr for Schedule {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Schedule, String> {
-        <Schedule as clap::ValueEnum>::from_str(s, true)
-    }
-}
+pub use crate::config::Schedule;
 
 /// What `--schedule` changed.
 #[derive(Debug, Clone, Serialize)]
@@ -146,7 +137,7 @@ pub struct QuickSight {
 }
 
 /// The account id from configuration, or from STS.
-pub async fn account_id(
+async fn account_id(
     sdk: &aws_config::SdkConfig,
     configured: Option<&str>,
 ) -> Result<String, QuickSightError> {
@@ -165,11 +156,16 @@ pub async fn account_id(
 }
 
 impl QuickSight {
-    pub fn new(sdk: &aws_config::SdkConfig, account: String) -> QuickSight {
-        QuickSight {
-            client: Client::new(sdk),
+    /// QuickSight in the account of `quicksight.account_id`, else the caller's (STS).
+    pub async fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<QuickSight, QuickSightError> {
+        let sdk = crate::aws::sdk_config(&config.aws).await;
+        let account = account_id(&sdk, config.quicksight.account_id.as_deref()).await?;
+        Ok(QuickSight {
+            client: Client::new(&sdk),
             account,
-        }
+        })
     }
 
     fn api(

@@ -6,19 +6,23 @@
 //! reconnect keeps unsent requests in a queue that a clean session discards, so
 //! iotpipe tracks what is unacknowledged itself and re-sends it (see [`publish`]).
 
+pub mod broker;
 pub mod connection;
+pub mod feed;
 pub mod publish;
 pub mod subscribe;
+mod tls;
 
-use std::path::{Path, PathBuf};
+pub use tls::{Tls, Validity, keys_match, read_certs};
+
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{MqttOptions, QoS, TlsConfiguration, Transport};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config;
+use crate::error::{Diagnose, Exit};
 
 /// AWS IoT Core's limits (see the IoT Core quotas page).
 pub const IOT_MAX_PAYLOAD: usize = 128 * 1024;
@@ -71,25 +75,18 @@ pub enum ConnectFailure {
     Tls,
 }
 
-impl MqttError {
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            MqttError::Limit(_) | MqttError::TlsFile { .. } | MqttError::TlsSetup(_)
-        ) || matches!(
-            self,
-            MqttError::Connect {
-                kind: ConnectFailure::Auth,
-                ..
-            }
-        )
+impl Diagnose for MqttError {
+    fn exit(&self) -> Exit {
+        if self.is_usage() {
+            Exit::Usage
+        } else if self.is_partial() {
+            Exit::Partial
+        } else {
+            Exit::Failure
+        }
     }
 
-    pub fn is_partial(&self) -> bool {
-        matches!(self, MqttError::Unacknowledged { .. })
-    }
-
-    pub fn hint(&self) -> Option<String> {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             MqttError::Limit(_) => "AWS IoT Core limits: payload 128 KiB, topic 256 bytes and 7 slashes, \
                 client id 128 bytes, QoS 0 or 1"
@@ -131,6 +128,25 @@ impl MqttError {
     }
 }
 
+impl MqttError {
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            MqttError::Limit(_) | MqttError::TlsFile { .. } | MqttError::TlsSetup(_)
+        ) || matches!(
+            self,
+            MqttError::Connect {
+                kind: ConnectFailure::Auth,
+                ..
+            }
+        )
+    }
+
+    pub fn is_partial(&self) -> bool {
+        matches!(self, MqttError::Unacknowledged { .. })
+    }
+}
+
 /// How a client keeps its session with the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Session {
@@ -154,14 +170,6 @@ pub struct Settings {
     pub max_inflight: u16,
     /// Apply AWS IoT Core's limits (auto: the host is `*.amazonaws.com`).
     pub iot_core: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Tls {
-    pub cafile: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
-    pub alpn: bool,
 }
 
 impl Settings {
@@ -330,74 +338,6 @@ impl Settings {
             )));
         }
         Ok(options)
-    }
-}
-
-impl Tls {
-    fn client_config(&self) -> Result<rustls::ClientConfig, MqttError> {
-        let mut roots = rustls::RootCertStore::empty();
-        match &self.cafile {
-            Some(path) => {
-                let certs = read_certs("CA file", path)?;
-                for cert in certs {
-                    roots.add(cert).map_err(|e| tls_file("CA file", path, e))?;
-                }
-            }
-            None => {
-                let found = rustls_native_certs::load_native_certs();
-                for cert in found.certs {
-                    let _ = roots.add(cert);
-                }
-                if roots.is_empty() {
-                    return Err(MqttError::TlsSetup(
-                        "no system CA certificates found; pass the broker's CA with --cafile"
-                            .into(),
-                    ));
-                }
-            }
-        }
-        let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-        let mut config = match (&self.cert, &self.key) {
-            (Some(cert), Some(key)) => {
-                let chain = read_certs("client certificate", cert)?;
-                let key_der = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| tls_file("private key", key, e))?;
-                builder.with_client_auth_cert(chain, key_der).map_err(|e| {
-                    MqttError::TlsSetup(format!(
-                        "the client certificate {} and key {} do not fit together: {e}",
-                        cert.display(),
-                        key.display()
-                    ))
-                })?
-            }
-            _ => builder.with_no_client_auth(),
-        };
-        if self.alpn {
-            config.alpn_protocols = vec![IOT_ALPN.to_vec()];
-        }
-        Ok(config)
-    }
-}
-
-fn read_certs(
-    what: &'static str,
-    path: &PathBuf,
-) -> Result<Vec<CertificateDer<'static>>, MqttError> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| tls_file(what, path, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| tls_file(what, path, e))?;
-    if certs.is_empty() {
-        return Err(tls_file(what, path, "no PEM certificate in it"));
-    }
-    Ok(certs)
-}
-
-fn tls_file(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> MqttError {
-    MqttError::TlsFile {
-        what,
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
     }
 }
 

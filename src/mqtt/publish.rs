@@ -65,6 +65,35 @@ pub struct Report {
 }
 
 impl Report {
+    /// One line for stderr: what was sent, acknowledged, resent, dropped.
+    pub fn summary(&self, endpoint: &str, qos: rumqttc::QoS) -> String {
+        let report = self;
+        let acked = if qos == rumqttc::QoS::AtMostOnce {
+            "written (QoS 0)"
+        } else {
+            "acknowledged"
+        };
+        let mut text = format!(
+            "published {} of {} messages to {}: {} {acked}, {} not, {} resent, {} reconnects; {:.0} msgs/s over {:.2} s",
+            report.sent,
+            report.total,
+            endpoint,
+            report.acknowledged,
+            report.unacknowledged(),
+            report.resent,
+            report.reconnects,
+            report.per_second,
+            report.seconds,
+        );
+        if report.from_outbox > 0 {
+            text.push_str(&format!("; {} came from the outbox", report.from_outbox));
+        }
+        if report.dropped > 0 {
+            text.push_str(&format!("; {} dropped at the outbox cap", report.dropped));
+        }
+        text
+    }
+
     pub fn unacknowledged(&self) -> u64 {
         self.total - self.acknowledged - self.dropped
     }

@@ -55,6 +55,12 @@ pub enum SenseError {
     },
 }
 
+impl crate::error::Diagnose for SenseError {
+    fn hint(&self) -> Option<String> {
+        Some(SenseError::hint(self))
+    }
+}
+
 impl SenseError {
     pub fn hint(&self) -> String {
         match self {

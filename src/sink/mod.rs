@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::counter::{Counter, CounterError, Recorded};
+use crate::error::{Diagnose, Exit};
 use crate::journal::{Journal, JournalError, Record};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::payload::{self, Reading};
@@ -43,11 +44,41 @@ pub enum SinkError {
     Counter(#[from] CounterError),
 }
 
+impl Diagnose for SinkError {
+    fn exit(&self) -> Exit {
+        match self {
+            SinkError::Mqtt(mqtt) => mqtt.exit(),
+            _ => Exit::Failure,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            SinkError::Mqtt(e) => e.hint(),
+            SinkError::Store(e) => e.hint(),
+            SinkError::Counter(e) => e.hint(),
+            SinkError::Journal(_) => {
+                Some("check free space and permissions of the data dir".into())
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Options {
     pub buffer_bytes: u64,
     pub buffer_interval: Duration,
     pub gzip: bool,
+}
+
+impl From<&crate::config::Sink> for Options {
+    fn from(sink: &crate::config::Sink) -> Options {
+        Options {
+            buffer_bytes: sink.buffer_bytes,
+            buffer_interval: sink.buffer_interval,
+            gzip: sink.gzip,
+        }
+    }
 }
 
 /// What was landed so far.
@@ -219,7 +250,7 @@ impl Landing {
         let mut landed = None;
         if !self.readings.is_empty() {
             let body = if self.options.gzip {
-                gzip(&self.readings)
+                crate::store::content::gzip(&self.readings)
             } else {
                 self.readings.clone()
             };
@@ -264,17 +295,6 @@ impl Landing {
         self.journal.close()?;
         Ok(self.stats)
     }
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::default(),
-    );
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
 }
 
 /// Lands what `subscriber` delivers until `stop` resolves; then lands what is
@@ -337,60 +357,12 @@ pub async fn serve(
 
 /// Records raw objects the counter has not seen; returns how many.
 pub async fn record_unseen(store: &dyn Store, counter: &dyn Counter) -> Result<u64, SinkError> {
-    let counted: std::collections::HashSet<String> = counter
-        .counted()
-        .await?
-        .into_iter()
-        .map(|c| c.key)
-        .collect();
-    let mut recorded = 0;
-    for object in store.list(store::RAW).await? {
-        if !counted.contains(&object.key)
-            && counter.record(&object.key, object.size).await? == Recorded::New
-        {
-            tracing::warn!(
-                "recorded {}, which was landed but not counted (a crash in between)",
-                object.key
-            );
-            recorded += 1;
-        }
+    let drift = crate::counter::drift(store.list(store::RAW).await?, &counter.counted().await?);
+    for object in &drift.uncounted {
+        tracing::warn!(
+            "recording {}, which was landed but not counted (a crash in between)",
+            object.key
+        );
     }
-    Ok(recorded)
-}
-
-/// The rows of a raw object: gunzipped when it is gzip, lines (or `}{`-joined
-/// JSON objects, as Firehose writes without a delimiter) counted.
-pub fn count_rows(body: &[u8]) -> std::io::Result<u64> {
-    let data = decode(body)?;
-    let mut rows = 0;
-    for value in serde_json::Deserializer::from_slice(&data).into_iter::<serde::de::IgnoredAny>() {
-        value.map_err(std::io::Error::other)?;
-        rows += 1;
-    }
-    Ok(rows)
-}
-
-/// The bytes of a raw object, gunzipped if they are gzip.
-pub fn decode(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    if body.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(body.len() * 4);
-        flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out)?;
-        Ok(out)
-    } else {
-        Ok(body.to_vec())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rows_are_counted_with_or_without_delimiters() {
-        assert_eq!(count_rows(b"{\"a\":1}\n{\"a\":2}\n").unwrap(), 2);
-        assert_eq!(count_rows(b"{\"a\":1}{\"a\":2}{\"a\":3}").unwrap(), 3);
-        assert_eq!(count_rows(&gzip(b"{\"a\":1}\n")).unwrap(), 1);
-        assert!(count_rows(b"{\"a\":").is_err());
-    }
+    Ok(drift.record_uncounted(counter).await?)
 }

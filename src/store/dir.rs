@@ -123,6 +123,13 @@ impl Store for DirStore {
     fn describe(&self) -> String {
         self.root.display().to_string()
     }
+
+    fn location(&self, prefix: &str) -> String {
+        self.root
+            .join(prefix.trim_end_matches('/'))
+            .display()
+            .to_string()
+    }
 }
 
 #[cfg(test)]

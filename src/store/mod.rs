@@ -7,11 +7,13 @@
 //! rejected/YYYY/MM/DD/HH/<uuid>.jsonl
 //! ```
 
+pub mod content;
 pub mod dir;
 pub mod s3;
 
 use std::time::SystemTime;
 
+use crate::error::Diagnose;
 use time::OffsetDateTime;
 
 pub const RAW: &str = "raw/";
@@ -40,8 +42,8 @@ pub enum StoreError {
     },
 }
 
-impl StoreError {
-    pub fn hint(&self) -> Option<String> {
+impl Diagnose for StoreError {
+    fn hint(&self) -> Option<String> {
         match self {
             StoreError::Io { .. } => Some(
                 "check free space and permissions of the data dir (--data-dir, config data_dir)"
@@ -95,6 +97,8 @@ pub trait Store: Send + Sync {
     }
     /// Where the store is, for messages.
     fn describe(&self) -> String;
+    /// Where `prefix` is (a directory, an s3:// URI), for messages.
+    fn location(&self, prefix: &str) -> String;
 }
 
 /// The keys under `prefix`, for membership tests.
@@ -133,6 +137,38 @@ pub fn rejected_key(at: OffsetDateTime) -> String {
         at.hour(),
         uuid::Uuid::new_v4()
     )
+}
+
+/// Where to resume listing: the hour before the newest key's hour
+/// (`raw/2026/03/01/09` for `raw/2026/03/01/10/...`), since objects can land a
+/// little out of key order; the whole prefix for keys not named by time.
+pub fn relist_from(prefix: &str, newest: &str) -> String {
+    let Some(rest) = newest.strip_prefix(prefix) else {
+        return prefix.to_string();
+    };
+    let parts: Vec<&str> = rest.split('/').collect();
+    let hour = (parts.len() > 4)
+        .then(|| {
+            let number = |s: &str| s.parse::<u8>().ok();
+            let date = time::Date::from_calendar_date(
+                parts[0].parse().ok()?,
+                time::Month::try_from(number(parts[1])?).ok()?,
+                number(parts[2])?,
+            )
+            .ok()?;
+            date.with_hms(number(parts[3])?, 0, 0).ok()
+        })
+        .flatten();
+    match hour.and_then(|h| h.checked_sub(time::Duration::HOUR)) {
+        Some(h) => format!(
+            "{prefix}{:04}/{:02}/{:02}/{:02}",
+            h.year(),
+            h.month() as u8,
+            h.day(),
+            h.hour()
+        ),
+        None => prefix.to_string(),
+    }
 }
 
 /// Rejects keys that could escape the store or collide with temp files.
@@ -175,5 +211,19 @@ mod tests {
             assert!(check_key(bad).is_err(), "{bad}");
         }
         check_key(&key).unwrap();
+    }
+
+    #[test]
+    fn listing_resumes_an_hour_before_the_newest_key() {
+        assert_eq!(
+            relist_from("raw/", "raw/2026/03/01/00/stream-1-x.jsonl.gz"),
+            "raw/2026/02/28/23"
+        );
+        assert_eq!(
+            relist_from("raw/", "raw/2026/03/01/10/o"),
+            "raw/2026/03/01/09"
+        );
+        assert_eq!(relist_from("raw/", "raw/odd-key"), "raw/");
+        assert_eq!(relist_from("rejected/", "raw/2026/03/01/10/o"), "rejected/");
     }
 }

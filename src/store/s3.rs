@@ -356,6 +356,10 @@ impl Store for S3Store {
     fn describe(&self) -> String {
         format!("s3://{}", self.bucket)
     }
+
+    fn location(&self, prefix: &str) -> String {
+        self.uri(prefix)
+    }
 }
 
 #[cfg(test)]

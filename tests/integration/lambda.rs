@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use iotpipe::compact::Compactor;
-use iotpipe::compact::athena::{AthenaEngine, Interrupt};
+use iotpipe::compact::athena::AthenaEngine;
+use iotpipe::compact::{CLAIM_GRACE, Pipeline};
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::{BatchState, Counter};
 use iotpipe::lambda::Handler;
+use iotpipe::signal::Cancel;
 use iotpipe::store::Store;
 use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
@@ -75,13 +76,19 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
             workgroup: "primary".into(),
             output_location: Some("s3://pipe/athena-results/".into()),
         },
-        Interrupt::never(),
+        Cancel::never(),
     ));
     let handler = Handler {
         store: store.clone(),
         counter: counter.clone(),
         threshold: 20,
-        compactor: Some(athena as Arc<dyn Compactor>),
+        pipeline: Some(Pipeline {
+            store: store.clone(),
+            counter: counter.clone(),
+            engine: athena,
+            fail_point: None,
+            claim_grace: Some(CLAIM_GRACE),
+        }),
     };
 
     // 25 new objects (one of them delivered twice, one with a URL-encoded

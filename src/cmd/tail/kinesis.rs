@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args};
 use time::OffsetDateTime;
-use tokio::time::Instant;
 
-use super::{MessageRow, Printer, parse_timeout};
+use super::follow::{Follower, Step, follow};
+use super::print::{MessageRow, Printer};
 use crate::cmd::Context;
+use crate::cmd::args::parse_timeout;
 use crate::error::{Exit, Hinted};
-use crate::kinesis::Start;
+use crate::kinesis::{KinesisError, Record, Start};
+use crate::output::Records;
 
 #[derive(Debug, Args)]
 pub struct TailKinesisArgs {
@@ -83,52 +85,58 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
         .stream
         .clone()
         .unwrap_or_else(|| config.kinesis.stream.clone());
-    let terminal = ctx.output.is_terminal();
-    let mut printer = Printer::new(ctx, "shard", args.show_shard);
-    let outcome = crate::cmd::runtime()?.block_on(async {
-        let sdk = crate::aws::sdk_config(&config.aws).await;
-        let mut incoming = crate::kinesis::follow(crate::aws::kinesis(&sdk), stream.clone(), start);
+    let printer = Printer::new(ctx, "shard", args.show_shard);
+    crate::cmd::runtime()?.block_on(async {
+        let incoming = crate::kinesis::follow_stream(&config, stream.clone(), start).await;
         tracing::info!("reading every shard of {stream}");
-        let mut received: u64 = 0;
-        let mut last_record = Instant::now();
-        let mut dirty = false;
-        let mut flush_tick = tokio::time::interval(Duration::from_millis(100));
-        let mut records = ctx.output.records::<MessageRow>(true);
-        let interrupt = tokio::signal::ctrl_c();
-        tokio::pin!(interrupt);
-        let result = loop {
-            if args.count.is_some_and(|n| received >= n) {
-                break Ok(Exit::Ok);
-            }
-            let deadline = args.timeout.map(|t| last_record + t);
-            tokio::select! {
-                _ = &mut interrupt => break Ok(Exit::Interrupted),
-                () = crate::deadline::sleep_until(deadline) => break Err(Hinted::new(
-                    Exit::Timeout,
-                    format!("no record on {stream} for {}",
-                        humantime::format_duration(args.timeout.unwrap_or_default())),
-                    "is the IoT rule putting to this stream? `--from trim-horizon` shows what it holds",
-                ).into()),
-                _ = flush_tick.tick(), if dirty => {
-                    records.flush()?;
-                    dirty = false;
-                }
-                record = incoming.recv() => match record {
-                    Some(Ok(record)) => {
-                        received += 1;
-                        last_record = Instant::now();
-                        printer.print(&mut records, &record.shard, &record.data)?;
-                        dirty |= !terminal;
-                    }
-                    Some(Err(error)) => break Err(error.into()),
-                    // Every shard ended (the stream was deleted, or all shards closed).
-                    None => break Ok(Exit::Ok),
-                },
-            }
+        let mut tail = KinesisTail {
+            stream,
+            incoming,
+            printer,
+            records: ctx.output.records::<MessageRow>(true),
         };
-        records.finish()?;
-        result
-    });
-    printer.finish();
-    outcome
+        let outcome = follow(&mut tail, args.count, args.timeout).await;
+        tail.records.finish()?;
+        tail.printer.finish();
+        outcome
+    })
+}
+
+struct KinesisTail<'o> {
+    stream: String,
+    incoming: tokio::sync::mpsc::Receiver<Result<Record, KinesisError>>,
+    printer: Printer,
+    records: Records<'o, MessageRow>,
+}
+
+impl Follower for KinesisTail<'_> {
+    async fn next(&mut self, _remaining: Option<u64>) -> anyhow::Result<Step> {
+        match self.incoming.recv().await {
+            Some(Ok(record)) => {
+                self.printer
+                    .print(&mut self.records, &record.shard, &record.data)?;
+                Ok(Step::Printed(1))
+            }
+            Some(Err(error)) => Err(error.into()),
+            // Every shard ended (the stream was deleted, or all shards closed).
+            None => Ok(Step::Ended),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.records.flush()
+    }
+
+    fn timed_out(&self, after: Duration) -> anyhow::Error {
+        Hinted::new(
+            Exit::Timeout,
+            format!(
+                "no record on {} for {}",
+                self.stream,
+                humantime::format_duration(after)
+            ),
+            "is the IoT rule putting to this stream? `--from trim-horizon` shows what it holds",
+        )
+        .into()
+    }
 }

@@ -1,0 +1,158 @@
+//! Which backend serves each stage: the one place that reads `backend =
+//! "local" | "aws"` and builds the store, the counter, the compaction engine
+//! and the AWS clients. Commands ask for stages and never name a concrete
+//! backend or an SDK.
+
+use std::sync::Arc;
+
+use crate::compact::athena::AthenaEngine;
+use crate::compact::local::LocalEngine;
+use crate::compact::{Compactor, Engine, FailPoint, Pipeline};
+use crate::config::{Backend, Config};
+use crate::counter::Counter;
+use crate::counter::dynamodb::DynamoCounter;
+use crate::counter::sqlite::SqliteCounter;
+use crate::error::{Exit, Hinted};
+use crate::signal::Cancel;
+use crate::store::Store;
+use crate::store::dir::DirStore;
+use crate::store::s3::{Prefixes, S3Store};
+
+/// The data-dir store and the SQLite counter: where the sink and `up` land,
+/// whatever `backend` says.
+pub fn local(config: &Config) -> anyhow::Result<(Arc<DirStore>, Arc<SqliteCounter>)> {
+    let store = Arc::new(DirStore::new(&config.data_dir));
+    let counter = Arc::new(SqliteCounter::open(
+        &config.data_dir.join("counter.sqlite3"),
+    )?);
+    Ok((store, counter))
+}
+
+/// The DynamoDB counter of `counter.table`, whatever `backend` says (`doctor`).
+pub async fn dynamodb_counter(config: &Config) -> Arc<dyn Counter> {
+    let sdk = crate::aws::sdk_config(&config.aws).await;
+    Arc::new(DynamoCounter::new(
+        crate::aws::dynamodb(&sdk),
+        config.counter.table.clone(),
+    ))
+}
+
+/// The data-dir store alone (`tail objects` reads it and creates nothing).
+pub fn data_dir_store(config: &Config) -> Arc<dyn Store> {
+    Arc::new(DirStore::new(&config.data_dir))
+}
+
+/// The stages the configuration names.
+pub struct Stages {
+    pub store: Arc<dyn Store>,
+    pub counter: Arc<dyn Counter>,
+    aws: Option<Aws>,
+}
+
+/// The AWS side of `backend = "aws"`: one SDK configuration, the bucket and the table.
+struct Aws {
+    sdk: aws_config::SdkConfig,
+    store: Arc<S3Store>,
+}
+
+impl Stages {
+    /// The data dir and SQLite (`backend = "local"`), or S3 (`aws.bucket`) and
+    /// DynamoDB (`counter.table`).
+    pub async fn new(config: &Config) -> anyhow::Result<Stages> {
+        match config.backend {
+            Backend::Local => {
+                let (store, counter) = local(config)?;
+                Ok(Stages {
+                    store,
+                    counter,
+                    aws: None,
+                })
+            }
+            Backend::Aws => Stages::aws(config).await,
+        }
+    }
+
+    /// S3 and DynamoDB whatever `backend` says: for what only works there
+    /// (`tail s3`, the Lambda).
+    pub async fn aws(config: &Config) -> anyhow::Result<Stages> {
+        let (sdk, store) = s3_store(config).await?;
+        let store = Arc::new(store);
+        let counter = Arc::new(DynamoCounter::new(
+            crate::aws::dynamodb(&sdk),
+            config.counter.table.clone(),
+        ));
+        Ok(Stages {
+            store: store.clone(),
+            counter,
+            aws: Some(Aws { sdk, store }),
+        })
+    }
+
+    /// The S3 store, for what only works on a bucket (`tail s3`, the Lambda).
+    pub fn s3(&self) -> Option<Arc<S3Store>> {
+        self.aws.as_ref().map(|aws| aws.store.clone())
+    }
+
+    /// The compaction engine: arrow/parquet here (`threads` parsers), or
+    /// Athena on the bucket (stopped by `cancel`).
+    pub fn compactor(
+        &self,
+        engine: Engine,
+        config: &Config,
+        threads: Option<usize>,
+        cancel: Cancel,
+    ) -> anyhow::Result<Arc<dyn Compactor>> {
+        match (engine, &self.aws) {
+            (Engine::Local, _) => Ok(Arc::new(LocalEngine::new(self.store.clone(), threads))),
+            (Engine::Athena, Some(aws)) => Ok(Arc::new(AthenaEngine::new(
+                crate::aws::athena(&aws.sdk),
+                aws.store.clone(),
+                &config.athena,
+                cancel,
+            ))),
+            (Engine::Athena, None) => Err(Hinted::new(
+                Exit::Usage,
+                "the Athena engine works on S3 and DynamoDB, but backend is \"local\"",
+                "set backend = \"aws\" (or IOTPIPE_BACKEND=aws) with aws.bucket, or use --engine local",
+            )
+            .into()),
+        }
+    }
+
+    /// The compaction protocol over these stages with `engine`.
+    pub fn pipeline(&self, engine: Arc<dyn Compactor>, fail_point: Option<FailPoint>) -> Pipeline {
+        Pipeline {
+            store: self.store.clone(),
+            counter: self.counter.clone(),
+            engine,
+            fail_point,
+            // On S3 a Lambda may be compacting what it claimed.
+            claim_grace: self.aws.is_some().then_some(crate::compact::CLAIM_GRACE),
+        }
+    }
+}
+
+/// The bucket of `aws.bucket` with the configured prefixes.
+async fn s3_store(config: &Config) -> anyhow::Result<(aws_config::SdkConfig, S3Store)> {
+    let Some(bucket) = &config.aws.bucket else {
+        return Err(Hinted::new(
+            Exit::Usage,
+            "the AWS backend needs a bucket",
+            "set aws.bucket in iotpipe.toml or IOTPIPE_AWS_BUCKET",
+        )
+        .into());
+    };
+    let aws = &config.aws;
+    let prefixes = Prefixes::new(&aws.raw_prefix, &aws.compacted_prefix, &aws.rejected_prefix)
+        .map_err(|problem| {
+            Hinted::new(
+                Exit::Usage,
+                format!("invalid S3 prefixes: {problem}"),
+                "give aws.raw_prefix, aws.compacted_prefix and aws.rejected_prefix distinct, \
+                 non-nested folders, e.g. \"raw/\", \"compacted/\", \"rejected/\"",
+            )
+        })?;
+    let sdk = crate::aws::sdk_config(aws).await;
+    let store = S3Store::new(crate::aws::s3(&sdk), bucket.clone()).with_prefixes(prefixes);
+    Ok((sdk, store))
+}

@@ -1,0 +1,244 @@
+//! The broker: its settings, the TLS files, and whether it answers.
+
+use std::time::Duration;
+
+use super::Report;
+use crate::config::Config;
+use crate::error::Diagnose;
+use crate::mqtt::connection::{Link, LinkEvent};
+use crate::mqtt::{ConnectFailure, Session, Settings, Tls, Validity};
+
+pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duration) {
+    let client_id = format!("iotpipe-doctor-{}", crate::mqtt::random_suffix());
+    let settings = match Settings::from_config(&config.mqtt, client_id) {
+        Ok(settings) => settings,
+        Err(error) => {
+            report.fail(
+                "mqtt",
+                "broker settings",
+                error.to_string(),
+                error.hint().unwrap_or_default(),
+            );
+            return;
+        }
+    };
+    let tls_ok = match &settings.tls {
+        None => {
+            report.skip(
+                "mqtt",
+                "TLS files",
+                "plain MQTT (no mqtt.tls, mqtt.cafile, mqtt.cert or mqtt.key)",
+            );
+            true
+        }
+        Some(tls) => tls_files(report, tls),
+    };
+    if !tls_ok {
+        report.skip("mqtt", "broker reachable", "fix the TLS files first");
+        return;
+    }
+    let endpoint = settings.endpoint();
+    let mut link = match Link::new(settings, Session::Clean) {
+        Ok(link) => link,
+        Err(error) => {
+            report.fail(
+                "mqtt",
+                "broker reachable",
+                error.to_string(),
+                error.hint().unwrap_or_default(),
+            );
+            return;
+        }
+    };
+    let outcome = tokio::time::timeout(timeout, async {
+        loop {
+            match link.next().await {
+                Ok(LinkEvent::Event(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+                    return Ok(());
+                }
+                Ok(LinkEvent::Event(_)) => continue,
+                Ok(LinkEvent::Lost { error, failure }) => return Err((error, failure)),
+                Err(error) => return Err((error.to_string(), ConnectFailure::Tls)),
+            }
+        }
+    })
+    .await;
+    match outcome {
+        Ok(Ok(())) => {
+            link.disconnect().await;
+            report.ok(
+                "mqtt",
+                "broker reachable",
+                format!("{endpoint} accepted the connection"),
+            );
+        }
+        Ok(Err((error, failure))) => {
+            let fix = match failure {
+                ConnectFailure::Transient => "start the broker (sudo systemctl start mosquitto) \
+                     or point mqtt.host/mqtt.port at one; for IoT Core the host is `aws iot \
+                     describe-endpoint --endpoint-type iot:Data-ATS` and the port 8883 (443 with \
+                     mqtt.alpn = true)"
+                    .to_string(),
+                ConnectFailure::Auth => {
+                    "check mqtt.username/mqtt.password, or for IoT Core attach \
+                     a policy allowing iot:Connect on this client id to the certificate, and \
+                     activate the certificate"
+                        .into()
+                }
+                ConnectFailure::Tls => "mqtt.cafile must hold the CA that signed the broker's \
+                     certificate (AmazonRootCA1.pem for IoT Core), and mqtt.host must match a \
+                     name in it"
+                    .into(),
+            };
+            report.fail(
+                "mqtt",
+                "broker reachable",
+                format!("{endpoint}: {error}"),
+                fix,
+            );
+        }
+        Err(_) => report.fail(
+            "mqtt",
+            "broker reachable",
+            format!(
+                "{endpoint}: no answer in {}",
+                humantime::format_duration(timeout)
+            ),
+            "is a firewall dropping the port? check mqtt.host/mqtt.port; --timeout waits longer",
+        ),
+    }
+}
+
+/// Files readable and parseable, certificate and key a pair, certificate in its validity.
+fn tls_files(report: &mut Report, tls: &Tls) -> bool {
+    let unreadable = |what: &str, path: &std::path::Path| {
+        format!(
+            "check that {} exists and that this user can read it (ls -l {0}); for IoT Core, \
+             the {what} comes with the thing's certificate",
+            path.display()
+        )
+    };
+    let mut all_ok = true;
+    let mut read = Vec::new();
+    let mut certs = |what: &'static str, path: &Option<std::path::PathBuf>, report: &mut Report| {
+        let path = path.as_ref()?;
+        match crate::mqtt::read_certs(what, path) {
+            Ok(certs) => {
+                read.push(format!("{what} {}", path.display()));
+                Some(certs)
+            }
+            Err(error) => {
+                all_ok = false;
+                report.fail(
+                    "mqtt",
+                    "TLS files",
+                    error.to_string(),
+                    unreadable(what, path),
+                );
+                None
+            }
+        }
+    };
+    certs("CA file", &tls.cafile, report);
+    let chain = certs("certificate", &tls.cert, report);
+    let key = match &tls.key {
+        Some(path) => match Tls::read_key(path) {
+            Ok(key) => {
+                read.push(format!("key {}", path.display()));
+                Some(key)
+            }
+            Err(error) => {
+                all_ok = false;
+                report.fail(
+                    "mqtt",
+                    "TLS files",
+                    error.to_string(),
+                    unreadable("private key", path),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    if all_ok {
+        report.ok(
+            "mqtt",
+            "TLS files",
+            format!("readable: {}", read.join(", ")),
+        );
+    }
+    let (Some(chain), Some(key)) = (chain, key) else {
+        if tls.cert.is_none() && tls.key.is_none() {
+            report.skip(
+                "mqtt",
+                "certificate and key match",
+                "no client certificate (mqtt.cert, mqtt.key)",
+            );
+            report.skip("mqtt", "certificate not expired", "no client certificate");
+        }
+        return all_ok;
+    };
+    match crate::mqtt::keys_match(&chain, key) {
+        Ok(()) => report.ok(
+            "mqtt",
+            "certificate and key match",
+            "the key is the certificate's",
+        ),
+        Err(reason) => {
+            all_ok = false;
+            report.fail(
+                "mqtt",
+                "certificate and key match",
+                format!("they are not a pair: {reason}"),
+                "mqtt.key must be the private key the certificate was issued for: download both \
+                 from the same IoT certificate (or `aws iot create-keys-and-certificate`)",
+            );
+        }
+    }
+    all_ok &= validity(report, Validity::of(&chain[0]));
+    all_ok
+}
+
+fn validity(report: &mut Report, validity: Result<Validity, String>) -> bool {
+    const CHECK: &str = "certificate not expired";
+    let validity = match validity {
+        Ok(validity) => validity,
+        Err(e) => {
+            report.fail(
+                "mqtt",
+                CHECK,
+                format!("cannot read its validity: {e}"),
+                "mqtt.cert must be an X.509 certificate in PEM",
+            );
+            return false;
+        }
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if now > validity.not_after {
+        report.fail(
+            "mqtt",
+            CHECK,
+            format!("expired on {}", validity.not_after_text),
+            "issue a new certificate for the thing (IoT Core: `aws iot \
+             create-keys-and-certificate --set-as-active`, attach the policy and the \
+             thing), then point mqtt.cert and mqtt.key at it",
+        );
+        false
+    } else if now < validity.not_before {
+        report.fail(
+            "mqtt",
+            CHECK,
+            format!("not valid before {}", validity.not_before_text),
+            "check the device clock (timedatectl), then the certificate",
+        );
+        false
+    } else {
+        let days = (validity.not_after - now) / 86_400;
+        report.ok(
+            "mqtt",
+            CHECK,
+            format!("valid until {} ({days} days)", validity.not_after_text),
+        );
+        true
+    }
+}

@@ -1,0 +1,143 @@
+//! `iotpipe tail mqtt`: subscribe like mosquitto_sub and print what arrives,
+//! each payload checked against schema v1.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+use rumqttc::QoS;
+
+use super::follow::{Follower, Step, follow};
+use super::print::{MessageRow, Printer};
+use crate::cmd::Context;
+use crate::cmd::args::{BrokerArgs, parse_timeout};
+use crate::error::{Exit, Hinted};
+use crate::mqtt::subscribe::{Delivery, Subscriber};
+use crate::mqtt::{self, Settings};
+use crate::output::Records;
+
+#[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
+pub struct TailMqttArgs {
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+
+    /// Topic filter, repeatable; + and # wildcards [default: mqtt.topic]
+    #[arg(short = 't', long = "topic", value_name = "FILTER")]
+    pub topics: Vec<String>,
+
+    /// Subscription QoS 0 or 1
+    #[arg(short = 'q', long, value_name = "0|1", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub qos: u8,
+
+    /// Exit after N messages
+    #[arg(short = 'C', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Exit with code 4 after this long without a message (seconds, or e.g. 500ms, 2m)
+    #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Print the topic too
+    #[arg(short = 'v', long = "show-topic", action = ArgAction::SetTrue)]
+    pub show_topic: bool,
+}
+
+pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
+    let config = ctx.config(args.broker.overrides())?.config;
+    let client_id = format!(
+        "iotpipe-tail-{}-{}",
+        config.device_id,
+        mqtt::random_suffix()
+    );
+    let settings = Settings::from_config(&config.mqtt, client_id)?;
+    let filters = if args.topics.is_empty() {
+        vec![config.mqtt.topic.clone()]
+    } else {
+        args.topics.clone()
+    };
+    let qos = if args.qos == 0 {
+        QoS::AtMostOnce
+    } else {
+        QoS::AtLeastOnce
+    };
+    let subscriber = Subscriber::new(settings, &filters, qos, mqtt::Session::Clean)?;
+    tracing::info!(
+        "subscribing to {} at {}",
+        filters.join(", "),
+        subscriber.settings().endpoint()
+    );
+    let printer = Printer::new(ctx, "topic", args.show_topic);
+    crate::cmd::runtime()?.block_on(async {
+        let mut tail = MqttTail {
+            subscriber,
+            printer,
+            records: ctx.output.records::<MessageRow>(true),
+            unreachable: None,
+        };
+        let outcome = follow(&mut tail, args.count, args.timeout).await;
+        tail.records.finish()?;
+        tail.subscriber.disconnect().await;
+        tail.printer.finish();
+        outcome
+    })
+}
+
+struct MqttTail<'o> {
+    subscriber: Subscriber,
+    printer: Printer,
+    records: Records<'o, MessageRow>,
+    /// Set while the broker cannot be reached, for the -W message.
+    unreachable: Option<String>,
+}
+
+impl Follower for MqttTail<'_> {
+    async fn next(&mut self, _remaining: Option<u64>) -> anyhow::Result<Step> {
+        match self.subscriber.next().await? {
+            Delivery::Message(publish) => {
+                self.printer
+                    .print(&mut self.records, &publish.topic, &publish.payload)?;
+                Ok(Step::Printed(1))
+            }
+            Delivery::Connected => {
+                self.unreachable = None;
+                tracing::info!("subscribed");
+                Ok(Step::Printed(0))
+            }
+            Delivery::Lost(error) => {
+                if self.unreachable.is_none() {
+                    tracing::warn!(
+                        "cannot reach {}: {error}; retrying",
+                        self.subscriber.settings().endpoint()
+                    );
+                }
+                self.unreachable = Some(error);
+                Ok(Step::Printed(0))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.records.flush()
+    }
+
+    fn timed_out(&self, after: Duration) -> anyhow::Error {
+        timed_out(after, self.unreachable.as_deref())
+    }
+}
+
+fn timed_out(after: Duration, unreachable: Option<&str>) -> anyhow::Error {
+    let after = humantime::format_duration(after);
+    match unreachable {
+        Some(error) => Hinted::new(
+            Exit::Timeout,
+            format!("no message for {after}: the broker cannot be reached ({error})"),
+            "is a broker listening there? check --host/--port (or mqtt.host/mqtt.port)",
+        ),
+        None => Hinted::new(
+            Exit::Timeout,
+            format!("no message for {after}"),
+            "is anything publishing to these topics? check -t, and run with --verbose",
+        ),
+    }
+    .into()
+}

@@ -1,0 +1,413 @@
+//! The exactly-once protocol over a store, a counter and an engine: which
+//! batch is next (resume, then claim), the four steps of each (write, verify,
+//! mark, delete), what a failed batch means for the ones after it, and the
+//! `--dry-run` plan, derived from the same claim order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{CompactError, Compaction, Compactor, Progress};
+use crate::counter::{Batch, BatchState, Counter};
+use crate::signal::Cancel;
+use crate::store::Store;
+use crate::store::content::parquet_rows;
+
+/// Where the protocol may stop on purpose, for crash tests (`--fail-point`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailPoint {
+    /// After the Parquet files are written, before marking.
+    AfterWrite,
+    /// After marking the batch compacted, before deleting raw objects.
+    AfterMark,
+    /// After deleting the first raw object.
+    AfterFirstDelete,
+}
+
+fn fail_at(point: FailPoint, wanted: Option<FailPoint>) {
+    if wanted == Some(point) {
+        // Like kill -9: no cleanup, no flush.
+        std::process::abort();
+    }
+}
+
+/// The outcome of one batch, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchReport {
+    pub batch: String,
+    pub objects: usize,
+    #[serde(flatten)]
+    pub compaction: Compaction,
+    pub deleted: usize,
+    pub seconds: f64,
+    /// The batch was already compacted; only leftover raw objects were deleted.
+    pub resumed_deletion: bool,
+}
+
+/// How long a claimed batch belongs to its claimer before others resume it,
+/// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
+pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);
+
+/// The stores and engine one compaction run works with.
+pub struct Pipeline {
+    pub store: Arc<dyn Store>,
+    pub counter: Arc<dyn Counter>,
+    pub engine: Arc<dyn Compactor>,
+    pub fail_point: Option<FailPoint>,
+    /// Claimed batches younger than this are left to their claimer (None:
+    /// every claimer is this process or dead, as with the local store).
+    pub claim_grace: Option<time::Duration>,
+}
+
+impl Pipeline {
+    /// Runs steps 1-4 for a claimed or failed batch, or step 4 for a compacted one.
+    pub async fn run_batch(
+        &self,
+        batch: &Batch,
+        progress: &Progress,
+    ) -> Result<BatchReport, CompactError> {
+        let started = Instant::now();
+        if batch.state == BatchState::Compacted {
+            let deleted = self.delete_raw(batch).await?;
+            return Ok(BatchReport {
+                batch: batch.id.clone(),
+                objects: batch.keys.len(),
+                compaction: Compaction::default(),
+                deleted,
+                seconds: started.elapsed().as_secs_f64(),
+                resumed_deletion: true,
+            });
+        }
+        let compaction = match self.write_and_verify(batch, progress).await {
+            Ok(compaction) => compaction,
+            Err(error) => {
+                // Leave the batch retryable, with the reason for `iotpipe counters`.
+                let _ = self
+                    .counter
+                    .mark_failed(&batch.id, &error.to_string())
+                    .await;
+                return Err(error);
+            }
+        };
+        fail_at(FailPoint::AfterWrite, self.fail_point);
+        self.counter.mark_compacted(&batch.id).await?;
+        fail_at(FailPoint::AfterMark, self.fail_point);
+        let deleted = self.delete_raw(batch).await?;
+        Ok(BatchReport {
+            batch: batch.id.clone(),
+            objects: batch.keys.len(),
+            compaction,
+            deleted,
+            seconds: started.elapsed().as_secs_f64(),
+            resumed_deletion: false,
+        })
+    }
+
+    async fn write_and_verify(
+        &self,
+        batch: &Batch,
+        progress: &Progress,
+    ) -> Result<Compaction, CompactError> {
+        let compaction = self.engine.compact(batch, progress).await?;
+        let mut rows = 0;
+        for output in &compaction.outputs {
+            let body = self.store.get(&output.key).await?;
+            let in_file = parquet_rows(&body).map_err(|reason| CompactError::Verify {
+                key: output.key.clone(),
+                reason,
+            })?;
+            if in_file != output.rows {
+                return Err(CompactError::Verify {
+                    key: output.key.clone(),
+                    reason: format!("{in_file} rows in the file, {} written", output.rows),
+                });
+            }
+            rows += in_file;
+        }
+        if rows != compaction.rows_out {
+            return Err(CompactError::Verify {
+                key: format!("batch {}", batch.id),
+                reason: format!(
+                    "{rows} rows in the outputs, {} expected",
+                    compaction.rows_out
+                ),
+            });
+        }
+        Ok(compaction)
+    }
+
+    async fn delete_raw(&self, batch: &Batch) -> Result<usize, CompactError> {
+        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
+        let leftovers: Vec<String> = batch
+            .keys
+            .iter()
+            .filter(|k| present.contains(*k))
+            .cloned()
+            .collect();
+        if self.fail_point == Some(FailPoint::AfterFirstDelete) {
+            if let Some(first) = leftovers.first() {
+                self.store.delete(first).await?;
+                fail_at(FailPoint::AfterFirstDelete, self.fail_point);
+            }
+        }
+        self.store.delete_many(&leftovers).await?;
+        Ok(leftovers.len())
+    }
+
+    /// Batches to work on: unfinished ones, and compacted ones with raw
+    /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left alone.
+    pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
+        let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
+        let now = time::OffsetDateTime::now_utc();
+        let mut batches: Vec<Batch> = self
+            .counter
+            .batches()
+            .await?
+            .into_iter()
+            .filter(|b| {
+                b.state != BatchState::Compacted || b.keys.iter().any(|k| present.contains(k))
+            })
+            .filter(|b| {
+                let Some(grace) = self.claim_grace else {
+                    return true;
+                };
+                let claimed = time::OffsetDateTime::parse(
+                    &b.claimed_at,
+                    &time::format_description::well_known::Rfc3339,
+                );
+                let young = claimed.is_ok_and(|at| now - at < grace);
+                if b.state == BatchState::Claimed && young {
+                    tracing::info!(
+                        "batch {} was claimed at {}: left to its claimer for now (--batch {} takes it over)",
+                        b.id,
+                        b.claimed_at,
+                        b.id
+                    );
+                    return false;
+                }
+                true
+            })
+            .collect();
+        batches.reverse(); // oldest first
+        Ok(batches)
+    }
+}
+
+/// What a drain works on, and what a failed batch means for the rest.
+#[derive(Debug, Clone)]
+pub struct Drain {
+    /// Only this batch (`compact --batch ID`): nothing resumed or claimed.
+    pub only: Option<String>,
+    /// Finish unfinished batches first.
+    pub resume: bool,
+    /// Claim and compact new batches while `threshold` objects are pending.
+    pub claim: bool,
+    /// Then claim whatever is left, fewer than `threshold` (`--all`, `up` at the end).
+    pub partial: bool,
+    pub threshold: u32,
+    pub on_failure: OnFailure,
+    /// An indicatif bar per batch on a terminal.
+    pub show_progress: bool,
+}
+
+impl Drain {
+    /// Resume, then claim full batches.
+    pub fn full_batches(threshold: u32) -> Drain {
+        Drain {
+            only: None,
+            resume: true,
+            claim: true,
+            partial: false,
+            threshold,
+            on_failure: OnFailure::Stop,
+            show_progress: false,
+        }
+    }
+}
+
+/// What happens after a batch fails (it is marked failed, raw objects kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnFailure {
+    /// The drain ends with the batch's error.
+    Stop,
+    /// The failure is reported and the next batch goes on.
+    Skip,
+}
+
+/// A batch that failed and was left retryable.
+#[derive(Debug)]
+pub struct BatchFailure {
+    pub batch: String,
+    pub error: CompactError,
+}
+
+/// A drain in progress: call [`Drainer::next`] until it returns None.
+pub struct Drainer<'p> {
+    pipeline: &'p Pipeline,
+    drain: Drain,
+    work: VecDeque<Batch>,
+    started: bool,
+    ended: bool,
+}
+
+impl Drainer<'_> {
+    /// Compacts the next batch. `Err` ends the drain (a counter or store
+    /// failure, an interrupt, or a failed batch under [`OnFailure::Stop`]);
+    /// under [`OnFailure::Skip`] a failed batch comes as `Some(Err(..))`.
+    pub async fn next(
+        &mut self,
+        cancel: &Cancel,
+    ) -> Result<Option<Result<BatchReport, BatchFailure>>, CompactError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let result = self.step(cancel).await;
+        if !matches!(result, Ok(Some(Ok(_)))) {
+            self.ended = !matches!(result, Ok(Some(Err(_))));
+        }
+        result
+    }
+
+    async fn step(
+        &mut self,
+        cancel: &Cancel,
+    ) -> Result<Option<Result<BatchReport, BatchFailure>>, CompactError> {
+        let pipeline = self.pipeline;
+        if !self.started {
+            self.started = true;
+            match &self.drain.only {
+                Some(id) => self.work.push_back(pipeline.counter.batch(id).await?),
+                None if self.drain.resume => self.work.extend(pipeline.resumable().await?),
+                None => {}
+            }
+        }
+        if cancel.is_cancelled() {
+            return Err(CompactError::Interrupted { query: None });
+        }
+        if self.work.is_empty() && self.drain.only.is_none() && self.drain.claim {
+            let claimed = pipeline
+                .counter
+                .claim_next(self.drain.threshold, self.drain.partial)
+                .await?;
+            self.work.extend(claimed);
+        }
+        let Some(batch) = self.work.pop_front() else {
+            return Ok(None);
+        };
+        let progress = Progress::new(batch.keys.len() as u64, self.drain.show_progress);
+        let run = pipeline.run_batch(&batch, &progress);
+        let report = if pipeline.engine.stops_on_cancel() {
+            run.await
+        } else {
+            // Dropping the batch midway is as safe as a crash: it resumes.
+            tokio::select! {
+                report = run => report,
+                () = cancel.cancelled() => Err(CompactError::Interrupted { query: None }),
+            }
+        };
+        progress.finish();
+        match report {
+            Ok(report) => Ok(Some(Ok(report))),
+            Err(error @ CompactError::Interrupted { .. }) => Err(error),
+            Err(error) if self.drain.on_failure == OnFailure::Stop => Err(error),
+            Err(error) => Ok(Some(Err(BatchFailure {
+                batch: batch.id,
+                error,
+            }))),
+        }
+    }
+}
+
+/// One step of a `--dry-run` plan.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    pub action: &'static str,
+    pub batch: Option<String>,
+    pub objects: u64,
+    pub bytes: Option<u64>,
+    #[serde(skip)]
+    pub keys: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<Vec<String>>,
+}
+
+/// The batch id in the SQL of a batch not claimed yet.
+pub const NEW_BATCH: &str = "<new batch>";
+
+impl Pipeline {
+    /// Starts draining: resume, claim and compact as `drain` says.
+    pub fn drain(&self, drain: Drain) -> Drainer<'_> {
+        Drainer {
+            pipeline: self,
+            drain,
+            work: VecDeque::new(),
+            started: false,
+            ended: false,
+        }
+    }
+
+    /// What [`Pipeline::drain`] would do, without changing anything: the
+    /// batches it would resume, then the claims in the counter's own order.
+    pub async fn plan(&self, drain: &Drain) -> Result<Vec<Step>, CompactError> {
+        let mut steps = Vec::new();
+        let batches = match &drain.only {
+            Some(id) => vec![self.counter.batch(id).await?],
+            None if drain.resume => self.resumable().await?,
+            None => Vec::new(),
+        };
+        for batch in batches {
+            let compacted = batch.state == BatchState::Compacted;
+            steps.push(Step {
+                action: if compacted {
+                    "delete leftover raw objects"
+                } else {
+                    "resume (rewrite its outputs)"
+                },
+                batch: Some(batch.id.clone()),
+                objects: batch.keys.len() as u64,
+                bytes: Some(batch.bytes),
+                keys: if compacted { Vec::new() } else { batch.keys },
+                estimated_cost_usd: None,
+                sql: None,
+            });
+        }
+        if drain.only.is_none() && drain.claim {
+            let pending = self.counter.pending_objects().await?;
+            let mut rest = &pending[..];
+            while let Some(size) =
+                crate::counter::claim_size(rest.len() as u64, drain.threshold, drain.partial)
+            {
+                let (claimed, after) = rest.split_at(size as usize);
+                rest = after;
+                steps.push(Step {
+                    action: if size < drain.threshold {
+                        "claim and compact (partial)"
+                    } else {
+                        "claim and compact"
+                    },
+                    batch: None,
+                    objects: claimed.len() as u64,
+                    bytes: Some(claimed.iter().map(|o| o.size).sum()),
+                    keys: claimed.iter().map(|o| o.key.clone()).collect(),
+                    estimated_cost_usd: None,
+                    sql: None,
+                });
+            }
+        }
+        for step in steps.iter_mut().filter(|s| !s.keys.is_empty()) {
+            let id = step.batch.as_deref().unwrap_or(NEW_BATCH);
+            if let Some(estimate) = self
+                .engine
+                .estimate(id, &step.keys, step.bytes.unwrap_or(0))?
+            {
+                step.estimated_cost_usd = Some(estimate.cost_usd);
+                step.sql = Some(estimate.sql);
+            }
+        }
+        Ok(steps)
+    }
+}

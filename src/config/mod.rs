@@ -1,0 +1,432 @@
+//! The one place where defaults, the config file, `IOTPIPE_*` variables and flags meet.
+//!
+//! Every key is declared once in [`KEYS`] with its kind, default and meaning; the
+//! file, the environment and flags are each checked against that schema, merged
+//! with later layers winning, and deserialized into the typed [`Config`]. Each
+//! resolved value remembers where it came from, for `iotpipe config show`.
+
+mod keys;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Diagnose, Exit};
+use serde::Deserialize;
+use toml::Value;
+
+pub use keys::{KEYS, Key, Kind, env_name, find_key};
+pub use settings::*;
+
+/// Configuration that cannot be used: a bad file, key, value or flag combination.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("unknown key `{key}` in {origin}")]
+    UnknownKey {
+        key: String,
+        origin: String,
+        known: Vec<&'static str>,
+    },
+    #[error("bad value for `{key}` in {origin}: {value} (expected {expected})")]
+    BadValue {
+        key: String,
+        origin: String,
+        value: String,
+        expected: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Diagnose for ConfigError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => Some(
+                "check the path given with --config or IOTPIPE_CONFIG, or remove it to use defaults"
+                    .into(),
+            ),
+            ConfigError::Syntax { .. } => {
+                Some("fix the line shown above; examples/iotpipe.toml is a commented reference".into())
+            }
+            ConfigError::UnknownKey { known, .. } => Some(format!(
+                "known keys here: {}; `iotpipe config show` lists every key",
+                known.join(", ")
+            )),
+            ConfigError::BadValue { .. } => Some(
+                "`iotpipe config show` lists every key with its value; examples/iotpipe.toml documents them"
+                    .into(),
+            ),
+            ConfigError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Where a resolved value came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Default,
+    /// A command's own default (`iotpipe up` lands objects every 5 s).
+    CommandDefault(&'static str),
+    /// Computed when not set, e.g. the hostname for `device_id`.
+    Derived(&'static str),
+    File(PathBuf),
+    Env(String),
+    Flag(&'static str),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::CommandDefault(command) => write!(f, "default of {command}"),
+            Source::Derived(how) => write!(f, "default ({how})"),
+            Source::File(path) => write!(f, "file {}", path.display()),
+            Source::Env(var) => write!(f, "env {var}"),
+            Source::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// A value set by a command-line flag, applied over every other layer; or a
+/// command's own default, applied over the built-in one only.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub key: &'static str,
+    /// The flag, or the command whose default it is.
+    pub flag: &'static str,
+    pub value: Value,
+    pub command_default: bool,
+}
+
+impl Override {
+    pub fn new(key: &'static str, flag: &'static str, value: impl Into<Value>) -> Self {
+        Override {
+            key,
+            flag,
+            value: value.into(),
+            command_default: false,
+        }
+    }
+
+    /// `command`'s default for `key`: the file, `IOTPIPE_*` and flags still win.
+    pub fn default_of(command: &'static str, key: &'static str, value: impl Into<Value>) -> Self {
+        Override {
+            command_default: true,
+            ..Override::new(key, command, value)
+        }
+    }
+}
+
+/// How to find the config file.
+#[derive(Debug, Clone, Default)]
+pub struct FileChoice {
+    /// `--config FILE`: must exist.
+    pub explicit: Option<PathBuf>,
+}
+
+/// The merged configuration with the origin of every value.
+#[derive(Debug)]
+pub struct Resolved {
+    pub config: Config,
+    pub file: Option<PathBuf>,
+    pub values: BTreeMap<&'static str, (Value, Source)>,
+    /// Problems that do not stop the command (unknown `IOTPIPE_*` variables).
+    pub warnings: Vec<String>,
+}
+
+/// Resolves the configuration: defaults < file < `IOTPIPE_*` env < flags.
+pub fn resolve(file: &FileChoice, overrides: &[Override]) -> Result<Resolved, ConfigError> {
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("IOTPIPE_"))
+        .collect();
+    resolve_from(file, &env, overrides)
+}
+
+fn resolve_from(
+    choice: &FileChoice,
+    env: &[(String, String)],
+    overrides: &[Override],
+) -> Result<Resolved, ConfigError> {
+    let mut values: BTreeMap<&'static str, (Value, Source)> = BTreeMap::new();
+    for key in KEYS {
+        if let Some(literal) = key.default {
+            let value = parse_literal(literal).ok_or_else(|| {
+                ConfigError::Invalid(format!("bad built-in default for {}", key.name))
+            })?;
+            values.insert(key.name, (value, Source::Default));
+        }
+    }
+
+    let (defaults, overrides): (Vec<&Override>, Vec<&Override>) =
+        overrides.iter().partition(|o| o.command_default);
+    for o in defaults {
+        let value = checked(o, "default of")?;
+        values.insert(o.key, (value, Source::CommandDefault(o.flag)));
+    }
+
+    let mut warnings = Vec::new();
+    let file = locate_file(choice, env)?;
+    if let Some(path) = &file {
+        for (key, value) in read_file(path)? {
+            values.insert(key, (value, Source::File(path.clone())));
+        }
+    }
+
+    for (var, text) in env {
+        if var == CONFIG_ENV {
+            continue;
+        }
+        let Some(key) = KEYS.iter().find(|k| env_name(k.name) == *var) else {
+            // A warning, not an error: environments carry variables from many
+            // places, and one stray name must not stop every command.
+            warnings.push(format!(
+                "ignoring {var}: no config key has that name (`iotpipe config show` lists the variables)"
+            ));
+            continue;
+        };
+        let value = key
+            .kind
+            .parse_env(text)
+            .map_err(|()| ConfigError::BadValue {
+                key: key.name.into(),
+                origin: format!("env {var}"),
+                value: shown(key, text),
+                expected: key.kind.expected(),
+            })?;
+        values.insert(key.name, (value, Source::Env(var.clone())));
+    }
+
+    for o in overrides {
+        let value = checked(o, "flag")?;
+        values.insert(o.key, (value, Source::Flag(o.flag)));
+    }
+
+    derive_defaults(&mut values);
+    let config = Config::deserialize(nest(&values))
+        .map_err(|e| ConfigError::Invalid(format!("configuration does not fit the schema: {e}")))?;
+    Ok(Resolved {
+        config,
+        file,
+        values,
+        warnings,
+    })
+}
+
+/// An override's value, checked against its key's kind.
+fn checked(o: &Override, origin: &str) -> Result<Value, ConfigError> {
+    let key = find_key(o.key).ok_or_else(|| {
+        ConfigError::Invalid(format!("{origin} {} names no config key {}", o.flag, o.key))
+    })?;
+    key.kind
+        .check(&o.value)
+        .map_err(|()| ConfigError::BadValue {
+            key: key.name.into(),
+            origin: format!("{origin} {}", o.flag),
+            value: shown(key, &display_value(&o.value)),
+            expected: key.kind.expected(),
+        })
+}
+
+/// `IOTPIPE_CONFIG`: the config file, like `--config`.
+pub const CONFIG_ENV: &str = "IOTPIPE_CONFIG";
+
+fn locate_file(
+    choice: &FileChoice,
+    env: &[(String, String)],
+) -> Result<Option<PathBuf>, ConfigError> {
+    let from_env = env
+        .iter()
+        .find(|(k, _)| k == CONFIG_ENV)
+        .map(|(_, v)| PathBuf::from(v));
+    if let Some(path) = choice.explicit.clone().or(from_env) {
+        return Ok(Some(path));
+    }
+    let local = PathBuf::from("iotpipe.toml");
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".config")));
+    Ok(xdg
+        .map(|dir| dir.join("iotpipe").join("iotpipe.toml"))
+        .filter(|p| p.is_file()))
+}
+
+fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        path: path.display().to_string(),
+        message: e.to_string().trim_end().to_string(),
+    })?;
+    let origin = path.display().to_string();
+    let mut out = Vec::new();
+    for (name, value) in &table {
+        match value {
+            Value::Table(section) if is_section(name) => {
+                for (field, value) in section {
+                    out.push(check_file_value(
+                        &format!("{name}.{field}"),
+                        value,
+                        &origin,
+                    )?);
+                }
+            }
+            _ => out.push(check_file_value(name, value, &origin)?),
+        }
+    }
+    Ok(out)
+}
+
+/// The `[section]` tables of the file, as listed in hints.
+const SECTIONS: [&str; 11] = [
+    "[mqtt]",
+    "[outbox]",
+    "[sense]",
+    "[sink]",
+    "[counter]",
+    "[aws]",
+    "[athena]",
+    "[kinesis]",
+    "[lambda]",
+    "[quicksight]",
+    "[dashboard]",
+];
+
+fn is_section(name: &str) -> bool {
+    SECTIONS.iter().any(|s| s.trim_matches(['[', ']']) == name)
+}
+
+fn check_file_value(
+    name: &str,
+    value: &Value,
+    origin: &str,
+) -> Result<(&'static str, Value), ConfigError> {
+    let Some(key) = find_key(name) else {
+        let section = name.split_once('.').map(|(s, _)| s);
+        let mut known: Vec<&'static str> = KEYS
+            .iter()
+            .filter(|k| k.name.split_once('.').map(|(s, _)| s) == section)
+            .map(|k| k.name)
+            .collect();
+        if section.is_none() {
+            known.extend(SECTIONS);
+        }
+        return Err(ConfigError::UnknownKey {
+            key: name.into(),
+            origin: origin.into(),
+            known,
+        });
+    };
+    let value = key.kind.check(value).map_err(|()| ConfigError::BadValue {
+        key: key.name.into(),
+        origin: origin.into(),
+        value: shown(key, &display_value(value)),
+        expected: key.kind.expected(),
+    })?;
+    Ok((key.name, value))
+}
+
+fn shown(key: &Key, text: &str) -> String {
+    if key.secret {
+        "(hidden)".into()
+    } else {
+        text.into()
+    }
+}
+
+fn display_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn parse_literal(literal: &str) -> Option<Value> {
+    let table: toml::Table = toml::from_str(&format!("v = {literal}")).ok()?;
+    table.get("v").cloned()
+}
+
+/// Fills the keys whose defaults depend on the machine or on other keys.
+fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
+    if !values.contains_key("device_id") {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let host = if host.is_empty() {
+            "iotpipe".to_string()
+        } else {
+            host
+        };
+        values.insert(
+            "device_id",
+            (Value::String(host), Source::Derived("hostname")),
+        );
+    }
+    if !values.contains_key("dashboard.out") {
+        if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
+            let out = Path::new(data_dir).join("dashboard").display().to_string();
+            values.insert(
+                "dashboard.out",
+                (Value::String(out), Source::Derived("<data_dir>/dashboard")),
+            );
+        }
+    }
+    if !values.contains_key("outbox.dir") {
+        if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
+            let out = Path::new(data_dir).join("outbox").display().to_string();
+            values.insert(
+                "outbox.dir",
+                (Value::String(out), Source::Derived("<data_dir>/outbox")),
+            );
+        }
+    }
+    if !values.contains_key("athena.output_location") {
+        if let Some((Value::String(bucket), _)) = values.get("aws.bucket") {
+            let out = format!("s3://{bucket}/athena-results/");
+            values.insert(
+                "athena.output_location",
+                (
+                    Value::String(out),
+                    Source::Derived("s3://<aws.bucket>/athena-results/"),
+                ),
+            );
+        }
+    }
+}
+
+fn nest(values: &BTreeMap<&'static str, (Value, Source)>) -> Value {
+    let mut root = toml::Table::new();
+    for (name, (value, _)) in values {
+        match name.split_once('.') {
+            Some((section, field)) => {
+                let entry = root
+                    .entry(section.to_string())
+                    .or_insert_with(|| Value::Table(toml::Table::new()));
+                if let Value::Table(table) = entry {
+                    table.insert(field.to_string(), value.clone());
+                }
+            }
+            None => {
+                root.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+    Value::Table(root)
+}

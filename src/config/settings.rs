@@ -1,0 +1,162 @@
+//! The typed configuration every command reads, deserialized from the merged
+//! layers. Closed sets of values are enums here, so a value the schema accepts
+//! never fails where it is used.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Local,
+    Aws,
+}
+
+/// The typed configuration every command reads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub device_id: String,
+    pub data_dir: PathBuf,
+    pub backend: Backend,
+    pub mqtt: Mqtt,
+    pub outbox: OutboxConfig,
+    pub sense: Sense,
+    pub sink: Sink,
+    pub counter: Counter,
+    pub aws: Aws,
+    pub athena: Athena,
+    pub kinesis: Kinesis,
+    pub lambda: Lambda,
+    pub quicksight: QuickSight,
+    pub dashboard: Dashboard,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mqtt {
+    pub host: String,
+    pub port: u16,
+    pub topic: String,
+    pub qos: u8,
+    pub client_id: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub cafile: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub alpn: bool,
+    pub tls: Option<bool>,
+    pub iot_core: Option<bool>,
+    pub max_inflight: u16,
+    #[serde(deserialize_with = "duration")]
+    pub keep_alive: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub dir: PathBuf,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sense {
+    #[serde(deserialize_with = "duration")]
+    pub every: Duration,
+    pub cpu_heat_factor: Option<f64>,
+    pub bus: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sink {
+    pub buffer_bytes: u64,
+    #[serde(deserialize_with = "duration")]
+    pub buffer_interval: Duration,
+    pub gzip: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Counter {
+    pub threshold: u32,
+    pub table: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aws {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub bucket: Option<String>,
+    pub raw_prefix: String,
+    pub compacted_prefix: String,
+    pub rejected_prefix: String,
+    /// The IAM role of the IoT rule (name or ARN), for `iotpipe doctor`.
+    pub iot_rule_role: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Athena {
+    pub database: String,
+    pub raw_table: String,
+    pub table: String,
+    pub workgroup: String,
+    pub output_location: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kinesis {
+    pub stream: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lambda {
+    /// What the S3-event handler does with a batch it claims: compact it with
+    /// Athena in the same invocation, or leave it to `iotpipe compact`.
+    pub compact: LambdaCompact,
+}
+
+/// `lambda.compact`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LambdaCompact {
+    Athena,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuickSight {
+    pub account_id: Option<String>,
+    pub datasets: Vec<String>,
+    pub schedule: Schedule,
+}
+
+/// A QuickSight dataset refresh schedule (`quicksight.schedule`, `--schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    Hourly,
+    Daily,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    pub out: PathBuf,
+}

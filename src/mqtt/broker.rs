@@ -1,0 +1,62 @@
+//! The embedded broker of `iotpipe up`: rumqttd on loopback, in a thread of
+//! its own, for a pipeline that needs no broker installed.
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+/// Starts rumqttd on 127.0.0.1:`port` in a thread of its own.
+pub fn start(port: u16) -> anyhow::Result<()> {
+    let config = format!(
+        r#"
+id = 0
+[router]
+id = 0
+max_connections = 1010
+max_outgoing_packet_count = 200
+max_segment_size = 104857600
+max_segment_count = 10
+
+[v4.1]
+name = "iotpipe-up"
+listen = "127.0.0.1:{port}"
+next_connection_delay_ms = 1
+    [v4.1.connections]
+    connection_timeout_ms = 60000
+    max_payload_size = {max}
+    max_inflight_count = 100
+    dynamic_filters = true
+"#,
+        max = crate::mqtt::IOT_MAX_PAYLOAD * 8
+    );
+    let config: rumqttd::Config =
+        toml::from_str(&config).context("embedded broker configuration")?;
+    std::thread::Builder::new()
+        .name("broker".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!("the embedded broker stopped: {e}");
+            }
+        })
+        .context("starting the embedded broker")?;
+    // Ready once it accepts connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!("the embedded broker did not start listening on 127.0.0.1:{port}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// `preferred` if it is free on 127.0.0.1, else any free port.
+pub fn free_port(preferred: u16) -> anyhow::Result<u16> {
+    if TcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok() {
+        return Ok(preferred);
+    }
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,233 @@
+//! `iotpipe up`'s pipeline on one machine: simulated devices publishing
+//! through the real MQTT path, the sink landing and counting, compaction
+//! whenever a batch is full, the dashboard after each compaction, and a clean
+//! stop that lands and compacts everything that was acknowledged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rumqttc::QoS;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::compact::local::LocalEngine;
+use crate::compact::{Drain, Pipeline};
+use crate::config::Config;
+use crate::counter::Counter;
+use crate::mqtt::connection::Link;
+use crate::mqtt::publish;
+use crate::mqtt::subscribe::Subscriber;
+use crate::mqtt::{Session, Settings};
+use crate::payload;
+use crate::sense::sim::{Sim, SimOptions};
+use crate::signal::Cancel;
+use crate::sink::{Landing, Options, Stats};
+
+/// How `up` runs.
+pub struct Up {
+    pub devices: u32,
+    /// Readings per second per device.
+    pub rate: f64,
+    pub seed: u64,
+    /// Stop after this long; None: at the signal.
+    pub duration: Option<Duration>,
+    /// Print the status line (stderr).
+    pub quiet: bool,
+    /// stderr is a terminal: the status line redraws in place every second.
+    pub terminal: bool,
+}
+
+/// What a run of `up` did.
+pub struct Summary {
+    /// Readings the broker acknowledged to the devices.
+    pub published: u64,
+    pub landed: Stats,
+    pub batches: u64,
+    /// Batches compacted after the stop (the partial one among them).
+    pub batches_at_end: u64,
+    pub dashboard: crate::dashboard::Summary,
+}
+
+/// Runs until `cancel` fires or `up.duration` passes, then drains: devices
+/// stop, the sink lands what was acknowledged, everything is compacted.
+pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Summary> {
+    let mqtt = config.mqtt.clone();
+    let rate = up.rate;
+    let seed = up.seed;
+    let quiet = up.quiet;
+    let terminal = up.terminal;
+    let dashboard_out = config.dashboard.out.clone();
+    let (store, counter) = crate::backends::local(&config)?;
+    let pipeline = Pipeline {
+        engine: Arc::new(LocalEngine::new(store.clone(), None)),
+        store: store.clone(),
+        counter: counter.clone(),
+        fail_point: None,
+        claim_grace: None,
+    };
+    let threshold = config.counter.threshold;
+    let started = Instant::now();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    // The sink, subscribed before any device publishes.
+    let sink_settings =
+        Settings::from_config(&mqtt, format!("iotpipe-up-sink-{}", config.device_id))?;
+    let mut subscriber = Subscriber::new(
+        sink_settings,
+        std::slice::from_ref(&mqtt.topic),
+        QoS::AtLeastOnce,
+        Session::Persistent,
+    )?;
+    let options = Options::from(&config.sink);
+    let mut landing = Landing::open(
+        store.clone(),
+        counter.clone(),
+        &config.data_dir.join("sink-journal"),
+        options,
+    )
+    .await?;
+    let sink_messages = landing.live();
+    let (landed_tx, mut landed_rx) = mpsc::unbounded_channel();
+    let (sink_stop_tx, sink_stop_rx) = watch::channel(false);
+    let sink = tokio::spawn(async move {
+        crate::sink::serve(
+            &mut subscriber,
+            &mut landing,
+            stopped(sink_stop_rx),
+            Some(&landed_tx),
+        )
+        .await?;
+        let stats = landing.close().await?;
+        subscriber.disconnect().await;
+        Ok::<_, crate::sink::SinkError>(stats)
+    });
+    let subscribed = Instant::now() + Duration::from_secs(10);
+    while sink_messages.subscribed() == 0 && Instant::now() < subscribed {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // The devices, each a publisher of its own through the broker.
+    let mut devices = Vec::new();
+    for index in 0..up.devices {
+        let device_id = format!("sim-{}", index + 1);
+        let settings = Settings::from_config(&mqtt, format!("iotpipe-up-{device_id}"))?;
+        let link = Link::new(settings, Session::Clean)?;
+        let (tx, rx) = mpsc::channel(1024);
+        let sim = Sim::new(SimOptions {
+            seed: seed.wrapping_add(u64::from(index)),
+            device_id,
+            run_id: payload::new_run_id(),
+            start: OffsetDateTime::now_utc(),
+            step: Duration::from_secs_f64(1.0 / rate),
+            imu: false,
+        });
+        let feeder = tokio::spawn(publish::paced(Box::new(sim), rate, None, tx));
+        let options = publish::Options {
+            topic: mqtt.topic.clone(),
+            qos: QoS::AtLeastOnce,
+            retry_for: None,
+            drain_for: Duration::from_secs(10),
+        };
+        let stop = stopped(stop_rx.clone());
+        devices.push(tokio::spawn(async move {
+            let outcome = publish::run(link, options, None, rx, stop).await;
+            feeder.abort();
+            outcome
+        }));
+    }
+
+    // Compaction after each object while batches are full; status line.
+    let mut status = tokio::time::interval(if terminal {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(10)
+    });
+    let mut last_compaction: Option<String> = None;
+    let mut batches_done = 0u64;
+    let interrupt = cancel.cancelled();
+    tokio::pin!(interrupt);
+    let end = crate::deadline::sleep_until(up.duration.map(|d| started + d));
+    tokio::pin!(end);
+    let mut last_count = (started, 0u64);
+    loop {
+        tokio::select! {
+            () = &mut interrupt => break,
+            () = &mut end => break,
+            Some(_) = landed_rx.recv() => {
+                let full = Drain { resume: false, ..Drain::full_batches(threshold) };
+                let mut drainer = pipeline.drain(full);
+                while let Some(done) = drainer.next(&Cancel::never()).await? {
+                    let report = done.map_err(|failure| failure.error)?;
+                    batches_done += 1;
+                    last_compaction = Some(format!(
+                        "{} ({} rows)",
+                        &crate::payload::format_ts(OffsetDateTime::now_utc())[11..19],
+                        report.compaction.rows_out
+                    ));
+                    crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
+                }
+            }
+            _ = status.tick() => {
+                if !quiet {
+                    let messages = sink_messages.messages();
+                    let now = Instant::now();
+                    let per_second = (messages - last_count.1) as f64 / now.duration_since(last_count.0).as_secs_f64().max(1e-3);
+                    last_count = (now, messages);
+                    let line = format!(
+                        "up: {per_second:.1} readings/s | {messages} readings | {} objects | {} pending of {threshold} | {batches_done} batches | last compaction {}",
+                        sink_messages.objects(),
+                        counter.pending().await?,
+                        last_compaction.as_deref().unwrap_or("-"),
+                    );
+                    if terminal { eprint!("\r\x1b[2K{line}"); } else { eprintln!("{line}"); }
+                }
+            }
+        }
+    }
+    if terminal && !quiet {
+        eprintln!();
+    }
+
+    // Stop the devices; they wait for their last acknowledgements.
+    let _ = stop_tx.send(true);
+    let mut published = 0u64;
+    for device in devices {
+        let outcome = device.await.context("a device task failed")?;
+        published += outcome.report.acknowledged;
+        if let Some(error) = outcome.error {
+            return Err(error.into());
+        }
+    }
+    // Let the sink receive everything the broker acknowledged, then stop it.
+    let caught_up = Instant::now() + Duration::from_secs(15);
+    while sink_messages.messages() < published && Instant::now() < caught_up {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = sink_stop_tx.send(true);
+    let stats = sink.await.context("the sink task failed")??;
+
+    // Compact everything landed, full batch or not, and draw the final dashboard.
+    let mut reports = Vec::new();
+    let everything = Drain {
+        partial: true,
+        ..Drain::full_batches(threshold)
+    };
+    let mut drainer = pipeline.drain(everything);
+    while let Some(done) = drainer.next(&Cancel::never()).await? {
+        reports.push(done.map_err(|failure| failure.error)?);
+    }
+    let dashboard =
+        crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
+    Ok(Summary {
+        published,
+        landed: stats,
+        batches: batches_done + reports.len() as u64,
+        batches_at_end: reports.len() as u64,
+        dashboard,
+    })
+}
