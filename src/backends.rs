@@ -12,6 +12,8 @@ use crate::config::{Backend, Config};
 use crate::counter::Counter;
 use crate::counter::dynamodb::DynamoCounter;
 use crate::counter::sqlite::SqliteCounter;
+use crate::dashboard::quicksight::{Datasets, QuickSight};
+use crate::dashboard::{Dashboard, Html};
 use crate::error::{Exit, Hinted};
 use crate::signal::Cancel;
 use crate::store::Store;
@@ -35,6 +37,23 @@ pub async fn dynamodb_counter(config: &Config) -> Arc<dyn Counter> {
         crate::aws::dynamodb(&sdk),
         config.counter.table.clone(),
     ))
+}
+
+/// The dashboard the configuration names: QuickSight when datasets are
+/// configured (and `html` is not forced), else the HTML page of the stages.
+pub async fn dashboard(config: &Config, html: bool) -> anyhow::Result<Arc<dyn Dashboard>> {
+    if !html && !config.quicksight.datasets.is_empty() {
+        return Ok(Arc::new(Datasets {
+            quicksight: QuickSight::from_config(config).await?,
+            ids: config.quicksight.datasets.clone(),
+        }));
+    }
+    let Stages { store, counter, .. } = Stages::new(config).await?;
+    Ok(Arc::new(Html {
+        store,
+        counter,
+        out: config.dashboard.out.clone(),
+    }))
 }
 
 /// The data-dir store alone (`tail objects` reads it and creates nothing).

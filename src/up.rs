@@ -40,6 +40,7 @@ pub struct Up {
 }
 
 /// What a run of `up` did.
+#[derive(serde::Serialize)]
 pub struct Summary {
     /// Readings the broker acknowledged to the devices.
     pub published: u64,
@@ -59,7 +60,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     let quiet = up.quiet;
     let terminal = up.terminal;
     let dashboard_out = config.dashboard.out.clone();
-    let (store, counter) = crate::backends::local(&config)?;
+    let (store, counter) = crate::backends::local(config)?;
     let pipeline = Pipeline {
         engine: Arc::new(LocalEngine::new(store.clone(), None)),
         store: store.clone(),

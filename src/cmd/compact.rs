@@ -13,7 +13,6 @@ use crate::compact::{
     BatchReport, Compactor, Drain, Engine, FailPoint, NEW_BATCH, OnFailure, Pipeline, Progress,
     Step,
 };
-use crate::counter::Counter;
 use crate::error::Exit;
 use crate::output::{Column, Format, Row};
 use crate::signal::Cancel;
@@ -55,19 +54,16 @@ pub struct CompactArgs {
 }
 
 impl Row for BatchReport {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("batch", 26),
-            Column::right("objects", 7),
-            Column::right("rows in", 9),
-            Column::right("rows out", 9),
-            Column::right("dups", 6),
-            Column::right("bytes in", 10),
-            Column::right("bytes out", 10),
-            Column::right("seconds", 8),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("batch", 26),
+        Column::right("objects", 7),
+        Column::right("rows in", 9),
+        Column::right("rows out", 9),
+        Column::right("dups", 6),
+        Column::right("bytes in", 10),
+        Column::right("bytes out", 10),
+        Column::right("seconds", 8),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let c = &self.compaction;
@@ -97,20 +93,17 @@ impl From<BatchReport> for AthenaReport {
 }
 
 impl Row for AthenaReport {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("batch", 26),
-            Column::right("objects", 7),
-            Column::right("bytes in", 10),
-            Column::right("queries", 7),
-            Column::right("scanned", 10),
-            Column::right("engine s", 8),
-            Column::right("cost USD", 9),
-            Column::right("deleted", 7),
-            Column::right("seconds", 8),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("batch", 26),
+        Column::right("objects", 7),
+        Column::right("bytes in", 10),
+        Column::right("queries", 7),
+        Column::right("scanned", 10),
+        Column::right("engine s", 8),
+        Column::right("cost USD", 9),
+        Column::right("deleted", 7),
+        Column::right("seconds", 8),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let r = &self.0;
@@ -137,15 +130,12 @@ impl Row for AthenaReport {
 }
 
 impl Row for Step {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("action", 30),
-            Column::left("batch", 26),
-            Column::right("objects", 7),
-            Column::right("bytes", 10),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("action", 30),
+        Column::left("batch", 26),
+        Column::right("objects", 7),
+        Column::right("bytes", 10),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![
@@ -196,9 +186,9 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
             Engine::Athena => compact_all::<AthenaReport>(ctx, &pipeline, drain, &cancel).await?,
             Engine::Local => compact_all::<BatchReport>(ctx, &pipeline, drain, &cancel).await?,
         };
-        if !ctx.global.is_quiet() {
-            eprintln!("{}", summary(&reports, &*pipeline.counter).await);
-        }
+        let pending = pipeline.counter.pending().await.unwrap_or(0);
+        let line = BatchReport::summary(&reports, pending);
+        ctx.output.summary::<()>(&line, None)?;
         Ok(Exit::Ok)
     })
 }
@@ -249,53 +239,6 @@ async fn init(
         }
     }
     Ok(Exit::Ok)
-}
-async fn summary(reports: &[BatchReport], counter: &dyn Counter) -> String {
-    let pending = counter.pending().await.unwrap_or(0);
-    if reports.is_empty() {
-        return format!("compact: nothing to do ({pending} objects pending)");
-    }
-    let sum = |f: fn(&BatchReport) -> u64| reports.iter().map(f).sum::<u64>();
-    let (rows_in, rows_out) = (
-        sum(|r| r.compaction.rows_in),
-        sum(|r| r.compaction.rows_out),
-    );
-    let (bytes_in, bytes_out) = (
-        sum(|r| r.compaction.bytes_in),
-        sum(|r| r.compaction.bytes_out),
-    );
-    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
-    let queries: Vec<_> = reports.iter().flat_map(|r| &r.compaction.queries).collect();
-    if !queries.is_empty() {
-        return format!(
-            "compact: {} batches, {} objects, {} Athena queries: {} scanned, {:.1} s engine time, \
-             ~{:.5} USD; {:.2} s; {pending} objects still pending",
-            reports.len(),
-            reports.iter().map(|r| r.objects).sum::<usize>(),
-            queries.len(),
-            indicatif::HumanBytes(queries.iter().map(|q| q.bytes_scanned).sum()),
-            queries.iter().map(|q| q.engine_millis).sum::<u64>() as f64 / 1000.0,
-            queries.iter().map(|q| q.cost_usd).sum::<f64>(),
-            seconds
-        );
-    }
-    format!(
-        "compact: {} batches, {} rows in, {} rows out, {} duplicates dropped, {} invalid kept aside; \
-         {} -> {} bytes ({:.2}x); {:.2} s; {pending} objects still pending",
-        reports.len(),
-        rows_in,
-        rows_out,
-        sum(|r| r.compaction.duplicates),
-        sum(|r| r.compaction.invalid),
-        bytes_in,
-        bytes_out,
-        if bytes_out > 0 {
-            bytes_in as f64 / bytes_out as f64
-        } else {
-            0.0
-        },
-        seconds
-    )
 }
 
 async fn plan(

@@ -24,15 +24,12 @@ struct KeyRow {
 }
 
 impl Row for KeyRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("key", 24),
-            Column::left("value", 20),
-            Column::left("source", 10),
-            Column::left("env", 0),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("key", 24),
+        Column::left("value", 20),
+        Column::left("source", 10),
+        Column::left("env", 0),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let value = match &self.value {

@@ -80,18 +80,15 @@ impl From<Batch> for BatchRow {
 }
 
 impl Row for BatchRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("batch", 26),
-            Column::left("state", 9),
-            Column::right("objects", 7),
-            Column::right("bytes", 10),
-            Column::left("claimed", 24),
-            Column::left("done", 24),
-            Column::left("error", 0),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("batch", 26),
+        Column::left("state", 9),
+        Column::right("objects", 7),
+        Column::right("bytes", 10),
+        Column::left("claimed", 24),
+        Column::left("done", 24),
+        Column::left("error", 0),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![

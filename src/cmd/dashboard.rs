@@ -9,11 +9,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Context;
-use crate::backends::Stages;
 use crate::config::Override;
 use crate::config::Schedule;
+use crate::dashboard::Refreshed;
 use crate::dashboard::quicksight::{
-    DatasetSummary, Ingestion, QuickSight, QuickSightError, ScheduleChange,
+    DatasetSummary, Ingestion, QuickSight, QuickSightError, ScheduleChange, Waited,
 };
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Row};
@@ -87,12 +87,11 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         ));
     }
     let config = ctx.config(overrides)?.config;
-    let quicksight_wanted = !args.local
-        && (args.list || args.schedule.is_some() || !config.quicksight.datasets.is_empty());
-    if quicksight_wanted {
-        return super::runtime()?.block_on(run_quicksight(ctx, args, &config));
+    let html = args.local || config.quicksight.datasets.is_empty();
+    if !args.local && (args.list || args.schedule.is_some()) {
+        return super::runtime()?.block_on(manage_quicksight(ctx, args, &config));
     }
-    if args.wait {
+    if args.wait && html {
         return Err(Hinted::new(
             Exit::Usage,
             "--wait is for QuickSight ingestions, and no dataset is given",
@@ -101,26 +100,41 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let summary = super::runtime()?.block_on(async {
-        let Stages { store, counter, .. } = Stages::new(&config).await?;
-        anyhow::Ok(crate::dashboard::refresh(store, counter, &config.dashboard.out).await?)
-    })?;
-    if !ctx.global.is_quiet() {
-        eprintln!(
-            "dashboard: {} ({} devices, {} readings compacted, {} pending)",
-            summary.path.display(),
-            summary.devices,
-            summary.compacted_rows,
-            summary.pending_rows
-        );
-    }
-    if ctx.global.output.is_some() {
-        ctx.output.value(&summary)?;
-    }
+    super::runtime()?.block_on(async {
+        let dashboard = crate::backends::dashboard(&config, html).await?;
+        let mut refreshed = dashboard.refresh().await?;
+        let waited = if args.wait {
+            let visible = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
+            let cancel = super::on_signals();
+            dashboard
+                .wait(&mut refreshed, args.timeout, &cancel, visible)
+                .await?
+        } else {
+            Waited::Finished
+        };
+        match refreshed {
+            Refreshed::Page(summary) => page(ctx, &summary),
+            Refreshed::Ingestions { started, refused } => {
+                ingestions(ctx, args, started, refused, waited)
+            }
+        }
+    })
+}
+
+fn page(ctx: &mut Context, summary: &crate::dashboard::Summary) -> anyhow::Result<Exit> {
+    let line = format!(
+        "dashboard: {} ({} devices, {} readings compacted, {} pending)",
+        summary.path.display(),
+        summary.devices,
+        summary.compacted_rows,
+        summary.pending_rows
+    );
+    ctx.output.summary(&line, Some(summary))?;
     Ok(Exit::Ok)
 }
 
-async fn run_quicksight(
+/// `--list` and `--schedule`: QuickSight's datasets and their refresh schedules.
+async fn manage_quicksight(
     ctx: &mut Context,
     args: &DashboardArgs,
     config: &crate::config::Config,
@@ -145,39 +159,27 @@ async fn run_quicksight(
         )
         .into());
     }
-    if let Some(schedule) = args.schedule {
-        let schedule = schedule.unwrap_or(config.quicksight.schedule);
-        let mut records = ctx.output.records::<ScheduleChange>(false);
-        for dataset in datasets {
-            records.write(&quicksight.set_schedule(dataset, schedule).await?)?;
-        }
-        records.finish()?;
-        return Ok(Exit::Ok);
+    let schedule = args
+        .schedule
+        .flatten()
+        .unwrap_or(config.quicksight.schedule);
+    let mut records = ctx.output.records::<ScheduleChange>(false);
+    for dataset in datasets {
+        records.write(&quicksight.set_schedule(dataset, schedule).await?)?;
     }
-    refresh(ctx, &quicksight, datasets, args).await
+    records.finish()?;
+    Ok(Exit::Ok)
 }
 
-/// Starts an ingestion per dataset and, with `--wait`, follows them to their end.
-async fn refresh(
+/// Reports the ingestions a refresh started (and, with `--wait`, how they ended).
+fn ingestions(
     ctx: &mut Context,
-    quicksight: &QuickSight,
-    datasets: &[String],
     args: &DashboardArgs,
+    ingestions: Vec<Ingestion>,
+    mut refused: Vec<QuickSightError>,
+    waited: Waited,
 ) -> anyhow::Result<Exit> {
-    let mut ingestions = Vec::new();
-    let mut refused: Vec<QuickSightError> = Vec::new();
-    for dataset in datasets {
-        match quicksight.create_ingestion(dataset).await {
-            Ok(ingestion) => {
-                tracing::info!(
-                    "dataset {dataset}: ingestion {} started",
-                    ingestion.ingestion
-                );
-                ingestions.push(ingestion);
-            }
-            Err(error) => refused.push(error),
-        }
-    }
+    let datasets = ingestions.len() + refused.len();
     if ingestions.is_empty() {
         // Nothing started: the (first) refusal is the error, with its hint.
         for other in refused.iter().skip(1) {
@@ -185,10 +187,24 @@ async fn refresh(
         }
         return Err(refused.remove(0).into());
     }
-    let outcome = if args.wait {
-        follow(ctx, quicksight, &mut ingestions, args.timeout).await?
-    } else {
-        None
+    let outcome = match waited {
+        Waited::Finished => None,
+        Waited::Interrupted => Some(Hinted::new(
+            Exit::Interrupted,
+            "interrupted while waiting",
+            "the ingestions go on in QuickSight; `iotpipe refresh-dashboard --list` shows how \
+             they end",
+        )),
+        Waited::TimedOut => Some(Hinted::new(
+            Exit::Timeout,
+            format!(
+                "{} ingestions still running after {}",
+                ingestions.iter().filter(|i| !i.finished()).count(),
+                humantime::format_duration(args.timeout)
+            ),
+            "they go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end, \
+             --timeout waits longer",
+        )),
     };
     let mut records = ctx.output.records::<Ingestion>(false);
     for ingestion in &ingestions {
@@ -199,7 +215,7 @@ async fn refresh(
         tracing::error!("{error}; hint: {}", error.hint());
     }
     if let Some(interrupted_or_timeout) = outcome {
-        return Err(interrupted_or_timeout);
+        return Err(interrupted_or_timeout.into());
     }
     if !args.wait {
         if !ctx.global.is_quiet() {
@@ -251,7 +267,7 @@ async fn refresh(
         format!(
             "{} of {} datasets could not start an ingestion",
             refused.len(),
-            datasets.len()
+            datasets
         )
     } else {
         failed.join("; ")
@@ -265,94 +281,20 @@ async fn refresh(
     .into())
 }
 
-/// Polls every unfinished ingestion until all end, the timeout passes or
-/// Ctrl-C; returns the error for the last two.
-async fn follow(
-    ctx: &Context,
-    quicksight: &QuickSight,
-    ingestions: &mut [Ingestion],
-    timeout: Duration,
-) -> anyhow::Result<Option<anyhow::Error>> {
-    let visible = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
-    let bar = visible.then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut delay = Duration::ZERO;
-    let cancel = super::on_signals();
-    let interrupt = cancel.cancelled();
-    tokio::pin!(interrupt);
-    let stopped = loop {
-        for ingestion in ingestions.iter_mut().filter(|i| !i.finished()) {
-            *ingestion = quicksight
-                .describe(&ingestion.dataset, &ingestion.ingestion)
-                .await?;
-        }
-        if let Some(bar) = &bar {
-            let states: Vec<String> = ingestions
-                .iter()
-                .map(|i| {
-                    let rows = i
-                        .rows_ingested
-                        .map(|r| format!(", {r} rows"))
-                        .unwrap_or_default();
-                    format!("{}: {}{rows}", i.dataset, i.status)
-                })
-                .collect();
-            bar.set_message(states.join(" · "));
-        }
-        if ingestions.iter().all(Ingestion::finished) {
-            break None;
-        }
-        delay = crate::dashboard::quicksight::next_poll(delay);
-        tokio::select! {
-            _ = &mut interrupt => break Some(Hinted::new(
-                Exit::Interrupted,
-                "interrupted while waiting",
-                "the ingestions go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end",
-            ).into()),
-            () = tokio::time::sleep_until(deadline) => break Some(Hinted::new(
-                Exit::Timeout,
-                format!(
-                    "{} ingestions still running after {}",
-                    ingestions.iter().filter(|i| !i.finished()).count(),
-                    humantime::format_duration(timeout)
-                ),
-                "they go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end, \
-                 --timeout waits longer",
-            ).into()),
-            () = tokio::time::sleep(delay) => {}
-        }
-    };
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    Ok(stopped)
-}
-
 fn count(value: Option<i64>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 impl Row for Ingestion {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("dataset", 24),
-            Column::left("ingestion", 36),
-            Column::left("status", 11),
-            Column::right("rows", 9),
-            Column::right("dropped", 7),
-            Column::right("seconds", 7),
-            Column::left("error", 40),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("dataset", 24),
+        Column::left("ingestion", 36),
+        Column::left("status", 11),
+        Column::right("rows", 9),
+        Column::right("dropped", 7),
+        Column::right("seconds", 7),
+        Column::left("error", 40),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![
@@ -372,17 +314,14 @@ impl Row for Ingestion {
 }
 
 impl Row for DatasetSummary {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("dataset", 36),
-            Column::left("name", 24),
-            Column::left("mode", 12),
-            Column::left("last ingestion", 11),
-            Column::right("rows", 9),
-            Column::left("at", 20),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("dataset", 36),
+        Column::left("name", 24),
+        Column::left("mode", 12),
+        Column::left("last ingestion", 11),
+        Column::right("rows", 9),
+        Column::left("at", 20),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let last = self.last.as_ref();
@@ -403,14 +342,11 @@ impl Row for DatasetSummary {
 }
 
 impl Row for ScheduleChange {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("dataset", 36),
-            Column::left("schedule", 8),
-            Column::left("change", 8),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("dataset", 36),
+        Column::left("schedule", 8),
+        Column::left("change", 8),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![

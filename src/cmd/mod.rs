@@ -62,7 +62,7 @@ pub fn on_signals() -> crate::signal::Cancel {
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let Cli { global, command } = cli;
     let mut ctx = Context {
-        output: Output::new(global.output),
+        output: Output::new(global.output, global.is_quiet()),
         global,
     };
     match command {

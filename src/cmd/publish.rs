@@ -17,7 +17,6 @@ use crate::mqtt::connection::Link;
 use crate::mqtt::feed::{self, Lines};
 use crate::mqtt::publish::{self, Input};
 use crate::mqtt::{self, MqttError, Settings};
-use crate::output::Format;
 use crate::payload;
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
@@ -232,12 +231,8 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     })?;
 
     let report = &outcome.report;
-    if !ctx.global.is_quiet() {
-        eprintln!("{}", report.summary(&settings.endpoint(), qos));
-    }
-    if matches!(ctx.global.output, Some(Format::Json | Format::Jsonl)) {
-        ctx.output.value(report)?;
-    }
+    ctx.output
+        .summary(&report.summary(&settings.endpoint(), qos), Some(report))?;
     if let Some(error) = outcome.error {
         return Err(error.into());
     }

@@ -107,20 +107,17 @@ impl SenseArgs {
 struct ReadingRow(Reading);
 
 impl Row for ReadingRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("time", 24),
-            Column::left("device", 12),
-            Column::right("seq", 5),
-            Column::right("temp °C", 7),
-            Column::right("humidity %", 10),
-            Column::right("pressure hPa", 12),
-            Column::right("pitch", 7),
-            Column::right("roll", 7),
-            Column::right("yaw", 7),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("time", 24),
+        Column::left("device", 12),
+        Column::right("seq", 5),
+        Column::right("temp °C", 7),
+        Column::right("humidity %", 10),
+        Column::right("pressure hPa", 12),
+        Column::right("pitch", 7),
+        Column::right("roll", 7),
+        Column::right("yaw", 7),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let r = &self.0;
@@ -139,16 +136,13 @@ impl Row for ReadingRow {
 }
 
 impl Row for ProbeRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("address", 7),
-            Column::left("chip", 20),
-            Column::left("expected", 8),
-            Column::left("actual", 6),
-            Column::left("status", 0),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("address", 7),
+        Column::left("chip", 20),
+        Column::left("expected", 8),
+        Column::left("actual", 6),
+        Column::left("status", 0),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![
@@ -169,16 +163,13 @@ struct RawRow {
 }
 
 impl Row for RawRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::right("seq", 5),
-            Column::left("HTS221 H_OUT/T_OUT (calibration)", 30),
-            Column::left("LPS25H P_OUT/T_OUT", 18),
-            Column::left("LSM9DS1 accel/gyro/mag", 24),
-            Column::left("converted", 0),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::right("seq", 5),
+        Column::left("HTS221 H_OUT/T_OUT (calibration)", 30),
+        Column::left("LPS25H P_OUT/T_OUT", 18),
+        Column::left("LSM9DS1 accel/gyro/mag", 24),
+        Column::left("converted", 0),
+    ];
 
     fn cells(&self) -> Vec<String> {
         let r = &self.reading;

@@ -125,11 +125,10 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
         subscriber.disconnect().await;
         anyhow::Ok(stats)
     })?;
-    if !quiet {
-        eprintln!(
-            "sink: {} messages: {} readings in {} objects ({} bytes), {} rejected",
-            stats.messages, stats.readings, stats.objects, stats.bytes_written, stats.rejected
-        );
-    }
+    let line = format!(
+        "sink: {} messages: {} readings in {} objects ({} bytes), {} rejected",
+        stats.messages, stats.readings, stats.objects, stats.bytes_written, stats.rejected
+    );
+    ctx.output.summary(&line, Some(&stats))?;
     Ok(Exit::Ok)
 }

@@ -111,20 +111,19 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         let cancel = super::on_signals();
         crate::up::run(&config, &up, &cancel).await
     })?;
-    if !quiet {
-        let landed = &summary.landed;
-        eprintln!(
-            "up: {} readings published and acknowledged, {} landed in {} objects ({} rejected), \
-             {} batches compacted ({} at the end); {} rows in compacted/; dashboard {}",
-            summary.published,
-            landed.messages,
-            landed.objects,
-            landed.rejected,
-            summary.batches,
-            summary.batches_at_end,
-            summary.dashboard.compacted_rows,
-            summary.dashboard.path.display()
-        );
-    }
+    let landed = &summary.landed;
+    let line = format!(
+        "up: {} readings published and acknowledged, {} landed in {} objects ({} rejected), \
+         {} batches compacted ({} at the end); {} rows in compacted/; dashboard {}",
+        summary.published,
+        landed.messages,
+        landed.objects,
+        landed.rejected,
+        summary.batches,
+        summary.batches_at_end,
+        summary.dashboard.compacted_rows,
+        summary.dashboard.path.display()
+    );
+    ctx.output.summary(&line, Some(&summary))?;
     Ok(Exit::Ok)
 }

@@ -46,6 +46,56 @@ pub struct BatchReport {
     pub resumed_deletion: bool,
 }
 
+impl BatchReport {
+    /// The closing line of a compaction run (`pending`: objects left).
+    pub fn summary(reports: &[BatchReport], pending: u64) -> String {
+        if reports.is_empty() {
+            return format!("compact: nothing to do ({pending} objects pending)");
+        }
+        let sum = |f: fn(&BatchReport) -> u64| reports.iter().map(f).sum::<u64>();
+        let (rows_in, rows_out) = (
+            sum(|r| r.compaction.rows_in),
+            sum(|r| r.compaction.rows_out),
+        );
+        let (bytes_in, bytes_out) = (
+            sum(|r| r.compaction.bytes_in),
+            sum(|r| r.compaction.bytes_out),
+        );
+        let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+        let queries: Vec<_> = reports.iter().flat_map(|r| &r.compaction.queries).collect();
+        if !queries.is_empty() {
+            return format!(
+                "compact: {} batches, {} objects, {} Athena queries: {} scanned, {:.1} s engine time, \
+                 ~{:.5} USD; {:.2} s; {pending} objects still pending",
+                reports.len(),
+                reports.iter().map(|r| r.objects).sum::<usize>(),
+                queries.len(),
+                indicatif::HumanBytes(queries.iter().map(|q| q.bytes_scanned).sum()),
+                queries.iter().map(|q| q.engine_millis).sum::<u64>() as f64 / 1000.0,
+                queries.iter().map(|q| q.cost_usd).sum::<f64>(),
+                seconds
+            );
+        }
+        format!(
+            "compact: {} batches, {} rows in, {} rows out, {} duplicates dropped, {} invalid kept aside; \
+             {} -> {} bytes ({:.2}x); {:.2} s; {pending} objects still pending",
+            reports.len(),
+            rows_in,
+            rows_out,
+            sum(|r| r.compaction.duplicates),
+            sum(|r| r.compaction.invalid),
+            bytes_in,
+            bytes_out,
+            if bytes_out > 0 {
+                bytes_in as f64 / bytes_out as f64
+            } else {
+                0.0
+            },
+            seconds
+        )
+    }
+}
+
 /// How long a claimed batch belongs to its claimer before others resume it,
 /// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
 pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);

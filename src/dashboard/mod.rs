@@ -26,6 +26,8 @@ pub enum DashboardError {
     Counter(#[from] crate::counter::CounterError),
     #[error("reading {key}: {reason}")]
     Read { key: String, reason: String },
+    #[error(transparent)]
+    QuickSight(#[from] quicksight::QuickSightError),
     #[error("writing {}: {source}", .path.display())]
     Write {
         path: PathBuf,
@@ -38,6 +40,7 @@ impl Diagnose for DashboardError {
         match self {
             DashboardError::Store(e) => e.hint(),
             DashboardError::Counter(e) => e.hint(),
+            DashboardError::QuickSight(e) => Some(e.hint()),
             _ => Some("check the data dir and --out".into()),
         }
     }
@@ -89,6 +92,51 @@ pub struct Summary {
     pub batches_compacted: usize,
     pub batches_failed: usize,
     pub rejected_payloads: u64,
+}
+
+/// What a refresh did.
+pub enum Refreshed {
+    /// The HTML page was written.
+    Page(Summary),
+    /// QuickSight ingestions were started (and refused, per dataset).
+    Ingestions {
+        started: Vec<quicksight::Ingestion>,
+        refused: Vec<quicksight::QuickSightError>,
+    },
+}
+
+/// A dashboard backend: the local HTML page or QuickSight's datasets.
+#[async_trait::async_trait]
+pub trait Dashboard: Send + Sync {
+    /// Writes the page, or starts an ingestion per dataset.
+    async fn refresh(&self) -> Result<Refreshed, DashboardError>;
+
+    /// Waits until what `refresh` started has ended (nothing to wait for by default).
+    async fn wait(
+        &self,
+        _refreshed: &mut Refreshed,
+        _timeout: std::time::Duration,
+        _cancel: &crate::signal::Cancel,
+        _visible: bool,
+    ) -> Result<quicksight::Waited, DashboardError> {
+        Ok(quicksight::Waited::Finished)
+    }
+}
+
+/// The self-contained HTML page with SVG charts, from the store and the counter.
+pub struct Html {
+    pub store: Arc<dyn Store>,
+    pub counter: Arc<dyn Counter>,
+    pub out: PathBuf,
+}
+
+#[async_trait::async_trait]
+impl Dashboard for Html {
+    async fn refresh(&self) -> Result<Refreshed, DashboardError> {
+        refresh(self.store.clone(), self.counter.clone(), &self.out)
+            .await
+            .map(Refreshed::Page)
+    }
 }
 
 /// Builds `<out>/index.html` from the store and the counter.

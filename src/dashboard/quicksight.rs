@@ -3,6 +3,7 @@
 //! quota; refresh schedules replace the hourly refresh the original system set
 //! up by hand in the console.
 
+use crate::signal::Cancel;
 use std::time::Duration;
 
 use aws_sdk_quicksight::Client;
@@ -403,6 +404,119 @@ impl QuickSight {
 }
 
 /// The wait between DescribeIngestion calls: 1 s doubling to 10 s.
+/// QuickSight's datasets as the dashboard: a refresh starts an ingestion per dataset.
+pub struct Datasets {
+    pub quicksight: QuickSight,
+    pub ids: Vec<String>,
+}
+
+#[async_trait::async_trait]
+impl super::Dashboard for Datasets {
+    async fn refresh(&self) -> Result<super::Refreshed, super::DashboardError> {
+        let (started, refused) = self.quicksight.start(&self.ids).await;
+        Ok(super::Refreshed::Ingestions { started, refused })
+    }
+
+    async fn wait(
+        &self,
+        refreshed: &mut super::Refreshed,
+        timeout: Duration,
+        cancel: &Cancel,
+        visible: bool,
+    ) -> Result<Waited, super::DashboardError> {
+        match refreshed {
+            super::Refreshed::Ingestions { started, .. } => Ok(self
+                .quicksight
+                .wait(started, timeout, cancel, visible)
+                .await?),
+            super::Refreshed::Page(_) => Ok(Waited::Finished),
+        }
+    }
+}
+
+/// How waiting for ingestions ended.
+pub enum Waited {
+    Finished,
+    Interrupted,
+    TimedOut,
+}
+
+impl QuickSight {
+    /// Starts an ingestion per dataset: those started, and the refusals.
+    pub async fn start(&self, datasets: &[String]) -> (Vec<Ingestion>, Vec<QuickSightError>) {
+        let mut started = Vec::new();
+        let mut refused = Vec::new();
+        for dataset in datasets {
+            match self.create_ingestion(dataset).await {
+                Ok(ingestion) => {
+                    tracing::info!(
+                        "dataset {dataset}: ingestion {} started",
+                        ingestion.ingestion
+                    );
+                    started.push(ingestion);
+                }
+                Err(error) => refused.push(error),
+            }
+        }
+        (started, refused)
+    }
+
+    /// Polls every unfinished ingestion until all end, `timeout` passes or
+    /// `cancel` fires; a spinner on stderr shows their states (`visible`).
+    pub async fn wait(
+        &self,
+        ingestions: &mut [Ingestion],
+        timeout: Duration,
+        cancel: &Cancel,
+        visible: bool,
+    ) -> Result<Waited, QuickSightError> {
+        let bar = visible.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut delay = Duration::ZERO;
+        let waited = loop {
+            for ingestion in ingestions.iter_mut().filter(|i| !i.finished()) {
+                *ingestion = self
+                    .describe(&ingestion.dataset, &ingestion.ingestion)
+                    .await?;
+            }
+            if let Some(bar) = &bar {
+                let states: Vec<String> = ingestions
+                    .iter()
+                    .map(|i| {
+                        let rows = i
+                            .rows_ingested
+                            .map(|r| format!(", {r} rows"))
+                            .unwrap_or_default();
+                        format!("{}: {}{rows}", i.dataset, i.status)
+                    })
+                    .collect();
+                bar.set_message(states.join(" · "));
+            }
+            if ingestions.iter().all(Ingestion::finished) {
+                break Waited::Finished;
+            }
+            delay = next_poll(delay);
+            tokio::select! {
+                () = cancel.cancelled() => break Waited::Interrupted,
+                () = tokio::time::sleep_until(deadline) => break Waited::TimedOut,
+                () = tokio::time::sleep(delay) => {}
+            }
+        };
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok(waited)
+    }
+}
+
 pub fn next_poll(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }

@@ -214,3 +214,41 @@ pub fn describe(error: &ConnectionError) -> String {
     }
     deepest.to_string()
 }
+
+/// How a broker answered a connection attempt (`doctor`).
+pub enum Probe {
+    Connected,
+    Refused {
+        error: String,
+        failure: ConnectFailure,
+    },
+    NoAnswer,
+}
+
+/// Connects once with a clean session and disconnects; `timeout` bounds the wait.
+pub async fn probe(settings: Settings, timeout: Duration) -> Result<Probe, MqttError> {
+    let mut link = Link::new(settings, Session::Clean)?;
+    let outcome = tokio::time::timeout(timeout, async {
+        loop {
+            match link.next().await {
+                Ok(LinkEvent::Event(Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+                    return Probe::Connected;
+                }
+                Ok(LinkEvent::Event(_)) => continue,
+                Ok(LinkEvent::Lost { error, failure }) => return Probe::Refused { error, failure },
+                Err(error) => {
+                    return Probe::Refused {
+                        error: error.to_string(),
+                        failure: ConnectFailure::Tls,
+                    };
+                }
+            }
+        }
+    })
+    .await
+    .unwrap_or(Probe::NoAnswer);
+    if matches!(outcome, Probe::Connected) {
+        link.disconnect().await;
+    }
+    Ok(outcome)
+}

@@ -171,6 +171,59 @@ pub fn relist_from(prefix: &str, newest: &str) -> String {
     }
 }
 
+/// New objects under a prefix as they land. Keys are named by time
+/// (`raw/YYYY/MM/DD/HH/...`), so each poll lists from an hour before the
+/// newest key seen instead of the whole history.
+pub struct Watch<'s> {
+    store: &'s dyn Store,
+    prefix: String,
+    seen: std::collections::HashSet<String>,
+    newest: Option<String>,
+}
+
+impl<'s> Watch<'s> {
+    /// Every object counts as new, those already there included.
+    pub fn from_start(store: &'s dyn Store, prefix: &str) -> Watch<'s> {
+        Watch {
+            store,
+            prefix: prefix.to_string(),
+            seen: Default::default(),
+            newest: None,
+        }
+    }
+
+    /// Only objects that land from now on count as new.
+    pub async fn from_now(store: &'s dyn Store, prefix: &str) -> Result<Watch<'s>, StoreError> {
+        let mut watch = Watch::from_start(store, prefix);
+        for object in store.list(prefix).await? {
+            watch.newest = Some(object.key.clone());
+            watch.seen.insert(object.key);
+        }
+        Ok(watch)
+    }
+
+    /// The objects that appeared since the last call, in key order.
+    pub async fn new_objects(&mut self) -> Result<Vec<ObjectInfo>, StoreError> {
+        let listed = match &self.newest {
+            Some(key) => {
+                let from = relist_from(&self.prefix, key);
+                self.store.list_after(&self.prefix, &from).await?
+            }
+            None => self.store.list(&self.prefix).await?,
+        };
+        let mut new = Vec::new();
+        for object in listed {
+            if self.newest.as_ref().is_none_or(|n| object.key > *n) {
+                self.newest = Some(object.key.clone());
+            }
+            if self.seen.insert(object.key.clone()) {
+                new.push(object);
+            }
+        }
+        Ok(new)
+    }
+}
+
 /// Rejects keys that could escape the store or collide with temp files.
 pub fn check_key(key: &str) -> Result<(), StoreError> {
     let reason = if key.is_empty() {

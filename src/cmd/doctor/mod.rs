@@ -58,15 +58,12 @@ pub struct Check {
 }
 
 impl Row for Check {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("area", 6),
-            Column::left("check", 30),
-            Column::left("result", 6),
-            Column::left("detail", 60),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("area", 6),
+        Column::left("check", 30),
+        Column::left("result", 6),
+        Column::left("detail", 60),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![

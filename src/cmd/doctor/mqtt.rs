@@ -5,8 +5,8 @@ use std::time::Duration;
 use super::Report;
 use crate::config::Config;
 use crate::error::Diagnose;
-use crate::mqtt::connection::{Link, LinkEvent};
-use crate::mqtt::{ConnectFailure, Session, Settings, Tls, Validity};
+use crate::mqtt::connection::Probe;
+use crate::mqtt::{ConnectFailure, Settings, Tls, Validity};
 
 pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duration) {
     let client_id = format!("iotpipe-doctor-{}", crate::mqtt::random_suffix());
@@ -38,8 +38,8 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
         return;
     }
     let endpoint = settings.endpoint();
-    let mut link = match Link::new(settings, Session::Clean) {
-        Ok(link) => link,
+    let outcome = match crate::mqtt::connection::probe(settings, timeout).await {
+        Ok(outcome) => outcome,
         Err(error) => {
             report.fail(
                 "mqtt",
@@ -50,29 +50,15 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
             return;
         }
     };
-    let outcome = tokio::time::timeout(timeout, async {
-        loop {
-            match link.next().await {
-                Ok(LinkEvent::Event(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
-                    return Ok(());
-                }
-                Ok(LinkEvent::Event(_)) => continue,
-                Ok(LinkEvent::Lost { error, failure }) => return Err((error, failure)),
-                Err(error) => return Err((error.to_string(), ConnectFailure::Tls)),
-            }
-        }
-    })
-    .await;
     match outcome {
-        Ok(Ok(())) => {
-            link.disconnect().await;
+        Probe::Connected => {
             report.ok(
                 "mqtt",
                 "broker reachable",
                 format!("{endpoint} accepted the connection"),
             );
         }
-        Ok(Err((error, failure))) => {
+        Probe::Refused { error, failure } => {
             let fix = match failure {
                 ConnectFailure::Transient => "start the broker (sudo systemctl start mosquitto) \
                      or point mqtt.host/mqtt.port at one; for IoT Core the host is `aws iot \
@@ -97,7 +83,7 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
                 fix,
             );
         }
-        Err(_) => report.fail(
+        Probe::NoAnswer => report.fail(
             "mqtt",
             "broker reachable",
             format!(

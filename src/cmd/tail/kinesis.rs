@@ -7,12 +7,12 @@ use clap::{ArgAction, Args};
 use time::OffsetDateTime;
 
 use super::follow::{Follower, Step, follow};
-use super::print::{MessageRow, Printer};
 use crate::cmd::Context;
 use crate::cmd::args::parse_timeout;
 use crate::error::{Exit, Hinted};
 use crate::kinesis::{KinesisError, Record, Start};
 use crate::output::Records;
+use crate::output::payloads::{MessageRow, Printer};
 
 #[derive(Debug, Args)]
 pub struct TailKinesisArgs {
@@ -85,7 +85,7 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
         .stream
         .clone()
         .unwrap_or_else(|| config.kinesis.stream.clone());
-    let printer = Printer::new(ctx, "shard", args.show_shard);
+    let printer = Printer::new(&ctx.output, "shard", args.show_shard);
     crate::cmd::runtime()?.block_on(async {
         let incoming = crate::kinesis::follow_stream(&config, stream.clone(), start).await;
         tracing::info!("reading every shard of {stream}");

@@ -7,7 +7,6 @@ mod follow;
 mod kinesis;
 mod mqtt;
 mod objects;
-mod print;
 
 use clap::Subcommand;
 

@@ -7,13 +7,13 @@ use clap::{ArgAction, Args};
 use rumqttc::QoS;
 
 use super::follow::{Follower, Step, follow};
-use super::print::{MessageRow, Printer};
 use crate::cmd::Context;
 use crate::cmd::args::{BrokerArgs, parse_timeout};
 use crate::error::{Exit, Hinted};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::mqtt::{self, Settings};
 use crate::output::Records;
+use crate::output::payloads::{MessageRow, Printer};
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -66,7 +66,7 @@ pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
         filters.join(", "),
         subscriber.settings().endpoint()
     );
-    let printer = Printer::new(ctx, "topic", args.show_topic);
+    let printer = Printer::new(&ctx.output, "topic", args.show_topic);
     crate::cmd::runtime()?.block_on(async {
         let mut tail = MqttTail {
             subscriber,

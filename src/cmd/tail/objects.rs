@@ -1,7 +1,6 @@
 //! `iotpipe tail objects` and `tail s3`: objects as they land in the data
 //! dir or the bucket, with their size and rows.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use crate::cmd::Context;
 use crate::cmd::args::parse_timeout;
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Records, Row};
-use crate::store::{self, Store};
+use crate::store::{self, Store, Watch};
 
 #[derive(Debug, Args)]
 pub struct TailObjectsArgs {
@@ -68,14 +67,11 @@ struct ObjectRow {
 }
 
 impl Row for ObjectRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("key", 98),
-            Column::right("bytes", 9),
-            Column::right("rows", 7),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("key", 98),
+        Column::right("bytes", 9),
+        Column::right("rows", 7),
+    ];
 
     fn cells(&self) -> Vec<String> {
         vec![
@@ -142,37 +138,30 @@ async fn follow_objects(
     default_poll: Duration,
     hint: &'static str,
 ) -> anyhow::Result<Exit> {
+    let watch = if args.existing {
+        Watch::from_start(store, prefix)
+    } else {
+        Watch::from_now(store, prefix).await?
+    };
     let mut tail = ObjectTail {
         store,
-        prefix,
         place: store.location(prefix),
         hint,
-        seen: HashSet::new(),
-        newest: None,
+        watch,
         poll: tokio::time::interval(args.poll.unwrap_or(default_poll)),
         records: ctx.output.records::<ObjectRow>(true),
     };
-    if !args.existing {
-        for object in store.list(prefix).await? {
-            tail.newest = Some(object.key.clone());
-            tail.seen.insert(object.key);
-        }
-    }
     tracing::info!("following {}", tail.place);
     let outcome = follow(&mut tail, args.count, args.timeout).await;
     tail.records.finish()?;
     outcome
 }
 
-/// Keys are named by time (`raw/YYYY/MM/DD/HH/...`), so each poll lists from
-/// an hour before the newest key seen instead of the whole history.
 struct ObjectTail<'a> {
     store: &'a dyn Store,
-    prefix: &'a str,
     place: String,
     hint: &'static str,
-    seen: HashSet<String>,
-    newest: Option<String>,
+    watch: Watch<'a>,
     poll: tokio::time::Interval,
     records: Records<'a, ObjectRow>,
 }
@@ -180,20 +169,10 @@ struct ObjectTail<'a> {
 impl Follower for ObjectTail<'_> {
     async fn next(&mut self, remaining: Option<u64>) -> anyhow::Result<Step> {
         self.poll.tick().await;
-        let listed = match &self.newest {
-            Some(key) => {
-                let from = store::relist_from(self.prefix, key);
-                self.store.list_after(self.prefix, &from).await?
-            }
-            None => self.store.list(self.prefix).await?,
-        };
         let mut printed = 0;
-        for object in listed {
-            if self.newest.as_ref().is_none_or(|n| object.key > *n) {
-                self.newest = Some(object.key.clone());
-            }
-            if !self.seen.insert(object.key.clone()) || remaining.is_some_and(|n| printed >= n) {
-                continue;
+        for object in self.watch.new_objects().await? {
+            if remaining.is_some_and(|n| printed >= n) {
+                break;
             }
             let (rows, error) = match store::content::object_rows(self.store, &object.key).await {
                 Ok(rows) => (Some(rows), None),

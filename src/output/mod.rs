@@ -4,6 +4,8 @@
 //! stdout (`iotpipe ... | head`) surfaces as `BrokenPipe`, which `run` treats as
 //! a quiet success.
 
+pub mod payloads;
+
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
@@ -48,7 +50,7 @@ impl ColorChoice {
 
 /// A record that renders as a table row as well as JSON.
 pub trait Row: Serialize {
-    fn headers() -> &'static [Column];
+    const COLUMNS: &'static [Column];
     fn cells(&self) -> Vec<String>;
 }
 
@@ -83,11 +85,15 @@ pub struct Output {
     /// Line-buffered on a terminal; block-buffered when piped, for throughput.
     out: Box<dyn Write>,
     terminal: bool,
+    /// `--output json|jsonl` was asked for: summaries go to stdout too.
+    json_requested: bool,
+    quiet: bool,
 }
 
 impl Output {
     /// `format` from `--output`; otherwise table on a terminal, JSON lines when piped.
-    pub fn new(format: Option<Format>) -> Self {
+    pub fn new(format: Option<Format>, quiet: bool) -> Self {
+        let json_requested = matches!(format, Some(Format::Json | Format::Jsonl));
         let stdout = io::stdout();
         let terminal = stdout.is_terminal();
         let format = format.unwrap_or(if terminal {
@@ -104,6 +110,8 @@ impl Output {
             format,
             out,
             terminal,
+            json_requested,
+            quiet,
         }
     }
 
@@ -132,6 +140,19 @@ impl Output {
             }
         }
         self.out.flush()
+    }
+
+    /// A command's closing summary, the one way every command reports one: a
+    /// line on stderr (unless `--quiet`) and, when `--output json|jsonl` was
+    /// asked for, `value` on stdout.
+    pub fn summary<T: Serialize>(&mut self, line: &str, value: Option<&T>) -> io::Result<()> {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+        match value {
+            Some(value) if self.json_requested => self.value(value),
+            _ => Ok(()),
+        }
     }
 
     /// Standard output for commands that write their own bytes (completion scripts,
@@ -193,10 +214,10 @@ impl<R: Row> Records<'_, R> {
             }
             Format::Table if self.live => {
                 if self.written == 0 {
-                    let titles = R::headers().iter().map(|c| c.title.to_string()).collect();
-                    write_aligned(out, R::headers(), titles)?;
+                    let titles = R::COLUMNS.iter().map(|c| c.title.to_string()).collect();
+                    write_aligned(out, R::COLUMNS, titles)?;
                 }
-                write_aligned(out, R::headers(), record.cells())?;
+                write_aligned(out, R::COLUMNS, record.cells())?;
             }
             Format::Table => self.pending.push(record.cells()),
         }
@@ -229,7 +250,7 @@ impl<R: Row> Records<'_, R> {
                 .out
                 .write_all(if written == 0 { b"[]\n" } else { b"\n]\n" })?,
             Format::Table if !live && !pending.is_empty() => {
-                let mut table = output.table(R::headers());
+                let mut table = output.table(R::COLUMNS);
                 for row in pending {
                     table.add_row(row.into_iter().map(|cell| sanitize(&cell).into_owned()));
                 }

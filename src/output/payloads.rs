@@ -6,15 +6,14 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cmd::Context;
-use crate::output::{Column, Format, Row, number, sanitize};
+use super::{Column, Format, Records, Row, number, sanitize};
 use crate::payload::Reading;
 
 /// A payload as a table row: valid readings show their values, others their
 /// raw text. `topic` is the MQTT topic, or the shard a Kinesis record came from.
 #[derive(Serialize)]
 #[serde(untagged)]
-pub(super) enum MessageRow {
+pub enum MessageRow {
     Reading {
         topic: String,
         reading: Box<Reading>,
@@ -26,18 +25,15 @@ pub(super) enum MessageRow {
 }
 
 impl Row for MessageRow {
-    fn headers() -> &'static [Column] {
-        const COLUMNS: &[Column] = &[
-            Column::left("time", 24),
-            Column::left("topic/shard", 12),
-            Column::left("device", 12),
-            Column::right("seq", 5),
-            Column::right("temp °C", 7),
-            Column::right("humidity %", 10),
-            Column::right("pressure hPa", 12),
-        ];
-        COLUMNS
-    }
+    const COLUMNS: &'static [Column] = &[
+        Column::left("time", 24),
+        Column::left("topic/shard", 12),
+        Column::left("device", 12),
+        Column::right("seq", 5),
+        Column::right("temp °C", 7),
+        Column::right("humidity %", 10),
+        Column::right("pressure hPa", 12),
+    ];
 
     fn cells(&self) -> Vec<String> {
         match self {
@@ -98,7 +94,7 @@ impl Malformed {
 }
 
 /// Prints payloads as they arrive: a table row, or the payload itself as a JSON line.
-pub(super) struct Printer {
+pub struct Printer {
     format: Format,
     terminal: bool,
     /// "topic" or "shard": what `-v` wraps each payload with.
@@ -108,19 +104,20 @@ pub(super) struct Printer {
 }
 
 impl Printer {
-    pub(super) fn new(ctx: &Context, source: &'static str, show_source: bool) -> Printer {
+    /// `source` names what `-v` wraps each payload with ("topic", "shard").
+    pub fn new(output: &super::Output, source: &'static str, show_source: bool) -> Printer {
         Printer {
-            format: ctx.output.format,
-            terminal: ctx.output.is_terminal(),
+            format: output.format,
+            terminal: output.is_terminal(),
             source,
             show_source,
             malformed: Malformed { seen: 0 },
         }
     }
 
-    pub(super) fn print(
+    pub fn print(
         &mut self,
-        records: &mut crate::output::Records<'_, MessageRow>,
+        records: &mut Records<'_, MessageRow>,
         source: &str,
         payload: &[u8],
     ) -> std::io::Result<()> {
@@ -152,7 +149,7 @@ impl Printer {
         Ok(())
     }
 
-    pub(super) fn finish(&self) {
+    pub fn finish(&self) {
         self.malformed.finish();
     }
 }
