@@ -5,11 +5,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::cmd;
+use crate::cmd::Context;
 use crate::config::Override;
-use crate::output::{ColorChoice, Format};
+use crate::error::Exit;
+use crate::output::{ColorChoice, Format, Output};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -171,5 +173,32 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    let Cli { global, command } = cli;
+    let mut ctx = Context {
+        output: Output::new(global.output, global.is_quiet()),
+        quiet: global.is_quiet(),
+        overrides: global.overrides(),
+        config_file: global.config,
+    };
+    match command {
+        Command::Up(args) => cmd::up::run(&mut ctx, &args),
+        Command::Sense(args) => cmd::sense::run(&mut ctx, &args),
+        Command::Publish(args) => cmd::publish::run(&mut ctx, &args),
+        Command::Tail(args) => cmd::tail::run(&mut ctx, &args),
+        Command::Sink(args) => cmd::sink::run(&mut ctx, &args),
+        Command::Counters(args) => cmd::counters::run(&mut ctx, &args),
+        Command::Compact(args) => cmd::compact::run(&mut ctx, &args),
+        Command::RefreshDashboard(args) => cmd::dashboard::run(&mut ctx, &args),
+        #[cfg(feature = "lambda")]
+        Command::Lambda(args) => cmd::lambda::run(&mut ctx, &args),
+        Command::Doctor(args) => cmd::doctor::run(&mut ctx, &args),
+        Command::Config(args) => cmd::config::run(&mut ctx, &args),
+        Command::Completions(args) => cmd::completions::run(&mut ctx, &args, Cli::command()),
+        Command::GenerateAssets(args) => cmd::completions::generate_assets(&args, &Cli::command()),
     }
 }

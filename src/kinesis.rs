@@ -78,6 +78,34 @@ struct Shard {
     closed: bool,
 }
 
+impl Start {
+    /// `--from`'s words: `latest`, `trim-horizon`, `at-timestamp TIME` or a bare
+    /// TIME, where TIME is RFC 3339 or a duration ago (`15m`).
+    pub fn from_words(words: &[String]) -> Result<Start, String> {
+        let at = |text: &str| {
+            if let Ok(at) =
+                OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            {
+                return Ok(Start::At(at));
+            }
+            humantime::parse_duration(text)
+                .map(|ago| Start::At(OffsetDateTime::now_utc() - ago))
+                .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration"))
+        };
+        match words {
+            [] => Ok(Start::Latest),
+            [position] if position == "latest" => Ok(Start::Latest),
+            [position] if position == "trim-horizon" => Ok(Start::TrimHorizon),
+            [position, time] if position == "at-timestamp" => at(time),
+            [position] if position == "at-timestamp" => {
+                Err("--from at-timestamp needs a time after it".to_string())
+            }
+            [time] => at(time),
+            _ => Err(format!("--from {} is not understood", words.join(" "))),
+        }
+    }
+}
+
 /// [`follow`] on the stream `stream` of the configured account.
 pub async fn follow_stream(
     config: &crate::config::Config,

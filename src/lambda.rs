@@ -290,3 +290,37 @@ async fn drain(
     }
     Ok(())
 }
+
+/// What the Lambda runtime sets, and lambda_runtime needs, in a function.
+const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
+/// The runtime variables that are not set: outside Lambda, all of them.
+pub fn missing_runtime_variables() -> Vec<&'static str> {
+    RUNTIME_VARIABLES
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_none())
+        .collect()
+}
+
+/// Serves the Lambda runtime API with `handler` until the runtime stops.
+pub async fn serve(handler: Arc<Handler>) -> anyhow::Result<()> {
+    let service = lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+            let handler = handler.clone();
+            async move {
+                handler
+                    .handle(event.payload)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    );
+    lambda_runtime::run(service)
+        .await
+        .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
+}

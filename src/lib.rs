@@ -79,7 +79,7 @@ pub fn run() -> ExitCode {
     let color = cli.global.color();
     init_logging(verbose, cli.global.is_quiet(), color.stderr());
 
-    match cmd::dispatch(cli) {
+    match cli::dispatch(cli) {
         Ok(exit) => exit.into(),
         Err(err) if error::is_broken_pipe(&err) => Exit::Ok.into(),
         Err(err) => {

@@ -10,8 +10,7 @@ use serde::Serialize;
 use super::Context;
 use crate::backends::Stages;
 use crate::compact::{
-    BatchReport, Compactor, Drain, Engine, FailPoint, NEW_BATCH, OnFailure, Pipeline, Progress,
-    Step,
+    BatchReport, Compactor, Drain, Engine, FailPoint, OnFailure, Pipeline, Progress, Step,
 };
 use crate::error::Exit;
 use crate::output::{Column, Format, Row};
@@ -151,7 +150,7 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
     let config = ctx
         .config(super::args::data_dir_override(args.data_dir.as_deref()))?
         .config;
-    let show_progress = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
+    let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
     let engine = if args.init {
         Engine::Athena
     } else {
@@ -233,7 +232,7 @@ async fn init(
         let run = engine.run_setup(statement, &progress).await;
         progress.finish();
         let id = run?;
-        if !ctx.global.is_quiet() {
+        if !ctx.quiet {
             let first = statement.lines().next().unwrap_or_default();
             eprintln!("athena: {first} (query {id})");
         }
@@ -255,20 +254,7 @@ async fn plan(
     if ctx.output.format == Format::Table && engine == Engine::Athena {
         // A SQL script: `iotpipe compact --engine athena --dry-run > plan.sql`.
         let out = ctx.output.raw();
-        for step in &steps {
-            writeln!(
-                out,
-                "-- {}: batch {}, {} objects, {} to scan, ~{:.5} USD",
-                step.action,
-                step.batch.as_deref().unwrap_or(NEW_BATCH),
-                step.objects,
-                indicatif::HumanBytes(step.bytes.unwrap_or(0)),
-                step.estimated_cost_usd.unwrap_or(0.0)
-            )?;
-            for statement in step.sql.iter().flatten() {
-                writeln!(out, "{statement};\n")?;
-            }
-        }
+        out.write_all(Step::sql_script(&steps).as_bytes())?;
         out.flush()?;
         return Ok(Exit::Ok);
     }

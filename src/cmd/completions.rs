@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
 use super::Context;
-use crate::cli::Cli;
 use crate::error::Exit;
 
 #[derive(Debug, Args)]
@@ -32,22 +31,27 @@ pub const SHELLS: [Shell; 5] = [
     Shell::Elvish,
 ];
 
-pub fn run(ctx: &mut Context, args: &CompletionsArgs) -> anyhow::Result<Exit> {
-    clap_complete::generate(args.shell, &mut Cli::command(), "iotpipe", ctx.output.raw());
+pub fn run(
+    ctx: &mut Context,
+    args: &CompletionsArgs,
+    mut cli: clap::Command,
+) -> anyhow::Result<Exit> {
+    clap_complete::generate(args.shell, &mut cli, "iotpipe", ctx.output.raw());
     ctx.output.raw().flush()?;
     Ok(Exit::Ok)
 }
 
-pub fn generate_assets(args: &AssetsArgs) -> anyhow::Result<Exit> {
+/// Completions and man pages of `cli` under `args.dir`.
+pub fn generate_assets(args: &AssetsArgs, cli: &clap::Command) -> anyhow::Result<Exit> {
     let completions = args.dir.join("completions");
     create_dir(&completions)?;
     for shell in SHELLS {
-        clap_complete::generate_to(shell, &mut Cli::command(), "iotpipe", &completions)
+        clap_complete::generate_to(shell, &mut cli.clone(), "iotpipe", &completions)
             .with_context(|| format!("writing {shell} completions to {}", completions.display()))?;
     }
     let man = args.dir.join("docs").join("man");
     create_dir(&man)?;
-    write_man_pages(&Cli::command(), &man)?;
+    write_man_pages(cli, &man)?;
     Ok(Exit::Ok)
 }
 

@@ -54,7 +54,7 @@ pub fn run(ctx: &mut Context, command: &ConfigCommand) -> anyhow::Result<Exit> {
 
 fn show(ctx: &mut Context) -> anyhow::Result<Exit> {
     let resolved = ctx.config(Vec::new())?;
-    if !ctx.global.is_quiet() {
+    if !ctx.quiet {
         match &resolved.file {
             Some(path) => eprintln!("config file: {}", path.display()),
             None => eprintln!(

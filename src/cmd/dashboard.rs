@@ -104,7 +104,7 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         let dashboard = crate::backends::dashboard(&config, html).await?;
         let mut refreshed = dashboard.refresh().await?;
         let waited = if args.wait {
-            let visible = !ctx.global.is_quiet() && std::io::stderr().is_terminal();
+            let visible = !ctx.quiet && std::io::stderr().is_terminal();
             let cancel = super::on_signals();
             dashboard
                 .wait(&mut refreshed, args.timeout, &cancel, visible)
@@ -218,7 +218,7 @@ fn ingestions(
         return Err(interrupted_or_timeout.into());
     }
     if !args.wait {
-        if !ctx.global.is_quiet() {
+        if !ctx.quiet {
             eprintln!(
                 "refresh-dashboard: {} ingestions started; --wait follows them to their end",
                 ingestions.len()
@@ -235,7 +235,7 @@ fn ingestions(
         .filter(|i| i.status == "COMPLETED")
         .count();
     if completed == ingestions.len() && refused.is_empty() {
-        if !ctx.global.is_quiet() {
+        if !ctx.quiet {
             let rows: i64 = ingestions.iter().filter_map(|i| i.rows_ingested).sum();
             let dropped: i64 = ingestions.iter().filter_map(|i| i.rows_dropped).sum();
             eprintln!(

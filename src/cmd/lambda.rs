@@ -21,22 +21,11 @@ pub struct LambdaArgs {
     pub event: Option<PathBuf>,
 }
 
-/// What the Lambda runtime sets, and lambda_runtime needs, in a function.
-const RUNTIME_VARIABLES: [&str; 4] = [
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-];
-
 pub fn run(ctx: &mut Context, args: &LambdaArgs) -> anyhow::Result<Exit> {
     let event = match &args.event {
         Some(path) => Some(read_event(path)?),
         None => {
-            let missing: Vec<&str> = RUNTIME_VARIABLES
-                .into_iter()
-                .filter(|v| std::env::var_os(v).is_none())
-                .collect();
+            let missing = crate::lambda::missing_runtime_variables();
             if !missing.is_empty() {
                 return Err(Hinted::new(
                     Exit::Usage,
@@ -61,20 +50,7 @@ pub fn run(ctx: &mut Context, args: &LambdaArgs) -> anyhow::Result<Exit> {
             ctx.output.value(&response)?;
             return Ok(Exit::Ok);
         }
-        let service = lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
-                let handler = handler.clone();
-                async move {
-                    handler
-                        .handle(event.payload)
-                        .await
-                        .map_err(lambda_runtime::Error::from)
-                }
-            },
-        );
-        lambda_runtime::run(service)
-            .await
-            .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))?;
+        crate::lambda::serve(handler).await?;
         Ok(Exit::Ok)
     })
 }

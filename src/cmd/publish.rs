@@ -17,7 +17,6 @@ use crate::mqtt::connection::Link;
 use crate::mqtt::feed::{self, Lines};
 use crate::mqtt::publish::{self, Input};
 use crate::mqtt::{self, MqttError, Settings};
-use crate::payload;
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
 
@@ -282,16 +281,13 @@ fn spawn_source(
                 .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
             let readings: Box<dyn Source> = match sensor {
                 Some(sensor) => sensor,
-                None => Box::new(Sim::new(SimOptions {
-                    seed: args
-                        .seed
-                        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0),
-                    device_id: config.device_id.clone(),
-                    run_id: payload::new_run_id(),
-                    start: OffsetDateTime::now_utc(),
-                    step: Duration::from_secs_f64(1.0 / rate),
-                    imu: args.imu,
-                })),
+                None => Box::new(Sim::new(SimOptions::run(
+                    config.device_id.clone(),
+                    args.seed,
+                    OffsetDateTime::now_utc(),
+                    Duration::from_secs_f64(1.0 / rate),
+                    args.imu,
+                ))),
             };
             Some(tokio::spawn(publish::paced(readings, rate, count, tx)))
         }

@@ -13,7 +13,7 @@ use super::Context;
 use crate::config::Override;
 use crate::error::Exit;
 use crate::output::{Column, Row, number};
-use crate::payload::{self, Reading};
+use crate::payload::Reading;
 use crate::sense::hat::{HatOptions, ProbeRow, RawSample};
 use crate::sense::replay::Replay;
 use crate::sense::sim::{Sim, SimOptions};
@@ -263,21 +263,13 @@ pub fn run(ctx: &mut Context, args: &SenseArgs) -> anyhow::Result<Exit> {
 
     // The next reading, or None when a recording ends.
     let mut next: Box<dyn FnMut() -> Option<Result<Reading, SenseError>>> = if args.sim {
-        let seed = args
-            .seed
-            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
-        tracing::info!(
-            seed,
-            "simulating; pass --seed {seed} to reproduce these values"
-        );
-        let mut sim = Sim::new(SimOptions {
-            seed,
-            device_id: config.device_id.clone(),
-            run_id: payload::new_run_id(),
-            start: args.start.unwrap_or_else(OffsetDateTime::now_utc),
-            step: every,
-            imu: args.imu,
-        });
+        let mut sim = Sim::new(SimOptions::run(
+            config.device_id.clone(),
+            args.seed,
+            args.start.unwrap_or_else(OffsetDateTime::now_utc),
+            every,
+            args.imu,
+        ));
         Box::new(move || Some(sim.next_reading()))
     } else if let Some(path) = &args.replay {
         let mut replay = Replay::open(path)?;

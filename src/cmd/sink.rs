@@ -91,7 +91,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let (store, counter) = crate::backends::local(&config)?;
     let options = Options::from(&config.sink);
     let runtime = super::runtime()?;
-    let quiet = ctx.global.is_quiet();
+    let quiet = ctx.quiet;
     let stats = runtime.block_on(async {
         let mut landing = Landing::open(
             store,

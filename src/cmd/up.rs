@@ -82,7 +82,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     let rate = args
         .rate
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
-    let quiet = ctx.global.is_quiet();
+    let quiet = ctx.quiet;
     if !quiet {
         let broker = match &args.broker {
             Some(b) => format!("broker {b}"),

@@ -385,6 +385,28 @@ pub struct Step {
     pub sql: Option<Vec<String>>,
 }
 
+impl Step {
+    /// The plan as a SQL script: a comment per step (what, how much, the
+    /// estimated cost), then its statements.
+    pub fn sql_script(steps: &[Step]) -> String {
+        let mut script = String::new();
+        for step in steps {
+            script.push_str(&format!(
+                "-- {}: batch {}, {} objects, {} to scan, ~{:.5} USD\n",
+                step.action,
+                step.batch.as_deref().unwrap_or(NEW_BATCH),
+                step.objects,
+                indicatif::HumanBytes(step.bytes.unwrap_or(0)),
+                step.estimated_cost_usd.unwrap_or(0.0)
+            ));
+            for statement in step.sql.iter().flatten() {
+                script.push_str(&format!("{statement};\n\n"));
+            }
+        }
+        script
+    }
+}
+
 /// The batch id in the SQL of a batch not claimed yet.
 pub const NEW_BATCH: &str = "<new batch>";
 

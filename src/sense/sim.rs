@@ -31,6 +31,32 @@ pub struct SimOptions {
     pub imu: bool,
 }
 
+impl SimOptions {
+    /// A new run of `device_id` from `start`, every `step`: with `seed`, or a
+    /// random one (logged, so that the values can be had again).
+    pub fn run(
+        device_id: String,
+        seed: Option<u64>,
+        start: OffsetDateTime,
+        step: Duration,
+        imu: bool,
+    ) -> SimOptions {
+        let seed = seed.unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+        tracing::info!(
+            seed,
+            "simulating; pass --seed {seed} to reproduce these values"
+        );
+        SimOptions {
+            seed,
+            device_id,
+            run_id: crate::payload::new_run_id(),
+            start,
+            step,
+            imu,
+        }
+    }
+}
+
 pub struct Sim {
     opts: SimOptions,
     rng: ChaCha8Rng,

@@ -168,7 +168,7 @@ pub fn run(ctx: &mut Context, args: &DoctorArgs) -> anyhow::Result<Exit> {
         .iter()
         .filter(|c| c.status == Status::Fail)
         .count();
-    if !ctx.global.is_quiet() {
+    if !ctx.quiet {
         let skipped = report
             .checks
             .iter()

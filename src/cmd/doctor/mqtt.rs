@@ -1,6 +1,9 @@
 //! The broker: its settings, the TLS files, and whether it answers.
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::Report;
 use crate::config::Config;
@@ -95,56 +98,48 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
     }
 }
 
+/// A TLS file read.
+enum Loaded {
+    Certs(Vec<CertificateDer<'static>>),
+    Key(PrivateKeyDer<'static>),
+}
+
 /// Files readable and parseable, certificate and key a pair, certificate in its validity.
 fn tls_files(report: &mut Report, tls: &Tls) -> bool {
-    let unreadable = |what: &str, path: &std::path::Path| {
-        format!(
-            "check that {} exists and that this user can read it (ls -l {0}); for IoT Core, \
-             the {what} comes with the thing's certificate",
-            path.display()
-        )
-    };
     let mut all_ok = true;
     let mut read = Vec::new();
-    let mut certs = |what: &'static str, path: &Option<std::path::PathBuf>, report: &mut Report| {
+    // Reads one file if it is configured; a failure is reported with its fix.
+    let mut load = |what: &'static str, path: &Option<PathBuf>, report: &mut Report| {
         let path = path.as_ref()?;
-        match crate::mqtt::read_certs(what, path) {
-            Ok(certs) => {
+        let loaded = match what {
+            "private key" => Tls::read_key(path).map(Loaded::Key),
+            _ => crate::mqtt::read_certs(what, path).map(Loaded::Certs),
+        };
+        match loaded {
+            Ok(loaded) => {
                 read.push(format!("{what} {}", path.display()));
-                Some(certs)
+                Some(loaded)
             }
             Err(error) => {
                 all_ok = false;
-                report.fail(
-                    "mqtt",
-                    "TLS files",
-                    error.to_string(),
-                    unreadable(what, path),
+                let fix = format!(
+                    "check that {} exists and that this user can read it (ls -l {0}); for IoT \
+                     Core, the {what} comes with the thing's certificate",
+                    path.display()
                 );
+                report.fail("mqtt", "TLS files", error.to_string(), fix);
                 None
             }
         }
     };
-    certs("CA file", &tls.cafile, report);
-    let chain = certs("certificate", &tls.cert, report);
-    let key = match &tls.key {
-        Some(path) => match Tls::read_key(path) {
-            Ok(key) => {
-                read.push(format!("key {}", path.display()));
-                Some(key)
-            }
-            Err(error) => {
-                all_ok = false;
-                report.fail(
-                    "mqtt",
-                    "TLS files",
-                    error.to_string(),
-                    unreadable("private key", path),
-                );
-                None
-            }
-        },
-        None => None,
+    load("CA file", &tls.cafile, report);
+    let chain = match load("certificate", &tls.cert, report) {
+        Some(Loaded::Certs(chain)) => Some(chain),
+        _ => None,
+    };
+    let key = match load("private key", &tls.key, report) {
+        Some(Loaded::Key(key)) => Some(key),
+        _ => None,
     };
     if all_ok {
         report.ok(

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
-use time::OffsetDateTime;
 
 use super::follow::{Follower, Step, follow};
 use crate::cmd::Context;
@@ -38,48 +37,15 @@ pub struct TailKinesisArgs {
     pub show_shard: bool,
 }
 
-fn usage(message: String) -> anyhow::Error {
-    Hinted::new(
-        Exit::Usage,
-        message,
-        "use --from latest, --from trim-horizon, or --from at-timestamp 2026-11-26T10:00:00Z \
-         (or a duration ago: --from at-timestamp 15m)",
-    )
-    .into()
-}
-
-fn parse_time(text: &str) -> anyhow::Result<OffsetDateTime> {
-    if let Ok(at) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
-        return Ok(at);
-    }
-    match humantime::parse_duration(text) {
-        Ok(ago) => Ok(OffsetDateTime::now_utc() - ago),
-        Err(_) => Err(usage(format!(
-            "{text:?} is neither an RFC 3339 time nor a duration"
-        ))),
-    }
-}
-
-fn parse_start(from: &[String]) -> anyhow::Result<Start> {
-    match from {
-        [] => Ok(Start::Latest),
-        [position] if position == "latest" => Ok(Start::Latest),
-        [position] if position == "trim-horizon" => Ok(Start::TrimHorizon),
-        [position, at] if position == "at-timestamp" => Ok(Start::At(parse_time(at)?)),
-        [position] if position == "at-timestamp" => Err(usage(
-            "--from at-timestamp needs a time after it".to_string(),
-        )),
-        // A bare time is read as at-timestamp.
-        [at] => parse_time(at).map(Start::At),
-        _ => Err(usage(format!(
-            "--from {} is not understood",
-            from.join(" ")
-        ))),
-    }
-}
-
 pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
-    let start = parse_start(&args.from)?;
+    let start = Start::from_words(&args.from).map_err(|message| {
+        Hinted::new(
+            Exit::Usage,
+            message,
+            "use --from latest, --from trim-horizon, or --from at-timestamp 2026-11-26T10:00:00Z \
+             (or a duration ago: --from at-timestamp 15m)",
+        )
+    })?;
     let config = ctx.config(Vec::new())?.config;
     let stream = args
         .stream
