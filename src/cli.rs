@@ -166,16 +166,6 @@ pub enum Command {
     GenerateAssets(cmd::completions::AssetsArgs),
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_consistent() {
-        super::Cli::command().debug_assert();
-    }
-}
-
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
     let Cli { global, command } = cli;
@@ -200,5 +190,15 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Config(args) => cmd::config::run(&mut ctx, &args),
         Command::Completions(args) => cmd::completions::run(&mut ctx, &args, Cli::command()),
         Command::GenerateAssets(args) => cmd::completions::generate_assets(&args, &Cli::command()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }
