@@ -10,6 +10,9 @@ pub mod iam;
 
 use crate::config;
 
+/// The loaded SDK configuration every client is built from.
+pub type Sdk = SdkConfig;
+
 pub async fn sdk_config(aws: &config::Aws) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(5));

@@ -265,8 +265,20 @@ pub mod suite {
             counter.claim(6).await.unwrap().is_none(),
             "fewer than n pending: no claim"
         );
+        let planned: Vec<String> = counter
+            .pending_objects()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|p| p.key)
+            .collect();
         let batch = counter.claim(3).await.unwrap().unwrap();
         assert_eq!(batch.keys, ["raw/k0", "raw/k1", "raw/k2"]);
+        assert_eq!(
+            batch.keys,
+            planned[..3],
+            "claims take what the plan shows, in order"
+        );
         assert_eq!((batch.state, batch.bytes), (BatchState::Claimed, 30));
         assert_eq!(counter.pending().await.unwrap(), 2);
         // A key already in a batch stays counted once.

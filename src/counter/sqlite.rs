@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 ";
 
+/// The pending objects in the order claims take them: `claim` and the
+/// `--dry-run` plan both read this.
+const PENDING_IN_CLAIM_ORDER: &str =
+    "SELECT key, size FROM objects WHERE batch_id IS NULL ORDER BY key";
+
 pub struct SqliteCounter {
     path: PathBuf,
     conn: Mutex<Connection>,
@@ -177,9 +182,7 @@ impl Counter for SqliteCounter {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let keys: Vec<String> = {
-                let mut stmt = tx.prepare_cached(
-                    "SELECT key FROM objects WHERE batch_id IS NULL ORDER BY key LIMIT ?1",
-                )?;
+                let mut stmt = tx.prepare_cached(&format!("{PENDING_IN_CLAIM_ORDER} LIMIT ?1"))?;
                 stmt.query_map([n], |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?
             };
@@ -211,10 +214,7 @@ impl Counter for SqliteCounter {
 
     async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError> {
         self.with(|conn| {
-            // The order of `claim`'s SELECT.
-            let mut stmt = conn.prepare_cached(
-                "SELECT key, size FROM objects WHERE batch_id IS NULL ORDER BY key",
-            )?;
+            let mut stmt = conn.prepare_cached(PENDING_IN_CLAIM_ORDER)?;
             stmt.query_map([], |row| {
                 Ok(Pending {
                     key: row.get(0)?,

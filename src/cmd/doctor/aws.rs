@@ -77,7 +77,7 @@ fn skip_all(report: &mut Report, why: &str) {
 
 async fn bucket_check(
     report: &mut Report,
-    sdk: &aws_config::SdkConfig,
+    sdk: &crate::aws::Sdk,
     check: &str,
     bucket: &str,
     missing_fix: &str,
@@ -130,7 +130,7 @@ async fn counter_table(report: &mut Report, config: &Config) {
     }
 }
 
-async fn athena(report: &mut Report, config: &Config, sdk: &aws_config::SdkConfig) {
+async fn athena(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk) {
     let name = &config.athena.workgroup;
     let check = format!("Athena workgroup {name}");
     let configured = config.athena.output_location.as_deref();
@@ -187,12 +187,7 @@ async fn athena(report: &mut Report, config: &Config, sdk: &aws_config::SdkConfi
     }
 }
 
-async fn iot_rule_role(
-    report: &mut Report,
-    config: &Config,
-    sdk: &aws_config::SdkConfig,
-    caller: &str,
-) {
+async fn iot_rule_role(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk, caller: &str) {
     const PASS: &str = "iam:PassRole on the role";
     let Some(role) = &config.aws.iot_rule_role else {
         report.skip("aws", "IoT rule role", "aws.iot_rule_role is not set");

@@ -1,0 +1,132 @@
+//! AWS stand-ins: moto, kinesalite, the QuickSight and Lambda runtime
+//! doubles, and iotpipe or an SDK client aimed at them with dummy credentials.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Iotpipe, Service, http_get, http_post, iotpipe, python_double, required_path};
+
+/// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free
+/// loopback port, run by `tests/doubles/moto_server.py`: one request at a time
+/// (moto's DynamoDB transactions are not thread-safe, while DynamoDB serializes
+/// them), and Athena queries can be made to fail ([`moto_fail_athena`]).
+pub fn moto() -> Service {
+    python_double(
+        "moto_server",
+        "moto_server.py",
+        |_| Vec::new(),
+        |port| {
+            http_get(port, "/moto-api/data.json")
+                .is_some_and(|r| r.starts_with("HTTP/1.") && r.contains(" 200 "))
+        },
+    )
+}
+
+/// kinesalite (a Kinesis emulator that, unlike moto, closes a split parent
+/// shard) on a free loopback port; installed by scripts/test.
+pub fn kinesalite() -> Service {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let default = home.join(".cache/iotpipe/kinesalite");
+    let dir = required_path(
+        "IOTPIPE_TEST_KINESALITE",
+        &[default.to_str().unwrap_or_default()],
+        "kinesalite",
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/doubles/kinesalite.js");
+    Service::start(
+        "kinesalite",
+        Duration::from_secs(20),
+        move |_, port| {
+            let mut command = Command::new("node");
+            command
+                .env("NODE_PATH", dir.join("node_modules"))
+                .arg(&script)
+                .arg(port.to_string());
+            command
+        },
+        |port| http_get(port, "/").is_some_and(|r| r.starts_with("HTTP/1.")),
+    )
+}
+
+/// The QuickSight test double (`tests/doubles/quicksight.py`, which also
+/// answers STS GetCallerIdentity for account 123456789012).
+pub fn quicksight() -> Service {
+    python_double(
+        "quicksight",
+        "quicksight.py",
+        |_| Vec::new(),
+        |port| http_get(port, "/_double/requests").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
+/// A Lambda runtime API double (`tests/doubles/lambda_runtime.py`) that hands
+/// out `events` one by one and records what the function answers.
+pub fn lambda_runtime(events: &serde_json::Value) -> Service {
+    let events = events.to_string();
+    python_double(
+        "lambda_runtime",
+        "lambda_runtime.py",
+        move |dir| {
+            let file = dir.join("events.json");
+            std::fs::write(&file, &events).expect("writing the events");
+            vec![file.display().to_string()]
+        },
+        |port| http_get(port, "/_double/results").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
+/// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.
+pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
+    let body = serde_json::json!({ "reason": reason, "count": count }).to_string();
+    let response = http_post(moto.port, "/iotpipe-test/athena/fail", &body);
+    assert!(response.contains(" 200 "), "{response}");
+}
+
+/// The endpoint of a moto server.
+pub fn moto_endpoint(moto: &Service) -> String {
+    format!("http://127.0.0.1:{}", moto.port)
+}
+
+/// An AWS client configuration aimed at a local emulator (moto, kinesalite)
+/// with dummy credentials: the traffic stays on 127.0.0.1.
+pub async fn sdk(service: &Service) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto_endpoint(service))
+        .load()
+        .await
+}
+
+/// iotpipe aimed at an AWS emulator (moto, kinesalite, a double) with dummy
+/// credentials, `backend = "aws"`, bucket `pipe` and counter table `pipe-counter`.
+pub fn iotpipe_on_aws(dir: &Path, service: &Service) -> Iotpipe {
+    iotpipe(dir)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("IOTPIPE_BACKEND", "aws")
+        .env("IOTPIPE_AWS_BUCKET", "pipe")
+        .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+        .args([
+            "--endpoint-url",
+            &moto_endpoint(service),
+            "--region",
+            "us-east-1",
+        ])
+}
+
+/// Environment for an AWS client aimed at a moto server with dummy credentials.
+pub fn aws_env(moto: &Service) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto_endpoint(moto)),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+    ]
+}
