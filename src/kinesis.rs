@@ -49,20 +49,14 @@ pub enum KinesisError {
 
 impl crate::error::Diagnose for KinesisError {
     fn hint(&self) -> Option<String> {
-        Some(KinesisError::hint(self))
-    }
-}
-
-impl KinesisError {
-    pub fn hint(&self) -> String {
-        match self {
+        Some(match self {
             KinesisError::NoStream { .. } => {
                 "check the name (--stream, config kinesis.stream) and the region (--region)".into()
             }
             KinesisError::Api { .. } => "check credentials (--profile), region (--region) and \
                  kinesis:ListShards, GetShardIterator, GetRecords permissions on the stream"
                 .into(),
-        }
+        })
     }
 }
 

@@ -15,7 +15,7 @@ use crate::dashboard::Refreshed;
 use crate::dashboard::quicksight::{
     DatasetSummary, Ingestion, QuickSight, QuickSightError, ScheduleChange, Waited,
 };
-use crate::error::{Exit, Hinted};
+use crate::error::{Diagnose, Exit, Hinted};
 use crate::output::{Column, Row};
 
 #[derive(Debug, Args)]
@@ -183,7 +183,7 @@ fn ingestions(
     if ingestions.is_empty() {
         // Nothing started: the (first) refusal is the error, with its hint.
         for other in refused.iter().skip(1) {
-            tracing::error!("{other}; hint: {}", other.hint());
+            tracing::error!("{other}; hint: {}", other.hint().unwrap_or_default());
         }
         return Err(refused.remove(0).into());
     }
@@ -212,7 +212,7 @@ fn ingestions(
     }
     records.finish()?;
     for error in &refused {
-        tracing::error!("{error}; hint: {}", error.hint());
+        tracing::error!("{error}; hint: {}", error.hint().unwrap_or_default());
     }
     if let Some(interrupted_or_timeout) = outcome {
         return Err(interrupted_or_timeout.into());

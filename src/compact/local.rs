@@ -144,37 +144,13 @@ impl LocalEngine {
 
 /// Adds the key columns of a compacted Parquet file to `keys`.
 fn read_keys(body: Vec<u8>, keys: &mut HashSet<(String, String, u64)>) -> Result<(), String> {
-    use arrow_array::{Array, Int64Array, StringArray};
-    use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
-        .map_err(|e| e.to_string())?;
-    let mask = ProjectionMask::columns(builder.parquet_schema(), ["device_id", "run_id", "seq"]);
-    let reader = builder
-        .with_projection(mask)
-        .build()
-        .map_err(|e| e.to_string())?;
-    for batch in reader {
-        let batch = batch.map_err(|e| e.to_string())?;
-        let column = |name: &str| {
-            batch
-                .column_by_name(name)
-                .cloned()
-                .ok_or_else(|| format!("no column {name}"))
-        };
-        let (devices, runs, seqs) = (column("device_id")?, column("run_id")?, column("seq")?);
-        let devices = devices
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or("device_id is not a string")?;
-        let runs = runs
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or("run_id is not a string")?;
-        let seqs = seqs
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or("seq is not an int64")?;
+    use crate::store::content::{column, parquet_columns};
+    use arrow_array::{Int64Array, StringArray};
+    for batch in parquet_columns(body, &["device_id", "run_id", "seq"])? {
+        let batch = batch?;
+        let devices = column::<StringArray>(&batch, "device_id")?;
+        let runs = column::<StringArray>(&batch, "run_id")?;
+        let seqs = column::<Int64Array>(&batch, "seq")?;
         for i in 0..batch.num_rows() {
             keys.insert((
                 devices.value(i).to_string(),

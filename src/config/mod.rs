@@ -275,7 +275,7 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
     })?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
         path: path.display().to_string(),
-        message: e.to_string().trim_end().to_string(),
+        message: syntax_message(&text, &e),
     })?;
     let origin = path.display().to_string();
     let mut out = Vec::new();
@@ -345,6 +345,35 @@ fn check_file_value(
     Ok((key.name, value))
 }
 
+/// Where a TOML syntax error is and what it is, with the offending line shown
+/// unless it sets a secret key: toml's own message quotes the line as it is,
+/// and a password with a missing quote would be printed.
+fn syntax_message(text: &str, error: &toml::de::Error) -> String {
+    let offset = error.span().map_or(0, |span| span.start).min(text.len());
+    let before = &text[..offset];
+    let line_number = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    let line = text.lines().nth(line_number - 1).unwrap_or_default();
+    let shown = match secret_assignment(line) {
+        Some(key) => format!("{key} = (hidden)"),
+        None => line.to_string(),
+    };
+    format!(
+        "line {line_number}, column {column}: {}\n  {line_number} | {shown}",
+        error.message().trim_end()
+    )
+}
+
+/// The key name when `line` assigns a secret key (`password = ...`, in any
+/// section or dotted), else None.
+fn secret_assignment(line: &str) -> Option<&str> {
+    let key = line.split('=').next()?.trim().trim_matches(['"', '\'']);
+    KEYS.iter()
+        .filter(|k| k.secret)
+        .any(|k| k.name == key || k.name.rsplit('.').next() == Some(key))
+        .then_some(key)
+}
+
 fn shown(key: &Key, text: &str) -> String {
     if key.secret {
         "(hidden)".into()
@@ -379,22 +408,16 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
             (Value::String(host), Source::Derived("hostname")),
         );
     }
-    if !values.contains_key("dashboard.out") {
-        if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
-            let out = Path::new(data_dir).join("dashboard").display().to_string();
-            values.insert(
-                "dashboard.out",
-                (Value::String(out), Source::Derived("<data_dir>/dashboard")),
-            );
+    for (key, folder, how) in [
+        ("dashboard.out", "dashboard", "<data_dir>/dashboard"),
+        ("outbox.dir", "outbox", "<data_dir>/outbox"),
+    ] {
+        if values.contains_key(key) {
+            continue;
         }
-    }
-    if !values.contains_key("outbox.dir") {
         if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
-            let out = Path::new(data_dir).join("outbox").display().to_string();
-            values.insert(
-                "outbox.dir",
-                (Value::String(out), Source::Derived("<data_dir>/outbox")),
-            );
+            let path = Path::new(data_dir).join(folder).display().to_string();
+            values.insert(key, (Value::String(path), Source::Derived(how)));
         }
     }
     if !values.contains_key("athena.output_location") {

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::counter::{BatchState, Counter};
 use crate::error::Diagnose;
 use crate::payload::Reading;
+use crate::store::content::{column, parquet_columns};
 use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +41,7 @@ impl Diagnose for DashboardError {
         match self {
             DashboardError::Store(e) => e.hint(),
             DashboardError::Counter(e) => e.hint(),
-            DashboardError::QuickSight(e) => Some(e.hint()),
+            DashboardError::QuickSight(e) => e.hint(),
             _ => Some("check the data dir and --out".into()),
         }
     }
@@ -219,10 +220,6 @@ fn read_compacted(
     body: Vec<u8>,
     devices: &mut BTreeMap<String, DeviceData>,
 ) -> Result<u64, String> {
-    use parquet::arrow::ProjectionMask;
-    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
-        .map_err(|e| e.to_string())?;
     let columns = [
         "device_id",
         "ts",
@@ -230,41 +227,14 @@ fn read_compacted(
         "humidity_pct",
         "pressure_hpa",
     ];
-    let mask = ProjectionMask::columns(builder.parquet_schema(), columns);
     let mut rows = 0;
-    for batch in builder
-        .with_projection(mask)
-        .build()
-        .map_err(|e| e.to_string())?
-    {
-        let batch = batch.map_err(|e| e.to_string())?;
-        let col = |name: &str| {
-            batch
-                .column_by_name(name)
-                .cloned()
-                .ok_or_else(|| format!("no column {name}"))
-        };
-        let device = col("device_id")?;
-        let device = device
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or("device_id is not a string")?;
-        let ts = col("ts")?;
-        let ts = ts
-            .as_any()
-            .downcast_ref::<TimestampMillisecondArray>()
-            .ok_or("ts is not a timestamp")?;
-        let measures: Vec<Arc<dyn Array>> = CHARTS
+    for batch in parquet_columns(body, &columns)? {
+        let batch = batch?;
+        let device = column::<StringArray>(&batch, "device_id")?;
+        let ts = column::<TimestampMillisecondArray>(&batch, "ts")?;
+        let measures: Vec<&Float64Array> = CHARTS
             .iter()
-            .map(|(_, _, c)| col(c))
-            .collect::<Result<_, _>>()?;
-        let measures: Vec<&Float64Array> = measures
-            .iter()
-            .map(|a| {
-                a.as_any()
-                    .downcast_ref::<Float64Array>()
-                    .ok_or("a measurement is not a double")
-            })
+            .map(|(_, _, name)| column::<Float64Array>(&batch, name))
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
             let value = |m: &Float64Array| (!m.is_null(i)).then(|| m.value(i));

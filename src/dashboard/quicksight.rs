@@ -40,13 +40,7 @@ pub enum QuickSightError {
 
 impl crate::error::Diagnose for QuickSightError {
     fn hint(&self) -> Option<String> {
-        Some(QuickSightError::hint(self))
-    }
-}
-
-impl QuickSightError {
-    pub fn hint(&self) -> String {
-        match self {
+        Some(match self {
             QuickSightError::Quota { next_slot, .. } => {
                 let when = next_slot
                     .and_then(|t| {
@@ -69,7 +63,7 @@ impl QuickSightError {
             QuickSightError::Account(_) => "set quicksight.account_id, or check credentials \
                  (--profile) so STS can tell the account"
                 .into(),
-        }
+        })
     }
 }
 
@@ -403,7 +397,6 @@ impl QuickSight {
     }
 }
 
-/// The wait between DescribeIngestion calls: 1 s doubling to 10 s.
 /// QuickSight's datasets as the dashboard: a refresh starts an ingestion per dataset.
 pub struct Datasets {
     pub quicksight: QuickSight,
@@ -517,6 +510,7 @@ impl QuickSight {
     }
 }
 
+/// The wait between DescribeIngestion calls: 1 s doubling to 10 s.
 pub fn next_poll(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }

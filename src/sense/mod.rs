@@ -57,13 +57,7 @@ pub enum SenseError {
 
 impl crate::error::Diagnose for SenseError {
     fn hint(&self) -> Option<String> {
-        Some(SenseError::hint(self))
-    }
-}
-
-impl SenseError {
-    pub fn hint(&self) -> String {
-        match self {
+        Some(match self {
             SenseError::NoBus { .. } => "on a Pi, enable I2C with `sudo raspi-config nonint do_i2c 0` (or add \
                 `dtparam=i2c_arm=on` to /boot/firmware/config.txt) and reboot; elsewhere, use --sim for \
                 simulated readings"
@@ -92,7 +86,7 @@ impl SenseError {
             SenseError::Replay { .. } => "--replay takes JSON lines of schema v1 (docs/payload.md), as \
                 `iotpipe sense --sim -o jsonl` writes them"
                 .into(),
-        }
+        })
     }
 }
 

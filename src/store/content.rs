@@ -1,6 +1,8 @@
 //! What objects hold: raw objects are JSON lines (gzip or not, delimited or
 //! `}{`-joined as Firehose writes without a delimiter), compacted ones Parquet.
 
+use arrow_array::{Array, RecordBatch};
+
 use super::Store;
 
 /// The rows of a raw object: gunzipped when it is gzip, lines (or `}{`-joined
@@ -45,6 +47,33 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(data);
     encoder.finish().unwrap_or_default()
+}
+
+/// The record batches of a Parquet body, read with only `columns`.
+pub fn parquet_columns(
+    body: Vec<u8>,
+    columns: &[&str],
+) -> Result<impl Iterator<Item = Result<RecordBatch, String>>, String> {
+    use parquet::arrow::ProjectionMask;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(body))
+        .map_err(|e| e.to_string())?;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(reader.map(|batch| batch.map_err(|e| e.to_string())))
+}
+
+/// Column `name` of `batch` as the array type `T`, or why not.
+pub fn column<'b, T: Array + 'static>(batch: &'b RecordBatch, name: &str) -> Result<&'b T, String> {
+    batch
+        .column_by_name(name)
+        .ok_or_else(|| format!("no column {name}"))?
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("{name} is not a {}", std::any::type_name::<T>()))
 }
 
 /// Rows in a raw (JSON lines, maybe gzip) or compacted (Parquet) object.

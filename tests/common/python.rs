@@ -29,18 +29,25 @@ pub fn venv() -> PathBuf {
 /// Runs a Python snippet in the test venv, returning stdout; panics with stderr on failure.
 #[track_caller]
 pub fn python(code: &str, envs: &[(&str, &str)]) -> String {
+    let stdout = run_python(&[code], envs, code);
+    String::from_utf8_lossy(&stdout).into_owned()
+}
+
+/// `python -c <args...>` in the venv; stdout, or a panic naming `what` with stderr.
+#[track_caller]
+fn run_python(args: &[&str], envs: &[(&str, &str)], what: &str) -> Vec<u8> {
     let output = Command::new(venv().join("bin/python"))
         .arg("-c")
-        .arg(code)
+        .args(args)
         .envs(envs.iter().copied())
         .output()
         .expect("running python");
     assert!(
         output.status.success(),
-        "python failed:\n{code}\n--- stderr\n{}",
+        "python failed:\n{what}\n--- stderr\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    output.stdout
 }
 
 /// Runs a DuckDB query (an independent reader of our files) and returns rows as JSON.
@@ -50,16 +57,8 @@ pub fn duckdb(sql: &str) -> Vec<serde_json::Value> {
                 cur = duckdb.sql(sys.argv[1])\n\
                 cols = [d[0] for d in cur.description]\n\
                 print(json.dumps([dict(zip(cols, row)) for row in cur.fetchall()], default=str))";
-    let output = Command::new(venv().join("bin/python"))
-        .args(["-c", code, sql])
-        .output()
-        .expect("running duckdb");
-    assert!(
-        output.status.success(),
-        "duckdb failed: {sql}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("duckdb output is JSON")
+    let stdout = run_python(&[code, sql], &[], sql);
+    serde_json::from_slice(&stdout).expect("duckdb output is JSON")
 }
 
 /// Starts a test double written in Python, `tests/doubles/<script>`, with the

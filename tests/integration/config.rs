@@ -126,7 +126,7 @@ fn config_flag_env_and_xdg_discovery() {
 }
 
 #[track_caller]
-fn config_error(dir: &Path, file: &str, must_contain: &[&str]) {
+fn config_error(dir: &Path, file: &str, must_contain: &[&str]) -> String {
     write(dir, "iotpipe.toml", file);
     let run = iotpipe(dir).args(["sense", "--sim"]).run().expect_code(2);
     let err = run.stderr();
@@ -135,6 +135,7 @@ fn config_error(dir: &Path, file: &str, must_contain: &[&str]) {
     }
     assert!(!err.contains("panicked"), "{err}");
     assert!(run.stdout().is_empty());
+    err.to_string()
 }
 
 #[test]
@@ -164,6 +165,17 @@ fn bad_config_exits_2_naming_file_key_and_expectation() {
     );
     config_error(d, "[nope]\nx = 1\n", &["unknown key `nope`", "[mqtt]"]);
     config_error(d, "device_id = \n", &["not valid TOML", "line 1"]);
+    // A syntax error on a secret's line locates it but never echoes the value.
+    let out = config_error(
+        d,
+        "[mqtt]\nhost = \"h\"\npassword = \"hunter2\n",
+        &["not valid TOML", "line 3", "password = (hidden)"],
+    );
+    assert!(!out.contains("hunter2"), "{out}");
+    let doctor = iotpipe(d).args(["doctor", "--only", "device"]).run();
+    let report = format!("{}{}", doctor.stdout(), doctor.stderr());
+    assert!(report.contains("password = (hidden)"), "{report}");
+    assert!(!report.contains("hunter2"), "doctor echoed the password: {report}");
     // The password's value is never echoed, even when it is wrong.
     config_error(
         d,

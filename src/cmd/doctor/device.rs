@@ -2,6 +2,7 @@
 
 use super::Report;
 use crate::config::Config;
+use crate::error::Diagnose;
 
 pub(super) fn check(report: &mut Report, config: &Config) {
     use crate::sense::SenseError;
@@ -43,11 +44,16 @@ pub(super) fn check(report: &mut Report, config: &Config) {
                     "device",
                     "permission to use the bus",
                     error.to_string(),
-                    error.hint(),
+                    error.hint().unwrap_or_default(),
                 );
                 "cannot open the bus"
             } else {
-                report.fail("device", bus_check, error.to_string(), error.hint());
+                report.fail(
+                    "device",
+                    bus_check,
+                    error.to_string(),
+                    error.hint().unwrap_or_default(),
+                );
                 report.skip("device", "permission to use the bus", "no usable bus");
                 "no usable bus"
             };

@@ -123,6 +123,17 @@ impl Report {
         self.add(area, check, Status::Fail, detail, Some(fix.into()));
     }
 
+    /// A failure whose error carries its own fix.
+    pub(super) fn error(
+        &mut self,
+        area: &'static str,
+        check: &str,
+        error: &(impl std::fmt::Display + crate::error::Diagnose),
+    ) {
+        let fix = error.hint().unwrap_or_default();
+        self.add(area, check, Status::Fail, error.to_string(), Some(fix));
+    }
+
     pub(super) fn skip(
         &mut self,
         area: &'static str,

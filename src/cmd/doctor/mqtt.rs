@@ -7,7 +7,6 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::Report;
 use crate::config::Config;
-use crate::error::Diagnose;
 use crate::mqtt::connection::Probe;
 use crate::mqtt::{ConnectFailure, Settings, Tls, Validity};
 
@@ -15,15 +14,7 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
     let client_id = format!("iotpipe-doctor-{}", crate::mqtt::random_suffix());
     let settings = match Settings::from_config(&config.mqtt, client_id) {
         Ok(settings) => settings,
-        Err(error) => {
-            report.fail(
-                "mqtt",
-                "broker settings",
-                error.to_string(),
-                error.hint().unwrap_or_default(),
-            );
-            return;
-        }
+        Err(error) => return report.error("mqtt", "broker settings", &error),
     };
     let tls_ok = match &settings.tls {
         None => {
@@ -43,15 +34,7 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
     let endpoint = settings.endpoint();
     let outcome = match crate::mqtt::connection::probe(settings, timeout).await {
         Ok(outcome) => outcome,
-        Err(error) => {
-            report.fail(
-                "mqtt",
-                "broker reachable",
-                error.to_string(),
-                error.hint().unwrap_or_default(),
-            );
-            return;
-        }
+        Err(error) => return report.error("mqtt", "broker reachable", &error),
     };
     match outcome {
         Probe::Connected => {
