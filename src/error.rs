@@ -97,7 +97,9 @@ pub fn hint_of(err: &anyhow::Error, kinds: &[Kind]) -> Option<String> {
 ///
 /// The cause chain is printed in full (`{:#}`): AWS SDK errors only say
 /// "service error" at the top. A backtrace is shown only with `-v`.
-pub fn report(err: &anyhow::Error, kinds: &[Kind], verbose: bool, color: bool) {
+/// `terminal`: stderr is one, so control characters in the message (an S3
+/// key, a broker's or AWS's text) are escaped.
+pub fn report(err: &anyhow::Error, kinds: &[Kind], verbose: bool, color: bool, terminal: bool) {
     let mut stderr = std::io::stderr().lock();
     let (red, yellow, reset) = if color {
         let red = anstyle::Style::new()
@@ -112,9 +114,20 @@ pub fn report(err: &anyhow::Error, kinds: &[Kind], verbose: bool, color: bool) {
     } else {
         Default::default()
     };
-    let _ = writeln!(stderr, "iotpipe: {red}error{reset}: {err:#}");
+    let shown = |text: String| {
+        if terminal {
+            crate::terminal::escape_keeping_lines(&text).into_owned()
+        } else {
+            text
+        }
+    };
+    let _ = writeln!(
+        stderr,
+        "iotpipe: {red}error{reset}: {}",
+        shown(format!("{err:#}"))
+    );
     if let Some(hint) = hint_of(err, kinds) {
-        let _ = writeln!(stderr, "  {yellow}hint{reset}: {hint}");
+        let _ = writeln!(stderr, "  {yellow}hint{reset}: {}", shown(hint));
     }
     if verbose {
         let _ = writeln!(stderr, "\n{err:?}");

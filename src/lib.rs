@@ -23,6 +23,7 @@ pub mod sense;
 pub mod signal;
 pub mod sink;
 pub mod store;
+pub mod terminal;
 pub mod up;
 
 use std::process::ExitCode;
@@ -83,7 +84,9 @@ pub fn run() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(err) if error::is_broken_pipe(&err) => Exit::Ok.into(),
         Err(err) => {
-            error::report(&err, ERROR_KINDS, verbose > 0, color.stderr());
+            use std::io::IsTerminal;
+            let terminal = std::io::stderr().is_terminal();
+            error::report(&err, ERROR_KINDS, verbose > 0, color.stderr(), terminal);
             error::exit_code_of(&err, ERROR_KINDS).into()
         }
     }

@@ -298,21 +298,7 @@ fn write_aligned(out: &mut impl Write, columns: &[Column], cells: Vec<String>) -
 
 /// Escapes control characters so untrusted text (MQTT, Kinesis payloads) cannot
 /// drive the terminal.
-pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return text.into();
-    }
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect::<String>()
-        .into()
-}
+pub use crate::terminal::escape as sanitize;
 
 /// Formats an optional measurement with fixed decimals, `-` when absent.
 pub fn number(value: Option<f64>, decimals: usize) -> String {

@@ -130,6 +130,14 @@ impl Printer {
                 let is_json = parsed.is_ok()
                     || serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok();
                 let shown = self.show_source.then_some((self.source, source));
+                // Byte for byte when piped; escaped where a terminal would act on it.
+                let escaped;
+                let payload = if self.terminal {
+                    escaped = sanitize(&String::from_utf8_lossy(payload)).into_owned();
+                    escaped.as_bytes()
+                } else {
+                    payload
+                };
                 write_jsonl(records.raw(), shown, payload, is_json)?
             }
             _ => records.write(&match parsed {

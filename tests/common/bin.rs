@@ -134,6 +134,33 @@ impl Iotpipe {
         self.command
     }
 
+    /// Runs it with stdout and stderr on a pseudo-terminal (util-linux `script`),
+    /// as a user sees it; both come back as stdout.
+    pub fn on_terminal(self) -> Run {
+        let quote = |arg: &OsStr| format!("'{}'", arg.to_string_lossy().replace('\'', "'\\''"));
+        let line: Vec<String> = std::iter::once(self.command.get_program())
+            .chain(self.command.get_args())
+            .map(quote)
+            .collect();
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .env_clear()
+            .envs(
+                self.command
+                    .get_envs()
+                    .filter_map(|(key, value)| Some((key, value?))),
+            );
+        if let Some(dir) = self.command.get_current_dir() {
+            script.current_dir(dir);
+        }
+        let output = script
+            .stdin(Stdio::null())
+            .output()
+            .expect("running iotpipe under script");
+        Run(output)
+    }
+
     pub fn run(mut self) -> Run {
         self.command
             .stdin(if self.stdin.is_some() {

@@ -175,7 +175,10 @@ fn bad_config_exits_2_naming_file_key_and_expectation() {
     let doctor = iotpipe(d).args(["doctor", "--only", "device"]).run();
     let report = format!("{}{}", doctor.stdout(), doctor.stderr());
     assert!(report.contains("password = (hidden)"), "{report}");
-    assert!(!report.contains("hunter2"), "doctor echoed the password: {report}");
+    assert!(
+        !report.contains("hunter2"),
+        "doctor echoed the password: {report}"
+    );
     // The password's value is never echoed, even when it is wrong.
     config_error(
         d,

@@ -486,3 +486,63 @@ fn tail_resubscribes_after_the_broker_restarts() {
     let output = wait_with_timeout(&mut tail, Duration::from_secs(10));
     assert_eq!(output.status.code(), Some(0));
 }
+
+#[test]
+fn untrusted_bytes_are_escaped_on_a_terminal_and_exact_when_piped() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J{\"not\":\"a reading\"}";
+    let published = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-p",
+            &port(&broker),
+            "-t",
+            "sensor/data",
+            "-r",
+            "-m",
+            hostile,
+        ])
+        .status()
+        .unwrap();
+    assert!(published.success());
+    let tail = || {
+        iotpipe(dir.path()).args([
+            "tail",
+            "mqtt",
+            "-p",
+            &port(&broker),
+            "-t",
+            "sensor/data",
+            "-C",
+            "1",
+            "-W",
+            "5",
+            "-o",
+            "jsonl",
+        ])
+    };
+    let piped = tail().run().success();
+    assert!(
+        piped.stdout().contains(hostile),
+        "piped output is byte-exact: {:?}",
+        piped.stdout()
+    );
+    let shown = tail().on_terminal();
+    let shown = String::from_utf8_lossy(&shown.0.stdout).into_owned();
+    assert!(
+        shown.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"),
+        "escaped on a terminal: {shown:?}"
+    );
+    assert!(
+        !shown.contains('\u{1b}'),
+        "no raw escape reaches the terminal: {shown:?}"
+    );
+
+    // Error text carries untrusted names too (a batch id, an S3 key).
+    let error = iotpipe(dir.path())
+        .args(["compact", "--batch", "x\u{1b}[2Jy"])
+        .on_terminal();
+    let error = String::from_utf8_lossy(&error.0.stdout).into_owned();
+    assert!(error.contains("x\\u{1b}[2Jy"), "{error:?}");
+    assert!(!error.contains('\u{1b}'), "{error:?}");
+}
