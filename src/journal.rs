@@ -79,7 +79,12 @@ impl Journal {
                 source,
             }
         };
-        fs::create_dir_all(dir).map_err(err("creating the directory"))?;
+        if !dir.exists() {
+            fs::create_dir_all(dir).map_err(err("creating the directory"))?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent).map_err(err("syncing the parent directory"))?;
+            }
+        }
         let acked_below = match fs::read_to_string(dir.join("acked")) {
             Ok(text) => text.trim().parse().unwrap_or(0),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
@@ -116,8 +121,19 @@ impl Journal {
         let mut pending = Vec::new();
         let count = paths.len();
         for (index, (first_id, path)) in paths.into_iter().enumerate() {
-            let (records, valid_bytes, total_bytes) =
-                read_segment(&path).map_err(err("reading a segment"))?;
+            let SegmentRead {
+                records,
+                valid_bytes,
+                total_bytes,
+                skipped,
+            } = read_segment(&path).map_err(err("reading a segment"))?;
+            for (offset, bytes) in skipped {
+                tracing::warn!(
+                    "journal segment {} has a corrupt record at offset {offset}: skipped {bytes} \
+                     bytes, the records after it are kept",
+                    path.display()
+                );
+            }
             if valid_bytes < total_bytes {
                 tracing::warn!(
                     "outbox segment {} ends in a torn record (a crash mid-write); cutting {} bytes",
@@ -234,6 +250,10 @@ impl Journal {
             .open(&path)
             .map_err(self.error("creating a segment"))?;
         let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if bytes == 0 {
+            // A new segment: its directory entry must be as durable as its records.
+            sync_dir(&self.dir).map_err(self.error("syncing the directory"))?;
+        }
         self.writer = Some(BufWriter::with_capacity(64 * 1024, file));
         if self.segments.back().is_none_or(|s| s.path != path) {
             self.segments.push_back(Segment {
@@ -321,6 +341,7 @@ impl Journal {
         fs::write(&tmp, format!("{}\n", self.acked_below))
             .map_err(self.error("saving the cursor"))?;
         fs::rename(&tmp, self.dir.join("acked")).map_err(self.error("saving the cursor"))?;
+        sync_dir(&self.dir).map_err(self.error("saving the cursor"))?;
         self.saved_cursor = self.acked_below;
         Ok(())
     }
@@ -337,34 +358,86 @@ impl Journal {
     }
 }
 
-/// Reads a segment's valid records: returns them, the valid length, the file length.
-fn read_segment(path: &Path) -> io::Result<(Vec<Record>, u64, u64)> {
+/// A segment's records, and where it must be cut.
+struct SegmentRead {
+    records: Vec<Record>,
+    /// The end of the last valid record: what follows is a torn tail.
+    valid_bytes: u64,
+    total_bytes: u64,
+    /// Corrupt stretches skipped in the middle: (offset, bytes).
+    skipped: Vec<(u64, u64)>,
+}
+
+/// The record at `at`, if one is there whole with a matching CRC.
+fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
+    let len = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(bytes.get(at + 4..at + 8)?.try_into().ok()?);
+    if len < HEADER - 8 {
+        return None;
+    }
+    let body = bytes.get(at + 8..at + 8 + len)?;
+    if crc32fast::hash(body) != crc {
+        return None;
+    }
+    let id = u64::from_le_bytes(body[..8].try_into().ok()?);
+    let topic_len = u16::from_le_bytes(body[8..10].try_into().ok()?) as usize;
+    let topic = body.get(10..10 + topic_len)?;
+    let record = Record {
+        id,
+        topic: String::from_utf8_lossy(topic).into_owned(),
+        payload: body[10 + topic_len..].to_vec(),
+    };
+    Some((record, 8 + len))
+}
+
+/// Reads a segment's valid records. A corrupt record in the middle (a bad
+/// sector, a flipped bit) is skipped: the next valid record after it is found
+/// by its length, id and CRC, and everything from there on is kept. Only
+/// bytes after the last valid record are a torn tail.
+fn read_segment(path: &Path) -> io::Result<SegmentRead> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
-    let mut records = Vec::new();
+    let mut records: Vec<Record> = Vec::new();
+    let mut skipped = Vec::new();
     let mut at = 0usize;
+    let mut valid_end = 0usize;
     while at + 8 <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()) as usize;
-        let crc = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap_or_default());
-        let Some(body) = bytes.get(at + 8..at + 8 + len) else {
-            break;
-        };
-        if len < HEADER - 8 || crc32fast::hash(body) != crc {
-            break;
+        if let Some((record, len)) = record_at(&bytes, at) {
+            records.push(record);
+            at += len;
+            valid_end = at;
+            continue;
         }
-        let id = u64::from_le_bytes(body[..8].try_into().unwrap_or_default());
-        let topic_len = u16::from_le_bytes(body[8..10].try_into().unwrap_or_default()) as usize;
-        let Some(topic) = body.get(10..10 + topic_len) else {
-            break;
-        };
-        records.push(Record {
-            id,
-            topic: String::from_utf8_lossy(topic).into_owned(),
-            payload: body[10 + topic_len..].to_vec(),
+        // Ids only grow: a candidate must come after the last good record.
+        let after = records.last().map_or(0, |r| r.id + 1);
+        let next = (at + 1..bytes.len().saturating_sub(8)).find(|&candidate| {
+            bytes
+                .get(candidate + 8..candidate + 16)
+                .and_then(|id| id.try_into().ok())
+                .map(u64::from_le_bytes)
+                .is_some_and(|id| id >= after && id < after.saturating_add(1 << 32))
+                && record_at(&bytes, candidate).is_some()
         });
-        at += 8 + len;
+        match next {
+            Some(next) => {
+                skipped.push((at as u64, (next - at) as u64));
+                at = next;
+            }
+            None => break,
+        }
     }
-    Ok((records, at as u64, bytes.len() as u64))
+    Ok(SegmentRead {
+        records,
+        valid_bytes: valid_end as u64,
+        total_bytes: bytes.len() as u64,
+        skipped,
+    })
+}
+
+/// Makes a directory's entries (a new file, a rename) durable: without it a
+/// synced file can vanish with its directory entry after a power cut.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -463,5 +536,56 @@ mod tests {
         }
         assert_eq!(outbox.unacked(), 0);
         assert_eq!(segments(), 1);
+    }
+
+    fn only_segment(dir: &Path) -> PathBuf {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "log"))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_corrupt_record_mid_segment_is_skipped_and_later_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut outbox, _) = Journal::open(dir.path(), 1 << 30).unwrap();
+        for i in 0..10 {
+            outbox
+                .append("t", format!("message-{i}").as_bytes())
+                .unwrap();
+        }
+        outbox.close().unwrap();
+        drop(outbox);
+        let segment = only_segment(dir.path());
+        let mut bytes = fs::read(&segment).unwrap();
+        let record = bytes.len() / 10;
+        // A flipped payload byte in record 3, and a garbled length in record 6.
+        bytes[3 * record + record - 1] ^= 0xff;
+        bytes[6 * record] = 0xee;
+        bytes[6 * record + 3] = 0x7f;
+        fs::write(&segment, &bytes).unwrap();
+
+        let (mut outbox, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(
+            payloads(&pending),
+            [
+                "message-0",
+                "message-1",
+                "message-2",
+                "message-4",
+                "message-5",
+                "message-7",
+                "message-8",
+                "message-9"
+            ]
+        );
+        // Appending goes on after the last good record; nothing is cut.
+        outbox.append("t", b"after").unwrap();
+        outbox.close().unwrap();
+        drop(outbox);
+        let (_, pending) = Journal::open(dir.path(), 1 << 30).unwrap();
+        assert_eq!(pending.len(), 9);
+        assert_eq!(payloads(&pending).last().unwrap(), "after");
     }
 }

@@ -37,6 +37,32 @@ impl DirStore {
     }
 }
 
+/// Creates `dir` and the folders above it up to `root`, syncing each parent
+/// whose entries changed: a new `raw/YYYY/MM/DD/HH/` must survive a power cut
+/// as surely as the object written into it.
+fn create_durable_dir(root: &Path, dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !at.is_dir() {
+        missing.push(at.to_path_buf());
+        match at.parent() {
+            Some(parent) if at != root => at = parent,
+            _ => break,
+        }
+    }
+    fs::create_dir_all(dir)?;
+    // Each created folder's entry lives in its parent: sync from the top down.
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent() {
+            crate::journal::sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut Vec<ObjectInfo>) -> std::io::Result<()> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -95,7 +121,7 @@ impl Store for DirStore {
     async fn put(&self, key: &str, body: &[u8]) -> Result<(), StoreError> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        fs::create_dir_all(&dir).map_err(self.io("creating the directory for", key))?;
+        create_durable_dir(&self.root, &dir).map_err(self.io("creating the directory for", key))?;
         let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
         let write = || -> std::io::Result<()> {
             let mut file = fs::File::create(&tmp)?;
@@ -103,7 +129,7 @@ impl Store for DirStore {
             file.sync_all()?;
             fs::rename(&tmp, &path)?;
             // The rename is durable only once the directory entry is.
-            fs::File::open(&dir)?.sync_all()
+            crate::journal::sync_dir(&dir)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);

@@ -274,3 +274,62 @@ fn rows_that_are_not_schema_v1_are_kept_aside_not_lost() {
     );
     assert_eq!(compacted_keys(&data).0, 40);
 }
+
+/// The file descriptors a traced process opened on directories, and which of
+/// them it fsynced, from `strace -f -e trace=openat,fsync -o LOG`.
+fn synced_dirs(log: &str) -> BTreeSet<String> {
+    let mut open: std::collections::HashMap<(String, String), String> = Default::default();
+    let mut synced = BTreeSet::new();
+    for line in log.lines() {
+        let mut parts = line.splitn(2, ' ');
+        let pid = parts.next().unwrap_or_default().to_string();
+        let call = parts.next().unwrap_or_default().trim();
+        if let Some(rest) = call.strip_prefix("openat(") {
+            let path = rest.split('"').nth(1).unwrap_or_default().to_string();
+            if let Some(fd) = rest
+                .rsplit("= ")
+                .next()
+                .and_then(|fd| fd.trim().parse::<i64>().ok())
+            {
+                open.insert((pid, fd.to_string()), path);
+            }
+        } else if let Some(rest) = call.strip_prefix("fsync(") {
+            let fd = rest.split(')').next().unwrap_or_default().to_string();
+            if let Some(path) = open.get(&(pid, fd)) {
+                synced.insert(path.clone());
+            }
+        }
+    }
+    synced
+}
+
+#[test]
+fn new_folders_are_synced_into_their_parents() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    land(&data, &readings(dir.path())[..50], 5);
+    let log = dir.path().join("strace.log");
+    let traced = std::process::Command::new("strace")
+        .args(["-f", "-e", "trace=openat,fsync", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_iotpipe"))
+        .args(["compact", "--data-dir", "data", "--all", "-o", "jsonl"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .output()
+        .expect("strace is installed by scripts/test");
+    assert!(
+        traced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&traced.stderr)
+    );
+    let synced = synced_dirs(&std::fs::read_to_string(&log).unwrap());
+    // compacted/ and compacted/dt=.../ are new: the folders holding their
+    // entries must be synced, or a power cut can lose a verified output.
+    for parent in ["data", "data/compacted"] {
+        assert!(
+            synced.iter().any(|p| p.ends_with(parent)),
+            "{parent} not fsynced after creating a folder in it; synced: {synced:?}"
+        );
+    }
+}
