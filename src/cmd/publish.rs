@@ -246,6 +246,14 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         }
         .into());
     }
+    if report.dropped > 0 {
+        return Err(MqttError::Dropped {
+            dropped: report.dropped,
+            total: report.total,
+            max_bytes: config.outbox.max_bytes,
+        }
+        .into());
+    }
     if report.interrupted && !endless {
         return Ok(Exit::Interrupted);
     }

@@ -60,6 +60,14 @@ pub enum MqttError {
         cause: Option<String>,
         outbox: Option<PathBuf>,
     },
+    #[error(
+        "{dropped} of {total} readings were dropped at the outbox cap of {max_bytes} bytes (the oldest first), the rest acknowledged"
+    )]
+    Dropped {
+        dropped: u64,
+        total: u64,
+        max_bytes: u64,
+    },
     #[error(transparent)]
     Outbox(#[from] crate::journal::JournalError),
 }
@@ -116,6 +124,11 @@ impl Diagnose for MqttError {
                 "nothing is lost: they stay in the outbox {} and are sent first on the next run",
                 dir.display()
             ),
+            MqttError::Dropped { .. } => {
+                "the broker was away longer than the outbox could hold: raise outbox.max_bytes, \
+                 or bring the broker back sooner (`iotpipe doctor` checks it)"
+                    .into()
+            }
             MqttError::Outbox(_) => {
                 "check free space and permissions there, or choose another place with --outbox DIR".into()
             }
@@ -143,7 +156,10 @@ impl MqttError {
     }
 
     pub fn is_partial(&self) -> bool {
-        matches!(self, MqttError::Unacknowledged { .. })
+        matches!(
+            self,
+            MqttError::Unacknowledged { .. } | MqttError::Dropped { .. }
+        )
     }
 }
 

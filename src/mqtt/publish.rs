@@ -94,8 +94,13 @@ impl Report {
         text
     }
 
+    /// Messages neither acknowledged nor dropped: each message is counted in
+    /// at most one of the two (an in-flight message acknowledged after the
+    /// cap dropped it from the outbox was delivered, not dropped).
     pub fn unacknowledged(&self) -> u64 {
-        self.total - self.acknowledged - self.dropped
+        self.total
+            .saturating_sub(self.acknowledged)
+            .saturating_sub(self.dropped)
     }
 }
 
@@ -268,7 +273,16 @@ pub async fn run(
         if let Err(closing) = outbox.close() {
             error.get_or_insert(closing.into());
         }
-        engine.report.dropped = outbox.dropped;
+        // Dropped at the cap and still waiting: queued, or in flight when the
+        // run ended without their acknowledgement.
+        let gone = engine
+            .queue
+            .iter()
+            .map(|m| m.id)
+            .chain(engine.inflight.keys().copied())
+            .filter(|id| outbox.is_gone(*id))
+            .count() as u64;
+        engine.report.dropped += gone;
     }
     engine.report.reconnects = engine.link.connects.saturating_sub(1);
     engine.report.seconds = started.elapsed().as_secs_f64();
@@ -353,10 +367,10 @@ impl Engine {
             let Some(mut message) = self.queue.pop_front() else {
                 break;
             };
-            if let Some(outbox) = &self.outbox {
-                if outbox.is_gone(message.id) {
-                    continue;
-                }
+            if self.outbox.as_ref().is_some_and(|o| o.is_gone(message.id)) {
+                // Dropped at the outbox cap: counted once, here, never sent again.
+                self.report.dropped += 1;
+                continue;
             }
             let sent = client.try_publish(
                 message.topic.as_ref(),

@@ -546,3 +546,52 @@ fn untrusted_bytes_are_escaped_on_a_terminal_and_exact_when_piped() {
     assert!(error.contains("x\\u{1b}[2Jy"), "{error:?}");
     assert!(!error.contains('\u{1b}'), "{error:?}");
 }
+
+#[test]
+fn readings_dropped_at_the_outbox_cap_are_counted_once_and_exit_3() {
+    let mut broker = mosquitto();
+    let collector = Collector::start(&broker, "sensor/data", &[]);
+    let dir = temp_dir();
+    let outbox = dir.path().join("outbox");
+    // 1 MiB cap (the smallest): some 15,000 readings of ~250 bytes hold about 4 MiB,
+    // so while the broker is away the oldest are dropped.
+    let mut publisher = iotpipe(dir.path())
+        .env("IOTPIPE_OUTBOX_MAX_BYTES", "1048576")
+        .args([
+            "publish",
+            "--sim",
+            "--rate",
+            "100000",
+            "--count",
+            "15000",
+            "-p",
+            &port(&broker),
+            "-o",
+            "json",
+        ])
+        .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    collector.wait_for(100, Duration::from_secs(20));
+    broker.kill();
+    std::thread::sleep(Duration::from_secs(3));
+    broker.restart();
+    let stdout = publisher.stdout.take().unwrap();
+    let output = wait_with_timeout(&mut publisher, Duration::from_secs(60));
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(err.contains("dropped at the outbox cap"), "{err}");
+    let report: serde_json::Value = serde_json::from_reader(stdout).unwrap();
+    let (total, acked, dropped) = (
+        report["total"].as_u64().unwrap(),
+        report["acknowledged"].as_u64().unwrap(),
+        report["dropped"].as_u64().unwrap(),
+    );
+    assert_eq!(total, 15_000, "{report}");
+    assert!(dropped > 0, "{report}");
+    // Each reading is acknowledged or dropped, never both, and none is unaccounted for.
+    assert_eq!(acked + dropped, total, "{report}");
+}
