@@ -13,6 +13,27 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Longest accepted `device_id` / `run_id` (the IoT Core client id limit).
 pub const MAX_ID_LEN: usize = 128;
 
+/// The dedup key of a reading: one reading, one row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ReadingKey {
+    pub device_id: String,
+    pub run_id: String,
+    pub seq: u64,
+}
+
+impl ReadingKey {
+    /// The key of a JSON payload, if it has one (the rest is not checked).
+    pub fn of(payload: &[u8]) -> Option<ReadingKey> {
+        serde_json::from_slice(payload).ok()
+    }
+}
+
+impl std::fmt::Display for ReadingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} run {} seq {}", self.device_id, self.run_id, self.seq)
+    }
+}
+
 /// One reading. Field order is the order of the JSON keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +154,15 @@ impl Reading {
     }
 
     /// Parses and validates one payload.
+    /// `(device_id, run_id, seq)`: what makes a reading itself, for dedup.
+    pub fn key(&self) -> ReadingKey {
+        ReadingKey {
+            device_id: self.device_id.clone(),
+            run_id: self.run_id.clone(),
+            seq: self.seq,
+        }
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
         let reading: Reading =
             serde_json::from_slice(bytes).map_err(|e| Invalid::Json(shorten(e.to_string())))?;

@@ -13,14 +13,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::compact::local::LocalEngine;
-use crate::compact::{Drain, Pipeline};
+use crate::compact::{Drain, OnFailure, Pipeline};
 use crate::config::Config;
 use crate::counter::Counter;
 use crate::mqtt::connection::Link;
 use crate::mqtt::publish;
 use crate::mqtt::subscribe::Subscriber;
-use crate::mqtt::{Session, Settings};
-use crate::payload;
+use crate::mqtt::{Role, Session, Settings};
+use crate::payload::{self, ReadingKey};
 use crate::sense::sim::{Sim, SimOptions};
 use crate::signal::Cancel;
 use crate::sink::{Landing, Options, Stats};
@@ -33,6 +33,8 @@ pub struct Up {
     pub seed: u64,
     /// Stop after this long; None: at the signal.
     pub duration: Option<Duration>,
+    /// At the stop, how long to wait for acknowledged readings to reach the sink.
+    pub drain_timeout: Duration,
     /// Print the status line (stderr).
     pub quiet: bool,
     /// stderr is a terminal: the status line redraws in place every second.
@@ -49,6 +51,12 @@ pub struct Summary {
     /// Batches compacted after the stop (the partial one among them).
     pub batches_at_end: u64,
     pub dashboard: crate::dashboard::Summary,
+    /// Acknowledged readings that are not a compacted row.
+    pub lost: Vec<ReadingKey>,
+    /// Batches that failed at the end: `id: reason`.
+    pub skipped: Vec<String>,
+    /// The sink was stopped at `drain_timeout` with acknowledged readings missing.
+    pub waited_out: bool,
 }
 
 /// Runs until `cancel` fires or `up.duration` passes, then drains: devices
@@ -76,8 +84,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     };
 
     // The sink, subscribed before any device publishes.
-    let sink_settings =
-        Settings::from_config(&mqtt, format!("iotpipe-up-sink-{}", config.device_id))?;
+    let sink_settings = Settings::for_role(config, Role::UpSink, false)?;
     let mut subscriber = Subscriber::new(
         sink_settings,
         std::slice::from_ref(&mqtt.topic),
@@ -92,6 +99,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         options,
     )
     .await?;
+    landing.track_keys();
     let sink_messages = landing.live();
     let (landed_tx, mut landed_rx) = mpsc::unbounded_channel();
     let (sink_stop_tx, sink_stop_rx) = watch::channel(false);
@@ -116,7 +124,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     let mut devices = Vec::new();
     for index in 0..up.devices {
         let device_id = format!("sim-{}", index + 1);
-        let settings = Settings::from_config(&mqtt, format!("iotpipe-up-{device_id}"))?;
+        let settings = Settings::for_role(config, Role::Device(index + 1), false)?;
         let link = Link::new(settings, Session::Clean)?;
         let (tx, rx) = mpsc::channel(1024);
         let sim = Sim::new(SimOptions {
@@ -133,6 +141,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
             qos: QoS::AtLeastOnce,
             retry_for: None,
             drain_for: Duration::from_secs(10),
+            track_acked: true,
         };
         let stop = stopped(stop_rx.clone());
         devices.push(tokio::spawn(async move {
@@ -163,7 +172,13 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
                 let full = Drain { resume: false, ..Drain::full_batches(threshold) };
                 let mut drainer = pipeline.drain(full);
                 while let Some(done) = drainer.next(&Cancel::never()).await? {
-                    let report = done.map_err(|failure| failure.error)?;
+                    let report = match done {
+                        Ok(report) => report,
+                        Err(failure) => {
+                            tracing::error!("batch {} failed: {}; retried at the end", failure.batch, failure.error);
+                            continue;
+                        }
+                    };
                     batches_done += 1;
                     last_compaction = Some(format!(
                         "{} ({} rows)",
@@ -197,17 +212,28 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     // Stop the devices; they wait for their last acknowledgements.
     let _ = stop_tx.send(true);
     let mut published = 0u64;
+    let mut acked = Vec::new();
     for device in devices {
         let outcome = device.await.context("a device task failed")?;
         published += outcome.report.acknowledged;
+        acked.extend(outcome.report.acked_keys);
         if let Some(error) = outcome.error {
             return Err(error.into());
         }
     }
-    // Let the sink receive everything the broker acknowledged, then stop it.
-    let caught_up = Instant::now() + Duration::from_secs(15);
-    while sink_messages.messages() < published && Instant::now() < caught_up {
+    // Let the sink journal every reading the broker acknowledged (by key, not
+    // by count: redeliveries and rejects count too), then stop it.
+    let caught_up = Instant::now() + up.drain_timeout;
+    let mut waiting = sink_messages.missing(&acked).len();
+    while waiting > 0 && Instant::now() < caught_up {
         tokio::time::sleep(Duration::from_millis(20)).await;
+        waiting = sink_messages.missing(&acked).len();
+    }
+    if waiting > 0 {
+        tracing::warn!(
+            "{waiting} acknowledged readings had not reached the sink after {}; stopping it anyway",
+            humantime::format_duration(up.drain_timeout)
+        );
     }
     let _ = sink_stop_tx.send(true);
     let stats = sink.await.context("the sink task failed")??;
@@ -218,10 +244,21 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         partial: true,
         ..Drain::full_batches(threshold)
     };
-    let mut drainer = pipeline.drain(everything);
+    let mut skipped = Vec::new();
+    let mut drainer = pipeline.drain(Drain {
+        on_failure: OnFailure::Skip,
+        ..everything
+    });
     while let Some(done) = drainer.next(&Cancel::never()).await? {
-        reports.push(done.map_err(|failure| failure.error)?);
+        match done {
+            Ok(report) => reports.push(report),
+            Err(failure) => skipped.push(format!("{}: {}", failure.batch, failure.error)),
+        }
     }
+    // Every acknowledged reading must now be a row.
+    let rows = crate::compact::compacted_keys(&*store).await?;
+    let mut lost: Vec<ReadingKey> = acked.into_iter().filter(|k| !rows.contains(k)).collect();
+    lost.sort();
     let dashboard =
         crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
     Ok(Summary {
@@ -230,5 +267,8 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         batches: batches_done + reports.len() as u64,
         batches_at_end: reports.len() as u64,
         dashboard,
+        lost,
+        skipped,
+        waited_out: waiting > 0,
     })
 }

@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::Context;
 use crate::backends::Stages;
 use crate::compact::{
-    BatchReport, Compactor, Drain, Engine, FailPoint, OnFailure, Pipeline, Progress, Step,
+    BatchFailure, BatchReport, Compactor, Drain, Engine, FailPoint, OnFailure, Pipeline, Progress,
+    Step,
 };
-use crate::error::Exit;
+use crate::error::{Exit, Hinted};
 use crate::output::{Column, Format, Row};
 use crate::signal::Cancel;
 
@@ -162,7 +163,7 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         claim: true,
         partial: args.all,
         threshold: config.counter.threshold,
-        on_failure: OnFailure::Stop,
+        on_failure: OnFailure::Skip,
         show_progress,
     };
     super::runtime()?.block_on(async {
@@ -181,34 +182,94 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         if args.dry_run {
             return plan(ctx, &pipeline, &drain, engine).await;
         }
-        let reports = match engine {
+        let (reports, skipped) = match engine {
             Engine::Athena => compact_all::<AthenaReport>(ctx, &pipeline, drain, &cancel).await?,
             Engine::Local => compact_all::<BatchReport>(ctx, &pipeline, drain, &cancel).await?,
         };
         let pending = pipeline.counter.pending().await.unwrap_or(0);
         let line = BatchReport::summary(&reports, pending);
         ctx.output.summary::<()>(&line, None)?;
-        Ok(Exit::Ok)
+        outcome(&reports, skipped)
     })
 }
 
-/// Drains the pipeline, writing one `R` record per batch.
+/// Drains the pipeline, writing one `R` record per batch; a failed batch is
+/// skipped (left retryable) and the next goes on.
 async fn compact_all<R: Row + From<BatchReport>>(
     ctx: &mut Context,
     pipeline: &Pipeline,
     drain: Drain,
     cancel: &Cancel,
-) -> anyhow::Result<Vec<BatchReport>> {
+) -> anyhow::Result<(Vec<BatchReport>, Vec<BatchFailure>)> {
     let mut reports = Vec::new();
+    let mut skipped = Vec::new();
     let mut records = ctx.output.records::<R>(false);
     let mut drainer = pipeline.drain(drain);
     while let Some(done) = drainer.next(cancel).await? {
-        let report = done.map_err(|failure| failure.error)?;
-        records.write(&R::from(report.clone()))?;
-        reports.push(report);
+        match done {
+            Ok(report) => {
+                records.write(&R::from(report.clone()))?;
+                reports.push(report);
+            }
+            Err(failure) => {
+                tracing::error!(
+                    "batch {} failed and is skipped (it stays retryable): {}",
+                    failure.batch,
+                    failure.error
+                );
+                skipped.push(failure);
+            }
+        }
     }
     records.finish()?;
-    Ok(reports)
+    Ok((reports, skipped))
+}
+
+/// Exit 0 only when every batch compacted whole; 3 when batches were skipped
+/// or objects and rows set aside; a lone failed batch is its own error.
+fn outcome(reports: &[BatchReport], mut skipped: Vec<BatchFailure>) -> anyhow::Result<Exit> {
+    if reports.is_empty() && skipped.len() == 1 {
+        return Err(skipped.remove(0).error.into());
+    }
+    if !skipped.is_empty() {
+        let reasons: Vec<String> = skipped
+            .iter()
+            .map(|f| format!("{}: {}", f.batch, f.error))
+            .collect();
+        return Err(Hinted::new(
+            Exit::Partial,
+            format!(
+                "{} batches compacted, {} failed and were skipped ({})",
+                reports.len(),
+                skipped.len(),
+                reasons.join("; ")
+            ),
+            "the failed batches stay retryable: fix what their errors name, then rerun \
+             `iotpipe compact` (`iotpipe counters` lists them)",
+        )
+        .into());
+    }
+    let objects: usize = reports.iter().map(|r| r.compaction.set_aside.len()).sum();
+    let rows: u64 = reports.iter().map(|r| r.compaction.invalid).sum();
+    if objects + rows as usize > 0 {
+        let aside: Vec<String> = reports
+            .iter()
+            .flat_map(|r| &r.compaction.set_aside)
+            .map(|a| format!("{} ({})", a.key, a.reason))
+            .collect();
+        return Err(Hinted::new(
+            Exit::Partial,
+            format!(
+                "compacted, with {objects} raw objects and {rows} rows set aside{}{}",
+                if aside.is_empty() { "" } else { ": " },
+                aside.join("; ")
+            ),
+            "nothing is lost: unreadable objects and rows that are not schema v1 are kept under \
+             rejected/compaction/ with the reason",
+        )
+        .into());
+    }
+    Ok(Exit::Ok)
 }
 
 /// `--init`: the database and both tables.

@@ -16,7 +16,7 @@ use crate::journal::Journal;
 use crate::mqtt::connection::Link;
 use crate::mqtt::feed::{self, Lines};
 use crate::mqtt::publish::{self, Input};
-use crate::mqtt::{self, MqttError, Settings};
+use crate::mqtt::{self, MqttError, Role, Settings};
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
 
@@ -166,12 +166,8 @@ impl PublishArgs {
 
 pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.overrides())?.config;
-    let client_id = format!(
-        "iotpipe-publish-{}-{}",
-        config.device_id,
-        mqtt::random_suffix()
-    );
-    let settings = Settings::from_config(&config.mqtt, client_id)?;
+    let exact_id = args.broker.client_id.is_some();
+    let settings = Settings::for_role(&config, Role::Publish, exact_id)?;
     let qos = settings.qos(args.qos.unwrap_or(config.mqtt.qos))?;
     settings.check_topic(&config.mqtt.topic)?;
     let source = args.source();
@@ -220,6 +216,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
             qos,
             retry_for,
             drain_for: Duration::from_secs(5),
+            track_acked: false,
         };
         let outcome =
             publish::run(link, options, outbox, rx, super::on_signals().cancelled()).await;

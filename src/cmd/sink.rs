@@ -10,9 +10,9 @@ use rumqttc::QoS;
 use super::Context;
 use super::args::BrokerArgs;
 use crate::config::Override;
-use crate::error::Exit;
+use crate::error::{Exit, Hinted};
 use crate::mqtt::subscribe::Subscriber;
-use crate::mqtt::{Session, Settings};
+use crate::mqtt::{Role, Session, Settings};
 use crate::sink::{Landing, Options};
 
 #[derive(Debug, Args)]
@@ -78,9 +78,32 @@ impl SinkArgs {
 
 pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.overrides())?.config;
-    // A fixed client id: the broker keeps this sink's session while it is away.
-    let settings =
-        Settings::from_config(&config.mqtt, format!("iotpipe-sink-{}", config.device_id))?;
+    // A fixed client id of its own: the broker keeps this sink's session while
+    // it is away, and no other client may take it over.
+    let exact_id = args.broker.client_id.is_some();
+    let settings = Settings::for_role(&config, Role::Sink, exact_id)?;
+    if exact_id {
+        // The id publish connects as, from the file or IOTPIPE_*: two
+        // sessions on one id knock each other off, and a clean one wipes this.
+        let mut shared = args.overrides();
+        shared.retain(|o| o.key != "mqtt.client_id");
+        let publishes_as = ctx.config(shared)?.config.mqtt.client_id;
+        if publishes_as.as_deref() == Some(settings.client_id.as_str()) {
+            return Err(Hinted::new(
+                Exit::Usage,
+                format!(
+                    "client id {} is mqtt.client_id, the id `publish` connects as: the sink's \
+                     persistent session cannot share it",
+                    settings.client_id
+                ),
+                format!(
+                    "drop --client-id (the sink then connects as {}-sink), or give it an id of its own",
+                    settings.client_id
+                ),
+            )
+            .into());
+        }
+    }
     let filters = if args.topics.is_empty() {
         vec![config.mqtt.topic.clone()]
     } else {

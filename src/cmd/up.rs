@@ -36,6 +36,10 @@ pub struct UpArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub broker: Option<String>,
 
+    /// At the stop, how long to wait for every acknowledged reading to reach the sink
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = super::args::parse_duration)]
+    pub drain_timeout: Duration,
+
     /// Seed of the simulated devices [default: random]
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
@@ -104,6 +108,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             .seed
             .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0),
         duration: args.duration,
+        drain_timeout: args.drain_timeout,
         quiet,
         terminal: std::io::stderr().is_terminal(),
     };
@@ -125,5 +130,42 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         summary.dashboard.path.display()
     );
     ctx.output.summary(&line, Some(&summary))?;
+    if !summary.lost.is_empty() {
+        let shown: Vec<String> = summary
+            .lost
+            .iter()
+            .take(10)
+            .map(|k| k.to_string())
+            .collect();
+        return Err(Hinted::new(
+            Exit::Failure,
+            format!(
+                "{} of {} readings published and acknowledged are not in compacted/: {}{}",
+                summary.lost.len(),
+                summary.published,
+                shown.join(", "),
+                if summary.lost.len() > 10 { ", ..." } else { "" }
+            ),
+            if summary.waited_out {
+                "the sink did not receive them before the stop gave up waiting; check the \
+                 broker's log and `iotpipe tail objects`"
+            } else {
+                "they reached the sink; `iotpipe counters` and rejected/ show where they are"
+            },
+        )
+        .into());
+    }
+    if !summary.skipped.is_empty() {
+        return Err(Hinted::new(
+            Exit::Partial,
+            format!(
+                "{} batches failed and were skipped: {}",
+                summary.skipped.len(),
+                summary.skipped.join("; ")
+            ),
+            "they stay retryable: `iotpipe compact` retries them",
+        )
+        .into());
+    }
     Ok(Exit::Ok)
 }

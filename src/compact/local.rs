@@ -15,10 +15,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::{CompactError, Compaction, Compactor, Output, Progress};
+use super::{CompactError, Compaction, Compactor, Output, Progress, SetAside};
 use crate::counter::Batch;
 use crate::payload::Reading;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 pub struct LocalEngine {
     store: Arc<dyn Store>,
@@ -177,35 +177,67 @@ impl Interner {
     }
 }
 
-/// One raw object, decoded: its valid rows (with their UTC day) and the lines
-/// that are not schema v1.
+/// One raw object, decoded: its valid rows (with their UTC day), the lines
+/// that are not schema v1 (or not JSON), or why it cannot be read at all.
 struct ParsedObject {
     rows: Vec<(Row, String)>,
     rows_in: u64,
     invalid: Vec<u8>,
     invalid_count: u64,
+    /// Not even decodable (bad gzip): the whole object is set aside.
+    unreadable: Option<String>,
 }
 
-fn parse_object(key: &str, body: &[u8]) -> Result<ParsedObject, CompactError> {
-    let data = crate::store::content::decode(body).map_err(|e| CompactError::Corrupt {
-        key: key.to_string(),
-        reason: e.to_string(),
-    })?;
+fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
     let mut parsed = ParsedObject {
         rows: Vec::new(),
         rows_in: 0,
         invalid: Vec::new(),
         invalid_count: 0,
+        unreadable: None,
     };
-    let stream =
-        serde_json::Deserializer::from_slice(&data).into_iter::<Box<serde_json::value::RawValue>>();
-    for raw in stream {
-        let raw = raw.map_err(|e| CompactError::Corrupt {
-            key: key.to_string(),
-            reason: format!("not JSON: {e}"),
-        })?;
-        parsed.rows_in += 1;
-        let checked = serde_json::from_str::<Reading>(raw.get())
+    let data = match crate::store::content::decode(body) {
+        Ok(data) => data,
+        Err(e) => {
+            parsed.unreadable = Some(format!("cannot be decoded: {e}"));
+            return parsed;
+        }
+    };
+    let whole: Result<Vec<Box<serde_json::value::RawValue>>, _> =
+        serde_json::Deserializer::from_slice(&data)
+            .into_iter::<Box<serde_json::value::RawValue>>()
+            .collect();
+    match whole {
+        Ok(values) => {
+            for raw in values {
+                parsed.add(key, raw.get());
+            }
+        }
+        // Poison inside: go line by line, so that one bad line costs only itself.
+        Err(_) => {
+            for line in data.split(|b| *b == b'\n') {
+                let mut values = serde_json::Deserializer::from_slice(line)
+                    .into_iter::<Box<serde_json::value::RawValue>>();
+                for raw in values.by_ref() {
+                    match raw {
+                        Ok(raw) => parsed.add(key, raw.get()),
+                        Err(e) => {
+                            let rest = String::from_utf8_lossy(line).into_owned();
+                            parsed.reject(key, &format!("not JSON: {e}"), &rest);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    parsed
+}
+
+impl ParsedObject {
+    /// One JSON value: a row if it is a schema v1 reading, else set aside.
+    fn add(&mut self, key: &str, raw: &str) {
+        let checked = serde_json::from_str::<Reading>(raw)
             .map_err(|e| e.to_string())
             .and_then(|r| {
                 r.validated_time()
@@ -217,20 +249,21 @@ fn parse_object(key: &str, body: &[u8]) -> Result<ParsedObject, CompactError> {
                 let at = at.to_offset(time::UtcOffset::UTC);
                 let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
                 let day = format!("{:04}-{:02}-{:02}", at.year(), at.month() as u8, at.day());
-                parsed.rows.push((Row { reading, millis }, day));
+                self.rows_in += 1;
+                self.rows.push((Row { reading, millis }, day));
             }
-            Err(reason) => {
-                parsed.invalid_count += 1;
-                let line =
-                    serde_json::json!({"object": key, "reason": reason, "payload": raw.get()});
-                parsed
-                    .invalid
-                    .extend_from_slice(line.to_string().as_bytes());
-                parsed.invalid.push(b'\n');
-            }
+            Err(reason) => self.reject(key, &reason, raw),
         }
     }
-    Ok(parsed)
+
+    /// A line or value kept aside with the reason.
+    fn reject(&mut self, key: &str, reason: &str, payload: &str) {
+        self.rows_in += 1;
+        self.invalid_count += 1;
+        let line = serde_json::json!({"object": key, "reason": reason, "payload": payload});
+        self.invalid.extend_from_slice(line.to_string().as_bytes());
+        self.invalid.push(b'\n');
+    }
 }
 
 /// Parses objects on `threads` threads, keeping their order.
@@ -256,9 +289,7 @@ fn parse_parallel(
             let parsed = worker
                 .join()
                 .map_err(|_| CompactError::Engine("a parsing thread panicked".into()))?;
-            for object in parsed {
-                out.push(object?);
-            }
+            out.extend(parsed);
         }
         Ok(out)
     })
@@ -278,7 +309,19 @@ impl Compactor for LocalEngine {
         let mut result = Compaction::default();
         let mut bodies = Vec::with_capacity(batch.keys.len());
         for key in &batch.keys {
-            let body = self.store.get(key).await?;
+            let body = match self.store.get(key).await {
+                Ok(body) => body,
+                // Moved aside by hand, or deleted: the batch goes on without it.
+                Err(StoreError::NotFound { .. }) => {
+                    result.set_aside.push(SetAside {
+                        key: key.clone(),
+                        reason: "gone from the store (moved or deleted)".into(),
+                        kept_at: None,
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             result.bytes_in += body.len() as u64;
             progress.object(body.len() as u64);
             bodies.push((key.as_str(), body));
@@ -291,7 +334,24 @@ impl Compactor for LocalEngine {
         // Rows per UTC day: one output file each.
         let mut days: BTreeMap<String, Vec<Row>> = BTreeMap::new();
         let mut invalid_lines: Vec<u8> = Vec::new();
-        for object in parsed {
+        for (object, (key, body)) in parsed.into_iter().zip(&bodies) {
+            if let Some(reason) = object.unreadable {
+                // Kept byte for byte before the raw object is deleted.
+                let kept = format!(
+                    "{}compaction/batch-{}/{}",
+                    crate::store::REJECTED,
+                    batch.id,
+                    key.rsplit('/').next().unwrap_or(key)
+                );
+                self.store.put(&kept, body).await?;
+                tracing::warn!("raw object {key} {reason}: set aside as {kept}");
+                result.set_aside.push(SetAside {
+                    key: key.to_string(),
+                    reason,
+                    kept_at: Some(kept),
+                });
+                continue;
+            }
             result.rows_in += object.rows_in;
             result.invalid += object.invalid_count;
             invalid_lines.extend_from_slice(&object.invalid);

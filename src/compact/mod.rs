@@ -99,6 +99,15 @@ pub struct Output {
     pub rows: u64,
 }
 
+/// A raw object a batch went on without, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetAside {
+    pub key: String,
+    pub reason: String,
+    /// Where its bytes were kept (`rejected/compaction/...`), if they could be.
+    pub kept_at: Option<String>,
+}
+
 /// What compacting one batch did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Compaction {
@@ -110,6 +119,9 @@ pub struct Compaction {
     pub invalid: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Raw objects compacted without: unreadable (kept under rejected/) or gone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAside>,
     /// The engine's queries (Athena).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<athena::QueryRun>,
@@ -214,4 +226,37 @@ pub trait Compactor: Send + Sync {
 /// `compacted/dt=<day>/batch-<id>.parquet`
 pub fn output_key(day: &str, batch_id: &str) -> String {
     format!("{COMPACTED}dt={day}/batch-{batch_id}.parquet")
+}
+
+/// Every reading in `compacted/` by key, whichever engine wrote it.
+pub async fn compacted_keys(
+    store: &dyn crate::store::Store,
+) -> Result<std::collections::HashSet<crate::payload::ReadingKey>, CompactError> {
+    use crate::store::content::{column, parquet_columns};
+    use arrow_array::{Int64Array, StringArray};
+    let mut keys = std::collections::HashSet::new();
+    for object in store.list(COMPACTED).await? {
+        if object.key.ends_with('/') || object.key.contains("/.") {
+            continue;
+        }
+        let body = store.get(&object.key).await?;
+        let corrupt = |reason: String| CompactError::Corrupt {
+            key: object.key.clone(),
+            reason,
+        };
+        for batch in parquet_columns(body, &["device_id", "run_id", "seq"]).map_err(corrupt)? {
+            let batch = batch.map_err(corrupt)?;
+            let devices = column::<StringArray>(&batch, "device_id").map_err(corrupt)?;
+            let runs = column::<StringArray>(&batch, "run_id").map_err(corrupt)?;
+            let seqs = column::<Int64Array>(&batch, "seq").map_err(corrupt)?;
+            for i in 0..batch.num_rows() {
+                keys.insert(crate::payload::ReadingKey {
+                    device_id: devices.value(i).to_string(),
+                    run_id: runs.value(i).to_string(),
+                    seq: seqs.value(i).max(0) as u64,
+                });
+            }
+        }
+    }
+    Ok(keys)
 }

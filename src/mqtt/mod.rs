@@ -188,7 +188,65 @@ pub struct Settings {
     pub iot_core: bool,
 }
 
+/// Which iotpipe client connects. Each role derives a client id of its own
+/// from `mqtt.client_id`, so that no two iotpipe clients share one: a broker
+/// keeps one connection per id, and a clean-session client with a persistent
+/// client's id wipes that session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `publish`: the device itself, exactly `mqtt.client_id` (an IoT Core thing name).
+    Publish,
+    /// `sink`: `<id>-sink`, a persistent session.
+    Sink,
+    /// `up`'s sink: `<id>-up-sink`, a persistent session.
+    UpSink,
+    /// `up`'s simulated device N (from 1): `<id>-dev-N`.
+    Device(u32),
+    /// `tail mqtt`: `<id>-tail-<random>`.
+    Tail,
+    /// `doctor`: `<id>-doctor-<random>`.
+    Doctor,
+}
+
+impl Role {
+    /// The client id of this role: derived from the configured id, or from
+    /// `device_id` when none is configured.
+    pub fn client_id(self, configured: Option<&str>, device_id: &str) -> String {
+        match (configured, self) {
+            (Some(id), Role::Publish) => id.to_string(),
+            (Some(id), Role::Sink) => format!("{id}-sink"),
+            (Some(id), Role::UpSink) => format!("{id}-up-sink"),
+            (Some(id), Role::Device(n)) => format!("{id}-dev-{n}"),
+            (Some(id), Role::Tail) => format!("{id}-tail-{}", random_suffix()),
+            (Some(id), Role::Doctor) => format!("{id}-doctor-{}", random_suffix()),
+            (None, Role::Publish) => format!("iotpipe-publish-{device_id}-{}", random_suffix()),
+            (None, Role::Sink) => format!("iotpipe-sink-{device_id}"),
+            (None, Role::UpSink) => format!("iotpipe-up-sink-{device_id}"),
+            (None, Role::Device(n)) => format!("iotpipe-up-sim-{n}"),
+            (None, Role::Tail) => format!("iotpipe-tail-{device_id}-{}", random_suffix()),
+            (None, Role::Doctor) => format!("iotpipe-doctor-{}", random_suffix()),
+        }
+    }
+}
+
 impl Settings {
+    /// Settings of `role` from the `[mqtt]` config. `exact_id`: the client id
+    /// was given for this very command (`--client-id`) and is used as it is.
+    pub fn for_role(
+        config: &config::Config,
+        role: Role,
+        exact_id: bool,
+    ) -> Result<Settings, MqttError> {
+        let configured = config.mqtt.client_id.as_deref();
+        let client_id = match (exact_id, configured) {
+            (true, Some(id)) => id.to_string(),
+            _ => role.client_id(configured, &config.device_id),
+        };
+        let mut mqtt = config.mqtt.clone();
+        mqtt.client_id = Some(client_id);
+        Settings::from_config(&mqtt, String::new())
+    }
+
     /// Settings from the `[mqtt]` config; `client_id` is used when the config sets none.
     pub fn from_config(mqtt: &config::Mqtt, client_id: String) -> Result<Settings, MqttError> {
         let tls_wanted = mqtt.tls.unwrap_or(false)

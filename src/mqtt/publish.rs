@@ -7,6 +7,7 @@
 //! 65,535 messages lose nothing. A new connection starts with an empty FIFO and
 //! everything unacknowledged is re-sent in id order.
 
+use crate::payload::ReadingKey;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,8 @@ pub struct Options {
     pub retry_for: Option<Duration>,
     /// After Ctrl-C, how long to wait for outstanding acknowledgements.
     pub drain_for: Duration,
+    /// Keep the key of every acknowledged reading (`up` checks they all land).
+    pub track_acked: bool,
 }
 
 /// The outcome of a run, printed as the summary.
@@ -55,6 +58,9 @@ pub struct Report {
     pub reconnects: u64,
     /// Dropped because the outbox reached its cap.
     pub dropped: u64,
+    /// With `track_acked`: the readings the broker acknowledged.
+    #[serde(skip)]
+    pub acked_keys: Vec<ReadingKey>,
     pub seconds: f64,
     pub per_second: f64,
     pub interrupted: bool,
@@ -451,8 +457,13 @@ impl Engine {
     }
 
     fn acknowledged(&mut self, id: u64) -> Result<(), JournalError> {
-        if self.inflight.remove(&id).is_some() {
+        if let Some(message) = self.inflight.remove(&id) {
             self.report.acknowledged += 1;
+            if self.options.track_acked {
+                self.report
+                    .acked_keys
+                    .extend(ReadingKey::of(&message.payload));
+            }
             if let Some(outbox) = self.outbox.as_mut() {
                 outbox.ack(id)?;
             }

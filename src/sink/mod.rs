@@ -26,7 +26,7 @@ use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
 use crate::journal::{Journal, JournalError, Record};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
-use crate::payload::{self, Reading};
+use crate::payload::{self, Reading, ReadingKey};
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
 /// Firehose calls it the delivery stream; it names the raw objects.
@@ -42,12 +42,15 @@ pub enum SinkError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Counter(#[from] CounterError),
+    #[error("the sink journal {} is in use by another sink or `iotpipe up`", .dir.display())]
+    Busy { dir: std::path::PathBuf },
 }
 
 impl Diagnose for SinkError {
     fn exit(&self) -> Exit {
         match self {
             SinkError::Mqtt(mqtt) => mqtt.exit(),
+            SinkError::Busy { .. } => Exit::Usage,
             _ => Exit::Failure,
         }
     }
@@ -60,6 +63,11 @@ impl Diagnose for SinkError {
             SinkError::Journal(_) => {
                 Some("check free space and permissions of the data dir".into())
             }
+            SinkError::Busy { .. } => Some(
+                "one sink per data dir: stop the other one, or give this one its own --data-dir \
+                 (and its own client id)"
+                    .into(),
+            ),
         }
     }
 }
@@ -114,6 +122,8 @@ pub struct Live {
     messages: std::sync::atomic::AtomicU64,
     objects: std::sync::atomic::AtomicU64,
     subscribed: std::sync::atomic::AtomicU64,
+    /// With [`Landing::track_keys`]: every reading journaled so far.
+    keys: std::sync::Mutex<Option<std::collections::HashSet<ReadingKey>>>,
 }
 
 impl Live {
@@ -126,6 +136,14 @@ impl Live {
     /// How many times the sink has (re)subscribed.
     pub fn subscribed(&self) -> u64 {
         self.subscribed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Of `wanted`, the readings not journaled yet (all of them, untracked).
+    pub fn missing<'k>(&self, wanted: &'k [ReadingKey]) -> Vec<&'k ReadingKey> {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        match keys.as_ref() {
+            Some(keys) => wanted.iter().filter(|k| !keys.contains(*k)).collect(),
+            None => wanted.iter().collect(),
+        }
     }
     fn bump(counter: &std::sync::atomic::AtomicU64) {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -146,6 +164,8 @@ pub struct Landing {
     oldest: Option<Instant>,
     pub stats: Stats,
     live: Arc<Live>,
+    /// Held while this sink owns the journal.
+    _lock: std::fs::File,
 }
 
 impl Landing {
@@ -159,6 +179,7 @@ impl Landing {
         options: Options,
     ) -> Result<Landing, SinkError> {
         let (journal, backlog) = Journal::open(journal_dir, u64::MAX)?;
+        let lock = lock_journal(journal_dir)?;
         let mut landing = Landing {
             store,
             counter,
@@ -171,6 +192,7 @@ impl Landing {
             oldest: None,
             stats: Stats::default(),
             live: Arc::default(),
+            _lock: lock,
         };
         landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         landing.stats.recovered = backlog.len() as u64;
@@ -178,6 +200,12 @@ impl Landing {
             landing.buffer(id, &topic, &payload);
         }
         Ok(landing)
+    }
+
+    /// Keeps the key of every reading journaled from now on, for [`Live::missing`].
+    pub fn track_keys(&mut self) {
+        let mut keys = self.live.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.get_or_insert_with(Default::default);
     }
 
     /// Counts to watch from another task.
@@ -198,7 +226,16 @@ impl Landing {
         self.ids.push(id);
         self.oldest.get_or_insert_with(Instant::now);
         match Reading::parse(payload) {
-            Ok(_) => {
+            Ok(reading) => {
+                if let Some(keys) = self
+                    .live
+                    .keys
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .as_mut()
+                {
+                    keys.insert(reading.key());
+                }
                 self.readings.extend_from_slice(payload);
                 self.readings.push(b'\n');
                 self.reading_count += 1;
@@ -353,6 +390,34 @@ pub async fn serve(
     }
     notify(landing.flush().await?);
     Ok(())
+}
+
+/// Takes the journal for this process: two sinks (or a sink and `up`) on one
+/// data dir would interleave one journal and share one persistent session.
+fn lock_journal(dir: &Path) -> Result<std::fs::File, SinkError> {
+    let path = dir.join("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| crate::journal::JournalError {
+            dir: dir.to_path_buf(),
+            action: "opening the lock",
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SinkError::Busy {
+            dir: dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(crate::journal::JournalError {
+            dir: dir.to_path_buf(),
+            action: "locking",
+            source,
+        }
+        .into()),
+    }
 }
 
 /// Records raw objects the counter has not seen; returns how many.

@@ -208,3 +208,103 @@ fn up_works_against_an_external_broker() {
     assert!(rows[0]["n"].as_i64().unwrap() > 50, "{rows:?}");
     assert_eq!(rows[0]["n"], rows[0]["d"]);
 }
+
+/// `up -o json`'s summary.
+fn up_summary(run: &crate::common::Run) -> serde_json::Value {
+    serde_json::from_str(run.stdout().trim()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()))
+}
+
+#[test]
+fn a_configured_client_id_is_derived_per_role_and_everything_lands() {
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_PORT", free_port().to_string())
+        .env("IOTPIPE_MQTT_CLIENT_ID", "fixed-id")
+        .args(["up", "--duration", "4s", "--devices", "2", "--rate", "20"])
+        .args(["--data-dir", "data", "-o", "json"])
+        .run()
+        .success();
+    let summary = up_summary(&run);
+    let published = summary["published"].as_u64().unwrap();
+    assert!(published > 50, "{summary}");
+    assert!(
+        summary["landed"]["readings"].as_u64().unwrap() >= published,
+        "{summary}"
+    );
+    assert_eq!(summary["lost"], serde_json::json!([]), "{summary}");
+}
+
+#[test]
+fn a_sink_refuses_a_shared_client_id_and_a_busy_journal() {
+    let broker = crate::common::mosquitto();
+    let dir = temp_dir();
+    let port = broker.port.to_string();
+    let shared = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_CLIENT_ID", "fixed-id")
+        .args([
+            "sink",
+            "-p",
+            &port,
+            "--client-id",
+            "fixed-id",
+            "--data-dir",
+            "data",
+        ])
+        .run()
+        .expect_code(2);
+    assert!(
+        shared.stderr().contains("the id `publish` connects as"),
+        "{}",
+        shared.stderr()
+    );
+
+    let first = iotpipe(dir.path())
+        .args(["sink", "-p", &port, "--data-dir", "data"])
+        .start();
+    first.wait_for_stderr("the first sink starts", |err| err.contains("sink: landing"));
+    let second = iotpipe(dir.path())
+        .args(["sink", "-p", &port, "--data-dir", "data"])
+        .run()
+        .expect_code(2);
+    assert!(
+        second.stderr().contains("in use by another sink"),
+        "{}",
+        second.stderr()
+    );
+}
+
+#[test]
+fn up_says_which_acknowledged_readings_did_not_land() {
+    // The broker acknowledges the devices' readings but lets nobody read them.
+    let acl = temp_dir();
+    std::fs::write(acl.path().join("acl"), "topic write sensor/#\n").unwrap();
+    let acl_file = acl.path().join("acl");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [acl.path(), acl_file.as_path()] {
+            let mode = if path.is_dir() { 0o755 } else { 0o644 };
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    let broker = crate::common::mosquitto_with(&format!("acl_file {}\n", acl_file.display()));
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .args(["up", "--duration", "2s", "--devices", "1", "--rate", "10"])
+        .args(["--drain-timeout", "2s", "--data-dir", "data", "-o", "json"])
+        .args(["--broker", &format!("127.0.0.1:{}", broker.port)])
+        .run()
+        .expect_code(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("readings published and acknowledged are not in compacted/"),
+        "{err}"
+    );
+    assert!(err.contains("sim-1 run") && err.contains("seq 0"), "{err}");
+    assert!(err.contains("had not reached the sink after 2s"), "{err}");
+    let summary = up_summary(&run);
+    assert_eq!(
+        summary["lost"].as_array().unwrap().len() as u64,
+        summary["published"].as_u64().unwrap(),
+        "{summary}"
+    );
+}

@@ -8,11 +8,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use super::Report;
 use crate::config::Config;
 use crate::mqtt::connection::Probe;
-use crate::mqtt::{ConnectFailure, Settings, Tls, Validity};
+use crate::mqtt::{ConnectFailure, Role, Settings, Tls, Validity};
 
 pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duration) {
-    let client_id = format!("iotpipe-doctor-{}", crate::mqtt::random_suffix());
-    let settings = match Settings::from_config(&config.mqtt, client_id) {
+    let settings = match Settings::for_role(config, Role::Doctor, false) {
         Ok(settings) => settings,
         Err(error) => return report.error("mqtt", "broker settings", &error),
     };
