@@ -43,12 +43,12 @@ pub fn trusts(document: &serde_json::Value, service: &str) -> bool {
 /// An assumed-role session ARN as the role ARN IAM simulates.
 pub fn principal_arn(caller: &str) -> String {
     // arn:aws:sts::123:assumed-role/Name/session -> arn:aws:iam::123:role/Name
-    if let Some((prefix, rest)) = caller.split_once(":sts::") {
-        if let Some((account, path)) = rest.split_once(":assumed-role/") {
-            let role = path.split('/').next().unwrap_or_default();
-            let partition = prefix.trim_start_matches("arn:");
-            return format!("arn:{partition}:iam::{account}:role/{role}");
-        }
+    if let Some((prefix, rest)) = caller.split_once(":sts::")
+        && let Some((account, path)) = rest.split_once(":assumed-role/")
+    {
+        let role = path.split('/').next().unwrap_or_default();
+        let partition = prefix.trim_start_matches("arn:");
+        return format!("arn:{partition}:iam::{account}:role/{role}");
     }
     caller.to_string()
 }

@@ -200,14 +200,14 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         } else {
             None
         };
-        if let Some((_, backlog)) = &outbox {
-            if !backlog.is_empty() {
-                tracing::warn!(
-                    "sending {} messages left in the outbox {} by an earlier run first",
-                    backlog.len(),
-                    config.outbox.dir.display()
-                );
-            }
+        if let Some((_, backlog)) = &outbox
+            && !backlog.is_empty()
+        {
+            tracing::warn!(
+                "sending {} messages left in the outbox {} by an earlier run first",
+                backlog.len(),
+                config.outbox.dir.display()
+            );
         }
         let (tx, rx) = mpsc::channel(4096);
         let producer = spawn_source(source, sensor, &config, &settings, args, tx);

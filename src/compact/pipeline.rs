@@ -196,11 +196,11 @@ impl Pipeline {
             .filter(|k| present.contains(*k))
             .cloned()
             .collect();
-        if self.fail_point == Some(FailPoint::AfterFirstDelete) {
-            if let Some(first) = leftovers.first() {
-                self.store.delete(first).await?;
-                fail_at(FailPoint::AfterFirstDelete, self.fail_point);
-            }
+        if self.fail_point == Some(FailPoint::AfterFirstDelete)
+            && let Some(first) = leftovers.first()
+        {
+            self.store.delete(first).await?;
+            fail_at(FailPoint::AfterFirstDelete, self.fail_point);
         }
         self.store.delete_many(&leftovers).await?;
         Ok(leftovers.len())

@@ -420,17 +420,17 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
             values.insert(key, (Value::String(path), Source::Derived(how)));
         }
     }
-    if !values.contains_key("athena.output_location") {
-        if let Some((Value::String(bucket), _)) = values.get("aws.bucket") {
-            let out = format!("s3://{bucket}/athena-results/");
-            values.insert(
-                "athena.output_location",
-                (
-                    Value::String(out),
-                    Source::Derived("s3://<aws.bucket>/athena-results/"),
-                ),
-            );
-        }
+    if !values.contains_key("athena.output_location")
+        && let Some((Value::String(bucket), _)) = values.get("aws.bucket")
+    {
+        let out = format!("s3://{bucket}/athena-results/");
+        values.insert(
+            "athena.output_location",
+            (
+                Value::String(out),
+                Source::Derived("s3://<aws.bucket>/athena-results/"),
+            ),
+        );
     }
 }
 

@@ -207,10 +207,10 @@ pub fn describe(error: &ConnectionError) -> String {
         deepest = source;
     }
     // io::Error wrapping a rustls error: the rustls text says what was wrong.
-    if let Some(io) = deepest.downcast_ref::<std::io::Error>() {
-        if let Some(inner) = io.get_ref() {
-            return inner.to_string();
-        }
+    if let Some(io) = deepest.downcast_ref::<std::io::Error>()
+        && let Some(inner) = io.get_ref()
+    {
+        return inner.to_string();
     }
     deepest.to_string()
 }

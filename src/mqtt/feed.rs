@@ -93,14 +93,14 @@ impl Lines {
                     at(index - 1)
                 ));
             }
-            if self.validate {
-                if let Err(invalid) = payload::Reading::parse(&line) {
-                    let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
-                    return fail(format!(
-                        "{} is not a schema v1 reading: {invalid} (the lines before it were sent)",
-                        at(index - 1)
-                    ));
-                }
+            if self.validate
+                && let Err(invalid) = payload::Reading::parse(&line)
+            {
+                let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
+                return fail(format!(
+                    "{} is not a schema v1 reading: {invalid} (the lines before it were sent)",
+                    at(index - 1)
+                ));
             }
             if let Some(rate) = self.rate {
                 let due = started + Duration::from_secs_f64(sent as f64 / rate);

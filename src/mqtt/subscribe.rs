@@ -99,11 +99,11 @@ impl Subscriber {
     /// Waits for room in the request channel rather than dropping the ack: a
     /// lost ack would leave the broker's window for this client stuck.
     pub async fn ack(&self, publish: &Publish) {
-        if let Some(client) = self.link.client() {
-            if let Err(e) = client.ack(publish).await {
-                // Only when the connection is gone; the broker re-delivers.
-                tracing::debug!("could not acknowledge message {}: {e}", publish.pkid);
-            }
+        if let Some(client) = self.link.client()
+            && let Err(e) = client.ack(publish).await
+        {
+            // Only when the connection is gone; the broker re-delivers.
+            tracing::debug!("could not acknowledge message {}: {e}", publish.pkid);
         }
     }
 

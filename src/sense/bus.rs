@@ -98,14 +98,14 @@ impl RegisterBus for FakeBus {
 
     fn read(&mut self, address: u8, register: u8, buffer: &mut [u8]) -> io::Result<()> {
         self.check(address)?;
-        if let Some(left) = self.flaky_reads.get_mut(&(address, register & 0x7F)) {
-            if *left > 0 {
-                *left -= 1;
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "injected flaky read",
-                ));
-            }
+        if let Some(left) = self.flaky_reads.get_mut(&(address, register & 0x7F))
+            && *left > 0
+        {
+            *left -= 1;
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "injected flaky read",
+            ));
         }
         let start = register & 0x7F;
         for (offset, byte) in buffer.iter_mut().enumerate() {
