@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
             [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Number of simulated devices')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]')
             [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Use this MQTT broker instead of the embedded one (HOST:PORT)')
+            [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'At the stop, how long to wait for every acknowledged reading to reach the sink')
             [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed of the simulated devices [default: random]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, jsonl when piped]')

@@ -55,6 +55,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand --devices 'Number of simulated devices'
             cand --duration 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]'
             cand --broker 'Use this MQTT broker instead of the embedded one (HOST:PORT)'
+            cand --drain-timeout 'At the stop, how long to wait for every acknowledged reading to reach the sink'
             cand --seed 'Seed of the simulated devices [default: random]'
             cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
             cand -o 'Output format [default: table on a terminal, jsonl when piped]'

@@ -60,6 +60,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l rate -d 'Readings
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l devices -d 'Number of simulated devices' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l duration -d 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l broker -d 'Use this MQTT broker instead of the embedded one (HOST:PORT)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l drain-timeout -d 'At the stop, how long to wait for every acknowledged reading to reach the sink' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l seed -d 'Seed of the simulated devices [default: random]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
