@@ -263,7 +263,8 @@ fn rows_that_are_not_schema_v1_are_kept_aside_not_lost() {
     let run = iotpipe(dir.path())
         .args(["compact", "--data-dir", "data", "--all", "-o", "jsonl"])
         .run()
-        .success();
+        .expect_code(3);
+    assert!(run.stderr().contains("1 rows set aside"), "{}", run.stderr());
     assert_eq!(run.json_lines()[0]["invalid"], 1);
     let kept: Vec<String> = files(&data.join("rejected/compaction"));
     assert_eq!(kept.len(), 1);
@@ -333,3 +334,70 @@ fn new_folders_are_synced_into_their_parents() {
         );
     }
 }
+
+#[test]
+fn poison_objects_never_block_later_batches() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let readings = readings(dir.path());
+    // Threshold 5: 20 good objects make four batches; poison goes into the first.
+    let raw = data.join("raw/2026/03/01/23");
+    std::fs::create_dir_all(&raw).unwrap();
+    let good: Vec<&[String]> = readings.chunks(50).take(20).collect();
+    for (i, rows) in good.iter().enumerate() {
+        let name = format!("stream-1-2026-03-01-23-00-{i:02}-good.jsonl");
+        std::fs::write(raw.join(name), rows.join("\n") + "\n").unwrap();
+    }
+    // Not JSON at all, a line of garbage between good lines, and a broken gzip.
+    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-a-text.jsonl"), "hello\nworld\n").unwrap();
+    let mixed = format!("{}\nGARBAGE {{\n{}\n", readings[1000 - 1], readings[1000 - 2]);
+    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-b-mixed.jsonl"), mixed).unwrap();
+    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-c-bad.jsonl.gz"), b"\x1f\x8b\x08broken").unwrap();
+    let iotpipe_here = || iotpipe(dir.path()).env("IOTPIPE_COUNTER_THRESHOLD", "5");
+    iotpipe_here()
+        .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
+        .run();
+    let run = iotpipe_here()
+        .args(["compact", "--data-dir", "data", "--all", "-o", "jsonl"])
+        .run()
+        .expect_code(3);
+    let err = run.stderr();
+    assert!(err.contains("set aside"), "{err}");
+    assert!(err.contains("c-bad.jsonl.gz (cannot be decoded"), "{err}");
+    assert_eq!(run.json_lines().len(), 5, "every batch compacted: {}", run.stdout());
+    // Every good reading once; nothing raw is left.
+    let (rows, keys) = compacted_keys(&data);
+    // The mixed object's good lines repeat readings of the good objects.
+    let expected = keys_of(&readings);
+    assert_eq!(rows, expected.len(), "each reading once");
+    assert_eq!(keys, expected);
+    assert!(files(&data.join("raw")).is_empty(), "raw objects gone");
+    // What was set aside is kept with its reason: the lines, and the broken object whole.
+    let rejected = files(&data.join("rejected/compaction"));
+    let text: String = rejected
+        .iter()
+        .filter(|p| p.ends_with(".jsonl"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(text.contains("GARBAGE") && text.contains("hello") && text.contains("not JSON"), "{text}");
+    assert!(rejected.iter().any(|p| p.ends_with("c-bad.jsonl.gz")), "{rejected:?}");
+
+    // A raw object moved aside by hand: its batch completes without it.
+    let more = data.join("raw/2026/03/02/00");
+    std::fs::create_dir_all(&more).unwrap();
+    for i in 0..5 {
+        let name = format!("stream-1-2026-03-02-00-00-{i:02}-late.jsonl");
+        std::fs::write(more.join(name), readings[i * 10].clone() + "\n").unwrap();
+    }
+    iotpipe_here()
+        .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
+        .run();
+    std::fs::remove_file(more.join("stream-1-2026-03-02-00-00-02-late.jsonl")).unwrap();
+    let run = iotpipe_here()
+        .args(["compact", "--data-dir", "data", "-o", "jsonl"])
+        .run()
+        .expect_code(3);
+    assert!(run.stderr().contains("gone from the store"), "{}", run.stderr());
+    assert!(files(&data.join("raw")).is_empty());
+}
+
