@@ -36,8 +36,17 @@ impl Running {
 
     /// SIGINT (Ctrl-C), then its exit code and stderr.
     pub fn interrupt(&mut self) -> (Option<i32>, String) {
+        self.signal("-INT")
+    }
+
+    /// SIGTERM (what systemd sends to stop a service), then its exit code and stderr.
+    pub fn terminate(&mut self) -> (Option<i32>, String) {
+        self.signal("-TERM")
+    }
+
+    fn signal(&mut self, signal: &str) -> (Option<i32>, String) {
         let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status();
         let status = self.child.wait().expect("waiting for iotpipe");
         // Let the stderr reader drain what came last.

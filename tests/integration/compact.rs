@@ -264,7 +264,11 @@ fn rows_that_are_not_schema_v1_are_kept_aside_not_lost() {
         .args(["compact", "--data-dir", "data", "--all", "-o", "jsonl"])
         .run()
         .expect_code(3);
-    assert!(run.stderr().contains("1 rows set aside"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("1 rows set aside"),
+        "{}",
+        run.stderr()
+    );
     assert_eq!(run.json_lines()[0]["invalid"], 1);
     let kept: Vec<String> = files(&data.join("rejected/compaction"));
     assert_eq!(kept.len(), 1);
@@ -349,10 +353,26 @@ fn poison_objects_never_block_later_batches() {
         std::fs::write(raw.join(name), rows.join("\n") + "\n").unwrap();
     }
     // Not JSON at all, a line of garbage between good lines, and a broken gzip.
-    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-a-text.jsonl"), "hello\nworld\n").unwrap();
-    let mixed = format!("{}\nGARBAGE {{\n{}\n", readings[1000 - 1], readings[1000 - 2]);
-    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-b-mixed.jsonl"), mixed).unwrap();
-    std::fs::write(raw.join("stream-1-2026-03-01-23-00-00-c-bad.jsonl.gz"), b"\x1f\x8b\x08broken").unwrap();
+    std::fs::write(
+        raw.join("stream-1-2026-03-01-23-00-00-a-text.jsonl"),
+        "hello\nworld\n",
+    )
+    .unwrap();
+    let mixed = format!(
+        "{}\nGARBAGE {{\n{}\n",
+        readings[1000 - 1],
+        readings[1000 - 2]
+    );
+    std::fs::write(
+        raw.join("stream-1-2026-03-01-23-00-00-b-mixed.jsonl"),
+        mixed,
+    )
+    .unwrap();
+    std::fs::write(
+        raw.join("stream-1-2026-03-01-23-00-00-c-bad.jsonl.gz"),
+        b"\x1f\x8b\x08broken",
+    )
+    .unwrap();
     let iotpipe_here = || iotpipe(dir.path()).env("IOTPIPE_COUNTER_THRESHOLD", "5");
     iotpipe_here()
         .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
@@ -364,7 +384,12 @@ fn poison_objects_never_block_later_batches() {
     let err = run.stderr();
     assert!(err.contains("set aside"), "{err}");
     assert!(err.contains("c-bad.jsonl.gz (cannot be decoded"), "{err}");
-    assert_eq!(run.json_lines().len(), 5, "every batch compacted: {}", run.stdout());
+    assert_eq!(
+        run.json_lines().len(),
+        5,
+        "every batch compacted: {}",
+        run.stdout()
+    );
     // Every good reading once; nothing raw is left.
     let (rows, keys) = compacted_keys(&data);
     // The mixed object's good lines repeat readings of the good objects.
@@ -379,8 +404,14 @@ fn poison_objects_never_block_later_batches() {
         .filter(|p| p.ends_with(".jsonl"))
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
-    assert!(text.contains("GARBAGE") && text.contains("hello") && text.contains("not JSON"), "{text}");
-    assert!(rejected.iter().any(|p| p.ends_with("c-bad.jsonl.gz")), "{rejected:?}");
+    assert!(
+        text.contains("GARBAGE") && text.contains("hello") && text.contains("not JSON"),
+        "{text}"
+    );
+    assert!(
+        rejected.iter().any(|p| p.ends_with("c-bad.jsonl.gz")),
+        "{rejected:?}"
+    );
 
     // A raw object moved aside by hand: its batch completes without it.
     let more = data.join("raw/2026/03/02/00");
@@ -397,7 +428,10 @@ fn poison_objects_never_block_later_batches() {
         .args(["compact", "--data-dir", "data", "-o", "jsonl"])
         .run()
         .expect_code(3);
-    assert!(run.stderr().contains("gone from the store"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("gone from the store"),
+        "{}",
+        run.stderr()
+    );
     assert!(files(&data.join("raw")).is_empty());
 }
-

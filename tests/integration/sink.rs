@@ -334,3 +334,33 @@ fn tail_objects_prints_objects_as_they_land() {
     assert!(row["size"].as_u64().unwrap() > 0);
     assert_eq!(row["rows"], 25);
 }
+
+#[test]
+fn sigterm_stops_long_running_commands_as_ctrl_c_does() {
+    let dir = temp_dir();
+    let broker = mosquitto();
+    let port = broker.port.to_string();
+    let commands: [(&str, Vec<&str>, &str); 3] = [
+        (
+            "tail objects",
+            vec!["tail", "objects", "--data-dir", "data"],
+            "following",
+        ),
+        ("tail mqtt", vec!["tail", "mqtt", "-p", &port], "subscribed"),
+        (
+            "sink",
+            vec!["sink", "-p", &port, "--data-dir", "data"],
+            "sink: landing",
+        ),
+    ];
+    for (name, args, ready) in commands {
+        let mut running = iotpipe(dir.path()).args(["-v"]).args(&args).start();
+        running.wait_for_stderr(name, |err| err.contains(ready));
+        let (code, err) = running.terminate();
+        assert_eq!(
+            code,
+            Some(if name == "sink" { 0 } else { 130 }),
+            "{name}: {err}"
+        );
+    }
+}
