@@ -7,6 +7,7 @@ mod common;
 
 mod assets;
 mod aws;
+mod chaos;
 mod cli;
 mod compact;
 mod config;
