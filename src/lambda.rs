@@ -168,11 +168,11 @@ impl Handler {
                 summary.ignored += 1;
                 continue;
             };
-            let key = self.store.logical(&event_key(encoded)?);
-            if !key.starts_with(RAW) {
+            let key = self.store.layout_key(&event_key(encoded)?);
+            let Some(key) = key.filter(|key| key.starts_with(RAW)) else {
                 summary.ignored += 1;
                 continue;
-            }
+            };
             let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
             match self.counter.record(&key, size).await? {
                 Recorded::New => summary.recorded += 1,

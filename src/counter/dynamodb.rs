@@ -25,6 +25,16 @@ use crate::payload::format_ts;
 /// Claim attempts before giving up on a busy table.
 const ATTEMPTS: u32 = 200;
 
+/// Record attempts when concurrent transactions cancel each other.
+const RECORD_ATTEMPTS: u32 = 12;
+
+/// Cancellation reasons that mean "try again", not "no".
+const RETRYABLE: [&str; 3] = [
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+];
+
 /// TransactWriteItems takes at most 100 items: the batch item, the counter, and the markers.
 pub const MAX_BATCH: u32 = 98;
 
@@ -215,41 +225,64 @@ impl DynamoCounter {
 #[async_trait::async_trait]
 impl Counter for DynamoCounter {
     async fn record(&self, key: &str, size: u64) -> Result<Recorded, CounterError> {
-        let marker = Put::builder()
-            .table_name(&self.table)
-            .item("pk", s(&format!("object#{key}")))
-            .item("key", s(key))
-            .item("size", n(size as i64))
-            .item("recorded_at", s(&now()))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| self.fail(&e))?;
-        let count = self.pending_delta(1)?;
-        let sent = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(marker).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Recorded::New),
-            Err(e) => {
-                use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-                let duplicate = match e.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                        c.cancellation_reasons().first().and_then(|r| r.code())
-                            == Some("ConditionalCheckFailed")
-                    }
-                    _ => false,
-                };
-                if duplicate {
-                    Ok(Recorded::Duplicate)
-                } else {
-                    Err(self.fail(&e))
-                }
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        // Every record also updates the one counter item, so concurrent
+        // recorders (parallel Lambda invocations) cancel each other with
+        // TransactionConflict: the whole transaction did nothing, so retry.
+        for attempt in 0..RECORD_ATTEMPTS {
+            if attempt > 0 {
+                let ceiling = (10u64 << attempt.min(6)).min(1000);
+                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling)))
+                    .await;
             }
+            let marker = Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(&format!("object#{key}")))
+                .item("key", s(key))
+                .item("size", n(size as i64))
+                .item("recorded_at", s(&now()))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| self.fail(&e))?;
+            let count = self.pending_delta(1)?;
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(marker).build())
+                .transact_items(TransactWriteItem::builder().update(count).build())
+                .send()
+                .await;
+            let e = match sent {
+                Ok(_) => return Ok(Recorded::New),
+                Err(e) => e,
+            };
+            match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    let codes: Vec<&str> = c
+                        .cancellation_reasons()
+                        .iter()
+                        .filter_map(|r| r.code())
+                        .collect();
+                    if codes.first() == Some(&"ConditionalCheckFailed") {
+                        return Ok(Recorded::Duplicate);
+                    }
+                    if !codes.iter().any(|code| RETRYABLE.contains(code)) {
+                        return Err(self.fail(&e));
+                    }
+                }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {}
+                _ => return Err(self.fail(&e)),
+            }
+            tracing::debug!(
+                "recording {key}: transaction cancelled by a concurrent writer; retrying"
+            );
         }
+        Err(CounterError::Table {
+            table: self.table.clone(),
+            message: format!(
+                "could not record {key} in {RECORD_ATTEMPTS} attempts: too many concurrent writers"
+            ),
+        })
     }
 
     async fn check(&self) -> Result<Readiness, CounterError> {

@@ -133,6 +133,19 @@ impl S3Store {
         key.to_string()
     }
 
+    /// The layout key of a bucket key that lies under one of the configured
+    /// prefixes; None for anything else in the bucket (an S3 event for a key
+    /// outside `aws.raw_prefix` must not be counted as raw).
+    pub fn layout_key(&self, key: &str) -> Option<String> {
+        self.prefixes
+            .pairs()
+            .into_iter()
+            .find_map(|(area, prefix)| {
+                key.strip_prefix(prefix.as_str())
+                    .map(|rest| format!("{area}{rest}"))
+            })
+    }
+
     /// `s3://bucket/<physical key>`, as Athena's `$path` and table locations name it.
     pub fn uri(&self, key: &str) -> String {
         format!("s3://{}/{}", self.bucket, self.physical(key))
@@ -365,6 +378,29 @@ impl Store for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_keys_under_a_configured_prefix_have_a_layout_key() {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .build();
+        let store = S3Store::new(Client::from_conf(config), "b")
+            .with_prefixes(Prefixes::new("landing/", "parquet/", "bad/").unwrap());
+        assert_eq!(
+            store.layout_key("landing/2026/x.gz").as_deref(),
+            Some("raw/2026/x.gz")
+        );
+        assert_eq!(
+            store.layout_key("parquet/dt=1/x").as_deref(),
+            Some("compacted/dt=1/x")
+        );
+        assert_eq!(
+            store.layout_key("raw/2026/x.gz"),
+            None,
+            "raw/ is not raw here"
+        );
+        assert_eq!(store.layout_key("elsewhere/x"), None);
+    }
 
     #[test]
     fn event_keys_are_url_decoded() {
