@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::compact::athena::AthenaEngine;
 use crate::compact::local::LocalEngine;
-use crate::compact::{Compactor, Engine, FailPoint, Pipeline};
+use crate::compact::{Compactor, Engine, FailPoint, Lease, Pipeline};
 use crate::config::{Backend, Config};
 use crate::counter::Counter;
 use crate::counter::dynamodb::DynamoCounter;
@@ -19,6 +19,11 @@ use crate::signal::Cancel;
 use crate::store::Store;
 use crate::store::dir::DirStore;
 use crate::store::s3::{Prefixes, S3Store};
+
+/// How long a batch stays its runner's: longer than Athena lets a DML query
+/// run (30 minutes), and than a local compaction takes.
+const ATHENA_LEASE: std::time::Duration = std::time::Duration::from_secs(35 * 60);
+const LOCAL_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// The data-dir store and the SQLite counter: where the sink and `up` land,
 /// whatever `backend` says.
@@ -147,6 +152,11 @@ impl Stages {
             fail_point,
             // On S3 a Lambda may be compacting what it claimed.
             claim_grace: self.aws.is_some().then_some(crate::compact::CLAIM_GRACE),
+            lease: Lease::for_this_runner(if self.aws.is_some() {
+                ATHENA_LEASE
+            } else {
+                LOCAL_LEASE
+            }),
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::compact::local::LocalEngine;
-use crate::compact::{Drain, OnFailure, Pipeline};
+use crate::compact::{Drain, Lease, OnFailure, Pipeline};
 use crate::config::Config;
 use crate::counter::Counter;
 use crate::mqtt::connection::Link;
@@ -75,6 +75,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         counter: counter.clone(),
         fail_point: None,
         claim_grace: None,
+        lease: Lease::for_this_runner(std::time::Duration::from_secs(15 * 60)),
     };
     let threshold = config.counter.threshold;
     let started = Instant::now();

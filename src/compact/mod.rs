@@ -20,7 +20,7 @@ mod pipeline;
 use serde::Serialize;
 
 pub use pipeline::{
-    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, NEW_BATCH, OnFailure,
+    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, Lease, NEW_BATCH, OnFailure,
     Pipeline, Step,
 };
 
@@ -55,6 +55,8 @@ pub enum CompactError {
         state: String,
         reason: String,
     },
+    #[error("batch {batch} is held by another runner")]
+    Held { batch: String },
     #[error("interrupted{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
     Interrupted { query: Option<String> },
 }
@@ -88,6 +90,11 @@ impl Diagnose for CompactError {
             CompactError::Interrupted { .. } => {
                 Some("the batch is left retryable; rerun `iotpipe compact` to finish it".into())
             }
+            CompactError::Held { .. } => Some(
+                "another `iotpipe compact`, `up` or the Lambda is working on it; it is free again \
+                 when that runner ends or its lease expires"
+                    .into(),
+            ),
         }
     }
 }

@@ -109,6 +109,27 @@ pub struct Pipeline {
     /// Claimed batches younger than this are left to their claimer (None:
     /// every claimer is this process or dead, as with the local store).
     pub claim_grace: Option<time::Duration>,
+    /// Who this runner is, and how long a batch it works on stays its own.
+    pub lease: Lease,
+}
+
+/// A runner's hold on the batches it works on: only the holder may write,
+/// mark or delete a batch's outputs, so two runners never work one batch.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub holder: String,
+    pub ttl: std::time::Duration,
+}
+
+impl Lease {
+    /// A lease for this process lasting `ttl` per batch: longer than the
+    /// longest the engine can take (Athena stops a DML query after 30 minutes).
+    pub fn for_this_runner(ttl: std::time::Duration) -> Lease {
+        Lease {
+            holder: crate::counter::new_holder(),
+            ttl,
+        }
+    }
 }
 
 impl Pipeline {
@@ -130,19 +151,31 @@ impl Pipeline {
                 resumed_deletion: true,
             });
         }
+        let holder = &self.lease.holder;
+        if !self
+            .counter
+            .lease(&batch.id, holder, self.lease.ttl)
+            .await?
+        {
+            return Err(CompactError::Held {
+                batch: batch.id.clone(),
+            });
+        }
         let compaction = match self.write_and_verify(batch, progress).await {
             Ok(compaction) => compaction,
             Err(error) => {
                 // Leave the batch retryable, with the reason for `iotpipe counters`.
                 let _ = self
                     .counter
-                    .mark_failed(&batch.id, &error.to_string())
+                    .mark_failed(&batch.id, holder, &error.to_string())
                     .await;
                 return Err(error);
             }
         };
         fail_at(FailPoint::AfterWrite, self.fail_point);
-        self.counter.mark_compacted(&batch.id).await?;
+        // Conditional on still holding the lease: a runner that lost it marks
+        // and deletes nothing.
+        self.counter.mark_compacted(&batch.id, holder).await?;
         fail_at(FailPoint::AfterMark, self.fail_point);
         let deleted = self.delete_raw(batch).await?;
         Ok(BatchReport {
@@ -333,39 +366,46 @@ impl Drainer<'_> {
                 None => {}
             }
         }
-        if cancel.is_cancelled() {
-            return Err(CompactError::Interrupted { query: None });
-        }
-        if self.work.is_empty() && self.drain.only.is_none() && self.drain.claim {
-            let claimed = pipeline
-                .counter
-                .claim_next(self.drain.threshold, self.drain.partial)
-                .await?;
-            self.work.extend(claimed);
-        }
-        let Some(batch) = self.work.pop_front() else {
-            return Ok(None);
-        };
-        let progress = Progress::new(batch.keys.len() as u64, self.drain.show_progress);
-        let run = pipeline.run_batch(&batch, &progress);
-        let report = if pipeline.engine.stops_on_cancel() {
-            run.await
-        } else {
-            // Dropping the batch midway is as safe as a crash: it resumes.
-            tokio::select! {
-                report = run => report,
-                () = cancel.cancelled() => Err(CompactError::Interrupted { query: None }),
+        // Batches another runner holds are left to it: go on to the next.
+        loop {
+            if cancel.is_cancelled() {
+                return Err(CompactError::Interrupted { query: None });
             }
-        };
-        progress.finish();
-        match report {
-            Ok(report) => Ok(Some(Ok(report))),
-            Err(error @ CompactError::Interrupted { .. }) => Err(error),
-            Err(error) if self.drain.on_failure == OnFailure::Stop => Err(error),
-            Err(error) => Ok(Some(Err(BatchFailure {
-                batch: batch.id,
-                error,
-            }))),
+            if self.work.is_empty() && self.drain.only.is_none() && self.drain.claim {
+                let claimed = pipeline
+                    .counter
+                    .claim_next(self.drain.threshold, self.drain.partial)
+                    .await?;
+                self.work.extend(claimed);
+            }
+            let Some(batch) = self.work.pop_front() else {
+                return Ok(None);
+            };
+            let progress = Progress::new(batch.keys.len() as u64, self.drain.show_progress);
+            let run = pipeline.run_batch(&batch, &progress);
+            let report = if pipeline.engine.stops_on_cancel() {
+                run.await
+            } else {
+                // Dropping the batch midway is as safe as a crash: it resumes.
+                tokio::select! {
+                    report = run => report,
+                    () = cancel.cancelled() => Err(CompactError::Interrupted { query: None }),
+                }
+            };
+            progress.finish();
+            return match report {
+                Ok(report) => Ok(Some(Ok(report))),
+                Err(CompactError::Held { batch }) => {
+                    tracing::info!("batch {batch} is held by another runner: left to it");
+                    continue;
+                }
+                Err(error @ CompactError::Interrupted { .. }) => Err(error),
+                Err(error) if self.drain.on_failure == OnFailure::Stop => Err(error),
+                Err(error) => Ok(Some(Err(BatchFailure {
+                    batch: batch.id,
+                    error,
+                }))),
+            };
         }
     }
 }

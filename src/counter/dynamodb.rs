@@ -177,9 +177,28 @@ impl DynamoCounter {
         })
     }
 
+    /// The batch's lease holder, if any.
+    async fn lease_owner(&self, id: &str) -> Result<Option<String>, CounterError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        Ok(item
+            .item()
+            .and_then(|i| i.get("lease_owner"))
+            .and_then(|v| v.as_s().ok())
+            .cloned())
+    }
+
     async fn finish(
         &self,
         id: &str,
+        holder: &str,
         state: BatchState,
         error: Option<&str>,
     ) -> Result<(), CounterError> {
@@ -188,19 +207,25 @@ impl DynamoCounter {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(&format!("batch#{id}")))
-            .condition_expression("attribute_exists(pk) AND (#s = :claimed OR #s = :failed)")
+            .condition_expression(
+                "attribute_exists(pk) AND (#s = :claimed OR #s = :failed) \
+                 AND (attribute_not_exists(lease_owner) OR lease_owner = :holder)",
+            )
             .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":holder", s(holder))
             .expression_attribute_values(":claimed", s("claimed"))
             .expression_attribute_values(":failed", s("failed"))
             .expression_attribute_values(":state", s(&state.to_string()))
             .expression_attribute_values(":done", s(&now()));
         update = match error {
             Some(error) => update
-                .update_expression("SET #s = :state, done_at = :done, #e = :error")
+                .update_expression(
+                    "SET #s = :state, done_at = :done, #e = :error REMOVE lease_owner",
+                )
                 .expression_attribute_names("#e", "error")
                 .expression_attribute_values(":error", s(error)),
             None => update
-                .update_expression("SET #s = :state, done_at = :done REMOVE #e")
+                .update_expression("SET #s = :state, done_at = :done REMOVE #e, lease_owner")
                 .expression_attribute_names("#e", "error"),
         };
         match update.send().await {
@@ -209,7 +234,14 @@ impl DynamoCounter {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
+                let owner = self.lease_owner(id).await?;
                 match self.batch(id).await {
+                    Ok(batch) if batch.state != BatchState::Compacted && owner.is_some() => {
+                        Err(CounterError::LeaseLost {
+                            id: id.to_string(),
+                            holder: owner.unwrap_or_default(),
+                        })
+                    }
                     Ok(batch) => Err(CounterError::WrongState {
                         id: id.to_string(),
                         state: batch.state,
@@ -473,12 +505,61 @@ impl Counter for DynamoCounter {
         Ok(batches)
     }
 
-    async fn mark_compacted(&self, id: &str) -> Result<(), CounterError> {
-        self.finish(id, BatchState::Compacted, None).await
+    async fn lease(
+        &self,
+        id: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, CounterError> {
+        let now = time::OffsetDateTime::now_utc();
+        // A holder that died on this machine frees its lease at once.
+        let stale = self
+            .lease_owner(id)
+            .await?
+            .filter(|owner| owner != holder && super::holder_is_gone(owner));
+        let mut condition =
+            "(#s = :claimed OR #s = :failed) AND (attribute_not_exists(lease_owner) \
+             OR lease_owner = :holder OR lease_until < :now"
+                .to_string();
+        if stale.is_some() {
+            condition.push_str(" OR lease_owner = :stale");
+        }
+        condition.push(')');
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .update_expression("SET lease_owner = :holder, lease_until = :until")
+            .condition_expression(condition)
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":failed", s("failed"))
+            .expression_attribute_values(":holder", s(holder))
+            .expression_attribute_values(":now", s(&format_ts(now)))
+            .expression_attribute_values(":until", s(&format_ts(now + ttl)));
+        if let Some(stale) = &stale {
+            update = update.expression_attribute_values(":stale", s(stale));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(&e)),
+        }
     }
 
-    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError> {
-        self.finish(id, BatchState::Failed, Some(error)).await
+    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError> {
+        self.finish(id, holder, BatchState::Compacted, None).await
+    }
+
+    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError> {
+        self.finish(id, holder, BatchState::Failed, Some(error))
+            .await
     }
 
     async fn counted(&self) -> Result<Vec<Counted>, CounterError> {

@@ -25,6 +25,8 @@ pub enum CounterError {
     Table { table: String, message: String },
     #[error("no batch {0}")]
     NoBatch(String),
+    #[error("batch {id} is held by {holder}: its lease was lost")]
+    LeaseLost { id: String, holder: String },
     #[error("batch {id} is {state}, not claimed or failed")]
     WrongState { id: String, state: BatchState },
 }
@@ -38,6 +40,11 @@ impl Diagnose for CounterError {
             CounterError::Table { .. } => Some(
                 "check counter.table (`iotpipe counters --init` creates it), the credentials \
                  (--profile) and the region (--region)"
+                    .into(),
+            ),
+            CounterError::LeaseLost { .. } => Some(
+                "another runner took the batch over after this one's lease expired; nothing was \
+                 marked or deleted by this run"
                     .into(),
             ),
             CounterError::NoBatch(_) => Some("`iotpipe counters` lists the batches".into()),
@@ -143,8 +150,18 @@ pub trait Counter: Send + Sync {
     async fn batch(&self, id: &str) -> Result<Batch, CounterError>;
     /// Every batch, newest first.
     async fn batches(&self) -> Result<Vec<Batch>, CounterError>;
-    async fn mark_compacted(&self, id: &str) -> Result<(), CounterError>;
-    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError>;
+    /// Takes (or renews) batch `id` for `holder` until `ttl` from now: a
+    /// claimed or failed batch that nobody else holds (an expired lease, or one
+    /// whose holder is a dead process on this machine, is free). False: held.
+    async fn lease(
+        &self,
+        id: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, CounterError>;
+    /// Marks the batch compacted; only its lease holder may (or anyone, unleased).
+    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError>;
+    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError>;
     /// Every object ever recorded.
     async fn counted(&self) -> Result<Vec<Counted>, CounterError>;
     /// The objects not yet in a batch, in the order claims take them (by key).
@@ -224,6 +241,28 @@ impl Drift {
     }
 }
 
+/// Who holds a lease: `host/pid/random`, unique per runner.
+pub fn new_holder() -> String {
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    format!(
+        "{host}/{}/{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
+}
+
+/// Whether `holder` was a process of this machine that is no longer running:
+/// its lease is free at once (a crashed `compact` is resumed by the next one).
+pub fn holder_is_gone(holder: &str) -> bool {
+    let mut parts = holder.splitn(3, '/');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let here = gethostname::gethostname().to_string_lossy().into_owned();
+    let proc = std::path::Path::new("/proc");
+    host == here && proc.is_dir() && !proc.join(pid).exists()
+}
+
 /// A new batch id: sortable by claim time, unique across claimers.
 pub fn new_batch_id() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -287,19 +326,49 @@ pub mod suite {
             Recorded::Duplicate
         );
         counter
-            .mark_failed(&batch.id, "engine exploded")
+            .mark_failed(&batch.id, "suite", "engine exploded")
             .await
             .unwrap();
         assert_eq!(
             counter.batch(&batch.id).await.unwrap().error.as_deref(),
             Some("engine exploded")
         );
-        counter.mark_compacted(&batch.id).await.unwrap();
+        // Leases: one holder at a time; only the holder marks; an expired lease is free.
+        let long = std::time::Duration::from_secs(600);
+        assert!(counter.lease(&batch.id, "runner-a", long).await.unwrap());
+        assert!(
+            counter.lease(&batch.id, "runner-a", long).await.unwrap(),
+            "renewed"
+        );
+        assert!(
+            !counter.lease(&batch.id, "runner-b", long).await.unwrap(),
+            "held by a"
+        );
+        assert!(matches!(
+            counter.mark_compacted(&batch.id, "runner-b").await,
+            Err(CounterError::LeaseLost { .. })
+        ));
+        assert!(
+            counter
+                .lease(&batch.id, "runner-a", std::time::Duration::ZERO)
+                .await
+                .unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(
+            counter.lease(&batch.id, "suite", long).await.unwrap(),
+            "expired: free"
+        );
+        counter.mark_compacted(&batch.id, "suite").await.unwrap();
+        assert!(
+            !counter.lease(&batch.id, "suite", long).await.unwrap(),
+            "a compacted batch is not leased"
+        );
         let done = counter.batch(&batch.id).await.unwrap();
         assert_eq!(done.state, BatchState::Compacted);
         assert!(done.done_at.is_some());
         assert!(matches!(
-            counter.mark_failed(&batch.id, "late").await,
+            counter.mark_failed(&batch.id, "suite", "late").await,
             Err(CounterError::WrongState { .. })
         ));
         assert!(matches!(

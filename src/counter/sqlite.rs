@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Batch, BatchState, Counted, Counter, CounterError, Pending, Recorded, new_batch_id};
+use super::{
+    Batch, BatchState, Counted, Counter, CounterError, Pending, Recorded, holder_is_gone,
+    new_batch_id,
+};
 use crate::payload::format_ts;
 
 const SCHEMA: &str = "
@@ -26,7 +29,9 @@ CREATE TABLE IF NOT EXISTS batches (
     state TEXT NOT NULL CHECK (state IN ('claimed', 'compacted', 'failed')),
     claimed_at TEXT NOT NULL,
     done_at TEXT,
-    error TEXT
+    error TEXT,
+    lease_owner TEXT,
+    lease_until TEXT
 );
 ";
 
@@ -61,6 +66,27 @@ impl SqliteCounter {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
+        // Leases came later: add their columns to an older database.
+        for column in ["lease_owner", "lease_until"] {
+            let present: bool = conn
+                .query_row(
+                    "SELECT count(*) FROM pragma_table_info('batches') WHERE name = ?1",
+                    [column],
+                    |row| row.get::<_, i64>(0),
+                )
+                .map_err(fail)?
+                > 0;
+            if !present {
+                let added =
+                    conn.execute(&format!("ALTER TABLE batches ADD COLUMN {column} TEXT"), []);
+                match added {
+                    Ok(_) => {}
+                    // Another process opening the same old database added it first.
+                    Err(e) if e.to_string().contains("duplicate column") => {}
+                    Err(e) => return Err(fail(e)),
+                }
+            }
+        }
         Ok(SqliteCounter {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -125,25 +151,57 @@ impl SqliteCounter {
         }))
     }
 
-    fn finish(&self, id: &str, state: BatchState, error: Option<&str>) -> Result<(), CounterError> {
+    fn finish(
+        &self,
+        id: &str,
+        holder: &str,
+        state: BatchState,
+        error: Option<&str>,
+    ) -> Result<(), CounterError> {
         let changed = self.with(|conn| {
             conn.execute(
-                "UPDATE batches SET state = ?2, done_at = ?3, error = ?4 \
-                 WHERE id = ?1 AND state IN ('claimed', 'failed')",
-                params![id, state.to_string(), now(), error],
+                "UPDATE batches SET state = ?2, done_at = ?3, error = ?4, lease_owner = NULL \
+                 WHERE id = ?1 AND state IN ('claimed', 'failed') \
+                 AND (lease_owner IS NULL OR lease_owner = ?5)",
+                params![id, state.to_string(), now(), error, holder],
             )
         })?;
         if changed == 0 {
-            let batch = self.with(|conn| Self::load_batch(conn, id))?;
-            return Err(match batch {
-                Some(batch) => CounterError::WrongState {
+            let current = self.with(|conn| {
+                Ok((
+                    Self::load_batch(conn, id)?,
+                    Self::lease_of(conn, id)?.map(|(owner, _)| owner),
+                ))
+            })?;
+            return Err(match current {
+                (Some(batch), _) if batch.state == BatchState::Compacted => {
+                    CounterError::WrongState {
+                        id: id.to_string(),
+                        state: batch.state,
+                    }
+                }
+                (Some(_), Some(owner)) => CounterError::LeaseLost {
+                    id: id.to_string(),
+                    holder: owner,
+                },
+                (Some(batch), None) => CounterError::WrongState {
                     id: id.to_string(),
                     state: batch.state,
                 },
-                None => CounterError::NoBatch(id.to_string()),
+                (None, _) => CounterError::NoBatch(id.to_string()),
             });
         }
         Ok(())
+    }
+
+    /// The batch's lease holder and expiry, if it has one.
+    fn lease_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<(String, String)>> {
+        conn.query_row(
+            "SELECT lease_owner, lease_until FROM batches WHERE id = ?1 AND lease_owner IS NOT NULL",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
     }
 }
 
@@ -246,12 +304,33 @@ impl Counter for SqliteCounter {
         })
     }
 
-    async fn mark_compacted(&self, id: &str) -> Result<(), CounterError> {
-        self.finish(id, BatchState::Compacted, None)
+    async fn lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, CounterError> {
+        let now = time::OffsetDateTime::now_utc();
+        let until = format_ts(now + ttl);
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let free = match Self::lease_of(&tx, id)? {
+                None => true,
+                Some((owner, _)) if owner == holder => true,
+                Some((owner, expires)) => expires < format_ts(now) || holder_is_gone(&owner),
+            };
+            let taken = free
+                && tx.execute(
+                    "UPDATE batches SET lease_owner = ?2, lease_until = ?3 \
+                     WHERE id = ?1 AND state IN ('claimed', 'failed')",
+                    params![id, holder, until],
+                )? == 1;
+            tx.commit()?;
+            Ok(taken)
+        })
     }
 
-    async fn mark_failed(&self, id: &str, error: &str) -> Result<(), CounterError> {
-        self.finish(id, BatchState::Failed, Some(error))
+    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError> {
+        self.finish(id, holder, BatchState::Compacted, None)
+    }
+
+    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError> {
+        self.finish(id, holder, BatchState::Failed, Some(error))
     }
 
     async fn counted(&self) -> Result<Vec<Counted>, CounterError> {

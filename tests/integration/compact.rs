@@ -435,3 +435,61 @@ fn poison_objects_never_block_later_batches() {
     );
     assert!(files(&data.join("raw")).is_empty());
 }
+
+#[test]
+fn a_batch_another_runner_holds_is_left_to_it_until_its_lease_ends() {
+    let dir = temp_dir();
+    let data = dir.path().join("data");
+    let readings = readings(dir.path());
+    land(&data, &readings, 20);
+    let db = data.join("counter.sqlite3");
+    // Another runner (on another machine, so not known dead) claims the batch
+    // and holds it: a crash there must not make this compact take its work.
+    let fail = iotpipe(dir.path())
+        .args([
+            "compact",
+            "--data-dir",
+            "data",
+            "--fail-point",
+            "after-write",
+        ])
+        .run();
+    assert_eq!(fail.code(), -1, "{}", fail.stderr());
+    let held_until = "2999-01-01T00:00:00.000Z";
+    let python_args = |statement: String| {
+        let code = format!(
+            "import sqlite3\nc = sqlite3.connect({:?})\nc.execute({statement:?})\nc.commit()",
+            db.display().to_string()
+        );
+        python(&code, &[]);
+    };
+    python_args(format!(
+        "UPDATE batches SET lease_owner = 'elsewhere/1/abcd', lease_until = '{held_until}'"
+    ));
+    let run = iotpipe(dir.path())
+        .args(["-v", "compact", "--data-dir", "data", "-o", "jsonl"])
+        .run()
+        .success();
+    assert!(
+        run.stderr().contains("held by another runner"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.json_lines().is_empty(),
+        "nothing compacted: {}",
+        run.stdout()
+    );
+    assert_eq!(files(&data.join("raw")).len(), 20, "raw objects untouched");
+
+    // Its lease ends: the batch is resumed, every reading once.
+    python_args("UPDATE batches SET lease_until = '2000-01-01T00:00:00.000Z'".to_string());
+    iotpipe(dir.path())
+        .args(["compact", "--data-dir", "data"])
+        .run()
+        .success();
+    let (rows, keys) = compacted_keys(&data);
+    assert_eq!(rows, 1000);
+    assert_eq!(keys, keys_of(&readings));
+    assert!(files(&data.join("raw")).is_empty());
+}

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use iotpipe::compact::athena::AthenaEngine;
-use iotpipe::compact::{CLAIM_GRACE, Pipeline};
+use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline};
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::{BatchState, Counter};
 use iotpipe::lambda::Handler;
@@ -88,6 +88,7 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
             engine: athena,
             fail_point: None,
             claim_grace: Some(CLAIM_GRACE),
+            lease: Lease::for_this_runner(std::time::Duration::from_secs(35 * 60)),
         }),
     };
 
