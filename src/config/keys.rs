@@ -182,7 +182,7 @@ pub const KEYS: &[Key] = &[
         "counter.threshold",
         Kind::Int {
             min: 1,
-            max: 100_000,
+            max: 10_000,
         },
         Some("20"),
     ),

@@ -384,6 +384,37 @@ pub mod suite {
     /// then 8 concurrent claimers taking batches of 20. The issue asks for
     /// 1,000 calls; moto copies the whole table per transaction, so its run is
     /// smaller (see tests/integration/aws.rs).
+    /// Batches larger than one DynamoDB transaction: `objects` recorded,
+    /// batches of `size` claimed until too few are left.
+    pub async fn claims_of_any_size(open: Open, size: u32, objects: usize) {
+        let counter = open();
+        for i in 0..objects {
+            counter.record(&format!("raw/{i:05}"), 1).await.unwrap();
+        }
+        let mut claimed = Vec::new();
+        while let Some(batch) = counter.claim_next(size, false).await.unwrap() {
+            assert_eq!(batch.keys.len(), size as usize);
+            let stored = counter.batch(&batch.id).await.unwrap();
+            assert_eq!(
+                stored.keys, batch.keys,
+                "the batch's exact key list is kept"
+            );
+            assert_eq!(
+                (stored.state, stored.bytes),
+                (BatchState::Claimed, u64::from(size))
+            );
+            claimed.extend(batch.keys);
+        }
+        let whole = objects - objects % size as usize;
+        let expected: Vec<String> = (0..whole).map(|i| format!("raw/{i:05}")).collect();
+        assert_eq!(claimed, expected, "each object in one batch, in order");
+        assert_eq!(counter.pending().await.unwrap(), (objects - whole) as u64);
+        assert_eq!(
+            counter.batches().await.unwrap().len(),
+            whole / size as usize
+        );
+    }
+
     pub async fn concurrent_records_and_claims_never_overlap(open: Open, calls_wanted: usize) {
         let unique = calls_wanted * 4 / 5;
         let keys: Vec<String> = (0..unique)

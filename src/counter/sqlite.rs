@@ -372,6 +372,12 @@ mod tests {
         suite::records_exactly_once_and_claims_in_order(opener(&dir)).await;
     }
 
+    #[tokio::test]
+    async fn claims_of_any_size() {
+        let dir = tempfile::tempdir().unwrap();
+        suite::claims_of_any_size(opener(&dir), 150, 320).await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
     async fn concurrent_records_and_claims_never_overlap() {
         let dir = tempfile::tempdir().unwrap();

@@ -37,6 +37,13 @@ async fn dynamodb_counter_records_exactly_once_and_claims_in_order() {
     suite::records_exactly_once_and_claims_in_order(counter_opener(&moto, "counter-a").await).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_counter_claims_batches_larger_than_a_transaction() {
+    let moto = moto();
+    // Threshold 100 (what the original system used): two batches of 210 objects.
+    suite::claims_of_any_size(counter_opener(&moto, "counter-large").await, 100, 210).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn dynamodb_counter_concurrent_records_and_claims_never_overlap() {
     let moto = moto();
