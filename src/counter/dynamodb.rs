@@ -64,6 +64,15 @@ fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// Before retry `attempt` (none before the first): a jittered, growing wait of
+/// at most `max_ms`, so that racing writers spread out.
+async fn back_off(attempt: u32, max_ms: u64) {
+    if attempt > 0 {
+        let ceiling = (10u64 << attempt.min(6)).min(max_ms);
+        tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling))).await;
+    }
+}
+
 fn now() -> String {
     format_ts(time::OffsetDateTime::now_utc())
 }
@@ -81,6 +90,20 @@ impl DynamoCounter {
             table: self.table.clone(),
             message: crate::aws::describe(error),
         }
+    }
+
+    /// The transaction item that puts object `key` into batch `id`, only where
+    /// it is recorded and in no batch yet.
+    fn mark(&self, key: &str, id: &str) -> Result<Update, CounterError> {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&format!("object#{key}")))
+            .update_expression("SET #b = :id")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
+            .expression_attribute_names("#b", "batch")
+            .expression_attribute_values(":id", s(id))
+            .build()
+            .map_err(|e| self.fail(&e))
     }
 
     /// The transaction item that moves the pending count by `delta`.
@@ -201,11 +224,7 @@ impl DynamoCounter {
     /// what this attempt marked and tries again on a fresh listing.
     async fn claim_large(&self, size: u32) -> Result<Option<Batch>, CounterError> {
         for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                let ceiling = (10u64 << attempt.min(6)).min(500);
-                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling)))
-                    .await;
-            }
+            back_off(attempt, 500).await;
             self.roll_back_abandoned_claims().await?;
             let mut pending = self.pending_objects().await?;
             if pending.len() < size as usize {
@@ -245,15 +264,7 @@ impl DynamoCounter {
             for step in keys.chunks(MARKS_PER_STEP) {
                 let mut request = self.client.transact_write_items();
                 for key in step {
-                    let mark = Update::builder()
-                        .table_name(&self.table)
-                        .key("pk", s(&format!("object#{key}")))
-                        .update_expression("SET #b = :id")
-                        .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
-                        .expression_attribute_names("#b", "batch")
-                        .expression_attribute_values(":id", s(&id))
-                        .build()
-                        .map_err(|e| self.fail(&e))?;
+                    let mark = self.mark(key, &id)?;
                     request =
                         request.transact_items(TransactWriteItem::builder().update(mark).build());
                 }
@@ -522,11 +533,7 @@ impl Counter for DynamoCounter {
         // recorders (parallel Lambda invocations) cancel each other with
         // TransactionConflict: the whole transaction did nothing, so retry.
         for attempt in 0..RECORD_ATTEMPTS {
-            if attempt > 0 {
-                let ceiling = (10u64 << attempt.min(6)).min(1000);
-                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling)))
-                    .await;
-            }
+            back_off(attempt, 1000).await;
             let marker = Put::builder()
                 .table_name(&self.table)
                 .item("pk", s(&format!("object#{key}")))
@@ -667,11 +674,7 @@ impl Counter for DynamoCounter {
         // A lost race (another claimer took some of these) is retried on a fresh
         // listing, backing off with jitter: each round has one winner.
         for attempt in 0..ATTEMPTS {
-            if attempt > 0 {
-                let ceiling = (10u64 << attempt.min(6)).min(500);
-                tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(1..=ceiling)))
-                    .await;
-            }
+            back_off(attempt, 500).await;
             let mut pending: Vec<(String, u64)> = self
                 .pending_objects()
                 .await?
@@ -703,15 +706,7 @@ impl Counter for DynamoCounter {
                 .transact_items(TransactWriteItem::builder().put(batch).build())
                 .transact_items(TransactWriteItem::builder().update(count).build());
             for (key, _) in &pending {
-                let mark = Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(&format!("object#{key}")))
-                    .update_expression("SET #b = :id")
-                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
-                    .expression_attribute_names("#b", "batch")
-                    .expression_attribute_values(":id", s(&id))
-                    .build()
-                    .map_err(|e| self.fail(&e))?;
+                let mark = self.mark(key, &id)?;
                 request = request.transact_items(TransactWriteItem::builder().update(mark).build());
             }
             match request.send().await {

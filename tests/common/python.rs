@@ -84,3 +84,26 @@ pub fn python_double(
         ready,
     )
 }
+
+/// The `(device_id, run_id, seq)` of every row in `<data>/compacted/`, read by
+/// DuckDB, and how many rows there are (none when nothing is compacted yet).
+pub fn compacted_keys(data: &Path) -> (usize, std::collections::BTreeSet<(String, String, i64)>) {
+    if !data.join("compacted").exists() {
+        return (0, Default::default());
+    }
+    let rows = duckdb(&format!(
+        "SELECT device_id, run_id, seq FROM read_parquet('{}/compacted/**/*.parquet')",
+        data.display()
+    ));
+    let keys = rows
+        .iter()
+        .map(|r| {
+            (
+                r["device_id"].as_str().expect("device_id").to_string(),
+                r["run_id"].as_str().expect("run_id").to_string(),
+                r["seq"].as_i64().expect("seq"),
+            )
+        })
+        .collect();
+    (rows.len(), keys)
+}

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::{Running, Service, duckdb, iotpipe, mosquitto_with, temp_dir};
+use crate::common::{Running, Service, compacted_keys, iotpipe, mosquitto_with, temp_dir};
 
 const READINGS: usize = 12_000;
 const CHUNK: usize = 500;
@@ -65,27 +65,6 @@ fn keys(lines: &[String]) -> BTreeSet<(String, String, i64)> {
             )
         })
         .collect()
-}
-
-fn compacted(data: &Path) -> (i64, BTreeSet<(String, String, i64)>) {
-    if !data.join("compacted").exists() {
-        return (0, BTreeSet::new());
-    }
-    let rows = duckdb(&format!(
-        "SELECT device_id, run_id, seq FROM read_parquet('{}/compacted/**/*.parquet')",
-        data.display()
-    ));
-    let keys = rows
-        .iter()
-        .map(|r| {
-            (
-                r["device_id"].as_str().unwrap().to_string(),
-                r["run_id"].as_str().unwrap().to_string(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    (rows.len() as i64, keys)
 }
 
 #[test]
@@ -211,7 +190,7 @@ fn every_reading_lands_once_whatever_is_killed() {
             let _ = running.child.wait();
         }
         env(iotpipe(dir.path())).args(["compact", "--all"]).run();
-        let found = compacted(&data);
+        let found = compacted_keys(&data);
         if found.1.len() == expected.len() || Instant::now() > settle {
             break found;
         }
@@ -238,7 +217,7 @@ fn every_reading_lands_once_whatever_is_killed() {
         &missing[..missing.len().min(5)]
     );
     assert_eq!(
-        rows as usize,
+        rows,
         expected.len(),
         "seed {seed}: every reading in exactly one row"
     );

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{duckdb, iotpipe, python, temp_dir};
+use crate::common::{compacted_keys, duckdb, iotpipe, python, temp_dir};
 
 /// Writes `readings` as raw objects under `data/raw`, the way Firehose or the
 /// sink would (gzip and plain, newline-delimited and `}{`-concatenated), with
@@ -89,24 +89,6 @@ fn keys_of(readings: &[String]) -> BTreeSet<(String, String, i64)> {
             )
         })
         .collect()
-}
-
-fn compacted_keys(data: &Path) -> (usize, BTreeSet<(String, String, i64)>) {
-    let rows = duckdb(&format!(
-        "SELECT device_id, run_id, seq FROM read_parquet('{}/compacted/**/*.parquet')",
-        data.display()
-    ));
-    let keys = rows
-        .iter()
-        .map(|r| {
-            (
-                r["device_id"].as_str().unwrap().into(),
-                r["run_id"].as_str().unwrap().into(),
-                r["seq"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    (rows.len(), keys)
 }
 
 fn files(dir: &Path) -> Vec<String> {
