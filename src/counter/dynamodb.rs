@@ -404,21 +404,27 @@ impl DynamoCounter {
         Ok(())
     }
 
+    /// One item by key, read consistently.
+    async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, CounterError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        Ok(output.item().cloned())
+    }
+
     /// The keys of a large batch, from its part items.
     async fn part_keys(&self, id: &str, parts: usize) -> Result<Vec<String>, CounterError> {
         let mut keys = Vec::new();
         for index in 0..parts {
-            let item = self
-                .client
-                .get_item()
-                .table_name(&self.table)
-                .key("pk", s(&format!("part#{id}#{index}")))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
+            let item = self.get(&format!("part#{id}#{index}")).await?;
             keys.extend(
-                item.item()
+                item.as_ref()
                     .and_then(|i| i.get("keys"))
                     .and_then(|v| v.as_l().ok())
                     .into_iter()
@@ -450,17 +456,9 @@ impl DynamoCounter {
 
     /// The batch's lease holder, if any.
     async fn lease_owner(&self, id: &str) -> Result<Option<String>, CounterError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("batch#{id}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.fail(&e))?;
+        let item = self.get(&format!("batch#{id}")).await?;
         Ok(item
-            .item()
+            .as_ref()
             .and_then(|i| i.get("lease_owner"))
             .and_then(|v| v.as_s().ok())
             .cloned())
@@ -641,17 +639,9 @@ impl Counter for DynamoCounter {
     }
 
     async fn pending(&self) -> Result<u64, CounterError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s("counter"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.fail(&e))?;
+        let item = self.get("counter").await?;
         Ok(item
-            .item()
+            .as_ref()
             .and_then(|i| i.get("pending"))
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
@@ -738,16 +728,8 @@ impl Counter for DynamoCounter {
     }
 
     async fn batch(&self, id: &str) -> Result<Batch, CounterError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("batch#{id}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| self.fail(&e))?;
-        match item.item() {
+        let item = self.get(&format!("batch#{id}")).await?;
+        match &item {
             Some(item) => self.load(item).await?,
             None => None,
         }
