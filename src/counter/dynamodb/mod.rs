@@ -4,9 +4,12 @@
 //! exact key list and state).
 //!
 //! Record: a transaction of (put marker if absent) + (ADD pending 1): a repeated
-//! key fails the condition and changes nothing. Claim: a transaction that puts
-//! the batch item and sets each marker's batch only where none is set, so two
-//! claimers can never take the same object; a lost race is retried.
+//! key fails the condition and changes nothing; one cancelled by a concurrent
+//! writer is retried. Claims (`claim.rs`) set each marker's batch only where
+//! none is set, so two claimers can never take the same object. Leases
+//! (`lease_owner`, `lease_until` on the batch item) keep one runner per batch.
+
+mod claim;
 
 use std::collections::HashMap;
 
@@ -18,12 +21,8 @@ use aws_sdk_dynamodb::types::{
 
 use super::{
     Batch, BatchState, Counted, Counter, CounterError, Pending, Readiness, Recorded, Setup,
-    new_batch_id,
 };
 use crate::payload::format_ts;
-
-/// Claim attempts before giving up on a busy table.
-const ATTEMPTS: u32 = 200;
 
 /// Record attempts when concurrent transactions cancel each other.
 const RECORD_ATTEMPTS: u32 = 12;
@@ -35,21 +34,7 @@ const RETRYABLE: [&str; 3] = [
     "ProvisionedThroughputExceeded",
 ];
 
-/// TransactWriteItems takes at most 100 items: the batch item, the counter, and
-/// the markers. Larger batches are claimed in steps (`claim_large`).
-pub const MAX_BATCH: u32 = 98;
-
-/// The largest batch (`counter.threshold`) on DynamoDB.
-pub const MAX_CLAIM: u32 = 10_000;
-
-/// Keys per part item of a large batch (well under DynamoDB's 400 KB item limit).
-const KEYS_PER_PART: usize = 400;
-
-/// Markers per transaction while claiming a large batch.
-const MARKS_PER_STEP: usize = 100;
-
-/// A large claim abandoned this long (its claimer died) is rolled back.
-const CLAIMING_EXPIRES: time::Duration = time::Duration::minutes(5);
+pub use claim::{MAX_BATCH, MAX_CLAIM};
 
 pub struct DynamoCounter {
     client: Client,
@@ -216,194 +201,6 @@ impl DynamoCounter {
         })
     }
 
-    /// Claims a batch larger than one transaction holds. The batch item is
-    /// written first as `claiming` (so a claimer that dies is found and rolled
-    /// back), its keys in part items; the markers are taken in transactions of
-    /// 100, each only where no batch is set; the batch item's flip to `claimed`
-    /// with the pending count is the commit point. A lost race rolls back
-    /// what this attempt marked and tries again on a fresh listing.
-    async fn claim_large(&self, size: u32) -> Result<Option<Batch>, CounterError> {
-        for attempt in 0..ATTEMPTS {
-            back_off(attempt, 500).await;
-            self.roll_back_abandoned_claims().await?;
-            let mut pending = self.pending_objects().await?;
-            if pending.len() < size as usize {
-                return Ok(None);
-            }
-            pending.truncate(size as usize);
-            let keys: Vec<String> = pending.iter().map(|p| p.key.clone()).collect();
-            let bytes: u64 = pending.iter().map(|p| p.size).sum();
-            let id = new_batch_id();
-            let claimed_at = now();
-            let parts: Vec<&[String]> = keys.chunks(KEYS_PER_PART).collect();
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(&format!("batch#{id}")))
-                .item("state", s("claiming"))
-                .item("parts", n(parts.len() as i64))
-                .item("bytes", n(bytes as i64))
-                .item("claimed_at", s(&claimed_at))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
-            for (index, part) in parts.iter().enumerate() {
-                let list = part.iter().map(|key| s(key)).collect();
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .item("pk", s(&format!("part#{id}#{index}")))
-                    .item("keys", AttributeValue::L(list))
-                    .send()
-                    .await
-                    .map_err(|e| self.fail(&e))?;
-            }
-            let mut marked = 0;
-            let mut lost_race = false;
-            for step in keys.chunks(MARKS_PER_STEP) {
-                let mut request = self.client.transact_write_items();
-                for key in step {
-                    let mark = self.mark(key, &id)?;
-                    request =
-                        request.transact_items(TransactWriteItem::builder().update(mark).build());
-                }
-                match request.send().await {
-                    Ok(_) => marked += step.len(),
-                    Err(e)
-                        if e.as_service_error().is_some_and(|s| {
-                            s.is_transaction_canceled_exception()
-                                || s.is_transaction_in_progress_exception()
-                        }) =>
-                    {
-                        lost_race = true;
-                        break;
-                    }
-                    Err(e) => return Err(self.fail(&e)),
-                }
-            }
-            if lost_race {
-                self.roll_back_claim(&id, &keys[..marked], parts.len())
-                    .await?;
-                continue;
-            }
-            let commit = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(&format!("batch#{id}")))
-                .update_expression("SET #s = :claimed")
-                .condition_expression("#s = :claiming")
-                .expression_attribute_names("#s", "state")
-                .expression_attribute_values(":claimed", s("claimed"))
-                .expression_attribute_values(":claiming", s("claiming"))
-                .build()
-                .map_err(|e| self.fail(&e))?;
-            let count = self.pending_delta(-i64::from(size))?;
-            self.client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(commit).build())
-                .transact_items(TransactWriteItem::builder().update(count).build())
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
-            return Ok(Some(Batch {
-                id,
-                state: BatchState::Claimed,
-                keys,
-                bytes,
-                claimed_at,
-                done_at: None,
-                error: None,
-            }));
-        }
-        Err(CounterError::Table {
-            table: self.table.clone(),
-            message: format!(
-                "could not claim a batch in {ATTEMPTS} attempts: too many concurrent claimers"
-            ),
-        })
-    }
-
-    /// Undoes a large claim that did not commit: its markers are free again,
-    /// its part items and batch item gone.
-    async fn roll_back_claim(
-        &self,
-        id: &str,
-        marked: &[String],
-        parts: usize,
-    ) -> Result<(), CounterError> {
-        for key in marked {
-            let released = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&format!("object#{key}")))
-                .update_expression("REMOVE #b")
-                .condition_expression("#b = :id")
-                .expression_attribute_names("#b", "batch")
-                .expression_attribute_values(":id", s(id))
-                .send()
-                .await;
-            if let Err(e) = released
-                && !e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-            {
-                return Err(self.fail(&e));
-            }
-        }
-        for index in 0..parts {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", s(&format!("part#{id}#{index}")))
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
-        }
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("batch#{id}")))
-            .condition_expression("#s = :claiming")
-            .expression_attribute_names("#s", "state")
-            .expression_attribute_values(":claiming", s("claiming"))
-            .send()
-            .await
-            .map_err(|e| self.fail(&e))?;
-        Ok(())
-    }
-
-    /// Rolls back large claims whose claimer died before committing.
-    async fn roll_back_abandoned_claims(&self) -> Result<(), CounterError> {
-        let now = time::OffsetDateTime::now_utc();
-        for item in self.scan("batch#").await? {
-            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            if text("state").as_deref() != Some("claiming") {
-                continue;
-            }
-            let started = text("claimed_at").and_then(|at| {
-                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
-                    .ok()
-            });
-            if started.is_none_or(|at| now - at < CLAIMING_EXPIRES) {
-                continue;
-            }
-            let Some(id) = text("pk").and_then(|pk| pk.strip_prefix("batch#").map(str::to_string))
-            else {
-                continue;
-            };
-            let parts = item
-                .get("parts")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let keys = self.part_keys(&id, parts).await?;
-            tracing::warn!("rolling back batch {id}: its claimer stopped before committing");
-            self.roll_back_claim(&id, &keys, parts).await?;
-        }
-        Ok(())
-    }
-
     /// One item by key, read consistently.
     async fn get(&self, pk: &str) -> Result<Option<HashMap<String, AttributeValue>>, CounterError> {
         let output = self
@@ -416,23 +213,6 @@ impl DynamoCounter {
             .await
             .map_err(|e| self.fail(&e))?;
         Ok(output.item().cloned())
-    }
-
-    /// The keys of a large batch, from its part items.
-    async fn part_keys(&self, id: &str, parts: usize) -> Result<Vec<String>, CounterError> {
-        let mut keys = Vec::new();
-        for index in 0..parts {
-            let item = self.get(&format!("part#{id}#{index}")).await?;
-            keys.extend(
-                item.as_ref()
-                    .and_then(|i| i.get("keys"))
-                    .and_then(|v| v.as_l().ok())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|v| v.as_s().ok().cloned()),
-            );
-        }
-        Ok(keys)
     }
 
     /// A batch item as a batch, its keys read from its parts when it has them;
@@ -659,72 +439,10 @@ impl Counter for DynamoCounter {
             });
         }
         if size > MAX_BATCH {
-            return self.claim_large(size).await;
+            self.claim_large(size).await
+        } else {
+            self.claim_in_one(size).await
         }
-        // A lost race (another claimer took some of these) is retried on a fresh
-        // listing, backing off with jitter: each round has one winner.
-        for attempt in 0..ATTEMPTS {
-            back_off(attempt, 500).await;
-            let mut pending: Vec<(String, u64)> = self
-                .pending_objects()
-                .await?
-                .into_iter()
-                .map(|p| (p.key, p.size))
-                .collect();
-            if pending.len() < size as usize {
-                return Ok(None);
-            }
-            pending.truncate(size as usize);
-            let id = new_batch_id();
-            let claimed_at = now();
-            let bytes: u64 = pending.iter().map(|(_, size)| size).sum();
-            let keys: Vec<AttributeValue> = pending.iter().map(|(key, _)| s(key)).collect();
-            let batch = Put::builder()
-                .table_name(&self.table)
-                .item("pk", s(&format!("batch#{id}")))
-                .item("state", s("claimed"))
-                .item("keys", AttributeValue::L(keys))
-                .item("bytes", n(bytes as i64))
-                .item("claimed_at", s(&claimed_at))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| self.fail(&e))?;
-            let count = self.pending_delta(-i64::from(size))?;
-            let mut request = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(batch).build())
-                .transact_items(TransactWriteItem::builder().update(count).build());
-            for (key, _) in &pending {
-                let mark = self.mark(key, &id)?;
-                request = request.transact_items(TransactWriteItem::builder().update(mark).build());
-            }
-            match request.send().await {
-                Ok(_) => {
-                    return Ok(Some(Batch {
-                        id,
-                        state: BatchState::Claimed,
-                        keys: pending.into_iter().map(|(key, _)| key).collect(),
-                        bytes,
-                        claimed_at,
-                        done_at: None,
-                        error: None,
-                    }));
-                }
-                Err(e)
-                    if e.as_service_error().is_some_and(|s| {
-                        s.is_transaction_canceled_exception()
-                            || s.is_transaction_in_progress_exception()
-                    }) => {}
-                Err(e) => return Err(self.fail(&e)),
-            }
-        }
-        Err(CounterError::Table {
-            table: self.table.clone(),
-            message: format!(
-                "could not claim a batch in {ATTEMPTS} attempts: too many concurrent claimers"
-            ),
-        })
     }
 
     async fn batch(&self, id: &str) -> Result<Batch, CounterError> {
