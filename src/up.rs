@@ -170,7 +170,8 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
             () = &mut interrupt => break,
             () = &mut end => break,
             Some(_) = landed_rx.recv() => {
-                let full = Drain { resume: false, ..Drain::full_batches(threshold) };
+                // A failed batch is retried at the end; the demo goes on.
+                let full = Drain { resume: false, on_failure: OnFailure::Skip, ..Drain::full_batches(threshold) };
                 let mut drainer = pipeline.drain(full);
                 while let Some(done) = drainer.next(&Cancel::never()).await? {
                     let report = match done {
@@ -241,14 +242,11 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
 
     // Compact everything landed, full batch or not, and draw the final dashboard.
     let mut reports = Vec::new();
-    let everything = Drain {
-        partial: true,
-        ..Drain::full_batches(threshold)
-    };
     let mut skipped = Vec::new();
     let mut drainer = pipeline.drain(Drain {
+        partial: true,
         on_failure: OnFailure::Skip,
-        ..everything
+        ..Drain::full_batches(threshold)
     });
     while let Some(done) = drainer.next(&Cancel::never()).await? {
         match done {
