@@ -474,3 +474,26 @@ pub mod suite {
         assert_eq!(open().pending().await.unwrap(), 0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_dead_process_of_this_machine_gives_up_its_lease_at_once() {
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let me = new_holder();
+        assert!(me.starts_with(&format!("{host}/{}/", std::process::id())));
+        assert!(!holder_is_gone(&me), "this process is alive");
+        // Linux pids stay below 2^22.
+        assert!(
+            holder_is_gone(&format!("{host}/4294967/abcd")),
+            "no such process"
+        );
+        assert!(
+            !holder_is_gone("another-host/4294967/abcd"),
+            "elsewhere: wait for the expiry"
+        );
+        assert!(!holder_is_gone("suite"), "not a process holder");
+    }
+}
