@@ -25,23 +25,14 @@ use crate::store::s3::{Prefixes, S3Store};
 const ATHENA_LEASE: std::time::Duration = std::time::Duration::from_secs(35 * 60);
 const LOCAL_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// The data-dir store and the SQLite counter: where the sink and `up` land,
-/// whatever `backend` says.
-pub fn local(config: &Config) -> anyhow::Result<(Arc<DirStore>, Arc<SqliteCounter>)> {
-    let store = Arc::new(DirStore::new(&config.data_dir));
-    let counter = Arc::new(SqliteCounter::open(
-        &config.data_dir.join("counter.sqlite3"),
-    )?);
-    Ok((store, counter))
-}
-
 /// The DynamoDB counter of `counter.table`, whatever `backend` says (`doctor`).
 pub async fn dynamodb_counter(config: &Config) -> Arc<dyn Counter> {
     let sdk = crate::aws::sdk_config(&config.aws).await;
-    Arc::new(DynamoCounter::new(
-        crate::aws::dynamodb(&sdk),
-        config.counter.table.clone(),
-    ))
+    Arc::new(dynamo(&sdk, config))
+}
+
+fn dynamo(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoCounter {
+    DynamoCounter::new(crate::aws::dynamodb(sdk), config.counter.table.clone())
 }
 
 /// The dashboard the configuration names: QuickSight when datasets are
@@ -84,16 +75,21 @@ impl Stages {
     /// DynamoDB (`counter.table`).
     pub async fn new(config: &Config) -> anyhow::Result<Stages> {
         match config.backend {
-            Backend::Local => {
-                let (store, counter) = local(config)?;
-                Ok(Stages {
-                    store,
-                    counter,
-                    aws: None,
-                })
-            }
+            Backend::Local => Stages::local(config),
             Backend::Aws => Stages::aws(config).await,
         }
+    }
+
+    /// The data dir and the SQLite counter, whatever `backend` says: where
+    /// the sink and `up` land.
+    pub fn local(config: &Config) -> anyhow::Result<Stages> {
+        Ok(Stages {
+            store: data_dir_store(config),
+            counter: Arc::new(SqliteCounter::open(
+                &config.data_dir.join("counter.sqlite3"),
+            )?),
+            aws: None,
+        })
     }
 
     /// S3 and DynamoDB whatever `backend` says: for what only works there
@@ -101,10 +97,7 @@ impl Stages {
     pub async fn aws(config: &Config) -> anyhow::Result<Stages> {
         let (sdk, store) = s3_store(config).await?;
         let store = Arc::new(store);
-        let counter = Arc::new(DynamoCounter::new(
-            crate::aws::dynamodb(&sdk),
-            config.counter.table.clone(),
-        ));
+        let counter = Arc::new(dynamo(&sdk, config));
         Ok(Stages {
             store: store.clone(),
             counter,

@@ -3,7 +3,6 @@
 //! whenever a batch is full, the dashboard after each compaction, and a clean
 //! stop that lands and compacts everything that was acknowledged.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -12,10 +11,9 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::compact::local::LocalEngine;
-use crate::compact::{Drain, Lease, OnFailure, Pipeline};
+use crate::backends::Stages;
+use crate::compact::{Drain, Engine, OnFailure};
 use crate::config::Config;
-use crate::counter::Counter;
 use crate::mqtt::connection::Link;
 use crate::mqtt::publish;
 use crate::mqtt::subscribe::Subscriber;
@@ -68,15 +66,10 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     let quiet = up.quiet;
     let terminal = up.terminal;
     let dashboard_out = config.dashboard.out.clone();
-    let (store, counter) = crate::backends::local(config)?;
-    let pipeline = Pipeline {
-        engine: Arc::new(LocalEngine::new(store.clone(), None)),
-        store: store.clone(),
-        counter: counter.clone(),
-        fail_point: None,
-        claim_grace: None,
-        lease: Lease::for_this_runner(std::time::Duration::from_secs(15 * 60)),
-    };
+    let stages = Stages::local(config)?;
+    let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
+    let pipeline = stages.pipeline(engine, None);
+    let Stages { store, counter, .. } = stages;
     let threshold = config.counter.threshold;
     let started = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);

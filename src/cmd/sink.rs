@@ -111,7 +111,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     };
     let mut subscriber =
         Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
-    let (store, counter) = crate::backends::local(&config)?;
+    let crate::backends::Stages { store, counter, .. } = crate::backends::Stages::local(&config)?;
     let options = Options::from(&config.sink);
     let runtime = super::runtime()?;
     let quiet = ctx.quiet;

@@ -17,7 +17,8 @@ use parquet::file::properties::WriterProperties;
 
 use super::{CompactError, Compaction, Compactor, Output, Progress, SetAside};
 use crate::counter::Batch;
-use crate::payload::Reading;
+use crate::payload::{Reading, ReadingKey};
+use crate::store::content::reading_keys;
 use crate::store::{Store, StoreError};
 
 pub struct LocalEngine {
@@ -121,7 +122,7 @@ impl LocalEngine {
         &self,
         day: &str,
         batch_id: &str,
-    ) -> Result<HashSet<(String, String, u64)>, CompactError> {
+    ) -> Result<HashSet<ReadingKey>, CompactError> {
         let own = super::output_key(day, batch_id);
         let mut keys = HashSet::new();
         for object in self
@@ -133,33 +134,13 @@ impl LocalEngine {
                 continue;
             }
             let body = self.store.get(&object.key).await?;
-            read_keys(body, &mut keys).map_err(|reason| CompactError::Corrupt {
+            reading_keys(body, &mut keys).map_err(|reason| CompactError::Corrupt {
                 key: object.key.clone(),
                 reason,
             })?;
         }
         Ok(keys)
     }
-}
-
-/// Adds the key columns of a compacted Parquet file to `keys`.
-fn read_keys(body: Vec<u8>, keys: &mut HashSet<(String, String, u64)>) -> Result<(), String> {
-    use crate::store::content::{column, parquet_columns};
-    use arrow_array::{Int64Array, StringArray};
-    for batch in parquet_columns(body, &["device_id", "run_id", "seq"])? {
-        let batch = batch?;
-        let devices = column::<StringArray>(&batch, "device_id")?;
-        let runs = column::<StringArray>(&batch, "run_id")?;
-        let seqs = column::<Int64Array>(&batch, "seq")?;
-        for i in 0..batch.num_rows() {
-            keys.insert((
-                devices.value(i).to_string(),
-                runs.value(i).to_string(),
-                seqs.value(i).max(0) as u64,
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Small integer ids for repeated strings, so dedup keys need no allocation per row.
@@ -370,10 +351,7 @@ impl Compactor for LocalEngine {
             let elsewhere = self.keys_compacted_elsewhere(&day, &batch.id).await?;
             if !elsewhere.is_empty() {
                 let before = rows.len();
-                rows.retain(|row| {
-                    let r = &row.reading;
-                    !elsewhere.contains(&(r.device_id.clone(), r.run_id.clone(), r.seq))
-                });
+                rows.retain(|row| !elsewhere.contains(&row.reading.key()));
                 result.duplicates += (before - rows.len()) as u64;
             }
             if rows.is_empty() {

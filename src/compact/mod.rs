@@ -239,31 +239,18 @@ pub fn output_key(day: &str, batch_id: &str) -> String {
 pub async fn compacted_keys(
     store: &dyn crate::store::Store,
 ) -> Result<std::collections::HashSet<crate::payload::ReadingKey>, CompactError> {
-    use crate::store::content::{column, parquet_columns};
-    use arrow_array::{Int64Array, StringArray};
     let mut keys = std::collections::HashSet::new();
     for object in store.list(COMPACTED).await? {
         if object.key.ends_with('/') || object.key.contains("/.") {
             continue;
         }
         let body = store.get(&object.key).await?;
-        let corrupt = |reason: String| CompactError::Corrupt {
-            key: object.key.clone(),
-            reason,
-        };
-        for batch in parquet_columns(body, &["device_id", "run_id", "seq"]).map_err(corrupt)? {
-            let batch = batch.map_err(corrupt)?;
-            let devices = column::<StringArray>(&batch, "device_id").map_err(corrupt)?;
-            let runs = column::<StringArray>(&batch, "run_id").map_err(corrupt)?;
-            let seqs = column::<Int64Array>(&batch, "seq").map_err(corrupt)?;
-            for i in 0..batch.num_rows() {
-                keys.insert(crate::payload::ReadingKey {
-                    device_id: devices.value(i).to_string(),
-                    run_id: runs.value(i).to_string(),
-                    seq: seqs.value(i).max(0) as u64,
-                });
+        crate::store::content::reading_keys(body, &mut keys).map_err(|reason| {
+            CompactError::Corrupt {
+                key: object.key.clone(),
+                reason,
             }
-        }
+        })?;
     }
     Ok(keys)
 }
