@@ -35,6 +35,13 @@ pub struct JournalError {
     pub source: io::Error,
 }
 
+impl JournalError {
+    /// Another process holds the journal.
+    pub fn is_busy(&self) -> bool {
+        self.source.kind() == io::ErrorKind::WouldBlock
+    }
+}
+
 /// A message kept in the journal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
@@ -66,6 +73,8 @@ pub struct Journal {
     cursor_saved_at: Instant,
     unsynced: bool,
     pub dropped: u64,
+    /// Held while this process owns the journal.
+    _lock: File,
 }
 
 impl Journal {
@@ -84,6 +93,24 @@ impl Journal {
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
                 sync_dir(parent).map_err(err("syncing the parent directory"))?;
             }
+        }
+        // One process per journal, taken before anything is read or repaired:
+        // a second writer would interleave records and cut the other's tail.
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+            .map_err(err("opening the lock"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(err("locking")(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "in use by another process",
+                )));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(err("locking")(e)),
         }
         let acked_below = match fs::read_to_string(dir.join("acked")) {
             Ok(text) => text.trim().parse().unwrap_or(0),
@@ -117,6 +144,7 @@ impl Journal {
             cursor_saved_at: Instant::now(),
             unsynced: false,
             dropped: 0,
+            _lock: lock,
         };
         let mut pending = Vec::new();
         let count = paths.len();

@@ -164,8 +164,6 @@ pub struct Landing {
     oldest: Option<Instant>,
     pub stats: Stats,
     live: Arc<Live>,
-    /// Held while this sink owns the journal.
-    _lock: std::fs::File,
 }
 
 impl Landing {
@@ -178,8 +176,15 @@ impl Landing {
         journal_dir: &Path,
         options: Options,
     ) -> Result<Landing, SinkError> {
-        let (journal, backlog) = Journal::open(journal_dir, u64::MAX)?;
-        let lock = lock_journal(journal_dir)?;
+        // Two sinks (or a sink and `up`) on one data dir would share one
+        // journal and one persistent session.
+        let (journal, backlog) = Journal::open(journal_dir, u64::MAX).map_err(|e| {
+            if e.is_busy() {
+                SinkError::Busy { dir: e.dir }
+            } else {
+                SinkError::Journal(e)
+            }
+        })?;
         let mut landing = Landing {
             store,
             counter,
@@ -192,7 +197,6 @@ impl Landing {
             oldest: None,
             stats: Stats::default(),
             live: Arc::default(),
-            _lock: lock,
         };
         landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         landing.stats.recovered = backlog.len() as u64;
@@ -390,34 +394,6 @@ pub async fn serve(
     }
     notify(landing.flush().await?);
     Ok(())
-}
-
-/// Takes the journal for this process: two sinks (or a sink and `up`) on one
-/// data dir would interleave one journal and share one persistent session.
-fn lock_journal(dir: &Path) -> Result<std::fs::File, SinkError> {
-    let path = dir.join("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| crate::journal::JournalError {
-            dir: dir.to_path_buf(),
-            action: "opening the lock",
-            source,
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(SinkError::Busy {
-            dir: dir.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(source)) => Err(crate::journal::JournalError {
-            dir: dir.to_path_buf(),
-            action: "locking",
-            source,
-        }
-        .into()),
-    }
 }
 
 /// Records raw objects the counter has not seen; returns how many.
