@@ -25,10 +25,9 @@ use crate::store::s3::{Prefixes, S3Store};
 const ATHENA_LEASE: std::time::Duration = std::time::Duration::from_secs(35 * 60);
 const LOCAL_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// The DynamoDB counter of `counter.table`, whatever `backend` says (`doctor`).
-pub async fn dynamodb_counter(config: &Config) -> Arc<dyn Counter> {
-    let sdk = crate::aws::sdk_config(&config.aws).await;
-    Arc::new(dynamo(&sdk, config))
+/// The DynamoDB counter of `counter.table` on `sdk`, whatever `backend` says (`doctor`).
+pub fn dynamodb_counter(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn Counter> {
+    Arc::new(dynamo(sdk, config))
 }
 
 fn dynamo(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoCounter {

@@ -57,7 +57,7 @@ pub(super) async fn check(report: &mut Report, config: &Config) {
             bucket_check(report, &sdk, "S3 bucket", bucket, missing).await;
         }
     }
-    counter_table(report, config).await;
+    counter_table(report, config, &sdk).await;
     athena(report, config, &sdk).await;
     iot_rule_role(report, config, &sdk, &caller).await;
 }
@@ -104,9 +104,9 @@ async fn bucket_check(
     }
 }
 
-async fn counter_table(report: &mut Report, config: &Config) {
+async fn counter_table(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk) {
     let check = format!("DynamoDB table {}", config.counter.table);
-    let counter = crate::backends::dynamodb_counter(config).await;
+    let counter = crate::backends::dynamodb_counter(sdk, config);
     match counter.check().await {
         Ok(Readiness::Ready) => report.ok("aws", check, "exists, key pk"),
         Ok(Readiness::Foreign) => report.fail(
