@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use serde::Serialize;
 
 use crate::backends::Stages;
-use crate::compact::{Drain, Engine, OnFailure, Pipeline};
+use crate::compact::{Drain, Engine, Pipeline};
 use crate::config::{Config, LambdaCompact};
 use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
@@ -200,10 +200,7 @@ impl Handler {
     /// Compaction in an invocation: a failed batch is marked failed and left to
     /// the scheduled run, and the next one goes on.
     fn drain(&self) -> Drain {
-        Drain {
-            on_failure: OnFailure::Skip,
-            ..Drain::full_batches(self.threshold)
-        }
+        Drain::full_batches(self.threshold)
     }
 
     /// S3 events delivered through SQS: a message that cannot be recorded is

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::backends::Stages;
-use crate::compact::{Drain, Engine, OnFailure};
+use crate::compact::{Drain, Engine};
 use crate::config::Config;
 use crate::mqtt::connection::Link;
 use crate::mqtt::publish;
@@ -164,7 +164,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
             () = &mut end => break,
             Some(_) = landed_rx.recv() => {
                 // A failed batch is retried at the end; the demo goes on.
-                let full = Drain { resume: false, on_failure: OnFailure::Skip, ..Drain::full_batches(threshold) };
+                let full = Drain { resume: false, ..Drain::full_batches(threshold) };
                 let mut drainer = pipeline.drain(full);
                 while let Some(done) = drainer.next(&Cancel::never()).await? {
                     let report = match done {
@@ -238,7 +238,6 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     let mut skipped = Vec::new();
     let mut drainer = pipeline.drain(Drain {
         partial: true,
-        on_failure: OnFailure::Skip,
         ..Drain::full_batches(threshold)
     });
     while let Some(done) = drainer.next(&Cancel::never()).await? {

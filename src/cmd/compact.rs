@@ -10,8 +10,7 @@ use serde::Serialize;
 use super::Context;
 use crate::backends::Stages;
 use crate::compact::{
-    BatchFailure, BatchReport, Compactor, Drain, Engine, FailPoint, OnFailure, Pipeline, Progress,
-    Step,
+    BatchFailure, BatchReport, Compactor, Drain, Engine, FailPoint, Pipeline, Progress, Step,
 };
 use crate::error::{Exit, Hinted};
 use crate::output::{Column, Format, Row};
@@ -163,7 +162,6 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         claim: true,
         partial: args.all,
         threshold: config.counter.threshold,
-        on_failure: OnFailure::Skip,
         show_progress,
     };
     super::runtime()?.block_on(async {

@@ -20,8 +20,8 @@ mod pipeline;
 use serde::Serialize;
 
 pub use pipeline::{
-    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, Lease, NEW_BATCH, OnFailure,
-    Pipeline, Step,
+    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, Lease, NEW_BATCH, Pipeline,
+    Step,
 };
 
 use crate::counter::{Batch, CounterError};

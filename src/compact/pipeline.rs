@@ -278,7 +278,7 @@ impl Pipeline {
     }
 }
 
-/// What a drain works on, and what a failed batch means for the rest.
+/// What a drain works on.
 #[derive(Debug, Clone)]
 pub struct Drain {
     /// Only this batch (`compact --batch ID`): nothing resumed or claimed.
@@ -290,7 +290,6 @@ pub struct Drain {
     /// Then claim whatever is left, fewer than `threshold` (`--all`, `up` at the end).
     pub partial: bool,
     pub threshold: u32,
-    pub on_failure: OnFailure,
     /// An indicatif bar per batch on a terminal.
     pub show_progress: bool,
 }
@@ -304,19 +303,9 @@ impl Drain {
             claim: true,
             partial: false,
             threshold,
-            on_failure: OnFailure::Stop,
             show_progress: false,
         }
     }
-}
-
-/// What happens after a batch fails (it is marked failed, raw objects kept).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnFailure {
-    /// The drain ends with the batch's error.
-    Stop,
-    /// The failure is reported and the next batch goes on.
-    Skip,
 }
 
 /// A batch that failed and was left retryable.
@@ -337,8 +326,8 @@ pub struct Drainer<'p> {
 
 impl Drainer<'_> {
     /// Compacts the next batch. `Err` ends the drain (a counter or store
-    /// failure, an interrupt, or a failed batch under [`OnFailure::Stop`]);
-    /// under [`OnFailure::Skip`] a failed batch comes as `Some(Err(..))`.
+    /// failure, an interrupt); a failed batch is marked failed, left
+    /// retryable, and comes as `Some(Err(..))` before the next one goes on.
     pub async fn next(
         &mut self,
         cancel: &Cancel,
@@ -400,7 +389,7 @@ impl Drainer<'_> {
                     continue;
                 }
                 Err(error @ CompactError::Interrupted { .. }) => Err(error),
-                Err(error) if self.drain.on_failure == OnFailure::Stop => Err(error),
+                // Marked failed, raw objects kept: the next batch goes on.
                 Err(error) => Ok(Some(Err(BatchFailure {
                     batch: batch.id,
                     error,
