@@ -119,6 +119,12 @@ const BOUNDS: [(&str, f64, f64); 17] = [
     ("yaw_deg", -180.0, 360.0),
 ];
 
+/// The measured fields with their plausible range, in schema order (the
+/// Athena engine checks readings with the same bounds).
+pub fn measurement_bounds() -> [(&'static str, f64, f64); 17] {
+    BOUNDS
+}
+
 /// The measured fields, in schema order (the Parquet and Athena columns).
 pub fn measurement_names() -> [&'static str; 17] {
     BOUNDS.map(|(name, _, _)| name)

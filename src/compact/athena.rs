@@ -1,13 +1,19 @@
-//! The Athena engine: runs a batch's `INSERT INTO` statements ([`athena_sql`])
-//! and polls each until Athena says SUCCEEDED, FAILED or CANCELLED. A query
-//! that does not succeed fails the batch (left retryable, with Athena's
-//! reason); Ctrl-C stops the running query before iotpipe exits.
+//! The Athena engine: compacts a batch with the statements of [`athena_sql`],
+//! polling each until Athena says SUCCEEDED, FAILED or CANCELLED; Ctrl-C stops
+//! the running query before iotpipe exits.
 //!
-//! Athena writes the batch under `compacted/dt=<day>/batch=<id>/` with names of
-//! its choosing, so a retry first deletes whatever an earlier attempt of the
-//! same batch wrote there: the output is fixed by the batch id, as with the
-//! local engine, and a retried batch never doubles its rows.
+//! A batch runs in four steps. The survey asks Athena which days each object
+//! holds and which rows are not schema v1. Objects Athena cannot read (a data
+//! error, rows that are not v1, keys it skips or cannot see) are compacted by
+//! the local engine instead, which sets their bad lines or bytes aside under
+//! `rejected/`: a poison object never blocks its batch. Then the files an
+//! earlier attempt of the batch wrote are deleted (its rows carry the batch
+//! id), the INSERTs run, deduplicated against the table, and a verification
+//! proves every reading of the objects is in the table exactly once before
+//! anything is marked or deleted. Any other failure fails the batch (left
+//! retryable, with Athena's reason).
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +39,9 @@ pub fn cost_usd(bytes_scanned: u64) -> f64 {
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryRun {
     pub id: String,
+    /// survey, clean-up, insert or verify (empty for set-up DDL).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub purpose: &'static str,
     pub bytes_scanned: u64,
     pub engine_millis: u64,
     pub cost_usd: f64,
@@ -116,9 +125,9 @@ impl AthenaEngine {
         }
     }
 
-    /// The statements that compact `batch`'s keys.
+    /// The statements a run of the batch would send (days guessed from the keys).
     pub fn statements(&self, batch_id: &str, keys: &[String]) -> Result<Vec<String>, CompactError> {
-        athena_sql::insert_statements(&self.target, batch_id, keys, |key| self.store.uri(key))
+        athena_sql::planned_statements(&self.target, batch_id, keys, |key| self.store.uri(key))
             .map_err(|e| CompactError::Engine(e.to_string()))
     }
 
@@ -191,6 +200,7 @@ impl AthenaEngine {
                 QueryExecutionState::Succeeded => {
                     return Ok(QueryRun {
                         id: id.to_string(),
+                        purpose: "",
                         bytes_scanned: scanned,
                         engine_millis: statistics
                             .and_then(|s| s.engine_execution_time_in_millis())
@@ -237,26 +247,198 @@ impl AthenaEngine {
         }
     }
 
-    /// Deletes what an earlier attempt of this batch wrote.
-    async fn clear_earlier_attempt(&self, batch_id: &str) -> Result<(), CompactError> {
-        let marker = format!("/batch={batch_id}/");
+    /// Runs `sql` for `purpose`, recording it in `compaction`.
+    async fn query(
+        &self,
+        sql: &str,
+        purpose: &'static str,
+        compaction: &mut Compaction,
+        progress: &Progress,
+    ) -> Result<QueryRun, CompactError> {
+        let mut run = self.run(sql, progress).await?;
+        run.purpose = purpose;
+        compaction.queries.push(run.clone());
+        Ok(run)
+    }
+
+    /// The rows of a finished SELECT (header row dropped), NULL as None.
+    async fn results(&self, id: &str) -> Result<Vec<Vec<Option<String>>>, CompactError> {
+        let mut rows = Vec::new();
+        let mut pages = self
+            .client
+            .get_query_results()
+            .query_execution_id(id)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| api_error("GetQueryResults", &e))?;
+            if let Some(set) = page.result_set() {
+                for row in set.rows() {
+                    rows.push(
+                        row.data()
+                            .iter()
+                            .map(|d| d.var_char_value().map(str::to_string))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        // Athena's first row of a SELECT names the columns.
+        if !rows.is_empty() {
+            rows.remove(0);
+        }
+        Ok(rows)
+    }
+
+    /// How many rows an INSERT wrote.
+    async fn update_count(&self, id: &str) -> Result<u64, CompactError> {
+        let output = self
+            .client
+            .get_query_results()
+            .query_execution_id(id)
+            .send()
+            .await
+            .map_err(|e| api_error("GetQueryResults", &e))?;
+        Ok(output.update_count().unwrap_or(0).max(0) as u64)
+    }
+
+    /// Asks Athena what `uris` hold. Returns the objects it read cleanly with
+    /// their days and row count; the rest (keys) go to `aside`.
+    async fn survey(
+        &self,
+        uris: &[String],
+        aside: &mut Vec<String>,
+        compaction: &mut Compaction,
+        progress: &Progress,
+    ) -> Result<(Vec<(String, BTreeSet<String>)>, u64), CompactError> {
+        let mut candidates = uris.to_vec();
+        for attempt in 0..2 {
+            if candidates.is_empty() {
+                break;
+            }
+            let sql = athena_sql::survey(&self.target, &candidates);
+            let run = match self.query(&sql, "survey", compaction, progress).await {
+                Ok(run) => run,
+                Err(CompactError::Query { reason, .. }) if is_data_error(&reason) => {
+                    tracing::warn!("Athena cannot read some objects ({reason}); checking them");
+                    let unreadable = if attempt == 0 {
+                        self.unreadable(&candidates).await?
+                    } else {
+                        Vec::new()
+                    };
+                    // Unreadable to Athena alone (or twice failing): the local
+                    // engine reads them all.
+                    let moved: Vec<String> = if unreadable.is_empty() {
+                        std::mem::take(&mut candidates)
+                    } else {
+                        candidates.retain(|u| !unreadable.contains(u));
+                        unreadable
+                    };
+                    aside.extend(moved.iter().map(|u| self.key_of(u)));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let mut days: HashMap<String, BTreeSet<String>> = HashMap::new();
+            let mut bad: HashSet<String> = HashSet::new();
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            for row in self.results(&run.id).await? {
+                let [Some(object), day, Some(count), Some(invalid)] =
+                    <[Option<String>; 4]>::try_from(row).map_err(|_| {
+                        CompactError::Engine("Athena's survey has 4 columns".into())
+                    })?
+                else {
+                    return Err(CompactError::Engine("Athena's survey has a NULL".into()));
+                };
+                if invalid != "0" {
+                    bad.insert(object.clone());
+                }
+                *counts.entry(object.clone()).or_default() += count.parse::<u64>().unwrap_or(0);
+                days.entry(object).or_default().extend(day);
+            }
+            let mut good = Vec::new();
+            let mut rows = 0;
+            for uri in candidates {
+                match days.remove(&uri) {
+                    Some(days) if !bad.contains(&uri) => {
+                        rows += counts.get(&uri).copied().unwrap_or(0);
+                        good.push((uri, days));
+                    }
+                    // Rows that are not v1, or nothing Athena read (a name it
+                    // skips, a key outside the table's LOCATION, an empty object).
+                    _ => aside.push(self.key_of(&uri)),
+                }
+            }
+            return Ok((good, rows));
+        }
+        Ok((Vec::new(), 0))
+    }
+
+    /// The objects among `uris` the local engine finds unreadable or not v1.
+    async fn unreadable(&self, uris: &[String]) -> Result<Vec<String>, CompactError> {
+        let mut bad = Vec::new();
+        for uri in uris {
+            let key = self.key_of(uri);
+            match self.store.get(&key).await {
+                Ok(body) => {
+                    if let Some(reason) = super::local::problem(&body) {
+                        tracing::warn!("{key}: {reason}");
+                        bad.push(uri.clone());
+                    }
+                }
+                Err(crate::store::StoreError::NotFound { .. }) => bad.push(uri.clone()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(bad)
+    }
+
+    /// The layout key of an object URI of this bucket.
+    fn key_of(&self, uri: &str) -> String {
+        let physical = uri
+            .strip_prefix(&format!("s3://{}/", self.store.bucket()))
+            .unwrap_or(uri);
+        self.store.logical(physical)
+    }
+
+    /// Deletes the files an earlier attempt of the batch wrote on `days`.
+    async fn clear_earlier_attempt(
+        &self,
+        batch_id: &str,
+        days: &BTreeSet<String>,
+        compaction: &mut Compaction,
+        progress: &Progress,
+    ) -> Result<(), CompactError> {
+        if days.is_empty() {
+            return Ok(());
+        }
+        let sql = athena_sql::own_files(&self.target, batch_id, days);
+        let run = self.query(&sql, "clean-up", compaction, progress).await?;
         let stale: Vec<String> = self
-            .store
-            .list(COMPACTED)
+            .results(&run.id)
             .await?
             .into_iter()
-            .filter(|o| o.key.contains(&marker))
-            .map(|o| o.key)
+            .filter_map(|row| row.into_iter().next().flatten())
+            .map(|uri| self.key_of(&uri))
+            .filter(|key| key.starts_with(COMPACTED))
             .collect();
         if !stale.is_empty() {
             tracing::info!(
-                "batch {batch_id}: deleting {} objects of an earlier attempt",
+                "batch {batch_id}: deleting {} files of an earlier attempt",
                 stale.len()
             );
             self.store.delete_many(&stale).await?;
         }
         Ok(())
     }
+}
+
+/// Athena could not read an object (bad gzip, a line that is not a JSON
+/// object, a value that does not fit its column).
+fn is_data_error(reason: &str) -> bool {
+    ["HIVE_BAD_DATA", "HIVE_CURSOR_ERROR"]
+        .iter()
+        .any(|code| reason.contains(code))
 }
 
 fn api_error(operation: &str, error: &(dyn std::error::Error + 'static)) -> CompactError {
@@ -308,40 +490,101 @@ impl Compactor for AthenaEngine {
         batch: &Batch,
         progress: &Progress,
     ) -> Result<Compaction, CompactError> {
-        let statements = self.statements(&batch.id, &batch.keys)?;
-        self.clear_earlier_attempt(&batch.id).await?;
+        let uris: Vec<String> = batch.keys.iter().map(|k| self.store.uri(k)).collect();
+        let chunks = athena_sql::chunks(&self.target, &batch.id, &uris)
+            .map_err(|e| CompactError::Engine(e.to_string()))?;
         let mut compaction = Compaction {
             bytes_in: batch.bytes,
             ..Compaction::default()
         };
-        for sql in &statements {
-            compaction.queries.push(self.run(sql, progress).await?);
+        let mut aside: Vec<String> = Vec::new();
+        let mut surveyed = Vec::new();
+        let mut rows_in = 0;
+        for chunk in &chunks {
+            let (good, rows) = self
+                .survey(chunk, &mut aside, &mut compaction, progress)
+                .await?;
+            rows_in += rows;
+            surveyed.push(good);
         }
-        // A query that matched none of its `$path`s succeeds too, having
-        // written nothing: deleting the raw objects then would lose them.
-        let scanned: u64 = compaction.queries.iter().map(|q| q.bytes_scanned).sum();
-        if batch.bytes > 0 && scanned == 0 {
-            return Err(CompactError::Verify {
-                key: format!("batch {}", batch.id),
-                reason: format!(
-                    "Athena read none of its {} bytes: the table {}.{} does not cover {} (check \
-                     its LOCATION against aws.raw_prefix; `iotpipe compact --init --dry-run` \
-                     shows the expected DDL)",
-                    batch.bytes,
-                    self.target.database,
-                    self.target.raw_table,
-                    self.target.raw_location
-                ),
-            });
-        }
-        if scanned < batch.bytes {
+        let days: BTreeSet<String> = surveyed
+            .iter()
+            .flatten()
+            .flat_map(|(_, days)| days.iter().cloned())
+            .collect();
+        self.clear_earlier_attempt(&batch.id, &days, &mut compaction, progress)
+            .await?;
+
+        if !aside.is_empty() {
             tracing::warn!(
-                "batch {}: Athena read {scanned} of its {} bytes; objects outside the raw table's \
-                 LOCATION are not compacted",
+                "batch {}: {} objects Athena cannot read are compacted by iotpipe itself",
                 batch.id,
-                batch.bytes
+                aside.len()
             );
+            let local = super::local::LocalEngine::new(self.store.clone(), None);
+            let part = Batch {
+                keys: aside,
+                ..batch.clone()
+            };
+            let done = local.compact(&part, progress).await?;
+            compaction.outputs.extend(done.outputs);
+            compaction.rows_in += done.rows_in;
+            compaction.rows_out += done.rows_out;
+            compaction.duplicates += done.duplicates;
+            compaction.invalid += done.invalid;
+            compaction.bytes_out += done.bytes_out;
+            compaction.set_aside.extend(done.set_aside);
         }
+
+        let mut inserted = 0;
+        for good in surveyed.iter().filter(|g| !g.is_empty()) {
+            let mut chunk_days = BTreeSet::new();
+            for run in athena_sql::inserts(good) {
+                let sql = athena_sql::insert(&self.target, &batch.id, &run.uris, &run.days);
+                let query = self
+                    .query(&sql, "insert", &mut compaction, progress)
+                    .await?;
+                inserted += self.update_count(&query.id).await?;
+                chunk_days.extend(run.days);
+            }
+            let objects: Vec<String> = good.iter().map(|(uri, _)| uri.clone()).collect();
+            let sql = athena_sql::verify(&self.target, &objects, &chunk_days);
+            let query = self
+                .query(&sql, "verify", &mut compaction, progress)
+                .await?;
+            let counts: Vec<u64> = self
+                .results(&query.id)
+                .await?
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
+                .collect();
+            let [readings, missing, doubled] = counts[..] else {
+                return Err(CompactError::Engine(
+                    "Athena's verification has 3 columns".into(),
+                ));
+            };
+            if missing > 0 || doubled > 0 {
+                return Err(CompactError::Verify {
+                    key: format!("batch {}", batch.id),
+                    reason: format!(
+                        "after the INSERTs, {missing} of the {readings} readings of {} objects \
+                         are not in {}.{} and {doubled} are there more than once; nothing is \
+                         marked or deleted, and the next run clears this attempt's files and \
+                         tries again",
+                        objects.len(),
+                        self.target.database,
+                        self.target.table
+                    ),
+                });
+            }
+        }
+        compaction.rows_in += rows_in;
+        compaction.rows_out += inserted;
+        compaction.rows_verified_by_query = inserted;
+        compaction.duplicates += rows_in.saturating_sub(inserted);
         Ok(compaction)
     }
 }

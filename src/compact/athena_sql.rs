@@ -1,9 +1,12 @@
-//! The SQL of the Athena engine. Compaction: `INSERT INTO` the Parquet table,
-//! selecting only the batch's objects with `WHERE "$path" IN (...)` so a query
-//! scans the batch, not the history; object paths are SQL string literals
-//! (quotes doubled); a batch is split into several statements when one would
-//! exceed Athena's 262,144-byte query limit or write more than 100 partitions.
-//! Set-up: the DDL of the database and both tables (`iotpipe compact --init`).
+//! The SQL of the Athena engine. Every statement names the batch's objects with
+//! `WHERE "$path" IN (...)`, so it scans the batch, not the history, and reads
+//! only the key columns of the days the batch writes from the Parquet table.
+//! Per run of objects that fits Athena's 262,144-byte query limit: a survey
+//! (which days each object holds, which rows are not schema v1), the INSERTs
+//! (at most 100 days each, deduplicated against the table), and a verification
+//! (every reading of the objects in the table exactly once). Set-up: the DDL
+//! of the database and both tables (`iotpipe compact --init`); the Parquet
+//! table is partitioned by `dt` alone, with partition projection.
 
 use std::collections::BTreeSet;
 
@@ -13,6 +16,9 @@ use crate::payload::measurement_names;
 pub const MAX_QUERY_BYTES: usize = 262_144;
 /// Athena writes at most 100 partitions per INSERT INTO / CTAS.
 pub const MAX_PARTITIONS: usize = 100;
+/// The days partition projection covers; a day later than tomorrow (a device
+/// clock far ahead) is stored but not queried until then.
+pub const PROJECTED_DAYS: &str = "2020-01-01,NOW+1DAYS";
 
 /// The tables compaction reads and writes.
 #[derive(Debug, Clone)]
@@ -20,7 +26,7 @@ pub struct Target {
     pub database: String,
     /// The JSON table over the raw objects.
     pub raw_table: String,
-    /// The Parquet table, partitioned by `dt` and `batch`.
+    /// The Parquet table, partitioned by `dt` (projected: no partition upkeep).
     pub table: String,
     /// `s3://bucket/raw/`
     pub raw_location: String,
@@ -51,13 +57,14 @@ fn ddl_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-/// The day of a raw key `raw/YYYY/MM/DD/HH/...` and the day before it: the
-/// `dt` partitions its readings can fall in (Firehose names objects by arrival,
-/// readings are at most minutes older).
-fn key_days(key: &str) -> Vec<time::Date> {
+/// The days (`dt`) a raw key `raw/YYYY/MM/DD/HH/...` can hold readings of: its
+/// day and the day before (Firehose names objects by arrival; readings are at
+/// most minutes older). Only the dry run guesses this way; a real run asks
+/// Athena which days each object holds.
+pub fn key_days(key: &str) -> BTreeSet<String> {
     let parts: Vec<&str> = key.split('/').collect();
     if parts.len() < 5 {
-        return Vec::new();
+        return BTreeSet::new();
     }
     let number = |s: &str| s.parse::<i32>().ok();
     let day = (|| {
@@ -69,79 +76,258 @@ fn key_days(key: &str) -> Vec<time::Date> {
         )
         .ok()
     })();
-    day.map(|d| [d.previous_day(), Some(d)].into_iter().flatten().collect())
-        .unwrap_or_default()
+    day.map(|d| {
+        [d.previous_day(), Some(d)]
+            .into_iter()
+            .flatten()
+            .map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day()))
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
-fn statement(target: &Target, batch_id: &str, paths: &[String]) -> String {
-    let mut columns = vec!["v", "device_id", "run_id", "seq"]
+const KEY: [&str; 3] = ["device_id", "run_id", "seq"];
+const DAY_OF_TS: &str = "date_format(from_iso8601_timestamp(\"ts\"), '%Y-%m-%d')";
+
+fn table(target: &Target, name: &str) -> String {
+    format!("{}.{}", identifier(&target.database), identifier(name))
+}
+
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    items
+        .into_iter()
+        .map(|i| literal(i.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `"a"."device_id" = "b"."device_id" AND ...` over the reading key and `dt`.
+fn same_reading(a: &str, b: &str) -> String {
+    KEY.iter()
+        .chain(&["dt"])
+        .map(|c| format!("\"{a}\".{} = \"{b}\".{}", identifier(c), identifier(c)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// A raw row that is a schema v1 reading, by the rules of
+/// `Reading::validated_time` (ids: 1 to 128 characters, no control characters;
+/// an RFC 3339 `ts`; every measurement absent or within its plausible range).
+fn valid_row() -> String {
+    let id = |c: &str| {
+        format!(
+            "length({c}) BETWEEN 1 AND {} AND NOT regexp_like({c}, '\\p{{Cc}}')",
+            crate::payload::MAX_ID_LEN,
+            c = identifier(c)
+        )
+    };
+    let mut checks = vec![
+        "\"v\" = 1".to_string(),
+        id("device_id"),
+        id("run_id"),
+        "\"seq\" >= 0".into(),
+        "regexp_like(\"ts\", '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$')".into(),
+        "try(from_iso8601_timestamp(\"ts\")) IS NOT NULL".into(),
+    ];
+    for (name, lo, hi) in crate::payload::measurement_bounds() {
+        checks.push(format!(
+            "({n} IS NULL OR {n} BETWEEN {lo:?} AND {hi:?})",
+            n = identifier(name)
+        ));
+    }
+    format!("coalesce({}, false)", checks.join(" AND "))
+}
+
+/// What Athena reads in some raw objects: per object and day, the rows and how
+/// many of them are not schema v1 (those objects the engine reads itself).
+pub fn survey(target: &Target, uris: &[String]) -> String {
+    format!(
+        "SELECT \"$path\" AS \"object\", date_format(try(from_iso8601_timestamp(\"ts\")), '%Y-%m-%d') AS \"dt\",\n  \
+         count(*) AS \"rows\", count_if(NOT {}) AS \"invalid\"\n\
+         FROM {}\nWHERE \"$path\" IN ({})\nGROUP BY 1, 2",
+        valid_row(),
+        table(target, &target.raw_table),
+        list(uris)
+    )
+}
+
+/// The files an earlier attempt of the batch wrote (its rows carry the batch id).
+pub fn own_files(target: &Target, batch_id: &str, days: &BTreeSet<String>) -> String {
+    format!(
+        "SELECT DISTINCT \"$path\" AS \"file\"\nFROM {}\nWHERE \"dt\" IN ({}) AND \"batch\" = {}",
+        table(target, &target.table),
+        list(days),
+        literal(batch_id)
+    )
+}
+
+/// Inserts the readings of `uris` that the table does not hold yet: one row
+/// per `(device_id, run_id, seq)` of these objects (Firehose and the sink
+/// deliver at least once), none that an earlier batch, an earlier statement of
+/// this batch or the other engine already wrote to the same day. Only the key
+/// columns of `days` are read from the table.
+pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<String>) -> String {
+    let mut columns: Vec<String> = ["v", "device_id", "run_id", "seq"]
         .into_iter()
         .map(identifier)
-        .collect::<Vec<_>>();
+        .collect();
     columns.push("CAST(from_iso8601_timestamp(\"ts\") AS timestamp) AS \"ts\"".into());
     columns.extend(measurement_names().map(identifier));
-    columns.push("date_format(from_iso8601_timestamp(\"ts\"), '%Y-%m-%d') AS \"dt\"".into());
     columns.push(format!("{} AS \"batch\"", literal(batch_id)));
-    // Firehose and the sink deliver at least once: keep one row per reading.
-    columns.push(
-        "row_number() OVER (PARTITION BY \"device_id\", \"run_id\", \"seq\" ORDER BY \"$path\") AS \"copy\""
-            .into(),
-    );
+    columns.push(format!("{DAY_OF_TS} AS \"dt\""));
+    columns.push(format!(
+        "row_number() OVER (PARTITION BY {} ORDER BY \"$path\") AS \"copy\"",
+        KEY.map(identifier).join(", ")
+    ));
     let mut out = vec!["v", "device_id", "run_id", "seq", "ts"];
     out.extend(measurement_names());
-    out.extend(["dt", "batch"]);
+    out.extend(["batch", "dt"]);
     format!(
-        "INSERT INTO {}.{}\nSELECT {}\nFROM (\n  SELECT {}\n  FROM {}.{}\n  WHERE \"$path\" IN ({})\n)\nWHERE \"copy\" = 1",
-        identifier(&target.database),
-        identifier(&target.table),
+        "INSERT INTO {}\nSELECT {}\nFROM (\n  SELECT {}\n  FROM {}\n  WHERE \"$path\" IN ({})\n) AS \"fresh\"\n\
+         WHERE \"copy\" = 1 AND NOT EXISTS (\n  SELECT 1 FROM {} AS \"kept\"\n  WHERE \"kept\".\"dt\" IN ({}) AND {}\n)",
+        table(target, &target.table),
         out.into_iter()
             .map(identifier)
             .collect::<Vec<_>>()
             .join(", "),
         columns.join(", "),
-        identifier(&target.database),
-        identifier(&target.raw_table),
-        paths.join(", ")
+        table(target, &target.raw_table),
+        list(uris),
+        table(target, &target.table),
+        list(days),
+        same_reading("kept", "fresh"),
     )
 }
 
-/// The statements that compact a batch's `keys` (each read at `uri(key)`), each
-/// within Athena's limits, together covering every key exactly once.
-pub fn insert_statements(
+/// Counts, over the distinct readings of `uris`, those the table holds not at
+/// all (`missing`) and more than once (`doubled`): the proof before marking.
+pub fn verify(target: &Target, uris: &[String], days: &BTreeSet<String>) -> String {
+    let key = KEY.map(identifier).join(", ");
+    format!(
+        "SELECT count(*) AS \"readings\", count_if(\"copies\" = 0) AS \"missing\", count_if(\"copies\" > 1) AS \"doubled\"\n\
+         FROM (\n  SELECT {fresh}, count(\"kept\".\"seq\") AS \"copies\"\n  FROM (\n    \
+         SELECT DISTINCT {key}, {DAY_OF_TS} AS \"dt\"\n    FROM {raw}\n    WHERE \"$path\" IN ({paths})\n  ) AS \"fresh\"\n  \
+         LEFT JOIN (\n    SELECT {key}, \"dt\" FROM {compacted} WHERE \"dt\" IN ({days})\n  ) AS \"kept\"\n  \
+         ON {on}\n  GROUP BY 1, 2, 3, 4\n)",
+        fresh = KEY
+            .iter()
+            .chain(&["dt"])
+            .map(|c| format!("\"fresh\".{}", identifier(c)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        raw = table(target, &target.raw_table),
+        paths = list(uris),
+        compacted = table(target, &target.table),
+        days = list(days),
+        on = same_reading("kept", "fresh"),
+    )
+}
+
+/// The longest any statement gets without its object list.
+fn overhead(target: &Target, batch_id: &str) -> usize {
+    let days: BTreeSet<String> = (0..MAX_PARTITIONS)
+        .map(|i| format!("0000-00-{i:03}"))
+        .collect();
+    [
+        survey(target, &[]).len(),
+        insert(target, batch_id, &[], &days).len(),
+        verify(target, &[], &days).len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+}
+
+/// The batch's object URIs in runs that fit any of its statements.
+pub fn chunks(
+    target: &Target,
+    batch_id: &str,
+    uris: &[String],
+) -> Result<Vec<Vec<String>>, SqlError> {
+    let overhead = overhead(target, batch_id);
+    let mut chunks = Vec::new();
+    let mut chunk: Vec<String> = Vec::new();
+    let mut length = overhead;
+    for uri in uris {
+        if uri.chars().any(char::is_control) {
+            return Err(SqlError::ControlCharacter(uri.clone()));
+        }
+        let size = literal(uri).len() + 2;
+        if overhead + size > MAX_QUERY_BYTES {
+            return Err(SqlError::KeyTooLong(uri.clone()));
+        }
+        if !chunk.is_empty() && length + size > MAX_QUERY_BYTES {
+            chunks.push(std::mem::take(&mut chunk));
+            length = overhead;
+        }
+        length += size;
+        chunk.push(uri.clone());
+    }
+    if !chunk.is_empty() {
+        chunks.push(chunk);
+    }
+    Ok(chunks)
+}
+
+/// One INSERT of a batch: its objects and the days they write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Insert {
+    pub uris: Vec<String>,
+    pub days: BTreeSet<String>,
+}
+
+/// Groups objects (each with the days it holds) into INSERTs that write at
+/// most 100 partitions each, in order, every object in exactly one.
+pub fn inserts(objects: &[(String, BTreeSet<String>)]) -> Vec<Insert> {
+    let mut out: Vec<Insert> = Vec::new();
+    let mut current = Insert {
+        uris: Vec::new(),
+        days: BTreeSet::new(),
+    };
+    for (uri, days) in objects {
+        let new_days = days.difference(&current.days).count();
+        if !current.uris.is_empty() && current.days.len() + new_days > MAX_PARTITIONS {
+            out.push(std::mem::replace(
+                &mut current,
+                Insert {
+                    uris: Vec::new(),
+                    days: BTreeSet::new(),
+                },
+            ));
+        }
+        current.uris.push(uri.clone());
+        current.days.extend(days.iter().cloned());
+    }
+    if !current.uris.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The statements a run of a batch would send, with the days guessed from
+/// the keys (the dry run: a real run surveys the objects first).
+pub fn planned_statements(
     target: &Target,
     batch_id: &str,
     keys: &[String],
     uri: impl Fn(&str) -> String,
 ) -> Result<Vec<String>, SqlError> {
-    let overhead = statement(target, batch_id, &[]).len();
+    let days: std::collections::HashMap<String, BTreeSet<String>> =
+        keys.iter().map(|k| (uri(k), key_days(k))).collect();
+    let uris: Vec<String> = keys.iter().map(|k| uri(k)).collect();
     let mut statements = Vec::new();
-    let mut paths: Vec<String> = Vec::new();
-    let mut length = overhead;
-    let mut days: BTreeSet<time::Date> = BTreeSet::new();
-    for key in keys {
-        if key.chars().any(char::is_control) {
-            return Err(SqlError::ControlCharacter(key.clone()));
+    for chunk in chunks(target, batch_id, &uris)? {
+        statements.push(survey(target, &chunk));
+        let objects: Vec<(String, BTreeSet<String>)> = chunk
+            .iter()
+            .map(|u| (u.clone(), days.get(u).cloned().unwrap_or_default()))
+            .collect();
+        let mut chunk_days = BTreeSet::new();
+        for run in inserts(&objects) {
+            chunk_days.extend(run.days.iter().cloned());
+            statements.push(insert(target, batch_id, &run.uris, &run.days));
         }
-        let path = literal(&uri(key));
-        if overhead + path.len() > MAX_QUERY_BYTES {
-            return Err(SqlError::KeyTooLong(key.clone()));
-        }
-        let key_days = key_days(key);
-        let new_days = key_days.iter().filter(|d| !days.contains(d)).count();
-        let too_long = length + path.len() + 2 > MAX_QUERY_BYTES;
-        let too_many_days = days.len() + new_days > MAX_PARTITIONS;
-        if !paths.is_empty() && (too_long || too_many_days) {
-            statements.push(statement(target, batch_id, &paths));
-            paths.clear();
-            days.clear();
-            length = overhead;
-        }
-        length += path.len() + 2;
-        paths.push(path);
-        days.extend(key_days);
-    }
-    if !paths.is_empty() {
-        statements.push(statement(target, batch_id, &paths));
+        statements.push(verify(target, &chunk, &chunk_days));
     }
     Ok(statements)
 }
@@ -173,16 +359,29 @@ pub fn ddl(target: &Target) -> Vec<String> {
             literal(&target.raw_location),
         ),
         format!(
-            "CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{} (\n  {}\n)\n\
-             PARTITIONED BY ({} string, {} string)\n\
+            "CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{} (\n  {},\n  {} string\n)\n\
+             PARTITIONED BY ({} string)\n\
              STORED AS PARQUET\n\
              LOCATION {}\n\
-             TBLPROPERTIES ('parquet.compression' = 'ZSTD')",
+             TBLPROPERTIES (\n  {}\n)",
             ddl_identifier(&target.table),
             columns("timestamp").join(",\n  "),
-            ddl_identifier("dt"),
             ddl_identifier("batch"),
+            ddl_identifier("dt"),
             literal(&target.compacted_location),
+            [
+                ("parquet.compression", "ZSTD"),
+                // Days are projected, not registered: no partition upkeep, and
+                // files the local engine writes are seen at once.
+                ("projection.enabled", "true"),
+                ("projection.dt.type", "date"),
+                ("projection.dt.format", "yyyy-MM-dd"),
+                ("projection.dt.range", PROJECTED_DAYS),
+                ("projection.dt.interval", "1"),
+                ("projection.dt.interval.unit", "DAYS"),
+            ]
+            .map(|(k, v)| format!("{} = {}", literal(k), literal(v)))
+            .join(",\n  "),
         ),
     ]
 }
@@ -208,27 +407,42 @@ mod tests {
     #[test]
     fn keys_are_escaped_as_literals() {
         let keys = vec!["raw/2026/01/01/00/it's a key.jsonl.gz".to_string()];
-        let sql = insert_statements(&target(), "b'1", &keys, uri).unwrap();
-        assert_eq!(sql.len(), 1);
+        let sql = planned_statements(&target(), "b'1", &keys, uri).unwrap();
+        assert_eq!(sql.len(), 3, "survey, insert, verify: {sql:?}");
+        for statement in &sql {
+            assert!(
+                statement.contains(
+                    "WHERE \"$path\" IN ('s3://my-bucket/raw/2026/01/01/00/it''s a key.jsonl.gz')"
+                ),
+                "{statement}"
+            );
+        }
         assert!(
-            sql[0].contains(
-                "WHERE \"$path\" IN ('s3://my-bucket/raw/2026/01/01/00/it''s a key.jsonl.gz')"
-            ),
+            sql[0].starts_with("SELECT \"$path\" AS \"object\""),
             "{}",
             sql[0]
         );
         assert!(
-            sql[0].starts_with("INSERT INTO \"iotpipe\".\"readings\"\nSELECT \"v\", \"device_id\""),
+            sql[1].starts_with("INSERT INTO \"iotpipe\".\"readings\"\nSELECT \"v\", \"device_id\""),
             "{}",
-            sql[0]
+            sql[1]
         );
-        assert!(sql[0].contains("FROM \"iotpipe\".\"raw_readings\""));
-        assert!(sql[0].contains("'b''1' AS \"batch\""), "{}", sql[0]);
-        assert!(sql[0].ends_with("WHERE \"copy\" = 1"), "{}", sql[0]);
+        assert!(sql[1].contains("FROM \"iotpipe\".\"raw_readings\""));
+        assert!(sql[1].contains("'b''1' AS \"batch\""), "{}", sql[1]);
+        assert!(
+            sql[1].contains("WHERE \"kept\".\"dt\" IN ('2025-12-31', '2026-01-01')"),
+            "the key's day and the day before: {}",
+            sql[1]
+        );
+        assert!(
+            sql[2].starts_with("SELECT count(*) AS \"readings\""),
+            "{}",
+            sql[2]
+        );
         assert_eq!(identifier("we\"ird"), "\"we\"\"ird\"");
         let bad = vec!["raw/2026/01/01/00/a\nb".to_string()];
         assert!(matches!(
-            insert_statements(&target(), "b", &bad, uri),
+            planned_statements(&target(), "b", &bad, uri),
             Err(SqlError::ControlCharacter(_))
         ));
     }
@@ -240,20 +454,29 @@ mod tests {
                 format!("raw/2026/01/01/00/iotpipe-sink-1-2026-01-01-00-00-00-{i:036}.jsonl.gz")
             })
             .collect();
-        let sql = insert_statements(&target(), "b", &keys, uri).unwrap();
-        assert!(sql.len() > 1, "5000 keys do not fit one query");
-        let mut seen = 0;
+        let sql = planned_statements(&target(), "b", &keys, uri).unwrap();
+        let surveys: Vec<&String> = sql
+            .iter()
+            .filter(|s| s.starts_with("SELECT \"$path\""))
+            .collect();
+        let inserts: Vec<&String> = sql.iter().filter(|s| s.starts_with("INSERT")).collect();
+        assert!(surveys.len() > 1, "5000 keys do not fit one query");
         for statement in &sql {
             assert!(
                 statement.len() <= MAX_QUERY_BYTES,
                 "{} bytes",
                 statement.len()
             );
-            seen += statement.matches("'s3://my-bucket/").count();
         }
-        assert_eq!(seen, keys.len());
-        for key in &keys {
-            let found = sql
+        for group in [&surveys, &inserts] {
+            let seen: usize = group
+                .iter()
+                .map(|s| s.matches("'s3://my-bucket/").count())
+                .sum();
+            assert_eq!(seen, keys.len());
+        }
+        for key in keys.iter().step_by(97) {
+            let found = inserts
                 .iter()
                 .filter(|s| s.contains(&format!("/{key}'")))
                 .count();
@@ -262,33 +485,44 @@ mod tests {
     }
 
     #[test]
-    fn at_most_100_partitions_per_statement() {
-        let days: Vec<time::Date> = (0..250)
-            .map(|d| time::Date::from_ordinal_date(2026, d + 1).unwrap())
-            .collect();
-        let keys: Vec<String> = days
-            .iter()
-            .map(|day| {
-                format!(
-                    "raw/{:04}/{:02}/{:02}/00/o.jsonl.gz",
-                    day.year(),
-                    day.month() as u8,
-                    day.day()
-                )
+    fn at_most_100_partitions_per_insert() {
+        let objects: Vec<(String, BTreeSet<String>)> = (0..250)
+            .map(|d| {
+                let day = time::Date::from_ordinal_date(2026, d + 1).unwrap();
+                (format!("s3://b/raw/{d}"), BTreeSet::from([day.to_string()]))
             })
             .collect();
-        let sql = insert_statements(&target(), "b", &keys, uri).unwrap();
-        // Each key's readings may fall on its day or the day before.
-        let per_statement: Vec<usize> = sql.iter().map(|s| s.matches("s3://").count()).collect();
-        assert_eq!(per_statement, [99, 99, 52]);
-        assert_eq!(per_statement.iter().sum::<usize>(), 250);
+        let runs = inserts(&objects);
+        let sizes: Vec<usize> = runs.iter().map(|r| r.uris.len()).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        assert!(runs.iter().all(|r| r.days.len() <= MAX_PARTITIONS));
+        let all: Vec<&String> = runs.iter().flat_map(|r| &r.uris).collect();
+        assert_eq!(all, objects.iter().map(|(u, _)| u).collect::<Vec<_>>());
+        // An object holding several days counts each.
+        let wide = vec![
+            (
+                "a".to_string(),
+                (0..60).map(|i| format!("d{i:03}")).collect(),
+            ),
+            (
+                "b".to_string(),
+                (30..90).map(|i| format!("d{i:03}")).collect(),
+            ),
+            (
+                "c".to_string(),
+                (90..140).map(|i| format!("d{i:03}")).collect(),
+            ),
+        ];
+        let runs = inserts(&wide);
+        assert_eq!(runs.len(), 2);
+        assert_eq!(runs[0].days.len(), 90);
     }
 
     #[test]
     fn a_key_too_long_for_any_query_is_an_error() {
         let key = format!("raw/2026/01/01/00/{}", "k".repeat(MAX_QUERY_BYTES));
         assert!(matches!(
-            insert_statements(&target(), "b", &[key], uri),
+            planned_statements(&target(), "b", &[key], uri),
             Err(SqlError::KeyTooLong(_))
         ));
     }
@@ -302,7 +536,13 @@ mod tests {
             ddl[1].contains("`ts` string") && ddl[1].contains("LOCATION 's3://my-bucket/raw/'")
         );
         assert!(ddl[2].contains("`ts` timestamp"), "{}", ddl[2]);
-        assert!(ddl[2].contains("PARTITIONED BY (`dt` string, `batch` string)"));
+        assert!(ddl[2].contains("`batch` string\n)"), "{}", ddl[2]);
+        assert!(ddl[2].contains("PARTITIONED BY (`dt` string)"));
+        assert!(
+            ddl[2].contains("'projection.dt.type' = 'date'"),
+            "{}",
+            ddl[2]
+        );
         assert!(ddl[2].contains("LOCATION 's3://my-bucket/compacted/'"));
         for name in measurement_names() {
             assert!(ddl[1].contains(&format!("`{name}` double")), "{name}");

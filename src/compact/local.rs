@@ -130,7 +130,10 @@ impl LocalEngine {
             .list(&format!("{}dt={day}/", crate::store::COMPACTED))
             .await?
         {
-            if object.key == own || !object.key.ends_with(".parquet") {
+            // Athena names its files without a suffix; Athena and Hive skip
+            // names starting with `_` or `.`, and so does this.
+            let name = object.key.rsplit('/').next().unwrap_or_default();
+            if object.key == own || name.is_empty() || name.starts_with(['_', '.']) {
                 continue;
             }
             let body = self.store.get(&object.key).await?;
@@ -167,6 +170,16 @@ struct ParsedObject {
     invalid_count: u64,
     /// Not even decodable (bad gzip): the whole object is set aside.
     unreadable: Option<String>,
+}
+
+/// Why an object cannot be compacted as it is (unreadable, or rows that are
+/// not schema v1); None when every row is a reading.
+pub fn problem(body: &[u8]) -> Option<String> {
+    let parsed = parse_object("", body);
+    parsed.unreadable.or_else(|| {
+        (parsed.invalid_count > 0)
+            .then(|| format!("{} rows are not schema v1", parsed.invalid_count))
+    })
 }
 
 fn parse_object(key: &str, body: &[u8]) -> ParsedObject {

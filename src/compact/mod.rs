@@ -132,6 +132,10 @@ pub struct Compaction {
     /// The engine's queries (Athena).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub queries: Vec<athena::QueryRun>,
+    /// Rows written where no output file names them (Athena's INSERTs), which
+    /// the engine's own verification query proved in the table.
+    #[serde(skip)]
+    pub rows_verified_by_query: u64,
 }
 
 /// Progress callbacks (an indicatif bar on a terminal, nothing otherwise).

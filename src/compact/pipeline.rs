@@ -209,7 +209,7 @@ impl Pipeline {
             }
             rows += in_file;
         }
-        if rows != compaction.rows_out {
+        if rows + compaction.rows_verified_by_query != compaction.rows_out {
             return Err(CompactError::Verify {
                 key: format!("batch {}", batch.id),
                 reason: format!(
@@ -384,6 +384,8 @@ impl Drainer<'_> {
             progress.finish();
             return match report {
                 Ok(report) => Ok(Some(Ok(report))),
+                // Asked for by id (`--batch`): say who has it instead of "nothing to do".
+                Err(error @ CompactError::Held { .. }) if self.drain.only.is_some() => Err(error),
                 Err(CompactError::Held { batch }) => {
                     tracing::info!("batch {batch} is held by another runner: left to it");
                     continue;

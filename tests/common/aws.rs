@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::{Iotpipe, Service, http_get, http_post, iotpipe, python_double, required_path};
+use super::{
+    Iotpipe, Service, http_body, http_get, http_post, iotpipe, python_double, required_path,
+};
 
 /// A moto server (S3, DynamoDB, Kinesis, Athena, ... emulator) on a free
 /// loopback port, run by `tests/doubles/moto_server.py`: one request at a time
@@ -78,11 +80,103 @@ pub fn lambda_runtime(events: &serde_json::Value) -> Service {
     )
 }
 
-/// Makes the next `count` Athena queries started on `moto` end FAILED with `reason`.
-pub fn moto_fail_athena(moto: &Service, reason: &str, count: u32) {
-    let body = serde_json::json!({ "reason": reason, "count": count }).to_string();
-    let response = http_post(moto.port, "/iotpipe-test/athena/fail", &body);
-    assert!(response.contains(" 200 "), "{response}");
+/// The Athena stand-in (`tests/doubles/athena.py`) over `moto`'s S3: it
+/// records the DDL and runs every query with DuckDB after translating it from
+/// Athena's dialect with sqlglot. iotpipe reaches it through
+/// `AWS_ENDPOINT_URL_ATHENA` ([`Cloud::cli`]).
+pub fn athena(moto: &Service) -> Service {
+    let s3 = moto_endpoint(moto);
+    python_double(
+        "athena",
+        "athena.py",
+        move |_| vec![s3.clone()],
+        |port| http_get(port, "/iotpipe-test/athena/queries").is_some_and(|r| r.contains(" 200 ")),
+    )
+}
+
+/// moto for everything but Athena, and the Athena stand-in over its S3.
+pub struct Cloud {
+    pub moto: Service,
+    pub athena: Service,
+}
+
+/// One query the Athena stand-in was sent.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct AthenaQuery {
+    pub id: String,
+    pub sql: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub scanned: u64,
+}
+
+impl Cloud {
+    pub fn start() -> Cloud {
+        let moto = moto();
+        let athena = athena(&moto);
+        Cloud { moto, athena }
+    }
+
+    /// iotpipe with `backend = "aws"` aimed at moto and the Athena stand-in
+    /// through the environment (`--endpoint-url`, set in code, would win over
+    /// `AWS_ENDPOINT_URL_ATHENA`, as the SDKs document).
+    pub fn cli(&self, dir: &Path) -> Iotpipe {
+        iotpipe(dir)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ENDPOINT_URL", moto_endpoint(&self.moto))
+            .env("AWS_ENDPOINT_URL_ATHENA", self.athena_endpoint())
+            .env("IOTPIPE_BACKEND", "aws")
+            .env("IOTPIPE_AWS_BUCKET", "pipe")
+            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+            .args(["--region", "us-east-1"])
+    }
+
+    pub fn athena_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.athena.port)
+    }
+
+    /// An SDK configuration for moto.
+    pub async fn sdk(&self) -> aws_config::SdkConfig {
+        sdk(&self.moto).await
+    }
+
+    /// An Athena client aimed at the stand-in.
+    pub async fn athena_client(&self) -> aws_sdk_athena::Client {
+        let config = aws_sdk_athena::config::Builder::from(&self.sdk().await)
+            .endpoint_url(self.athena_endpoint())
+            .build();
+        aws_sdk_athena::Client::from_conf(config)
+    }
+
+    /// Every query the stand-in was sent, oldest first.
+    pub fn queries(&self) -> Vec<AthenaQuery> {
+        let response = http_get(self.athena.port, "/iotpipe-test/athena/queries")
+            .expect("the Athena stand-in answers");
+        serde_json::from_str(http_body(&response)).expect("queries as JSON")
+    }
+
+    /// Makes the next `count` queries containing `matching` end FAILED with `reason`.
+    pub fn fail_queries(&self, reason: &str, count: u32, matching: Option<&str>) {
+        let body = serde_json::json!({ "reason": reason, "count": count, "match": matching });
+        self.test_route("/iotpipe-test/athena/fail", &body);
+    }
+
+    /// Keeps the next `count` queries containing `matching` RUNNING until
+    /// [`Cloud::release_queries`] or StopQueryExecution.
+    pub fn hold_queries(&self, count: u32, matching: Option<&str>) {
+        let body = serde_json::json!({ "count": count, "match": matching });
+        self.test_route("/iotpipe-test/athena/hold", &body);
+    }
+
+    pub fn release_queries(&self) {
+        self.test_route("/iotpipe-test/athena/release", &serde_json::json!({}));
+    }
+
+    fn test_route(&self, path: &str, body: &serde_json::Value) {
+        let response = http_post(self.athena.port, path, &body.to_string());
+        assert!(response.contains(" 200 "), "{response}");
+    }
 }
 
 /// The endpoint of a moto server.

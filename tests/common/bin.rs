@@ -34,6 +34,13 @@ impl Running {
         }
     }
 
+    /// Waits for it to exit by itself; its exit code and stderr.
+    pub fn wait(&mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("waiting for iotpipe");
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code(), self.stderr())
+    }
+
     /// SIGINT (Ctrl-C), then its exit code and stderr.
     pub fn interrupt(&mut self) -> (Option<i32>, String) {
         self.signal("-INT")

@@ -12,9 +12,12 @@ use iotpipe::counter::{Batch, BatchState, Counter};
 use iotpipe::store::s3::S3Store;
 use iotpipe::store::{Store, StoreError};
 
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
 use crate::common::{
-    Iotpipe, Service, duckdb, http_post, iotpipe, iotpipe_on_aws, moto, moto_fail_athena, sdk,
-    temp_dir,
+    Cloud, Iotpipe, Service, compacted_keys, duckdb, iotpipe, iotpipe_on_aws, moto, sdk, temp_dir,
 };
 
 async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
@@ -188,47 +191,6 @@ fn aws_cli(dir: &Path, moto: &Service, args: &[&str]) -> Iotpipe {
     iotpipe_on_aws(dir, moto).args(args)
 }
 
-/// A bucket `pipe` with `n` raw objects at `prefix` (one reading each), counted
-/// in a fresh counter table; returns their keys as iotpipe names them (`raw/...`).
-async fn landed(moto: &Service, dir: &Path, prefix: &str, names: &[String]) -> Vec<String> {
-    let s3 = iotpipe::aws::s3(&sdk(moto).await);
-    s3.create_bucket().bucket("pipe").send().await.unwrap();
-    let readings = iotpipe(dir)
-        .args([
-            "sense",
-            "--sim",
-            "--count",
-            &names.len().to_string(),
-            "-o",
-            "jsonl",
-        ])
-        .run()
-        .success()
-        .stdout();
-    for (name, reading) in names.iter().zip(readings.lines()) {
-        s3.put_object()
-            .bucket("pipe")
-            .key(format!("{prefix}{name}"))
-            .body(format!("{reading}\n").into_bytes().into())
-            .send()
-            .await
-            .unwrap();
-    }
-    aws_cli(dir, moto, &["counters", "--init"]).run().success();
-    let fixed = aws_cli(
-        dir,
-        moto,
-        &["counters", "--reconcile", "--fix", "-o", "json"],
-    )
-    .run()
-    .success();
-    let drift: serde_json::Value = serde_json::from_str(&fixed.stdout()).unwrap();
-    assert_eq!(drift["fixed"], names.len(), "{drift}");
-    let mut keys: Vec<String> = names.iter().map(|n| format!("raw/{n}")).collect();
-    keys.sort();
-    keys
-}
-
 fn object_names(n: usize) -> Vec<String> {
     (0..n)
         .map(|i| format!("2026/03/01/00/stream-1-2026-03-01-00-00-00-{i:08}.jsonl"))
@@ -253,45 +215,74 @@ async fn keys_under(store: &S3Store, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every query string moto was sent, oldest first.
-async fn athena_queries(moto: &Service) -> Vec<(String, String)> {
-    let athena = iotpipe::aws::athena(&sdk(moto).await);
-    let ids = athena
-        .list_query_executions()
-        .send()
-        .await
-        .unwrap()
-        .query_execution_ids()
-        .to_vec();
-    let mut queries = Vec::new();
-    for id in ids {
-        let execution = athena
-            .get_query_execution()
-            .query_execution_id(&id)
-            .send()
-            .await
-            .unwrap();
-        let execution = execution.query_execution().unwrap();
-        queries.push((
-            execution.query().unwrap_or_default().to_string(),
-            execution
-                .status()
-                .and_then(|s| s.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-        ));
-    }
-    queries
-}
-
 /// The `$path` literals of a compaction query.
 fn paths_in(query: &str) -> Vec<&str> {
     query.matches("'s3://pipe/").collect()
 }
 
+/// Every row of the compacted table as DuckDB reads the Parquet files in S3
+/// (whichever engine wrote them): the row count and the distinct readings.
+async fn table_rows(cloud: &Cloud, prefix: &str) -> (usize, BTreeSet<(String, String, i64)>) {
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    let local = temp_dir();
+    for (i, object) in store.list(prefix).await.unwrap().into_iter().enumerate() {
+        let name = object.key.rsplit('/').next().unwrap_or_default();
+        if name.starts_with(['_', '.']) {
+            continue;
+        }
+        let file = local.path().join(format!("compacted/{i}.parquet"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let body = store.get(&object.key).await.unwrap();
+        std::fs::write(file, body).unwrap();
+    }
+    compacted_keys(local.path())
+}
+
+/// `n` readings of device `dev`, run `run`, seq from `first`, one a minute from `day`.
+fn readings(first: u64, n: u64, day: time::Date) -> Vec<String> {
+    (first..first + n)
+        .map(|seq| {
+            let at = day.midnight().assume_utc() + time::Duration::minutes(seq as i64 % 1440);
+            serde_json::json!({
+                "v": 1, "device_id": "dev", "run_id": "run", "seq": seq,
+                "ts": iotpipe::payload::format_ts(at), "temperature_c": 20.5,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
+/// Puts `objects` (key under `raw/`, lines) in bucket `pipe` and counts them.
+async fn land(cloud: &Cloud, dir: &Path, objects: &[(String, Vec<u8>)]) {
+    let s3 = iotpipe::aws::s3(&cloud.sdk().await);
+    let _ = s3.create_bucket().bucket("pipe").send().await;
+    for (key, body) in objects {
+        s3.put_object()
+            .bucket("pipe")
+            .key(key)
+            .body(body.clone().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    cloud.cli(dir).args(["counters", "--init"]).run().success();
+    cloud.cli(dir).args(["compact", "--init"]).run().success();
+    let fixed = cloud
+        .cli(dir)
+        .args(["counters", "--reconcile", "--fix", "-o", "json"])
+        .run()
+        .success();
+    let drift: serde_json::Value = serde_json::from_str(&fixed.stdout()).unwrap();
+    assert_eq!(drift["fixed"], objects.len(), "{drift}");
+}
+
+fn lines(lines: &[String]) -> Vec<u8> {
+    (lines.join("\n") + "\n").into_bytes()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success() {
-    let moto = moto();
+    let cloud = Cloud::start();
     let dir = temp_dir();
     std::fs::write(
         dir.path().join("iotpipe.toml"),
@@ -300,16 +291,24 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
     .unwrap();
     let mut names = object_names(44);
     names.push("2026/03/01/00/it's a key.jsonl".into());
-    let keys = landed(&moto, dir.path(), "landing/raw/", &names).await;
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            (
+                format!("landing/raw/{n}"),
+                lines(&readings(i as u64 * 3, 3, day)),
+            )
+        })
+        .collect();
 
-    let init = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--init", "--dry-run", "-o", "table"],
-    )
-    .run()
-    .success()
-    .stdout();
+    let init = cloud
+        .cli(dir.path())
+        .args(["compact", "--init", "--dry-run", "-o", "table"])
+        .run()
+        .success()
+        .stdout();
     assert!(
         init.contains("CREATE DATABASE IF NOT EXISTS `iotpipe`;"),
         "{init}"
@@ -319,36 +318,32 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
         init.contains("LOCATION 's3://pipe/landing/parquet/'"),
         "{init}"
     );
-    aws_cli(dir.path(), &moto, &["compact", "--init"])
-        .run()
-        .success();
-    let ddl = athena_queries(&moto).await;
+    land(&cloud, dir.path(), &objects).await;
+    let mut keys: Vec<String> = names.iter().map(|n| format!("raw/{n}")).collect();
+    keys.sort();
+    let ddl = cloud.queries();
     assert_eq!(ddl.len(), 3, "database and two tables: {ddl:?}");
-    assert!(ddl.iter().all(|(_, state)| state == "SUCCEEDED"));
+    assert!(ddl.iter().all(|q| q.state == "SUCCEEDED"), "{ddl:?}");
 
     // The dry run shows the SQL of the batches the real run will claim.
-    let plan = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--engine", "athena", "--dry-run", "-o", "json"],
-    )
-    .run()
-    .success()
-    .stdout();
+    let plan = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--dry-run", "-o", "json"])
+        .run()
+        .success()
+        .stdout();
     let plan: Vec<serde_json::Value> = serde_json::from_str(&plan).unwrap();
     assert_eq!(plan.len(), 2, "45 objects, threshold 20: {plan:?}");
     assert!(
         plan.iter()
             .all(|s| s["objects"] == 20 && s["estimated_cost_usd"].as_f64() > Some(0.0))
     );
-    let script = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--engine", "athena", "--dry-run", "-o", "table"],
-    )
-    .run()
-    .success()
-    .stdout();
+    let script = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--dry-run", "-o", "table"])
+        .run()
+        .success()
+        .stdout();
     assert_eq!(
         script
             .matches("-- claim and compact: batch <new batch>, 20 objects")
@@ -363,41 +358,50 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
         2
     );
 
-    let run = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--engine", "athena", "-o", "jsonl"],
-    )
-    .run()
-    .success();
+    let run = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "-o", "jsonl"])
+        .run()
+        .success();
     let reports = run.json_lines();
     assert_eq!(reports.len(), 2, "{}", run.stderr());
     for report in &reports {
+        let purposes: Vec<&str> = report["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["purpose"].as_str().unwrap())
+            .collect();
         assert_eq!(
-            report["queries"].as_array().map(Vec::len),
-            Some(1),
+            purposes,
+            ["survey", "clean-up", "insert", "verify"],
             "{report}"
         );
         assert_eq!(report["queries"][0]["cost_usd"], 0.00005, "10 MB minimum");
         assert_eq!(report["deleted"], 20);
+        assert_eq!(
+            (&report["rows_in"], &report["rows_out"]),
+            (&json!(60), &json!(60)),
+            "{report}"
+        );
     }
     assert!(
-        run.stderr().contains("2 Athena queries"),
+        run.stderr().contains("8 Athena queries"),
         "{}",
         run.stderr()
     );
 
-    let queries: Vec<String> = athena_queries(&moto)
-        .await
+    let inserts: Vec<String> = cloud
+        .queries()
         .into_iter()
-        .skip(3)
-        .map(|(query, _)| query)
+        .filter(|q| q.sql.starts_with("INSERT"))
+        .map(|q| q.sql)
         .collect();
-    let batches = batches(&moto).await;
-    assert_eq!((batches.len(), queries.len()), (2, 2));
+    let batches = batches(&cloud.moto).await;
+    assert_eq!((batches.len(), inserts.len()), (2, 2));
     let planned: Vec<Vec<&str>> = plan
         .iter()
-        .map(|s| paths_in(s["sql"][0].as_str().unwrap()))
+        .map(|s| paths_in(s["sql"][1].as_str().unwrap()))
         .collect();
     for (i, batch) in batches.iter().enumerate() {
         assert_eq!(batch.state, BatchState::Compacted);
@@ -406,10 +410,11 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
             keys[i * 20..(i + 1) * 20],
             "claimed oldest first"
         );
-        let query = queries
+        let query = inserts
             .iter()
             .find(|q| q.contains(&format!("'{}' AS \"batch\"", batch.id)))
-            .expect("a query per batch");
+            .expect("an insert per batch");
+        // The statement's own objects, and the `dt` list of the dedup read.
         assert_eq!(
             paths_in(query).len(),
             20,
@@ -427,15 +432,25 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
             planned[i],
             "the dry run planned this batch"
         );
+        assert!(
+            query.contains("\"kept\".\"dt\" IN ('2026-03-01')"),
+            "{query}"
+        );
     }
     assert!(
-        queries
+        inserts
             .iter()
             .any(|q| q.contains("'s3://pipe/landing/raw/2026/03/01/00/it''s a key.jsonl'")),
-        "the quoted key is escaped: {queries:?}"
+        "the quoted key is escaped: {inserts:?}"
     );
 
-    let s3 = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    let (rows, distinct) = table_rows(&cloud, "landing/parquet/").await;
+    assert_eq!(
+        (rows, distinct.len()),
+        (120, 120),
+        "40 objects of 3 readings, each once"
+    );
+    let s3 = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
     let left: Vec<String> = s3
         .list("landing/raw/")
         .await
@@ -447,16 +462,25 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
-    let moto = moto();
+async fn a_failed_athena_query_keeps_the_batch_retryable_and_the_retry_replaces_its_files() {
+    let cloud = Cloud::start();
     let dir = temp_dir();
-    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
-    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
-    let reason =
-        "HIVE_BAD_DATA: Error parsing field value 'x' for field 3: For input string: \"x\"";
-    moto_fail_athena(&moto, reason, 1);
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = object_names(20)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64 * 5, 5, day))))
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    let keys = keys_under(&store, "raw/").await;
+    // The INSERT writes its files, then the verification fails.
+    let reason = "GENERIC_INTERNAL_ERROR: Query exhausted resources at this scale factor";
+    cloud.fail_queries(reason, 1, Some("AS \"missing\""));
 
-    let failed = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
+    let failed = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena"])
         .run()
         .expect_code(1);
     let stderr = failed.stderr();
@@ -465,32 +489,24 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
         "{stderr}"
     );
     assert!(stderr.contains("raw objects are kept"), "{stderr}");
-    let raw = keys_under(&store, "raw/").await;
-    assert_eq!(raw, keys, "nothing deleted");
-    let batch = batches(&moto).await.remove(0);
+    assert_eq!(keys_under(&store, "raw/").await, keys, "nothing deleted");
+    let batch = batches(&cloud.moto).await.remove(0);
     assert_eq!(batch.state, BatchState::Failed);
     assert!(
         batch
             .error
             .as_deref()
             .unwrap_or_default()
-            .contains("HIVE_BAD_DATA")
+            .contains("GENERIC_INTERNAL_ERROR")
     );
+    let written = keys_under(&store, "compacted/").await;
+    assert_eq!(written.len(), 1, "the failed attempt's file: {written:?}");
 
-    // What an earlier attempt of the batch wrote is replaced, nothing else.
-    let stale = format!("compacted/dt=2026-03-01/batch={}/stale-part", batch.id);
-    store.put(&stale, b"x").await.unwrap();
-    store
-        .put("compacted/dt=2026-03-01/batch=other/part", b"x")
-        .await
-        .unwrap();
-    let retried = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--engine", "athena", "-o", "jsonl"],
-    )
-    .run()
-    .success();
+    let retried = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "-o", "jsonl"])
+        .run()
+        .success();
     let reports = retried.json_lines();
     assert_eq!(reports.len(), 1);
     assert_eq!(
@@ -498,98 +514,284 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_with_athenas_reason() {
         batch.id.as_str(),
         "the same batch, retried"
     );
-    assert_eq!(batches(&moto).await[0].state, BatchState::Compacted);
+    assert_eq!(reports[0]["rows_out"], 100, "{}", reports[0]);
+    assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Compacted);
     assert!(store.list("raw/").await.unwrap().is_empty());
     let compacted = keys_under(&store, "compacted/").await;
-    assert_eq!(compacted, ["compacted/dt=2026-03-01/batch=other/part"]);
-    let states: Vec<String> = athena_queries(&moto)
-        .await
+    assert_eq!(
+        compacted.len(),
+        1,
+        "the earlier attempt's file replaced: {compacted:?}"
+    );
+    assert_ne!(compacted, written);
+    let (rows, distinct) = table_rows(&cloud, "compacted/").await;
+    assert_eq!((rows, distinct.len()), (100, 100));
+    let states: Vec<String> = cloud
+        .queries()
         .into_iter()
-        .map(|(_, s)| s)
+        .skip(3)
+        .map(|q| q.state)
         .collect();
-    assert_eq!(states, ["FAILED", "SUCCEEDED"]);
+    assert_eq!(
+        states,
+        [
+            "SUCCEEDED",
+            "SUCCEEDED",
+            "SUCCEEDED",
+            "FAILED",
+            "SUCCEEDED",
+            "SUCCEEDED",
+            "SUCCEEDED",
+            "SUCCEEDED"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_the_running_athena_query() {
-    let moto = moto();
+    let cloud = Cloud::start();
     let dir = temp_dir();
-    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
-    // Queries stay QUEUED for ten minutes.
-    let transition = serde_json::json!({
-        "model_name": "athena::execution",
-        "transition": {"progression": "time", "seconds": 600},
-    });
-    let response = http_post(
-        moto.port,
-        "/moto-api/state-manager/set-transition",
-        &transition.to_string(),
-    );
-    assert!(response.contains(" 20"), "{response}");
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = object_names(20)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64, 1, day))))
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    cloud.hold_queries(1, None);
 
-    let mut compact = aws_cli(
-        dir.path(),
-        &moto,
-        &["--verbose", "compact", "--engine", "athena"],
-    )
-    .start();
+    let mut compact = cloud
+        .cli(dir.path())
+        .args(["--verbose", "compact", "--engine", "athena"])
+        .start();
     compact.wait_for_stderr("the query started", |stderr| {
         stderr.contains("started; Ctrl-C stops it")
     });
     let (code, stderr) = compact.interrupt();
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("was stopped"), "{stderr}");
-    let states: Vec<String> = athena_queries(&moto)
-        .await
+    let states: Vec<String> = cloud
+        .queries()
         .into_iter()
-        .map(|(_, s)| s)
+        .skip(3)
+        .map(|q| q.state)
         .collect();
     assert_eq!(states, ["CANCELLED"]);
-    let batch = batches(&moto).await.remove(0);
+    let batch = batches(&cloud.moto).await.remove(0);
     assert_eq!(batch.state, BatchState::Failed, "retryable");
-    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
     assert_eq!(
         store.list("raw/").await.unwrap().len(),
-        keys.len(),
+        20,
         "nothing deleted"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_query_that_reads_nothing_is_not_taken_for_a_compaction() {
-    let moto = moto();
+async fn objects_athena_cannot_read_are_set_aside_and_never_block_the_batch() {
+    let cloud = Cloud::start();
     let dir = temp_dir();
-    let keys = landed(&moto, dir.path(), "raw/", &object_names(20)).await;
-    // The SQL points at a prefix where the objects are not: Athena succeeds,
-    // reading nothing.
-    let wrong = aws_cli(dir.path(), &moto, &["compact", "--engine", "athena"])
-        .env("IOTPIPE_AWS_RAW_PREFIX", "elsewhere/")
-        .run()
-        .expect_code(1);
-    assert!(
-        wrong.stderr().contains("Athena read none of its")
-            && wrong.stderr().contains("s3://pipe/elsewhere/"),
-        "{}",
-        wrong.stderr()
+    let day = time::macros::date!(2026 - 03 - 01);
+    let prefix = "raw/2026/03/01/00/";
+    let mut half = readings(100, 3, day);
+    half.insert(
+        1,
+        "{\"v\": 1, \"device_id\": \"dev\", \"run_id\": \"run\", \"seq\": \"x\"".into(),
     );
-    let store = S3Store::new(iotpipe::aws::s3(&sdk(&moto).await), "pipe");
-    let raw = keys_under(&store, "raw/").await;
-    assert_eq!(raw, keys, "nothing deleted");
-    let batch = batches(&moto).await.remove(0);
-    assert_eq!(batch.state, BatchState::Failed);
+    let objects = vec![
+        (
+            format!("{prefix}a-good.jsonl"),
+            lines(&readings(0, 10, day)),
+        ),
+        // Not JSON at all, and a gzip name over plain bytes (Athena fails on
+        // it; iotpipe reads it by its content).
+        (format!("{prefix}b-poison.jsonl"), b"not json\n".to_vec()),
+        (
+            format!("{prefix}c-not-gzip.jsonl.gz"),
+            lines(&readings(200, 2, day)),
+        ),
+        // Valid lines around one that is not.
+        (format!("{prefix}d-half.jsonl"), lines(&half)),
+        // A name Athena skips, and the same readings as a-good again.
+        (
+            format!("{prefix}_e-hidden.jsonl"),
+            lines(&readings(300, 2, day)),
+        ),
+        (
+            format!("{prefix}f-again.jsonl"),
+            lines(&readings(0, 10, day)),
+        ),
+        // Cut short: nobody can read it; kept byte for byte.
+        (
+            format!("{prefix}g-broken.jsonl.gz"),
+            b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03+I-".to_vec(),
+        ),
+    ];
+    land(&cloud, dir.path(), &objects).await;
 
-    let fixed = aws_cli(
-        dir.path(),
-        &moto,
-        &["compact", "--engine", "athena", "-o", "jsonl"],
+    let run = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--all", "-o", "jsonl"])
+        .run()
+        .expect_code(3);
+    let stderr = run.stderr();
+    assert!(
+        stderr.contains("1 raw objects and 2 rows set aside"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("g-broken"), "{stderr}");
+    let reports = run.json_lines();
+    assert_eq!(reports.len(), 1, "{stderr}");
+    assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Compacted);
+
+    let (rows, distinct) = table_rows(&cloud, "compacted/").await;
+    let seqs: Vec<i64> = distinct.iter().map(|(_, _, s)| *s).collect();
+    let mut expected: Vec<i64> = (0..10).chain([100, 101, 102, 200, 201, 300, 301]).collect();
+    expected.sort();
+    assert_eq!(seqs, expected, "each valid reading once");
+    assert_eq!(rows, expected.len());
+
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    assert!(store.list("raw/").await.unwrap().is_empty());
+    let rejected = keys_under(&store, "rejected/").await;
+    let mut kept = String::new();
+    for key in &rejected {
+        kept.push_str(&String::from_utf8_lossy(&store.get(key).await.unwrap()));
+    }
+    assert!(kept.contains("not json"), "{rejected:?}: {kept}");
+    assert!(kept.contains("\\\"seq\\\": \\\"x\\\""), "{kept}");
+    assert!(
+        rejected.iter().any(|k| k.ends_with("g-broken.jsonl.gz")),
+        "the unreadable object kept: {rejected:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_in_several_batches_and_statements_land_once_at_threshold_100() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    // Object i holds seq i and i + 1 on days i and i + 1: every reading but
+    // the first is in two objects, each batch spans 101 days (two INSERTs),
+    // and seq 100 is in both batches.
+    let first = time::macros::date!(2026 - 01 - 01);
+    let objects: Vec<(String, Vec<u8>)> = (0..210u64)
+        .map(|i| {
+            let mut body = readings(i, 1, first + time::Duration::days(i as i64));
+            body.extend(readings(
+                i + 1,
+                1,
+                first + time::Duration::days(i as i64 + 1),
+            ));
+            (
+                format!("raw/2026/01/01/00/stream-{i:08}.jsonl"),
+                lines(&body),
+            )
+        })
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    let run = cloud
+        .cli(dir.path())
+        .env("IOTPIPE_COUNTER_THRESHOLD", "100")
+        .args(["compact", "--engine", "athena", "-o", "jsonl"])
+        .run()
+        .success();
+    let reports = run.json_lines();
+    assert_eq!(reports.len(), 2, "two full batches: {}", run.stderr());
+    for report in &reports {
+        let inserts = report["queries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|q| q["purpose"] == "insert")
+            .count();
+        assert_eq!(inserts, 2, "101 days: {report}");
+    }
+    let summary: serde_json::Value = serde_json::from_str(
+        &cloud
+            .cli(dir.path())
+            .args(["counters", "-o", "json"])
+            .run()
+            .success()
+            .stdout(),
     )
-    .run()
-    .success();
-    let reports = fixed.json_lines();
-    assert_eq!(reports[0]["batch"], batch.id.as_str());
+    .unwrap();
     assert_eq!(
-        reports[0]["queries"][0]["bytes_scanned"], batch.bytes,
-        "every object read"
+        (summary["pending"].as_u64(), summary["compacted"].as_u64()),
+        (Some(10), Some(2))
+    );
+    let (rows, distinct) = table_rows(&cloud, "compacted/").await;
+    let seqs: Vec<i64> = distinct.iter().map(|(_, _, s)| *s).collect();
+    assert_eq!(
+        seqs,
+        (0..=200).collect::<Vec<i64>>(),
+        "seq 0 to 200, none missing"
+    );
+    assert_eq!(rows, 201, "each once");
+
+    // The other engine on the rest: seq 200 is compacted already.
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "local", "--all"])
+        .run()
+        .success();
+    let (rows, distinct) = table_rows(&cloud, "compacted/").await;
+    assert_eq!(
+        (rows, distinct.len()),
+        (211, 211),
+        "switching engines doubles nothing"
     );
     assert!(store.list("raw/").await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_on_one_failed_batch_never_both_work_on_it() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = object_names(20)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64 * 2, 2, day))))
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    cloud.fail_queries("GENERIC_INTERNAL_ERROR: injected", 1, Some("INSERT INTO"));
+    cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena"])
+        .run()
+        .expect_code(1);
+    let batch = batches(&cloud.moto).await.remove(0);
+    assert_eq!(batch.state, BatchState::Failed);
+
+    // A holds the batch while its survey runs; B, started meanwhile, must not touch it.
+    cloud.hold_queries(1, Some("AS \"object\""));
+    let mut first = cloud
+        .cli(dir.path())
+        .args([
+            "--verbose",
+            "compact",
+            "--engine",
+            "athena",
+            "--batch",
+            &batch.id,
+            "-o",
+            "jsonl",
+        ])
+        .start();
+    first.wait_for_stderr("A's survey", |stderr| {
+        stderr.contains("started; Ctrl-C stops it")
+    });
+    let second = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--batch", &batch.id])
+        .run();
+    assert_ne!(second.code(), 0, "{}", second.stderr());
+    assert!(second.stderr().contains("another"), "{}", second.stderr());
+    cloud.release_queries();
+    let (code, stderr) = first.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Compacted);
+    let (rows, distinct) = table_rows(&cloud, "compacted/").await;
+    assert_eq!((rows, distinct.len()), (40, 40));
 }

@@ -1,0 +1,737 @@
+"""An Athena stand-in for the iotpipe tests that runs the SQL it is sent.
+
+It speaks Athena's JSON protocol (X-Amz-Target: AmazonAthena.<Action>) for
+StartQueryExecution, GetQueryExecution, GetQueryResults, StopQueryExecution,
+ListQueryExecutions, BatchGetQueryExecution, GetWorkGroup and CreateWorkGroup,
+and keeps the Glue catalog in memory. The data lives in moto's S3 (argv[2]).
+
+- DDL (`CREATE DATABASE`, `CREATE EXTERNAL TABLE`, `DROP TABLE`) is parsed with
+  sqlglot's `athena` dialect and recorded: columns, partition columns,
+  LOCATION, format (OpenX JSON SerDe or Parquet), TBLPROPERTIES.
+- DML and SELECT are parsed as Athena (Trino) SQL, translated to DuckDB by
+  sqlglot and executed. Each table a query names is loaded from S3 first:
+  * a JSON table reads the objects under its LOCATION (not names starting
+    with `_` or `.`, as Athena), gunzipping `.gz`, with a `"$path"` column;
+    a line that is not a JSON object fails the query with HIVE_CURSOR_ERROR, a
+    value that does not fit its column's type with HIVE_BAD_DATA, as Athena's
+    OpenX SerDe does. A `"$path" IN (...)` predicate limits the objects read.
+  * a Parquet table reads the files of its partitions: with partition
+    projection (`projection.enabled`) every `col=value/` directory, otherwise
+    only partitions registered by an INSERT. Equality or IN predicates on a
+    partition column limit the partitions read.
+  Bytes scanned: whole objects for JSON, the column chunks of the columns the
+  query names for Parquet (what Athena bills).
+- INSERT INTO writes one zstd Parquet file per partition under the table's
+  `col=value/` layout (at most 100 partitions, else HIVE_TOO_MANY_OPEN_PARTITIONS),
+  registers the partitions and writes the data manifest
+  `<output>/tables/<query id>-manifest.csv`. SELECT results are returned by
+  GetQueryResults (header row first) and written to `<output>/<query id>.csv`.
+
+Test routes:
+  POST /iotpipe-test/athena/fail {"reason", "count", "match"}  the next `count`
+       queries (containing `match`, if given) end FAILED with `reason`
+  POST /iotpipe-test/athena/hold {"count", "match"}  the next `count` queries
+       (containing `match`) stay RUNNING until released or stopped
+  POST /iotpipe-test/athena/release                  runs the held queries
+  GET  /iotpipe-test/athena/queries                  every query: id, sql, state,
+       reason, scanned bytes, oldest first
+
+Usage: python athena.py PORT S3_ENDPOINT
+"""
+
+import csv
+import gzip
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+MAX_PARTITIONS = 100
+HIDDEN = ("_", ".")
+
+s3 = boto3.client(
+    "s3",
+    endpoint_url=sys.argv[2],
+    region_name="us-east-1",
+    aws_access_key_id="testing",
+    aws_secret_access_key="testing",
+)
+
+databases = {"default"}
+tables = {}  # (database, table) -> dict
+executions = {}  # id -> dict
+order = []
+failures = []  # [(reason, match)]
+holds = []  # [("hold", match)]
+held = []  # execution ids
+workgroups = {
+    "primary": {"Name": "primary", "State": "ENABLED", "Configuration": {}, "Description": ""}
+}
+# Queries run one at a time, as the tests need them deterministic.
+engine_lock = threading.Lock()
+
+
+class QueryFailed(Exception):
+    pass
+
+
+def split_uri(uri):
+    rest = uri[len("s3://"):]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+def list_objects(uri):
+    bucket, prefix = split_uri(uri)
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key.endswith("/") or key.rsplit("/", 1)[-1].startswith(HIDDEN):
+                continue
+            found.append((f"s3://{bucket}/{key}", item["Size"]))
+    return found
+
+
+def read_object(uri):
+    bucket, key = split_uri(uri)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+DUCK_TYPES = {
+    "string": "VARCHAR",
+    "varchar": "VARCHAR",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+}
+
+
+def hive_type(data_type):
+    name = data_type.sql(dialect="hive").lower()
+    return {"text": "string"}.get(name, name)
+
+
+def duck_type(hive):
+    return DUCK_TYPES.get(hive, "VARCHAR")
+
+
+def quoted(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+def record_ddl(tree, default_db):
+    """CREATE DATABASE / CREATE EXTERNAL TABLE / DROP TABLE."""
+    kind = (tree.args.get("kind") or "").upper()
+    if isinstance(tree, exp.Drop):
+        table = tree.this
+        key = (table.db or default_db, table.name)
+        if key not in tables and not tree.args.get("exists"):
+            raise QueryFailed(f"FAILED: SemanticException [Error 10001]: Table not found {key[0]}.{key[1]}")
+        tables.pop(key, None)
+        return
+    if kind in ("DATABASE", "SCHEMA"):
+        databases.add(tree.this.name)
+        return
+    if kind != "TABLE":
+        raise QueryFailed(f"NOT_SUPPORTED: the Athena stand-in does not run CREATE {kind}")
+    schema = tree.this
+    table = schema.this
+    db = table.db or default_db
+    if db not in databases:
+        raise QueryFailed(f"FAILED: SemanticException [Error 10072]: Database does not exist: {db}")
+    key = (db, table.name)
+    if key in tables:
+        if tree.args.get("exists"):
+            return
+        raise QueryFailed(f"AlreadyExistsException: Table {db}.{table.name} already exists")
+    columns = [(c.name, hive_type(c.args["kind"])) for c in schema.expressions]
+    spec = {"columns": columns, "partitions": [], "location": None, "format": None,
+            "properties": {}, "registered": set()}
+    for prop in tree.args["properties"].expressions:
+        if isinstance(prop, exp.PartitionedByProperty):
+            spec["partitions"] = [(c.name, hive_type(c.args["kind"])) for c in prop.this.expressions]
+        elif isinstance(prop, exp.LocationProperty):
+            spec["location"] = prop.this.name
+        elif isinstance(prop, exp.FileFormatProperty):
+            spec["format"] = prop.this.name.lower()
+        elif isinstance(prop, exp.RowFormatSerdeProperty):
+            if "json" in prop.this.name.lower():
+                spec["format"] = "json"
+        elif type(prop) is exp.Property:
+            spec["properties"][prop.this.name] = prop.args["value"].name
+    if spec["format"] not in ("json", "parquet") or not spec["location"]:
+        raise QueryFailed("NOT_SUPPORTED: the Athena stand-in runs JSON and Parquet tables with a LOCATION")
+    if not spec["location"].endswith("/"):
+        spec["location"] += "/"
+    tables[key] = spec
+
+
+def literals_for(tree, names):
+    """Values compared by = or IN with a column of one of `names`, by column."""
+    found = {}
+    for node in tree.find_all(exp.In, exp.EQ):
+        column = node.this if isinstance(node, exp.In) else node.left
+        values = node.expressions if isinstance(node, exp.In) else [node.right]
+        if isinstance(column, exp.Column) and column.name in names:
+            if values and all(isinstance(v, exp.Literal) for v in values):
+                found.setdefault(column.name, set()).update(v.name for v in values)
+    return found
+
+
+def convert(value, hive, line_no, field_no, uri):
+    if value is None:
+        return None
+    bad = QueryFailed(
+        f"HIVE_BAD_DATA: Error parsing field value '{value}' for field {field_no}: "
+        f"For input string: \"{value}\" (file {uri}, line {line_no})"
+    )
+    if hive in ("string", "varchar"):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return json.dumps(value)
+    if isinstance(value, (dict, list)):
+        raise bad
+    if hive in ("int", "integer", "bigint"):
+        if isinstance(value, bool):
+            raise bad
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    if hive in ("double", "float"):
+        if isinstance(value, bool):
+            raise bad
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+    if hive == "boolean":
+        if isinstance(value, bool):
+            return value
+        raise bad
+    return str(value)
+
+
+def load_json_table(con, name, spec, paths):
+    """Loads the objects of a JSON table; returns bytes read."""
+    objects = list_objects(spec["location"])
+    if paths is not None:
+        objects = [(uri, size) for uri, size in objects if uri in paths]
+    columns = spec["columns"]
+    rows_file = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
+    scanned = 0
+    with rows_file:
+        for uri, size in objects:
+            scanned += size
+            body = read_object(uri)
+            if uri.endswith(".gz"):
+                try:
+                    body = gzip.decompress(body)
+                except (OSError, EOFError) as e:
+                    raise QueryFailed(f"HIVE_CURSOR_ERROR: {e} (file {uri})") from None
+            text = body.decode("utf-8", errors="replace")
+            for line_no, line in enumerate(text.split("\n"), 1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except ValueError as e:
+                    value = e
+                if not isinstance(value, dict):
+                    raise QueryFailed(
+                        "HIVE_CURSOR_ERROR: Row is not a valid JSON Object - JSONException: "
+                        f"A JSONObject text must begin with '{{' at line {line_no} (file {uri})"
+                    )
+                lowered = {k.lower(): v for k, v in value.items()}
+                row = {
+                    column: convert(lowered.get(column.lower()), hive, line_no, i, uri)
+                    for i, (column, hive) in enumerate(columns)
+                }
+                row["$path"] = uri
+                rows_file.write(json.dumps(row) + "\n")
+    definition = ", ".join(f"{quoted(c)} {duck_type(t)}" for c, t in columns)
+    con.execute(f"CREATE TABLE {name} ({definition}, \"$path\" VARCHAR)")
+    if os.path.getsize(rows_file.name):
+        types = {c: duck_type(t) for c, t in columns}
+        types["$path"] = "VARCHAR"
+        con.execute(
+            f"INSERT INTO {name} SELECT * FROM read_json(?, format='newline_delimited', "
+            f"columns={types!r})",
+            [rows_file.name],
+        )
+    os.unlink(rows_file.name)
+    return scanned
+
+
+def partition_files(spec, wanted):
+    """The data files of a partitioned table's partitions, as (uri, values)."""
+    names = [p for p, _ in spec["partitions"]]
+    projected = spec["properties"].get("projection.enabled", "").lower() == "true"
+    files = []
+    for uri, size in list_objects(spec["location"]):
+        relative = uri[len(spec["location"]):].split("/")
+        if len(relative) != len(names) + 1:
+            continue
+        values = []
+        for name, part in zip(names, relative):
+            column, _, value = part.partition("=")
+            if column != name:
+                break
+            values.append(value)
+        else:
+            if not projected and tuple(values) not in spec["registered"]:
+                continue
+            if any(name in wanted and value not in wanted[name] for name, value in zip(names, values)):
+                continue
+            files.append((uri, size, values))
+    return files
+
+
+def load_parquet_table(con, name, spec, query_columns, wanted):
+    columns = spec["columns"]
+    partitions = spec["partitions"]
+    definition = ", ".join(f"{quoted(c)} {duck_type(t)}" for c, t in columns + partitions)
+    con.execute(f"CREATE TABLE {name} ({definition}, \"$path\" VARCHAR)")
+    scanned = 0
+    for uri, _size, values in partition_files(spec, wanted):
+        local = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
+        with local:
+            local.write(read_object(uri))
+        present = {row[0] for row in con.execute("SELECT name FROM parquet_schema(?)", [local.name]).fetchall()}
+        select = []
+        for column, hive in columns:
+            # Athena maps Parquet columns by name; a column a file lacks reads as NULL.
+            source = quoted(column) if column in present else "NULL"
+            select.append(f"CAST({source} AS {duck_type(hive)})")
+        for (column, hive), value in zip(partitions, values):
+            select.append(f"CAST(? AS {duck_type(hive)})")
+        con.execute(
+            f"INSERT INTO {name} SELECT {', '.join(select)}, ? FROM read_parquet(?)",
+            [*values, uri, local.name],
+        )
+        chunks = con.execute(
+            "SELECT path_in_schema, total_compressed_size FROM parquet_metadata(?)", [local.name]
+        ).fetchall()
+        scanned += sum(size for column, size in chunks if column in query_columns)
+        os.unlink(local.name)
+    return scanned
+
+
+def prepare(con, tree, default_db, reads):
+    """Loads every table `reads` names into DuckDB; returns bytes scanned."""
+    cte_names = {cte.alias for cte in tree.find_all(exp.CTE)}
+    query_columns = {c.name for c in reads.find_all(exp.Column)}
+    paths = literals_for(reads, {"$path"}).get("$path")
+    scanned = 0
+    loaded = set()
+    for table in reads.find_all(exp.Table):
+        if not table.db and table.name in cte_names:
+            continue
+        key = (table.db or default_db, table.name)
+        if key in loaded:
+            continue
+        if key not in tables:
+            raise QueryFailed(
+                f"TABLE_NOT_FOUND: line 1:1: Table 'awsdatacatalog.{key[0]}.{key[1]}' does not exist"
+            )
+        loaded.add(key)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted(key[0])}")
+        name = f"{quoted(key[0])}.{quoted(key[1])}"
+        spec = tables[key]
+        if spec["format"] == "json":
+            scanned += load_json_table(con, name, spec, paths)
+        else:
+            wanted = literals_for(reads, {p for p, _ in spec["partitions"]})
+            scanned += load_parquet_table(con, name, spec, query_columns, wanted)
+    return scanned
+
+
+def qualify(tree, default_db):
+    for table in tree.find_all(exp.Table):
+        if not table.db and table.name in tables_in(default_db):
+            table.set("db", exp.to_identifier(default_db, quoted=True))
+    return tree
+
+
+def tables_in(db):
+    return {name for d, name in tables if d == db}
+
+
+def insert(con, execution, tree, default_db):
+    target = tree.this
+    if isinstance(target, exp.Schema):
+        target = target.this
+    key = (target.db or default_db, target.name)
+    if key not in tables:
+        raise QueryFailed(f"TABLE_NOT_FOUND: Table 'awsdatacatalog.{key[0]}.{key[1]}' does not exist")
+    spec = tables[key]
+    if spec["format"] != "parquet":
+        raise QueryFailed("NOT_SUPPORTED: the Athena stand-in inserts into Parquet tables only")
+    select = tree.expression
+    con.execute(f"CREATE TEMP TABLE __result AS {select.sql(dialect='duckdb')}")
+    produced = [row[0] for row in con.execute("DESCRIBE __result").fetchall()]
+    targets = spec["columns"] + spec["partitions"]
+    if len(produced) != len(targets):
+        raise QueryFailed(
+            f"SYNTAX_ERROR: Insert query has {len(produced)} columns, table has {len(targets)}"
+        )
+    casts = ", ".join(
+        f"CAST({quoted(src)} AS {duck_type(hive)}) AS {quoted(name)}"
+        for src, (name, hive) in zip(produced, targets)
+    )
+    con.execute(f"CREATE TEMP TABLE __typed AS SELECT {casts} FROM __result")
+    names = [p for p, _ in spec["partitions"]]
+    groups = con.execute(
+        f"SELECT DISTINCT {', '.join(quoted(n) for n in names) or '1'} FROM __typed"
+    ).fetchall()
+    if len(groups) > MAX_PARTITIONS:
+        raise QueryFailed(
+            "HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions/buckets"
+        )
+    written = []
+    data_columns = ", ".join(quoted(c) for c, _ in spec["columns"])
+    for group in groups:
+        values = [None if v is None else str(v) for v in group] if names else []
+        directory = "".join(
+            f"{n}={'__HIVE_DEFAULT_PARTITION__' if v is None else v}/" for n, v in zip(names, values)
+        )
+        condition = " AND ".join(f"{quoted(n)} IS NOT DISTINCT FROM ?" for n in names) or "TRUE"
+        local = tempfile.NamedTemporaryFile(suffix=".parquet", delete=False)
+        local.close()
+        con.execute(
+            f"COPY (SELECT {data_columns} FROM __typed WHERE {condition}) TO '{local.name}' "
+            "(FORMAT parquet, COMPRESSION zstd)",
+            values,
+        )
+        uri = f"{spec['location']}{directory}{execution['trino_id']}_{uuid.uuid4()}"
+        bucket, object_key = split_uri(uri)
+        with open(local.name, "rb") as f:
+            s3.put_object(Bucket=bucket, Key=object_key, Body=f.read())
+        os.unlink(local.name)
+        written.append(uri)
+        if names:
+            spec["registered"].add(tuple("__HIVE_DEFAULT_PARTITION__" if v is None else v for v in values))
+    if execution["output"]:
+        manifest = "".join(f"{uri}\n" for uri in written)
+        put_output(execution, f"tables/{execution['id']}-manifest.csv", manifest)
+    execution["update_count"] = con.execute("SELECT count(*) FROM __typed").fetchone()[0]
+    return [], []
+
+
+def put_output(execution, name, text):
+    bucket, prefix = split_uri(execution["output"])
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    s3.put_object(Bucket=bucket, Key=prefix + name, Body=text.encode())
+
+
+TYPE_NAMES = {"VARCHAR": "varchar", "BIGINT": "bigint", "INTEGER": "integer", "DOUBLE": "double",
+              "BOOLEAN": "boolean", "TIMESTAMP": "timestamp", "DATE": "date", "HUGEINT": "bigint"}
+
+
+def select(con, execution, tree):
+    cursor = con.execute(tree.sql(dialect="duckdb"))
+    names = [d[0] for d in cursor.description]
+    types = [TYPE_NAMES.get(str(d[1]).upper(), "varchar") for d in cursor.description]
+    rows = [[None if v is None else str(v) for v in row] for row in cursor.fetchall()]
+    if execution["output"]:
+        out = io.StringIO()
+        writer = csv.writer(out, quoting=csv.QUOTE_ALL)
+        writer.writerow(names)
+        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        put_output(execution, f"{execution['id']}.csv", out.getvalue())
+    return [names] + rows, list(zip(names, types))
+
+
+def execute(execution):
+    sql = execution["sql"]
+    default_db = execution["database"] or "default"
+    try:
+        tree = sqlglot.parse_one(sql, read="athena")
+    except sqlglot.errors.ParseError as e:
+        raise QueryFailed(f"SYNTAX_ERROR: {str(e).splitlines()[0]}") from None
+    if isinstance(tree, (exp.Create, exp.Drop)):
+        execution["type"] = "DDL"
+        record_ddl(tree, default_db)
+        return [], []
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if isinstance(tree, exp.Insert):
+            execution["type"] = "DML"
+            execution["scanned"] = prepare(con, tree, default_db, tree.expression)
+            qualify(tree, default_db)
+            return insert(con, execution, tree, default_db)
+        if isinstance(tree, exp.Query):
+            execution["scanned"] = prepare(con, tree, default_db, tree)
+            qualify(tree, default_db)
+            return select(con, execution, tree)
+        raise QueryFailed(f"NOT_SUPPORTED: the Athena stand-in does not run {type(tree).__name__}")
+    except duckdb.Error as e:
+        raise QueryFailed(f"GENERIC_INTERNAL_ERROR: {str(e).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
+def run(execution):
+    with engine_lock:
+        if execution["state"] != "RUNNING":
+            return
+        started = time.time()
+        try:
+            execution["rows"], execution["columns"] = execute(execution)
+            execution["state"] = "SUCCEEDED"
+        except QueryFailed as e:
+            execution["state"] = "FAILED"
+            execution["reason"] = str(e)
+        except Exception as e:  # a bug of the stand-in: say so instead of hanging up
+            execution["state"] = "FAILED"
+            execution["reason"] = f"GENERIC_INTERNAL_ERROR: the Athena stand-in failed: {e!r}"
+        execution["millis"] = int((time.time() - started) * 1000)
+        execution["done"] = time.time()
+
+
+def take(plan, sql):
+    for i, (_, match) in enumerate(plan):
+        if not match or match in sql:
+            return plan.pop(i)
+    return None
+
+
+def start(body):
+    sql = body.get("QueryString", "")
+    workgroup = body.get("WorkGroup") or "primary"
+    if workgroup not in workgroups:
+        return 400, {"__type": "InvalidRequestException", "Message": f"WorkGroup {workgroup} is not found."}
+    output = (body.get("ResultConfiguration") or {}).get("OutputLocation")
+    configured = workgroups[workgroup].get("Configuration", {})
+    enforced = configured.get("EnforceWorkGroupConfiguration")
+    default_output = (configured.get("ResultConfiguration") or {}).get("OutputLocation")
+    if enforced or not output:
+        output = default_output or output
+    if not output:
+        return 400, {"__type": "InvalidRequestException",
+                     "Message": "No output location provided. An output location is required either through the Workgroup result configuration setting or as an API input."}
+    query_id = str(uuid.uuid4())
+    execution = {
+        "id": query_id,
+        "trino_id": time.strftime("%Y%m%d_%H%M%S", time.gmtime()) + f"_{len(order):05d}_{uuid.uuid4().hex[:5]}",
+        "sql": sql,
+        "database": (body.get("QueryExecutionContext") or {}).get("Database"),
+        "workgroup": workgroup,
+        "output": output,
+        "state": "RUNNING",
+        "reason": None,
+        "scanned": 0,
+        "millis": 0,
+        "submitted": time.time(),
+        "done": None,
+        "type": "DML",
+        "rows": [],
+        "columns": [],
+    }
+    executions[query_id] = execution
+    order.append(query_id)
+    failure = take(failures, sql)
+    if failure:
+        execution["state"] = "FAILED"
+        execution["reason"] = failure[0]
+        execution["done"] = time.time()
+    elif take(holds, sql):
+        held.append(query_id)
+    else:
+        run(execution)
+    return 200, {"QueryExecutionId": query_id}
+
+
+def describe(execution):
+    status = {"State": execution["state"], "SubmissionDateTime": execution["submitted"]}
+    if execution["done"]:
+        status["CompletionDateTime"] = execution["done"]
+    if execution["reason"]:
+        status["StateChangeReason"] = execution["reason"]
+        status["AthenaError"] = {
+            "ErrorCategory": 2,
+            "ErrorType": 1100,
+            "Retryable": False,
+            "ErrorMessage": execution["reason"],
+        }
+    result = {
+        "QueryExecutionId": execution["id"],
+        "Query": execution["sql"],
+        "StatementType": execution["type"],
+        "ResultConfiguration": {"OutputLocation": f"{execution['output'].rstrip('/')}/{execution['id']}.csv"},
+        "QueryExecutionContext": {"Database": execution["database"] or "default"},
+        "Status": status,
+        "Statistics": {
+            "EngineExecutionTimeInMillis": execution["millis"],
+            "DataScannedInBytes": execution["scanned"],
+            "TotalExecutionTimeInMillis": execution["millis"],
+        },
+        "WorkGroup": execution["workgroup"],
+    }
+    if execution["type"] == "DML" and execution["sql"].lstrip().upper().startswith("INSERT"):
+        result["Statistics"]["DataManifestLocation"] = (
+            f"{execution['output'].rstrip('/')}/tables/{execution['id']}-manifest.csv"
+        )
+    return result
+
+
+def not_found(query_id):
+    return 400, {"__type": "InvalidRequestException", "Message": f"QueryExecution {query_id} was not found"}
+
+
+def results(body):
+    query_id = body.get("QueryExecutionId")
+    execution = executions.get(query_id)
+    if not execution:
+        return not_found(query_id)
+    if execution["state"] != "SUCCEEDED":
+        return 400, {"__type": "InvalidRequestException",
+                     "Message": f"Query has not yet finished. Current state: {execution['state']}"}
+    limit = min(int(body.get("MaxResults") or 1000), 1000)
+    offset = int(body.get("NextToken") or 0)
+    rows = execution["rows"][offset:offset + limit]
+    reply = {
+        "UpdateCount": execution.get("update_count", 0),
+        "ResultSet": {
+            "Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in rows],
+            "ResultSetMetadata": {"ColumnInfo": [
+                {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": name, "Label": name,
+                 "Type": kind, "Precision": 0, "Scale": 0, "Nullable": "UNKNOWN", "CaseSensitive": kind == "varchar"}
+                for name, kind in execution["columns"]
+            ]},
+        },
+    }
+    if offset + limit < len(execution["rows"]):
+        reply["NextToken"] = str(offset + limit)
+    return 200, reply
+
+
+def stop(body):
+    query_id = body.get("QueryExecutionId")
+    execution = executions.get(query_id)
+    if not execution:
+        return not_found(query_id)
+    if execution["state"] in ("QUEUED", "RUNNING"):
+        execution["state"] = "CANCELLED"
+        execution["reason"] = "Query cancelled by user"
+        execution["done"] = time.time()
+        if query_id in held:
+            held.remove(query_id)
+    return 200, {}
+
+
+def get_work_group(body):
+    name = body.get("WorkGroup")
+    if name not in workgroups:
+        return 400, {"__type": "InvalidRequestException", "Message": f"WorkGroup {name} is not found."}
+    return 200, {"WorkGroup": workgroups[name]}
+
+
+def create_work_group(body):
+    name = body["Name"]
+    if name in workgroups:
+        return 400, {"__type": "InvalidRequestException", "Message": f"WorkGroup {name} is already created"}
+    workgroups[name] = {
+        "Name": name,
+        "State": "ENABLED",
+        "Configuration": body.get("Configuration", {}),
+        "Description": body.get("Description", ""),
+    }
+    return 200, {}
+
+
+ACTIONS = {
+    "StartQueryExecution": start,
+    "GetQueryExecution": lambda b: (200, {"QueryExecution": describe(executions[b["QueryExecutionId"]])})
+    if b.get("QueryExecutionId") in executions else not_found(b.get("QueryExecutionId")),
+    "BatchGetQueryExecution": lambda b: (200, {
+        "QueryExecutions": [describe(executions[i]) for i in b.get("QueryExecutionIds", []) if i in executions],
+        "UnprocessedQueryExecutionIds": [
+            {"QueryExecutionId": i, "ErrorCode": "NotFound"} for i in b.get("QueryExecutionIds", [])
+            if i not in executions
+        ],
+    }),
+    "ListQueryExecutions": lambda b: (200, {"QueryExecutionIds": list(reversed(order))}),
+    "GetQueryResults": results,
+    "StopQueryExecution": stop,
+    "GetWorkGroup": get_work_group,
+    "CreateWorkGroup": create_work_group,
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body):
+        data = json.dumps(body, default=str).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def do_GET(self):
+        if self.path == "/iotpipe-test/athena/queries":
+            self.reply(200, [
+                {"id": i, "sql": executions[i]["sql"], "state": executions[i]["state"],
+                 "reason": executions[i]["reason"], "scanned": executions[i]["scanned"]}
+                for i in order
+            ])
+        else:
+            self.reply(404, {"message": "not found"})
+
+    def do_POST(self):
+        body = self.body()
+        if self.path == "/iotpipe-test/athena/fail":
+            for _ in range(int(body.get("count", 1))):
+                failures.append((body.get("reason", "injected failure"), body.get("match")))
+            return self.reply(200, {})
+        if self.path == "/iotpipe-test/athena/hold":
+            holds.extend([("hold", body.get("match"))] * int(body.get("count", 1)))
+            return self.reply(200, {})
+        if self.path == "/iotpipe-test/athena/release":
+            waiting = list(held)
+            held.clear()
+            for query_id in waiting:
+                run(executions[query_id])
+            return self.reply(200, {"released": len(waiting)})
+        action = (self.headers.get("X-Amz-Target") or "").split(".")[-1]
+        handler = ACTIONS.get(action)
+        if handler is None:
+            return self.reply(400, {"__type": "UnknownOperationException", "Message": action})
+        status, reply = handler(body)
+        self.reply(status, reply)
+
+
+if __name__ == "__main__":
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
