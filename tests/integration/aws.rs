@@ -8,7 +8,7 @@ use std::sync::Arc;
 use iotpipe::compact::athena_sql::literal;
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::suite;
-use iotpipe::counter::{Batch, BatchState, Counter};
+use iotpipe::counter::{Batch, BatchState, Counter, Recorded};
 use iotpipe::store::s3::S3Store;
 use iotpipe::store::{Store, StoreError};
 
@@ -17,7 +17,8 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::common::{
-    Cloud, Iotpipe, Service, compacted_keys, duckdb, iotpipe, iotpipe_on_aws, moto, sdk, temp_dir,
+    Cloud, Iotpipe, Service, compacted_keys, duckdb, http_body, http_get, http_post, iotpipe,
+    iotpipe_on_aws, moto, sdk, temp_dir,
 };
 
 async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
@@ -794,4 +795,45 @@ async fn two_runners_on_one_failed_batch_never_both_work_on_it() {
     assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Compacted);
     let (rows, distinct) = table_rows(&cloud, "compacted/").await;
     assert_eq!((rows, distinct.len()), (40, 40));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_conflicts_in_record_and_claim_are_retried_and_counted() {
+    let moto = moto();
+    let counter = DynamoCounter::new(iotpipe::aws::dynamodb(&sdk(&moto).await), "conflicts");
+    counter.create_table().await.unwrap();
+    // moto serializes requests, so DynamoDB's cancellations are injected.
+    let inject = |count: u32| {
+        let body = json!({"count": count, "operation": "TransactWriteItems"}).to_string();
+        let response = http_post(moto.port, "/iotpipe-test/dynamodb/conflict", &body);
+        assert!(response.contains(" 200 "), "{response}");
+    };
+    let still_to_come = || {
+        let response = http_get(moto.port, "/iotpipe-test/dynamodb/conflict").unwrap();
+        serde_json::from_str::<serde_json::Value>(http_body(&response)).unwrap()["pending"].clone()
+    };
+
+    inject(3);
+    for i in 0..180 {
+        let recorded = counter.record(&format!("raw/k{i:04}"), 10).await.unwrap();
+        assert_eq!(recorded, Recorded::New, "k{i:04}");
+    }
+    assert_eq!((still_to_come(), counter.retried()), (json!(0), 3));
+    assert_eq!(counter.pending().await.unwrap(), 180, "each counted once");
+
+    inject(2);
+    let small = counter.claim(20).await.unwrap().expect("a batch of 20");
+    assert_eq!((still_to_come(), counter.retried()), (json!(0), 5));
+    // A claim larger than one transaction: a conflict midway rolls back and
+    // tries again; the commit retries by itself.
+    inject(2);
+    let large = counter.claim(120).await.unwrap().expect("a batch of 120");
+    assert_eq!(still_to_come(), json!(0));
+    assert!(counter.retried() >= 6, "{}", counter.retried());
+    let mut keys: Vec<&String> = small.keys.iter().chain(&large.keys).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 140, "no object in two batches");
+    assert_eq!(counter.pending().await.unwrap(), 40);
+    assert_eq!(counter.batch(&large.id).await.unwrap().keys.len(), 120);
 }

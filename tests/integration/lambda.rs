@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use iotpipe::compact::athena::AthenaEngine;
-use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline};
+use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline, Progress};
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::{BatchState, Counter};
 use iotpipe::lambda::Handler;
@@ -16,8 +16,8 @@ use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
 
 use crate::common::{
-    http_body, http_get, iotpipe_as, iotpipe_on_aws, lambda_runtime, moto, moto_endpoint, sdk,
-    temp_dir,
+    Cloud, compacted_keys, http_body, http_get, iotpipe_as, iotpipe_on_aws, lambda_runtime, moto,
+    moto_endpoint, sdk, temp_dir,
 };
 
 /// One S3 event notification record, as S3 sends it (`key` URL-encoded).
@@ -50,16 +50,30 @@ fn raw_key(i: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_compacted() {
-    let moto = moto();
-    let sdk = sdk(&moto).await;
+    let cloud = Cloud::start();
+    let sdk = cloud.sdk().await;
     let s3 = iotpipe::aws::s3(&sdk);
     s3.create_bucket().bucket("pipe").send().await.unwrap();
     let store = Arc::new(S3Store::new(s3, "pipe"));
     let special = "raw/2026/03/01/00/it's a key+1 é.jsonl";
     let mut keys: Vec<String> = (0..44).map(raw_key).collect();
     keys.push(special.to_string());
-    for key in &keys {
-        store.put(key, b"{}\n").await.unwrap();
+    // Object i holds seq i and i + 1, so each batch shares a reading with the
+    // next; object 7 is not JSON.
+    let mut readings_of: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    for (i, key) in keys.iter().enumerate() {
+        let body = if i == 7 {
+            b"not json at all\n".to_vec()
+        } else {
+            readings_of.insert(key.clone(), vec![i as i64, i as i64 + 1]);
+            let line = |seq: usize| {
+                json!({"v": 1, "device_id": "dev", "run_id": "run", "seq": seq,
+                       "ts": format!("2026-03-01T00:{:02}:00.000Z", seq % 60)})
+                .to_string()
+            };
+            format!("{}\n{}\n", line(i), line(i + 1)).into_bytes()
+        };
+        store.put(key, &body).await.unwrap();
     }
     let counter = Arc::new(DynamoCounter::new(
         iotpipe::aws::dynamodb(&sdk),
@@ -67,7 +81,7 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
     ));
     counter.create_table().await.unwrap();
     let athena = Arc::new(AthenaEngine::new(
-        iotpipe::aws::athena(&sdk),
+        cloud.athena_client().await,
         store.clone(),
         &iotpipe::config::Athena {
             database: "iotpipe".into(),
@@ -78,6 +92,9 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         },
         Cancel::never(),
     ));
+    for statement in athena.ddl() {
+        athena.run(&statement, &Progress::hidden()).await.unwrap();
+    }
     let handler = Handler {
         store: store.clone(),
         counter: counter.clone(),
@@ -178,6 +195,29 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         5,
         "the compacted batches' raw objects are deleted"
     );
+    // Every reading of the compacted objects once, the poison object's line kept aside.
+    let mut expected: Vec<i64> = claimed
+        .iter()
+        .filter_map(|k| readings_of.get(k))
+        .flatten()
+        .copied()
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let local = temp_dir();
+    for (i, object) in store.list("compacted/").await.unwrap().iter().enumerate() {
+        std::fs::create_dir_all(local.path().join("compacted")).unwrap();
+        let body = store.get(&object.key).await.unwrap();
+        std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
+    }
+    let (rows, distinct) = compacted_keys(local.path());
+    let seqs: Vec<i64> = distinct.iter().map(|(_, _, s)| *s).collect();
+    assert_eq!(seqs, expected);
+    assert_eq!(rows, expected.len(), "each once");
+    let rejected = store.list("rejected/").await.unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    let kept = store.get(&rejected[0].key).await.unwrap();
+    assert!(String::from_utf8_lossy(&kept).contains("not json at all"));
 
     // A batch claimed moments ago (by another invocation, still running) is
     // left to its claimer by the scheduled run.

@@ -84,7 +84,10 @@ impl DynamoCounter {
                     if e.as_service_error().is_some_and(|s| {
                         s.is_transaction_canceled_exception()
                             || s.is_transaction_in_progress_exception()
-                    }) => {}
+                    }) =>
+                {
+                    self.count_retry();
+                }
                 Err(e) => return Err(self.fail(&e)),
             }
         }
@@ -163,6 +166,7 @@ impl DynamoCounter {
                 }
             }
             if lost_race {
+                self.count_retry();
                 self.roll_back_claim(&id, &keys[..marked], parts.len())
                     .await?;
                 continue;
@@ -178,13 +182,27 @@ impl DynamoCounter {
                 .build()
                 .map_err(|e| self.fail(&e))?;
             let count = self.pending_delta(-i64::from(size))?;
-            self.client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(commit).build())
-                .transact_items(TransactWriteItem::builder().update(count).build())
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
+            // The commit touches the one counter item every recorder updates:
+            // a conflict there is retried, not taken for a lost race.
+            let mut commit_attempt = 0;
+            loop {
+                let sent = self
+                    .client
+                    .transact_write_items()
+                    .transact_items(TransactWriteItem::builder().update(commit.clone()).build())
+                    .transact_items(TransactWriteItem::builder().update(count.clone()).build())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => break,
+                    Err(e) if super::cancelled_for_now(&e) && commit_attempt < ATTEMPTS => {
+                        self.count_retry();
+                        commit_attempt += 1;
+                        back_off(commit_attempt, 1000).await;
+                    }
+                    Err(e) => return Err(self.fail(&e)),
+                }
+            }
             return Ok(Some(Batch {
                 id,
                 state: BatchState::Claimed,

@@ -39,6 +39,28 @@ pub use claim::{MAX_BATCH, MAX_CLAIM};
 pub struct DynamoCounter {
     client: Client,
     table: String,
+    /// Transactions DynamoDB cancelled for a conflict or throttling and this
+    /// counter sent again.
+    retried: std::sync::atomic::AtomicU64,
+}
+
+/// A transaction DynamoDB cancelled for a reason that passes (a concurrent
+/// writer, throttling): it wrote nothing and may be sent again.
+fn cancelled_for_now(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match error.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .iter()
+            .filter_map(|r| r.code())
+            .any(|code| RETRYABLE.contains(&code)),
+        Some(E::TransactionInProgressException(_)) => true,
+        _ => false,
+    }
 }
 
 fn s(text: &str) -> AttributeValue {
@@ -67,7 +89,18 @@ impl DynamoCounter {
         DynamoCounter {
             client,
             table: table.into(),
+            retried: Default::default(),
         }
+    }
+
+    /// How many cancelled transactions this counter has sent again.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_retry(&self) {
+        self.retried
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn fail(&self, error: &(dyn std::error::Error + 'static)) -> CounterError {
@@ -350,6 +383,7 @@ impl Counter for DynamoCounter {
                 Some(TransactWriteItemsError::TransactionInProgressException(_)) => {}
                 _ => return Err(self.fail(&e)),
             }
+            self.count_retry();
             tracing::debug!(
                 "recording {key}: transaction cancelled by a concurrent writer; retrying"
             );
