@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::common::{
     Cloud, Iotpipe, Service, compacted_keys, duckdb, http_body, http_get, http_post, iotpipe,
-    iotpipe_on_aws, moto, sdk, temp_dir,
+    iotpipe_on_aws, moto, python, sdk, temp_dir,
 };
 
 async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
@@ -836,4 +836,41 @@ async fn transaction_conflicts_in_record_and_claim_are_retried_and_counted() {
     assert_eq!(keys.len(), 140, "no object in two batches");
     assert_eq!(counter.pending().await.unwrap(), 40);
     assert_eq!(counter.batch(&large.id).await.unwrap().keys.len(), 120);
+}
+
+#[test]
+fn every_athena_statement_parses_as_athena_sql() {
+    use iotpipe::compact::athena_sql::{self, Target};
+    let target = Target {
+        database: "iot pipe".into(),
+        raw_table: "raw_readings".into(),
+        table: "readings".into(),
+        raw_location: "s3://my-bucket/raw/".into(),
+        compacted_location: "s3://my-bucket/compacted/".into(),
+    };
+    let keys = vec![
+        "raw/2026/03/01/00/a.jsonl.gz".to_string(),
+        "raw/2026/03/02/00/it's a key é.jsonl".to_string(),
+    ];
+    let mut statements = athena_sql::ddl(&target);
+    statements.extend(
+        athena_sql::planned_statements(&target, "b'1", &keys, |k| format!("s3://my-bucket/{k}"))
+            .unwrap(),
+    );
+    let days = athena_sql::key_days(&keys[0]);
+    statements.push(athena_sql::own_files(&target, "b'1", &days));
+    assert_eq!(statements.len(), 3 + 3 + 1);
+    let code = "import json, os, sqlglot\n\
+                from sqlglot.errors import ErrorLevel\n\
+                for sql in json.loads(os.environ['STATEMENTS']):\n\
+                \x20   tree = sqlglot.parse_one(sql, read='athena', error_level=ErrorLevel.RAISE)\n\
+                \x20   print(type(tree).__name__)";
+    let parsed = python(code, &[("STATEMENTS", &json!(statements).to_string())]);
+    assert_eq!(
+        parsed.lines().collect::<Vec<_>>(),
+        [
+            "Create", "Create", "Create", "Select", "Insert", "Select", "Select"
+        ],
+        "Athena's dialect parses each"
+    );
 }
