@@ -138,6 +138,17 @@ impl AthenaEngine {
 
     /// Runs one statement to its end.
     pub async fn run(&self, sql: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
+        self.run_until(sql, progress, &Cancel::never()).await
+    }
+
+    /// Runs one statement to its end, stopping it when `lost` fires (this
+    /// runner's lease on the batch is gone: another runner may own it now).
+    async fn run_until(
+        &self,
+        sql: &str,
+        progress: &Progress,
+        lost: &Cancel,
+    ) -> Result<QueryRun, CompactError> {
         if self.cancel.is_cancelled() {
             return Err(CompactError::Interrupted { query: None });
         }
@@ -167,10 +178,15 @@ impl AthenaEngine {
             .ok_or_else(|| CompactError::Engine("Athena returned no query execution id".into()))?
             .to_string();
         tracing::info!("Athena query {id} started; Ctrl-C stops it");
-        self.poll(&id, progress).await
+        self.poll(&id, progress, lost).await
     }
 
-    async fn poll(&self, id: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
+    async fn poll(
+        &self,
+        id: &str,
+        progress: &Progress,
+        lost: &Cancel,
+    ) -> Result<QueryRun, CompactError> {
         let mut delay = Duration::from_millis(200);
         loop {
             let output = self
@@ -224,12 +240,19 @@ impl AthenaEngine {
                 }
                 _ => {}
             }
-            let interrupted = tokio::select! {
-                _ = tokio::time::sleep(delay) => false,
-                () = self.cancel.cancelled() => true,
+            let stop = tokio::select! {
+                _ = tokio::time::sleep(delay) => None,
+                () = self.cancel.cancelled() => Some(false),
+                () = lost.cancelled() => Some(true),
             };
-            if interrupted {
-                eprintln!("compact: stopping Athena query {id} (Ctrl-C again to quit at once)");
+            if let Some(lease_lost) = stop {
+                if lease_lost {
+                    tracing::warn!(
+                        "stopping Athena query {id}: this runner lost its lease on the batch"
+                    );
+                } else {
+                    eprintln!("compact: stopping Athena query {id} (Ctrl-C again to quit at once)");
+                }
                 let stopped = self
                     .client
                     .stop_query_execution()
@@ -238,6 +261,11 @@ impl AthenaEngine {
                     .await;
                 if let Err(e) = stopped {
                     tracing::warn!("stopping Athena query {id}: {}", crate::aws::describe(&e));
+                }
+                if lease_lost {
+                    return Err(CompactError::LeaseLost {
+                        query: Some(id.to_string()),
+                    });
                 }
                 return Err(CompactError::Interrupted {
                     query: Some(id.to_string()),
@@ -254,8 +282,9 @@ impl AthenaEngine {
         purpose: &'static str,
         compaction: &mut Compaction,
         progress: &Progress,
+        lost: &Cancel,
     ) -> Result<QueryRun, CompactError> {
-        let mut run = self.run(sql, progress).await?;
+        let mut run = self.run_until(sql, progress, lost).await?;
         run.purpose = purpose;
         compaction.queries.push(run.clone());
         Ok(run)
@@ -310,6 +339,7 @@ impl AthenaEngine {
         aside: &mut Vec<String>,
         compaction: &mut Compaction,
         progress: &Progress,
+        lost: &Cancel,
     ) -> Result<(Vec<(String, BTreeSet<String>)>, u64), CompactError> {
         let mut candidates = uris.to_vec();
         for attempt in 0..2 {
@@ -317,7 +347,7 @@ impl AthenaEngine {
                 break;
             }
             let sql = athena_sql::survey(&self.target, &candidates);
-            let run = match self.query(&sql, "survey", compaction, progress).await {
+            let run = match self.query(&sql, "survey", compaction, progress, lost).await {
                 Ok(run) => run,
                 Err(CompactError::Query { reason, .. }) if is_data_error(&reason) => {
                     tracing::warn!("Athena cannot read some objects ({reason}); checking them");
@@ -408,12 +438,15 @@ impl AthenaEngine {
         days: &BTreeSet<String>,
         compaction: &mut Compaction,
         progress: &Progress,
+        lost: &Cancel,
     ) -> Result<(), CompactError> {
         if days.is_empty() {
             return Ok(());
         }
         let sql = athena_sql::own_files(&self.target, batch_id, days);
-        let run = self.query(&sql, "clean-up", compaction, progress).await?;
+        let run = self
+            .query(&sql, "clean-up", compaction, progress, lost)
+            .await?;
         let stale: Vec<String> = self
             .results(&run.id)
             .await?
@@ -489,6 +522,7 @@ impl Compactor for AthenaEngine {
         &self,
         batch: &Batch,
         progress: &Progress,
+        lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let uris: Vec<String> = batch.keys.iter().map(|k| self.store.uri(k)).collect();
         let chunks = athena_sql::chunks(&self.target, &batch.id, &uris)
@@ -502,7 +536,7 @@ impl Compactor for AthenaEngine {
         let mut rows_in = 0;
         for chunk in &chunks {
             let (good, rows) = self
-                .survey(chunk, &mut aside, &mut compaction, progress)
+                .survey(chunk, &mut aside, &mut compaction, progress, lost)
                 .await?;
             rows_in += rows;
             surveyed.push(good);
@@ -512,7 +546,7 @@ impl Compactor for AthenaEngine {
             .flatten()
             .flat_map(|(_, days)| days.iter().cloned())
             .collect();
-        self.clear_earlier_attempt(&batch.id, &days, &mut compaction, progress)
+        self.clear_earlier_attempt(&batch.id, &days, &mut compaction, progress, lost)
             .await?;
 
         if !aside.is_empty() {
@@ -526,7 +560,7 @@ impl Compactor for AthenaEngine {
                 keys: aside,
                 ..batch.clone()
             };
-            let done = local.compact(&part, progress).await?;
+            let done = local.compact(&part, progress, lost).await?;
             compaction.outputs.extend(done.outputs);
             compaction.rows_in += done.rows_in;
             compaction.rows_out += done.rows_out;
@@ -542,7 +576,7 @@ impl Compactor for AthenaEngine {
             for run in athena_sql::inserts(good) {
                 let sql = athena_sql::insert(&self.target, &batch.id, &run.uris, &run.days);
                 let query = self
-                    .query(&sql, "insert", &mut compaction, progress)
+                    .query(&sql, "insert", &mut compaction, progress, lost)
                     .await?;
                 inserted += self.update_count(&query.id).await?;
                 chunk_days.extend(run.days);
@@ -550,7 +584,7 @@ impl Compactor for AthenaEngine {
             let objects: Vec<String> = good.iter().map(|(uri, _)| uri.clone()).collect();
             let sql = athena_sql::verify(&self.target, &objects, &chunk_days);
             let query = self
-                .query(&sql, "verify", &mut compaction, progress)
+                .query(&sql, "verify", &mut compaction, progress, lost)
                 .await?;
             let counts: Vec<u64> = self
                 .results(&query.id)

@@ -18,6 +18,7 @@ use parquet::file::properties::WriterProperties;
 use super::{CompactError, Compaction, Compactor, Output, Progress, SetAside};
 use crate::counter::Batch;
 use crate::payload::{Reading, ReadingKey};
+use crate::signal::Cancel;
 use crate::store::content::reading_keys;
 use crate::store::{Store, StoreError};
 
@@ -299,6 +300,8 @@ impl Compactor for LocalEngine {
         &self,
         batch: &Batch,
         progress: &Progress,
+        // Nothing runs elsewhere to stop: the pipeline checks the lease before marking.
+        _lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let mut result = Compaction::default();
         let mut bodies = Vec::with_capacity(batch.keys.len());

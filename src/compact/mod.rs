@@ -57,6 +57,8 @@ pub enum CompactError {
     },
     #[error("batch {batch} is held by another runner")]
     Held { batch: String },
+    #[error("this runner lost its lease on the batch{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
+    LeaseLost { query: Option<String> },
     #[error("interrupted{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
     Interrupted { query: Option<String> },
 }
@@ -93,6 +95,11 @@ impl Diagnose for CompactError {
             CompactError::Held { .. } => Some(
                 "another `iotpipe compact`, `up` or the Lambda is working on it; it is free again \
                  when that runner ends or its lease expires"
+                    .into(),
+            ),
+            CompactError::LeaseLost { .. } => Some(
+                "this runner was paused or cut off past its lease, so it marked and deleted \
+                 nothing; the runner that holds the batch now finishes it (or it is retried)"
                     .into(),
             ),
         }
@@ -203,8 +210,14 @@ pub struct Estimate {
 pub trait Compactor: Send + Sync {
     fn name(&self) -> &'static str;
     /// Writes the batch's outputs (step 1). Must be idempotent.
-    async fn compact(&self, batch: &Batch, progress: &Progress)
-    -> Result<Compaction, CompactError>;
+    /// `lost` fires when this runner's lease on the batch is gone: the
+    /// engine stops what it runs elsewhere and returns [`CompactError::LeaseLost`].
+    async fn compact(
+        &self,
+        batch: &Batch,
+        progress: &Progress,
+        lost: &crate::signal::Cancel,
+    ) -> Result<Compaction, CompactError>;
     /// What compacting `keys` (`bytes` in all) as batch `batch_id` would run
     /// and cost, for engines that run SQL; None for the others.
     fn estimate(

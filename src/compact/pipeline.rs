@@ -161,7 +161,36 @@ impl Pipeline {
                 batch: batch.id.clone(),
             });
         }
-        let compaction = match self.write_and_verify(batch, progress).await {
+        let lost = Cancel::never();
+        let work = self.write_and_verify(batch, progress, &lost);
+        tokio::pin!(work);
+        // Renewed while the engine works, so that a long batch keeps it; a
+        // renewal refused means another runner may own the batch now.
+        let renew_every = self.lease.ttl / 3;
+        let written = loop {
+            tokio::select! {
+                written = &mut work => break written,
+                () = tokio::time::sleep(renew_every), if !lost.is_cancelled() => {
+                    match self.counter.lease(&batch.id, holder, self.lease.ttl).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!("batch {}: lease lost to another runner", batch.id);
+                            lost.fire();
+                        }
+                        // Unknown: keep working; marking is conditional on the lease anyway.
+                        Err(e) => tracing::warn!("batch {}: renewing its lease: {e}", batch.id),
+                    }
+                }
+            }
+        };
+        if lost.is_cancelled() {
+            // Touch nothing: the batch may be another runner's now.
+            return Err(match written {
+                Err(error @ CompactError::LeaseLost { .. }) => error,
+                _ => CompactError::LeaseLost { query: None },
+            });
+        }
+        let compaction = match written {
             Ok(compaction) => compaction,
             Err(error) => {
                 // Leave the batch retryable, with the reason for `iotpipe counters`.
@@ -192,8 +221,9 @@ impl Pipeline {
         &self,
         batch: &Batch,
         progress: &Progress,
+        lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
-        let compaction = self.engine.compact(batch, progress).await?;
+        let compaction = self.engine.compact(batch, progress, lost).await?;
         let mut rows = 0;
         for output in &compaction.outputs {
             let body = self.store.get(&output.key).await?;
@@ -388,6 +418,13 @@ impl Drainer<'_> {
                 Err(error @ CompactError::Held { .. }) if self.drain.only.is_some() => Err(error),
                 Err(CompactError::Held { batch }) => {
                     tracing::info!("batch {batch} is held by another runner: left to it");
+                    continue;
+                }
+                Err(CompactError::LeaseLost { .. }) if self.drain.only.is_none() => {
+                    tracing::warn!(
+                        "batch {}: lease lost midway; left to its new holder",
+                        batch.id
+                    );
                     continue;
                 }
                 Err(error @ CompactError::Interrupted { .. }) => Err(error),

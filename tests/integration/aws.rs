@@ -14,6 +14,7 @@ use iotpipe::store::{Store, StoreError};
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use crate::common::{
@@ -872,5 +873,104 @@ fn every_athena_statement_parses_as_athena_sql() {
             "Create", "Create", "Create", "Select", "Insert", "Select", "Select"
         ],
         "Athena's dialect parses each"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
+    use iotpipe::compact::athena::AthenaEngine;
+    use iotpipe::compact::{CompactError, Lease, Pipeline, Progress};
+    use iotpipe::signal::Cancel;
+
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = object_names(20)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64, 1, day))))
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    cloud.fail_queries("GENERIC_INTERNAL_ERROR: injected", 1, Some("AS \"object\""));
+    cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena"])
+        .run()
+        .expect_code(1);
+    let batch = batches(&cloud.moto).await.remove(0);
+
+    let sdk = cloud.sdk().await;
+    let store = Arc::new(S3Store::new(iotpipe::aws::s3(&sdk), "pipe"));
+    let dynamodb = iotpipe::aws::dynamodb(&sdk);
+    let counter = Arc::new(DynamoCounter::new(dynamodb.clone(), "pipe-counter"));
+    let engine = Arc::new(AthenaEngine::new(
+        cloud.athena_client().await,
+        store.clone(),
+        &iotpipe::config::Athena {
+            database: "iotpipe".into(),
+            raw_table: "raw_readings".into(),
+            table: "readings".into(),
+            workgroup: "primary".into(),
+            output_location: Some("s3://pipe/athena-results/".into()),
+        },
+        Cancel::never(),
+    ));
+    // A short lease, renewed every second while the survey is held.
+    let pipeline = Pipeline {
+        store: store.clone(),
+        counter,
+        engine,
+        fail_point: None,
+        claim_grace: None,
+        lease: Lease {
+            holder: "runner-a".into(),
+            ttl: std::time::Duration::from_secs(3),
+        },
+    };
+    cloud.hold_queries(1, Some("AS \"object\""));
+    let claimed = batch.clone();
+    let run = tokio::spawn(async move { pipeline.run_batch(&claimed, &Progress::hidden()).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while cloud.queries().last().map(|q| q.state.as_str()) != Some("RUNNING") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            cloud.queries()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Runner A stalls past its lease (a paused VM, a partition) and B takes the batch.
+    dynamodb
+        .update_item()
+        .table_name("pipe-counter")
+        .key("pk", AttributeValue::S(format!("batch#{}", batch.id)))
+        .update_expression("SET lease_owner = :b, lease_until = :until")
+        .expression_attribute_values(":b", AttributeValue::S("runner-b".into()))
+        .expression_attribute_values(
+            ":until",
+            AttributeValue::S("2999-01-01T00:00:00.000Z".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let result = run.await.unwrap();
+    assert!(
+        matches!(result, Err(CompactError::LeaseLost { query: Some(_) })),
+        "{:?}",
+        result.map(|r| r.batch)
+    );
+    let survey = cloud.queries().pop().unwrap();
+    assert_eq!(survey.state, "CANCELLED", "A stopped its query");
+    let now = batches(&cloud.moto).await.remove(0);
+    assert_eq!(now.state, BatchState::Failed, "not marked by A");
+    assert_eq!(
+        store.list("raw/").await.unwrap().len(),
+        20,
+        "nothing deleted"
+    );
+    assert!(
+        store.list("compacted/").await.unwrap().is_empty(),
+        "nothing written"
     );
 }
