@@ -31,7 +31,9 @@ pub fn dynamodb_counter(sdk: &aws_config::SdkConfig, config: &Config) -> Arc<dyn
 }
 
 fn dynamo(sdk: &aws_config::SdkConfig, config: &Config) -> DynamoCounter {
-    DynamoCounter::new(crate::aws::dynamodb(sdk), config.counter.table.clone())
+    DynamoCounter::new(crate::aws::dynamodb(sdk), config.counter.table.clone()).with_retention(
+        time::Duration::days(i64::from(config.counter.retention_days)),
+    )
 }
 
 /// The dashboard the configuration names: QuickSight when datasets are

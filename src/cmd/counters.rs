@@ -35,9 +35,10 @@ pub struct CountersArgs {
 
 async fn init(counter: &dyn Counter) -> anyhow::Result<Exit> {
     let done = match counter.init().await? {
-        Setup::NotNeeded => "creates itself; nothing to do",
-        Setup::Created => "created (on-demand capacity)",
-        Setup::Existed => "already exists",
+        Setup::NotNeeded => "creates itself; nothing to do".to_string(),
+        Setup::Created => "created (on-demand capacity, pending index, TTL)".to_string(),
+        Setup::Existed => "already exists".to_string(),
+        Setup::Upgraded(added) => format!("already exists; added {added}"),
     };
     eprintln!("counters: {} {done}", counter.describe());
     Ok(Exit::Ok)

@@ -187,6 +187,11 @@ pub const KEYS: &[Key] = &[
         Some("20"),
     ),
     key("counter.table", Kind::Str, Some("\"iotpipe-counter\"")),
+    key(
+        "counter.retention_days",
+        Kind::Int { min: 1, max: 3650 },
+        Some("30"),
+    ),
     key("aws.profile", Kind::Str, None),
     key("aws.region", Kind::Str, None),
     key("aws.endpoint_url", Kind::Str, None),

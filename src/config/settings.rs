@@ -90,6 +90,9 @@ pub struct Sink {
 pub struct Counter {
     pub threshold: u32,
     pub table: String,
+    /// Days a claimed object's DynamoDB marker is kept (TTL) before it expires:
+    /// longer than S3 may redeliver an event for it.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -106,22 +106,26 @@ pub enum Recorded {
 }
 
 /// What [`Counter::check`] found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
     Ready,
     /// Not created yet (`iotpipe counters --init`).
     Missing,
     /// Something else under that name: not an iotpipe counter.
     Foreign,
+    /// Made by an older iotpipe: lacks what the text names (`iotpipe counters --init` adds it).
+    Outdated(String),
 }
 
 /// What [`Counter::init`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Setup {
     /// The counter sets itself up on first use (SQLite).
     NotNeeded,
     Created,
     Existed,
+    /// It existed; what it lacked was added.
+    Upgraded(String),
 }
 
 /// A recorded object not yet in a batch.

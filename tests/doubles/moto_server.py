@@ -8,6 +8,8 @@ with {"count": N, "operation": "TransactWriteItems"} makes the next N such
 requests fail the way DynamoDB reports it: TransactionCanceledException with
 CancellationReasons [{"Code": "TransactionConflict"}], nothing written.
 `GET /iotpipe-test/dynamodb/conflict` tells how many are still to come.
+`GET /iotpipe-test/dynamodb/requests` counts the DynamoDB requests served by
+operation (Scan, Query, TransactWriteItems, ...) since the server started.
 
 Athena runs in its own stand-in (athena.py), which executes the SQL.
 
@@ -23,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 
 moto_app = DomainDispatcherApplication(create_backend_app)
 conflicts = []  # operation names, one per injected cancellation
+served = {}  # DynamoDB operation -> requests
 
 
 def cancelled():
@@ -46,8 +49,12 @@ def app(environ, start_response):
             conflicts.extend([operation] * int(plan.get("count", 1)))
         body = json.dumps({"pending": len(conflicts)})
         return Response(body, mimetype="application/json")(environ, start_response)
+    if path == "/iotpipe-test/dynamodb/requests":
+        return Response(json.dumps(served), mimetype="application/json")(environ, start_response)
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     operation = target.rsplit(".", 1)[-1]
+    if target.startswith("DynamoDB_"):
+        served[operation] = served.get(operation, 0) + 1
     if target.startswith("DynamoDB_") and operation in conflicts:
         conflicts.remove(operation)
         return cancelled()(environ, start_response)

@@ -974,3 +974,138 @@ async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
         "nothing written"
     );
 }
+
+/// DynamoDB requests moto served, by operation.
+fn dynamodb_requests(moto: &Service) -> serde_json::Value {
+    let response = http_get(moto.port, "/iotpipe-test/dynamodb/requests").unwrap();
+    serde_json::from_str(http_body(&response)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_read_the_pending_index_and_an_old_table_is_upgraded_in_place() {
+    let moto = moto();
+    let client = iotpipe::aws::dynamodb(&sdk(&moto).await);
+    // A table as an older iotpipe made it: key pk only, no index, no TTL, and
+    // objects recorded without the index attribute.
+    client
+        .create_table()
+        .table_name("old")
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    for i in 0..30 {
+        client
+            .put_item()
+            .table_name("old")
+            .item("pk", AttributeValue::S(format!("object#raw/k{i:03}")))
+            .item("key", AttributeValue::S(format!("raw/k{i:03}")))
+            .item("size", AttributeValue::N("10".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .put_item()
+        .table_name("old")
+        .item("pk", AttributeValue::S("counter".into()))
+        .item("pending", AttributeValue::N("30".into()))
+        .send()
+        .await
+        .unwrap();
+    let dir = temp_dir();
+    let cli = |args: &[&str]| {
+        iotpipe_on_aws(dir.path(), &moto)
+            .env("IOTPIPE_COUNTER_TABLE", "old")
+            .args(args)
+            .run()
+    };
+    let doctor = cli(&["doctor", "--only", "aws"]);
+    assert!(
+        doctor.stdout().contains("lacks the `pending` index"),
+        "{}",
+        doctor.stdout()
+    );
+    let init = cli(&["counters", "--init"]).success();
+    assert!(
+        init.stderr()
+            .contains("already exists; added the `pending` index and TTL on `expires_at`"),
+        "{}",
+        init.stderr()
+    );
+    let again = cli(&["counters", "--init"]).success();
+    assert!(
+        again.stderr().contains("already exists"),
+        "{}",
+        again.stderr()
+    );
+    let ttl = client
+        .describe_time_to_live()
+        .table_name("old")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some("expires_at")
+    );
+
+    // Claims now find the waiting objects through the index, never by a scan.
+    let counter = DynamoCounter::new(client.clone(), "old");
+    let scans = dynamodb_requests(&moto)["Scan"].as_u64().unwrap_or(0);
+    let small = counter
+        .claim(20)
+        .await
+        .unwrap()
+        .expect("20 of the 30 old objects");
+    for i in 0..120 {
+        counter.record(&format!("raw/n{i:03}"), 10).await.unwrap();
+    }
+    let large = counter.claim(110).await.unwrap().expect("a large claim");
+    assert_eq!(
+        dynamodb_requests(&moto)["Scan"].as_u64().unwrap_or(0),
+        scans,
+        "no scan: {}",
+        dynamodb_requests(&moto)
+    );
+    assert!(dynamodb_requests(&moto)["Query"].as_u64() > Some(0));
+    let expected: Vec<String> = (0..20).map(|i| format!("raw/k{i:03}")).collect();
+    assert_eq!(small.keys, expected, "oldest key first");
+    assert_eq!(large.keys.len(), 110);
+    assert!(large.keys.iter().all(|k| !small.keys.contains(k)));
+    assert_eq!(counter.pending().await.unwrap(), 20);
+    // A claimed object's marker is due to expire after the retention.
+    let marker = client
+        .get_item()
+        .table_name("old")
+        .key("pk", AttributeValue::S("object#raw/k000".into()))
+        .send()
+        .await
+        .unwrap();
+    let expires: i64 = marker.item().unwrap()["expires_at"]
+        .as_n()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let days = (expires - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+    assert!((29..=30).contains(&days), "{days} days");
+    assert!(
+        !marker.item().unwrap().contains_key("queue"),
+        "out of the index"
+    );
+}

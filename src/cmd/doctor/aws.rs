@@ -108,7 +108,13 @@ async fn counter_table(report: &mut Report, config: &Config, sdk: &crate::aws::S
     let check = format!("DynamoDB table {}", config.counter.table);
     let counter = crate::backends::dynamodb_counter(sdk, config);
     match counter.check().await {
-        Ok(Readiness::Ready) => report.ok("aws", check, "exists, key pk"),
+        Ok(Readiness::Ready) => report.ok("aws", check, "exists, key pk, pending index, TTL"),
+        Ok(Readiness::Outdated(missing)) => report.fail(
+            "aws",
+            check,
+            format!("exists, but lacks {missing}"),
+            "run `iotpipe counters --init`: it adds them and indexes the objects already waiting",
+        ),
         Ok(Readiness::Foreign) => report.fail(
             "aws",
             check,
@@ -125,7 +131,8 @@ async fn counter_table(report: &mut Report, config: &Config, sdk: &crate::aws::S
             "aws",
             check,
             error.to_string(),
-            "grant dynamodb:DescribeTable on it, or check counter.table and the region",
+            "grant dynamodb:DescribeTable and dynamodb:DescribeTimeToLive on it, or check \
+             counter.table and the region",
         ),
     }
 }

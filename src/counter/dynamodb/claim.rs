@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::{DynamoCounter, back_off, n, now, s};
-use crate::counter::{Batch, BatchState, Counter, CounterError, new_batch_id};
+use crate::counter::{Batch, BatchState, CounterError, new_batch_id};
 
 /// Claim attempts before giving up on a busy table.
 const ATTEMPTS: u32 = 200;
@@ -35,7 +35,7 @@ impl DynamoCounter {
         for attempt in 0..ATTEMPTS {
             back_off(attempt, 500).await;
             let mut pending: Vec<(String, u64)> = self
-                .pending_objects()
+                .waiting(Some(size as usize))
                 .await?
                 .into_iter()
                 .map(|p| (p.key, p.size))
@@ -109,7 +109,7 @@ impl DynamoCounter {
         for attempt in 0..ATTEMPTS {
             back_off(attempt, 500).await;
             self.roll_back_abandoned_claims().await?;
-            let mut pending = self.pending_objects().await?;
+            let mut pending = self.waiting(Some(size as usize)).await?;
             if pending.len() < size as usize {
                 return Ok(None);
             }
@@ -124,6 +124,9 @@ impl DynamoCounter {
                 .table_name(&self.table)
                 .item("pk", s(&format!("batch#{id}")))
                 .item("state", s("claiming"))
+                // In the index until committed, so an abandoned claim is found without a scan.
+                .item(super::schema::QUEUE, s(super::schema::CLAIMING))
+                .item("key", s(&format!("batch#{id}")))
                 .item("parts", n(parts.len() as i64))
                 .item("bytes", n(bytes as i64))
                 .item("claimed_at", s(&claimed_at))
@@ -174,9 +177,10 @@ impl DynamoCounter {
             let commit = Update::builder()
                 .table_name(&self.table)
                 .key("pk", s(&format!("batch#{id}")))
-                .update_expression("SET #s = :claimed")
+                .update_expression("SET #s = :claimed REMOVE #q")
                 .condition_expression("#s = :claiming")
                 .expression_attribute_names("#s", "state")
+                .expression_attribute_names("#q", super::schema::QUEUE)
                 .expression_attribute_values(":claimed", s("claimed"))
                 .expression_attribute_values(":claiming", s("claiming"))
                 .build()
@@ -235,10 +239,13 @@ impl DynamoCounter {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(&format!("object#{key}")))
-                .update_expression("REMOVE #b")
+                .update_expression("REMOVE #b, #x SET #q = :waiting")
                 .condition_expression("#b = :id")
                 .expression_attribute_names("#b", "batch")
+                .expression_attribute_names("#x", super::schema::EXPIRES)
+                .expression_attribute_names("#q", super::schema::QUEUE)
                 .expression_attribute_values(":id", s(id))
+                .expression_attribute_values(":waiting", s(super::schema::WAITING))
                 .send()
                 .await;
             if let Err(e) = released
@@ -274,7 +281,20 @@ impl DynamoCounter {
     /// Rolls back large claims whose claimer died before committing.
     async fn roll_back_abandoned_claims(&self) -> Result<(), CounterError> {
         let now = time::OffsetDateTime::now_utc();
-        for item in self.scan("batch#").await? {
+        let claiming = match self.queued(super::schema::CLAIMING, None).await? {
+            Some(found) => {
+                let mut items = Vec::new();
+                for entry in found {
+                    let pk = entry.get("pk").and_then(|v| v.as_s().ok()).cloned();
+                    if let Some(item) = self.get(&pk.unwrap_or_default()).await? {
+                        items.push(item);
+                    }
+                }
+                items
+            }
+            None => self.scan("batch#").await?,
+        };
+        for item in claiming {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
             if text("state").as_deref() != Some("claiming") {
                 continue;

@@ -5,18 +5,21 @@
 //!
 //! Record: a transaction of (put marker if absent) + (ADD pending 1): a repeated
 //! key fails the condition and changes nothing; one cancelled by a concurrent
-//! writer is retried. Claims (`claim.rs`) set each marker's batch only where
-//! none is set, so two claimers can never take the same object. Leases
-//! (`lease_owner`, `lease_until` on the batch item) keep one runner per batch.
+//! writer is retried. A waiting marker sits in the sparse `pending` index
+//! (`schema.rs`), so a claim reads the objects it takes, oldest key first,
+//! instead of scanning the table. Claims (`claim.rs`) set each marker's batch
+//! only where none is set, so two claimers can never take the same object, and
+//! give it an expiry (TTL, `counter.retention_days`). Leases (`lease_owner`,
+//! `lease_until` on the batch item) keep one runner per batch.
 
 mod claim;
+mod schema;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
+    AttributeValue, BillingMode, KeySchemaElement, KeyType, Put, TransactWriteItem, Update,
 };
 
 use super::{
@@ -42,6 +45,8 @@ pub struct DynamoCounter {
     /// Transactions DynamoDB cancelled for a conflict or throttling and this
     /// counter sent again.
     retried: std::sync::atomic::AtomicU64,
+    /// How long the marker of a claimed object is kept (then TTL removes it).
+    retention: time::Duration,
 }
 
 /// A transaction DynamoDB cancelled for a reason that passes (a concurrent
@@ -80,6 +85,17 @@ async fn back_off(attempt: u32, max_ms: u64) {
     }
 }
 
+/// A marker as the claim needs it.
+fn pending_from(item: &HashMap<String, AttributeValue>) -> Option<Pending> {
+    let key = item.get("key")?.as_s().ok()?.clone();
+    let size = item
+        .get("size")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    Some(Pending { key, size })
+}
+
 fn now() -> String {
     format_ts(time::OffsetDateTime::now_utc())
 }
@@ -90,7 +106,13 @@ impl DynamoCounter {
             client,
             table: table.into(),
             retried: Default::default(),
+            retention: time::Duration::days(30),
         }
+    }
+
+    pub fn with_retention(mut self, retention: time::Duration) -> DynamoCounter {
+        self.retention = retention;
+        self
     }
 
     /// How many cancelled transactions this counter has sent again.
@@ -111,15 +133,20 @@ impl DynamoCounter {
     }
 
     /// The transaction item that puts object `key` into batch `id`, only where
-    /// it is recorded and in no batch yet.
+    /// it is recorded and in no batch yet: out of the pending index, and due to
+    /// expire after the retention (longer than S3 redelivers its event).
     fn mark(&self, key: &str, id: &str) -> Result<Update, CounterError> {
+        let expires = time::OffsetDateTime::now_utc() + self.retention;
         Update::builder()
             .table_name(&self.table)
             .key("pk", s(&format!("object#{key}")))
-            .update_expression("SET #b = :id")
+            .update_expression("SET #b = :id, #x = :expires REMOVE #q")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
             .expression_attribute_names("#b", "batch")
+            .expression_attribute_names("#x", schema::EXPIRES)
+            .expression_attribute_names("#q", schema::QUEUE)
             .expression_attribute_values(":id", s(id))
+            .expression_attribute_values(":expires", n(expires.unix_timestamp()))
             .build()
             .map_err(|e| self.fail(&e))
     }
@@ -135,29 +162,30 @@ impl DynamoCounter {
             .map_err(|e| self.fail(&e))
     }
 
-    /// Creates the table (on-demand capacity) if it does not exist.
+    /// Creates the table (on-demand capacity, with the pending index and TTL)
+    /// if it does not exist.
     pub async fn create_table(&self) -> Result<bool, CounterError> {
         let key = KeySchemaElement::builder()
             .attribute_name("pk")
             .key_type(KeyType::Hash)
             .build()
             .map_err(|e| self.fail(&e))?;
-        let attribute = AttributeDefinition::builder()
-            .attribute_name("pk")
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| self.fail(&e))?;
-        match self
+        let created = self
             .client
             .create_table()
             .table_name(&self.table)
             .key_schema(key)
-            .attribute_definitions(attribute)
+            .set_attribute_definitions(Some(self.key_definitions()?))
+            .global_secondary_indexes(self.pending_index()?)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
-            .await
-        {
-            Ok(_) => Ok(true),
+            .await;
+        match created {
+            Ok(_) => {
+                // TTL can only be turned on once the table is ACTIVE.
+                self.upgrade().await?;
+                Ok(true)
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_in_use_exception()) =>
@@ -166,6 +194,78 @@ impl DynamoCounter {
             }
             Err(e) => Err(self.fail(&e)),
         }
+    }
+
+    /// The items of `queue` in the pending index, by key, at most `limit`;
+    /// None when the table lacks the index (made by an older iotpipe).
+    async fn queued(
+        &self,
+        queue: &str,
+        limit: Option<usize>,
+    ) -> Result<Option<Vec<HashMap<String, AttributeValue>>>, CounterError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::PENDING_INDEX)
+            .key_condition_expression("#q = :queue")
+            .expression_attribute_names("#q", schema::QUEUE)
+            .expression_attribute_values(":queue", s(queue));
+        if let Some(limit) = limit {
+            query = query.limit(i32::try_from(limit.min(10_000)).unwrap_or(10_000));
+        }
+        let mut pages = query.into_paginator().send();
+        let mut items = Vec::new();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => items.extend(page.items().iter().cloned()),
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.meta()
+                            .message()
+                            .is_some_and(|m| m.to_lowercase().contains("index"))
+                    }) =>
+                {
+                    tracing::warn!(
+                        "counter table {} has no `{}` index: scanning it instead (run `iotpipe \
+                         counters --init` to add it)",
+                        self.table,
+                        schema::PENDING_INDEX
+                    );
+                    return Ok(None);
+                }
+                Err(e) => return Err(self.fail(&e)),
+            }
+            if limit.is_some_and(|l| items.len() >= l) {
+                break;
+            }
+        }
+        if let Some(limit) = limit {
+            items.truncate(limit);
+        }
+        Ok(Some(items))
+    }
+
+    /// Recorded objects not yet in a batch, oldest key first, at most `limit`.
+    async fn waiting(&self, limit: Option<usize>) -> Result<Vec<Pending>, CounterError> {
+        match self.queued(schema::WAITING, limit).await? {
+            Some(items) => Ok(items.iter().filter_map(pending_from).collect()),
+            None => self.scanned_pending(limit).await,
+        }
+    }
+
+    async fn scanned_pending(&self, limit: Option<usize>) -> Result<Vec<Pending>, CounterError> {
+        let mut pending: Vec<Pending> = self
+            .scan_pending()
+            .await?
+            .iter()
+            .filter_map(pending_from)
+            .collect();
+        pending.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(limit) = limit {
+            pending.truncate(limit);
+        }
+        Ok(pending)
     }
 
     /// Every item whose pk starts with `prefix`, paginated.
@@ -351,6 +451,7 @@ impl Counter for DynamoCounter {
                 .item("key", s(key))
                 .item("size", n(size as i64))
                 .item("recorded_at", s(&now()))
+                .item(schema::QUEUE, s(schema::WAITING))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(|e| self.fail(&e))?;
@@ -408,10 +509,14 @@ impl Counter for DynamoCounter {
                 let keyed_by_pk = output
                     .table()
                     .is_some_and(|t| t.key_schema().iter().any(|k| k.attribute_name() == "pk"));
-                Ok(if keyed_by_pk {
+                if !keyed_by_pk {
+                    return Ok(Readiness::Foreign);
+                }
+                let gaps = self.gaps().await?;
+                Ok(if gaps.is_empty() {
                     Readiness::Ready
                 } else {
-                    Readiness::Foreign
+                    Readiness::Outdated(gaps.describe())
                 })
             }
             Err(error)
@@ -426,30 +531,19 @@ impl Counter for DynamoCounter {
     }
 
     async fn init(&self) -> Result<Setup, CounterError> {
-        Ok(if self.create_table().await? {
-            Setup::Created
-        } else {
+        if self.create_table().await? {
+            return Ok(Setup::Created);
+        }
+        let filled = self.upgrade().await?;
+        Ok(if filled.is_empty() {
             Setup::Existed
+        } else {
+            Setup::Upgraded(filled.added())
         })
     }
 
     async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError> {
-        let mut pending: Vec<Pending> = self
-            .scan_pending()
-            .await?
-            .iter()
-            .filter_map(|item| {
-                let key = item.get("key")?.as_s().ok()?.clone();
-                let size = item
-                    .get("size")
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                Some(Pending { key, size })
-            })
-            .collect();
-        pending.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(pending)
+        self.waiting(None).await
     }
 
     async fn pending(&self) -> Result<u64, CounterError> {
