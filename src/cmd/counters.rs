@@ -52,7 +52,39 @@ struct Summary {
     claimed: usize,
     compacted: usize,
     failed: usize,
+    set_aside: SetAside,
     batches: Vec<BatchRow>,
+}
+
+/// What compaction kept aside under `rejected/compaction/` instead of compacting.
+#[derive(Serialize, Default)]
+struct SetAside {
+    /// Raw objects no engine could read, kept byte for byte.
+    objects: usize,
+    /// Lines that are not schema v1, with the reason each.
+    rows: u64,
+    prefix: String,
+}
+
+impl SetAside {
+    async fn of(store: &dyn Store) -> anyhow::Result<SetAside> {
+        let prefix = format!("{}compaction/", store::REJECTED);
+        let mut found = SetAside {
+            prefix: prefix.clone(),
+            ..SetAside::default()
+        };
+        for object in store.list(&prefix).await? {
+            let rest = &object.key[prefix.len()..];
+            // batch-<id>/<object> holds an object; batch-<id>.jsonl holds rows.
+            if rest.contains('/') {
+                found.objects += 1;
+            } else if rest.ends_with(".jsonl") {
+                let body = store.get(&object.key).await?;
+                found.rows += body.iter().filter(|b| **b == b'\n').count() as u64;
+            }
+        }
+        Ok(found)
+    }
 }
 
 #[derive(Serialize)]
@@ -127,12 +159,17 @@ pub fn run(ctx: &mut Context, args: &CountersArgs) -> anyhow::Result<Exit> {
         if args.reconcile {
             reconcile(ctx, &*store, &*counter, args.fix).await
         } else {
-            show(ctx, &*counter, config.counter.threshold).await
+            show(ctx, &*store, &*counter, config.counter.threshold).await
         }
     })
 }
 
-async fn show(ctx: &mut Context, counter: &dyn Counter, threshold: u32) -> anyhow::Result<Exit> {
+async fn show(
+    ctx: &mut Context,
+    store: &dyn Store,
+    counter: &dyn Counter,
+    threshold: u32,
+) -> anyhow::Result<Exit> {
     let batches = counter.batches().await?;
     let count = |state| batches.iter().filter(|b| b.state == state).count();
     let summary = Summary {
@@ -142,6 +179,7 @@ async fn show(ctx: &mut Context, counter: &dyn Counter, threshold: u32) -> anyho
         claimed: count(BatchState::Claimed),
         compacted: count(BatchState::Compacted),
         failed: count(BatchState::Failed),
+        set_aside: SetAside::of(store).await?,
         batches: batches.into_iter().map(BatchRow::from).collect(),
     };
     match ctx.output.format {
@@ -156,6 +194,13 @@ async fn show(ctx: &mut Context, counter: &dyn Counter, threshold: u32) -> anyho
                     format!(
                         "{} claimed, {} compacted, {} failed",
                         summary.claimed, summary.compacted, summary.failed
+                    ),
+                ],
+                vec![
+                    "set aside".into(),
+                    format!(
+                        "{} unreadable objects, {} rows that are not schema v1 (under {})",
+                        summary.set_aside.objects, summary.set_aside.rows, summary.set_aside.prefix
                     ),
                 ],
                 vec!["counter".into(), summary.counter.clone()],

@@ -666,6 +666,23 @@ async fn objects_athena_cannot_read_are_set_aside_and_never_block_the_batch() {
         rejected.iter().any(|k| k.ends_with("g-broken.jsonl.gz")),
         "the unreadable object kept: {rejected:?}"
     );
+    let counters: serde_json::Value = serde_json::from_str(
+        &cloud
+            .cli(dir.path())
+            .args(["counters", "-o", "json"])
+            .run()
+            .success()
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &counters["set_aside"]["objects"],
+            &counters["set_aside"]["rows"]
+        ),
+        (&json!(1), &json!(2)),
+        "{counters}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
