@@ -48,6 +48,63 @@ fn raw_key(i: usize) -> String {
     format!("raw/2026/03/01/00/stream-1-2026-03-01-00-00-00-{i:08}.jsonl")
 }
 
+/// The handler as deployed with `lambda.compact = "athena"`: a DynamoDB counter
+/// (table `lambda-counter`) at `threshold`, the Athena engine on the stand-in
+/// with its tables created.
+async fn athena_handler(
+    cloud: &Cloud,
+    store: &Arc<S3Store>,
+    threshold: u32,
+) -> (Handler, Arc<DynamoCounter>) {
+    let sdk = cloud.sdk().await;
+    let counter = Arc::new(DynamoCounter::new(
+        iotpipe::aws::dynamodb(&sdk),
+        "lambda-counter",
+    ));
+    counter.create_table().await.unwrap();
+    let athena = Arc::new(AthenaEngine::new(
+        cloud.athena_client().await,
+        store.clone(),
+        &iotpipe::config::Athena {
+            database: "iotpipe".into(),
+            raw_table: "raw_readings".into(),
+            table: "readings".into(),
+            workgroup: "primary".into(),
+            output_location: Some("s3://pipe/athena-results/".into()),
+        },
+        Cancel::never(),
+    ));
+    for statement in athena.ddl() {
+        athena.run(&statement, &Progress::hidden()).await.unwrap();
+    }
+    let handler = Handler {
+        store: store.clone(),
+        counter: counter.clone(),
+        threshold,
+        pipeline: Some(Pipeline {
+            store: store.clone(),
+            counter: counter.clone(),
+            engine: athena,
+            fail_point: None,
+            claim_grace: Some(CLAIM_GRACE),
+            lease: Lease::for_this_runner(std::time::Duration::from_secs(35 * 60)),
+        }),
+    };
+    (handler, counter)
+}
+
+/// DuckDB's reading of every Parquet file under `compacted/`: rows and distinct seqs.
+async fn compacted_seqs(store: &S3Store) -> (usize, Vec<i64>) {
+    let local = temp_dir();
+    std::fs::create_dir_all(local.path().join("compacted")).unwrap();
+    for (i, object) in store.list("compacted/").await.unwrap().iter().enumerate() {
+        let body = store.get(&object.key).await.unwrap();
+        std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
+    }
+    let (rows, distinct) = compacted_keys(local.path());
+    (rows, distinct.iter().map(|(_, _, s)| *s).collect())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_compacted() {
     let cloud = Cloud::start();
@@ -75,39 +132,7 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         };
         store.put(key, &body).await.unwrap();
     }
-    let counter = Arc::new(DynamoCounter::new(
-        iotpipe::aws::dynamodb(&sdk),
-        "lambda-counter",
-    ));
-    counter.create_table().await.unwrap();
-    let athena = Arc::new(AthenaEngine::new(
-        cloud.athena_client().await,
-        store.clone(),
-        &iotpipe::config::Athena {
-            database: "iotpipe".into(),
-            raw_table: "raw_readings".into(),
-            table: "readings".into(),
-            workgroup: "primary".into(),
-            output_location: Some("s3://pipe/athena-results/".into()),
-        },
-        Cancel::never(),
-    ));
-    for statement in athena.ddl() {
-        athena.run(&statement, &Progress::hidden()).await.unwrap();
-    }
-    let handler = Handler {
-        store: store.clone(),
-        counter: counter.clone(),
-        threshold: 20,
-        pipeline: Some(Pipeline {
-            store: store.clone(),
-            counter: counter.clone(),
-            engine: athena,
-            fail_point: None,
-            claim_grace: Some(CLAIM_GRACE),
-            lease: Lease::for_this_runner(std::time::Duration::from_secs(35 * 60)),
-        }),
-    };
+    let (handler, counter) = athena_handler(&cloud, &store, 20).await;
 
     // 25 new objects (one of them delivered twice, one with a URL-encoded
     // name), a deletion and a compaction output, which are not counted.
@@ -204,14 +229,7 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         .collect();
     expected.sort();
     expected.dedup();
-    let local = temp_dir();
-    for (i, object) in store.list("compacted/").await.unwrap().iter().enumerate() {
-        std::fs::create_dir_all(local.path().join("compacted")).unwrap();
-        let body = store.get(&object.key).await.unwrap();
-        std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
-    }
-    let (rows, distinct) = compacted_keys(local.path());
-    let seqs: Vec<i64> = distinct.iter().map(|(_, _, s)| *s).collect();
+    let (rows, seqs) = compacted_seqs(&store).await;
     assert_eq!(seqs, expected);
     assert_eq!(rows, expected.len(), "each once");
     let rejected = store.list("rejected/").await.unwrap();
@@ -237,6 +255,46 @@ async fn s3_events_are_counted_exactly_once_and_each_full_batch_claimed_and_comp
         BatchState::Claimed,
         "not taken over within the claim grace"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_threshold_100_s3_events_compact_two_batches_of_overlapping_objects_once() {
+    let cloud = Cloud::start();
+    let s3 = iotpipe::aws::s3(&cloud.sdk().await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let store = Arc::new(S3Store::new(s3, "pipe"));
+    // Object i holds seq i and i + 1: every batch shares a reading with the next.
+    let keys: Vec<String> = (0..210).map(raw_key).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let line = |seq: usize| {
+            json!({"v": 1, "device_id": "dev", "run_id": "run", "seq": seq,
+                   "ts": format!("2026-03-01T{:02}:{:02}:00.000Z", seq / 60 % 24, seq % 60)})
+            .to_string()
+        };
+        let body = format!("{}\n{}\n", line(i), line(i + 1));
+        store.put(key, body.as_bytes()).await.unwrap();
+    }
+    let (handler, counter) = athena_handler(&cloud, &store, 100).await;
+    // S3 delivers in events of 10 records, each event once and the first twice.
+    let events: Vec<Value> = keys
+        .chunks(10)
+        .map(|chunk| json!({"Records": chunk.iter().map(|k| created(k)).collect::<Vec<_>>()}))
+        .collect();
+    let mut compacted = Vec::new();
+    for event in events.iter().chain(&events[..1]) {
+        let summary = handler.handle(event.clone()).await.unwrap();
+        compacted.extend(summary["compacted"].as_array().cloned().unwrap_or_default());
+    }
+    assert_eq!(compacted.len(), 2, "two full batches of 100");
+    assert_eq!(counter.pending().await.unwrap(), 10);
+    let (rows, seqs) = compacted_seqs(&store).await;
+    assert_eq!(
+        seqs,
+        (0..=200).collect::<Vec<i64>>(),
+        "objects 0-199: seq 0 to 200"
+    );
+    assert_eq!(rows, 201, "seq 100, in both batches, once");
+    assert_eq!(store.list("raw/").await.unwrap().len(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
