@@ -1,10 +1,11 @@
-//! `iotpipe doctor` against real services: moto for the AWS side (a role whose
-//! trust policy is wrong is reported with the policy to apply, and passes once
-//! it is applied), mosquitto for the broker, and this machine's missing I2C bus.
+//! `iotpipe doctor` against real services: moto and the Athena stand-in for the
+//! AWS side (a role whose trust policy is wrong is reported with the policy to
+//! apply, and passes once it is applied), mosquitto for the broker, and this
+//! machine's missing I2C bus.
 
 use serde_json::Value;
 
-use crate::common::{Service, iotpipe, iotpipe_on_aws, mosquitto, moto, sdk, temp_dir};
+use crate::common::{Cloud, iotpipe, mosquitto, temp_dir};
 
 fn checks(stdout: &str) -> Vec<Value> {
     serde_json::from_str(stdout).unwrap()
@@ -19,8 +20,8 @@ fn find<'a>(checks: &'a [Value], name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied() {
-    let moto: Service = moto();
-    let sdk = sdk(&moto).await;
+    let cloud = Cloud::start();
+    let sdk = cloud.sdk().await;
     iotpipe::aws::s3(&sdk)
         .create_bucket()
         .bucket("pipe")
@@ -37,8 +38,11 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
         .await
         .unwrap();
     let dir = temp_dir();
-    let doctor =
-        || iotpipe_on_aws(dir.path(), &moto).env("IOTPIPE_AWS_IOT_RULE_ROLE", "iotpipe-iot-rule");
+    let doctor = || {
+        cloud
+            .cli(dir.path())
+            .env("IOTPIPE_AWS_IOT_RULE_ROLE", "iotpipe-iot-rule")
+    };
     doctor().args(["counters", "--init"]).run().success();
 
     let run = doctor()
