@@ -45,6 +45,33 @@ pub struct SqliteCounter {
     conn: Mutex<Connection>,
 }
 
+/// WAL, durable commits, the schema, and the columns later versions added.
+fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL lets readers (`iotpipe counters`) run beside the sink; FULL makes a
+    // committed record survive power loss too.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.execute_batch(SCHEMA)?;
+    // Leases came later: add their columns to an older database.
+    for column in ["lease_owner", "lease_until"] {
+        let present: bool = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('batches') WHERE name = ?1",
+            [column],
+            |row| row.get::<_, i64>(0),
+        )? > 0;
+        if !present {
+            let added = conn.execute(&format!("ALTER TABLE batches ADD COLUMN {column} TEXT"), []);
+            match added {
+                Ok(_) => {}
+                // Another process opening the same old database added it first.
+                Err(e) if e.to_string().contains("duplicate column") => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl SqliteCounter {
     pub fn open(path: &Path) -> Result<SqliteCounter, CounterError> {
         let fail = |e: rusqlite::Error| CounterError::Database {
@@ -59,32 +86,23 @@ impl SqliteCounter {
         }
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(fail)?;
-        // WAL lets readers (`iotpipe counters`) run beside the sink; FULL makes a
-        // committed record survive power loss too.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(fail)?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(fail)?;
-        conn.execute_batch(SCHEMA).map_err(fail)?;
-        // Leases came later: add their columns to an older database.
-        for column in ["lease_owner", "lease_until"] {
-            let present: bool = conn
-                .query_row(
-                    "SELECT count(*) FROM pragma_table_info('batches') WHERE name = ?1",
-                    [column],
-                    |row| row.get::<_, i64>(0),
-                )
-                .map_err(fail)?
-                > 0;
-            if !present {
-                let added =
-                    conn.execute(&format!("ALTER TABLE batches ADD COLUMN {column} TEXT"), []);
-                match added {
-                    Ok(_) => {}
-                    // Another process opening the same old database added it first.
-                    Err(e) if e.to_string().contains("duplicate column") => {}
-                    Err(e) => return Err(fail(e)),
+        // Switching to WAL and creating the schema can meet SQLITE_BUSY without
+        // the busy handler being asked (another process doing the same at that
+        // moment): try again for a while before calling the database locked.
+        let mut attempt = 0;
+        loop {
+            match prepare(&conn) {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && attempt < 100 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(fastrand::u64(5..=50)));
                 }
+                Err(e) => return Err(fail(e)),
             }
         }
         Ok(SqliteCounter {

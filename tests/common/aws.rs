@@ -149,6 +149,26 @@ impl Cloud {
         aws_sdk_athena::Client::from_conf(config)
     }
 
+    /// The Athena engine on the stand-in over bucket `pipe` (default database
+    /// and tables, results under `athena-results/`), never cancelled.
+    pub async fn athena_engine(
+        &self,
+        store: &std::sync::Arc<iotpipe::store::s3::S3Store>,
+    ) -> std::sync::Arc<iotpipe::compact::athena::AthenaEngine> {
+        std::sync::Arc::new(iotpipe::compact::athena::AthenaEngine::new(
+            self.athena_client().await,
+            store.clone(),
+            &iotpipe::config::Athena {
+                database: "iotpipe".into(),
+                raw_table: "raw_readings".into(),
+                table: "readings".into(),
+                workgroup: "primary".into(),
+                output_location: Some("s3://pipe/athena-results/".into()),
+            },
+            iotpipe::signal::Cancel::never(),
+        ))
+    }
+
     /// Every query the stand-in was sent, oldest first.
     pub fn queries(&self) -> Vec<AthenaQuery> {
         let response = http_get(self.athena.port, "/iotpipe-test/athena/queries")

@@ -278,6 +278,22 @@ async fn land(cloud: &Cloud, dir: &Path, objects: &[(String, Vec<u8>)]) {
     assert_eq!(drift["fixed"], objects.len(), "{drift}");
 }
 
+/// `n` objects under `raw/2026/03/01/00/`, each of `per` readings of 2026-03-01,
+/// seq numbers running on from object to object.
+fn numbered_objects(n: usize, per: u64) -> Vec<(String, Vec<u8>)> {
+    let day = time::macros::date!(2026 - 03 - 01);
+    object_names(n)
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            (
+                format!("raw/{name}"),
+                lines(&readings(i as u64 * per, per, day)),
+            )
+        })
+        .collect()
+}
+
 fn lines(lines: &[String]) -> Vec<u8> {
     (lines.join("\n") + "\n").into_bytes()
 }
@@ -467,13 +483,7 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
 async fn a_failed_athena_query_keeps_the_batch_retryable_and_the_retry_replaces_its_files() {
     let cloud = Cloud::start();
     let dir = temp_dir();
-    let day = time::macros::date!(2026 - 03 - 01);
-    let objects: Vec<(String, Vec<u8>)> = object_names(20)
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64 * 5, 5, day))))
-        .collect();
-    land(&cloud, dir.path(), &objects).await;
+    land(&cloud, dir.path(), &numbered_objects(20, 5)).await;
     let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
     let keys = keys_under(&store, "raw/").await;
     // The INSERT writes its files, then the verification fails.
@@ -553,13 +563,7 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_and_the_retry_replaces_
 async fn ctrl_c_stops_the_running_athena_query() {
     let cloud = Cloud::start();
     let dir = temp_dir();
-    let day = time::macros::date!(2026 - 03 - 01);
-    let objects: Vec<(String, Vec<u8>)> = object_names(20)
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64, 1, day))))
-        .collect();
-    land(&cloud, dir.path(), &objects).await;
+    land(&cloud, dir.path(), &numbered_objects(20, 1)).await;
     cloud.hold_queries(1, None);
 
     let mut compact = cloud
@@ -767,13 +771,7 @@ async fn readings_in_several_batches_and_statements_land_once_at_threshold_100()
 async fn two_runners_on_one_failed_batch_never_both_work_on_it() {
     let cloud = Cloud::start();
     let dir = temp_dir();
-    let day = time::macros::date!(2026 - 03 - 01);
-    let objects: Vec<(String, Vec<u8>)> = object_names(20)
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64 * 2, 2, day))))
-        .collect();
-    land(&cloud, dir.path(), &objects).await;
+    land(&cloud, dir.path(), &numbered_objects(20, 2)).await;
     cloud.fail_queries("GENERIC_INTERNAL_ERROR: injected", 1, Some("INSERT INTO"));
     cloud
         .cli(dir.path())
@@ -895,19 +893,11 @@ fn every_athena_statement_parses_as_athena_sql() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
-    use iotpipe::compact::athena::AthenaEngine;
     use iotpipe::compact::{CompactError, Lease, Pipeline, Progress};
-    use iotpipe::signal::Cancel;
 
     let cloud = Cloud::start();
     let dir = temp_dir();
-    let day = time::macros::date!(2026 - 03 - 01);
-    let objects: Vec<(String, Vec<u8>)> = object_names(20)
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("raw/{n}"), lines(&readings(i as u64, 1, day))))
-        .collect();
-    land(&cloud, dir.path(), &objects).await;
+    land(&cloud, dir.path(), &numbered_objects(20, 1)).await;
     cloud.fail_queries("GENERIC_INTERNAL_ERROR: injected", 1, Some("AS \"object\""));
     cloud
         .cli(dir.path())
@@ -920,18 +910,7 @@ async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
     let store = Arc::new(S3Store::new(iotpipe::aws::s3(&sdk), "pipe"));
     let dynamodb = iotpipe::aws::dynamodb(&sdk);
     let counter = Arc::new(DynamoCounter::new(dynamodb.clone(), "pipe-counter"));
-    let engine = Arc::new(AthenaEngine::new(
-        cloud.athena_client().await,
-        store.clone(),
-        &iotpipe::config::Athena {
-            database: "iotpipe".into(),
-            raw_table: "raw_readings".into(),
-            table: "readings".into(),
-            workgroup: "primary".into(),
-            output_location: Some("s3://pipe/athena-results/".into()),
-        },
-        Cancel::never(),
-    ));
+    let engine = cloud.athena_engine(&store).await;
     // A short lease, renewed every second while the survey is held.
     let pipeline = Pipeline {
         store: store.clone(),

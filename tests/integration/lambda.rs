@@ -5,12 +5,10 @@
 
 use std::sync::Arc;
 
-use iotpipe::compact::athena::AthenaEngine;
 use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline, Progress};
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::{BatchState, Counter};
 use iotpipe::lambda::Handler;
-use iotpipe::signal::Cancel;
 use iotpipe::store::Store;
 use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
@@ -62,18 +60,7 @@ async fn athena_handler(
         "lambda-counter",
     ));
     counter.create_table().await.unwrap();
-    let athena = Arc::new(AthenaEngine::new(
-        cloud.athena_client().await,
-        store.clone(),
-        &iotpipe::config::Athena {
-            database: "iotpipe".into(),
-            raw_table: "raw_readings".into(),
-            table: "readings".into(),
-            workgroup: "primary".into(),
-            output_location: Some("s3://pipe/athena-results/".into()),
-        },
-        Cancel::never(),
-    ));
+    let athena = cloud.athena_engine(store).await;
     for statement in athena.ddl() {
         athena.run(&statement, &Progress::hidden()).await.unwrap();
     }

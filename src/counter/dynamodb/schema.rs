@@ -112,7 +112,7 @@ impl DynamoCounter {
             .map_err(|e| self.fail(&e))
     }
 
-    /// What the table lacks (nothing when it is not there at all).
+    /// What the table (which exists) lacks.
     pub(super) async fn gaps(&self) -> Result<Gaps, CounterError> {
         let table = self
             .client
