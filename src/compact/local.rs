@@ -1,7 +1,12 @@
 //! The local compaction engine: reads a batch's raw objects (gzip or plain,
 //! newline-delimited or `}{`-concatenated JSON), drops duplicate
-//! `(device_id, run_id, seq)`, and writes one zstd Parquet file per UTC day
-//! with typed columns (see docs/payload.md, "Compacted Parquet").
+//! `(device_id, run_id, seq)` — within the batch, and against what the day
+//! already holds ([`super::day_index`]) — and writes one zstd Parquet file per
+//! UTC day with typed columns (see docs/payload.md, "Compacted Parquet").
+//!
+//! Memory is bounded by settings, not by the batch: objects are fetched and
+//! parsed a window at a time (two per thread), and each day's rows are written
+//! as a row group whenever `row_group_rows` of them are buffered.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -17,15 +22,18 @@ use parquet::file::properties::WriterProperties;
 
 use super::{CompactError, Compaction, Compactor, Output, Progress, SetAside};
 use crate::counter::Batch;
-use crate::payload::{Reading, ReadingKey};
+use crate::payload::Reading;
 use crate::signal::Cancel;
-use crate::store::content::reading_keys;
 use crate::store::{Store, StoreError};
 
 pub struct LocalEngine {
     store: Arc<dyn Store>,
     threads: usize,
+    row_group_rows: usize,
 }
+
+/// Rows per row group (and the most rows a day buffers) unless configured.
+pub const ROW_GROUP_ROWS: usize = 65_536;
 
 impl LocalEngine {
     /// `threads`: how many objects to parse at once (None: one per core).
@@ -34,7 +42,14 @@ impl LocalEngine {
         LocalEngine {
             store,
             threads: threads.unwrap_or(cores).max(1),
+            row_group_rows: ROW_GROUP_ROWS,
         }
+    }
+
+    /// Rows per row group: what bounds the memory a day's rows take.
+    pub fn with_row_group_rows(mut self, rows: usize) -> LocalEngine {
+        self.row_group_rows = rows.max(1);
+        self
     }
 }
 
@@ -99,51 +114,96 @@ fn to_record_batch(rows: &[Row]) -> Result<RecordBatch, arrow_schema::ArrowError
     RecordBatch::try_new(schema(), columns)
 }
 
-fn write_parquet(rows: &[Row]) -> Result<Vec<u8>, CompactError> {
-    let batch = to_record_batch(rows).map_err(|e| CompactError::Engine(e.to_string()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
-        .set_created_by(format!("iotpipe {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, schema(), Some(props))
-        .map_err(|e| CompactError::Engine(e.to_string()))?;
-    writer
-        .write(&batch)
-        .map_err(|e| CompactError::Engine(e.to_string()))?;
-    writer
-        .close()
-        .map_err(|e| CompactError::Engine(e.to_string()))?;
-    Ok(out)
+fn engine_error(e: impl std::fmt::Display) -> CompactError {
+    CompactError::Engine(e.to_string())
 }
 
-impl LocalEngine {
-    /// The `(device_id, run_id, seq)` of every row in the day's other batches.
-    async fn keys_compacted_elsewhere(
-        &self,
-        day: &str,
-        batch_id: &str,
-    ) -> Result<HashSet<ReadingKey>, CompactError> {
-        let own = super::output_key(day, batch_id);
-        let mut keys = HashSet::new();
-        for object in self
-            .store
-            .list(&format!("{}dt={day}/", crate::store::COMPACTED))
-            .await?
-        {
-            // Athena names its files without a suffix; Athena and Hive skip
-            // names starting with `_` or `.`, and so does this.
-            let name = object.key.rsplit('/').next().unwrap_or_default();
-            if object.key == own || name.is_empty() || name.starts_with(['_', '.']) {
-                continue;
-            }
-            let body = self.store.get(&object.key).await?;
-            reading_keys(body, &mut keys).map_err(|reason| CompactError::Corrupt {
-                key: object.key.clone(),
-                reason,
-            })?;
+/// How each column is encoded: dictionaries for the ids (few distinct
+/// values), deltas for the ever-growing `seq` and `ts`, byte-stream-split for
+/// the measurements (zstd then finds their repeated exponent bytes).
+fn writer_properties(row_group_rows: usize) -> WriterProperties {
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_size(row_group_rows)
+        .set_created_by(format!("iotpipe {}", env!("CARGO_PKG_VERSION")));
+    for name in ["seq", "ts"] {
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from(name), false)
+            .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
+    }
+    for name in crate::payload::measurement_names() {
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from(name), false)
+            .set_column_encoding(ColumnPath::from(name), Encoding::BYTE_STREAM_SPLIT);
+    }
+    props.build()
+}
+
+/// One day's output of a batch, written a row group at a time.
+struct DayFile {
+    /// What the day held before this batch (other batches, the other engine).
+    elsewhere: super::day_index::KeyRanges,
+    /// This batch's readings of the day, for the file's sidecar.
+    ranges: super::day_index::KeyRanges,
+    buffered: Vec<Row>,
+    writer: Option<ArrowWriter<Vec<u8>>>,
+    rows: u64,
+}
+
+impl DayFile {
+    fn push(&mut self, row: Row, row_group_rows: usize) -> Result<(), CompactError> {
+        self.buffered.push(row);
+        if self.buffered.len() >= row_group_rows {
+            self.flush(row_group_rows)?;
         }
-        Ok(keys)
+        Ok(())
+    }
+
+    /// Writes the buffered rows as a row group, sorted by time.
+    fn flush(&mut self, row_group_rows: usize) -> Result<(), CompactError> {
+        if self.buffered.is_empty() {
+            return Ok(());
+        }
+        let mut rows = std::mem::take(&mut self.buffered);
+        rows.sort_by(|a, b| {
+            (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
+                b.millis,
+                &b.reading.device_id,
+                b.reading.seq,
+            ))
+        });
+        let batch = to_record_batch(&rows).map_err(engine_error)?;
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => self.writer.insert(
+                ArrowWriter::try_new(
+                    Vec::new(),
+                    schema(),
+                    Some(writer_properties(row_group_rows)),
+                )
+                .map_err(engine_error)?,
+            ),
+        };
+        writer.write(&batch).map_err(engine_error)?;
+        writer.flush().map_err(engine_error)?;
+        self.rows += rows.len() as u64;
+        Ok(())
+    }
+
+    fn finish(
+        mut self,
+        row_group_rows: usize,
+    ) -> Result<Option<(Vec<u8>, u64, super::day_index::KeyRanges)>, CompactError> {
+        self.flush(row_group_rows)?;
+        let Some(writer) = self.writer else {
+            return Ok(None);
+        };
+        let bytes = writer.into_inner().map_err(engine_error)?;
+        let mut ranges = self.ranges;
+        ranges.normalize();
+        Ok(Some((bytes, self.rows, ranges)))
     }
 }
 
@@ -304,96 +364,117 @@ impl Compactor for LocalEngine {
         _lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let mut result = Compaction::default();
-        let mut bodies = Vec::with_capacity(batch.keys.len());
-        for key in &batch.keys {
-            let body = match self.store.get(key).await {
-                Ok(body) => body,
-                // Moved aside by hand, or deleted: the batch goes on without it.
-                Err(StoreError::NotFound { .. }) => {
+        let mut ids = Interner::default();
+        let mut seen: HashSet<(u32, u32, u64)> = HashSet::new();
+        let mut days: BTreeMap<String, DayFile> = BTreeMap::new();
+        let mut invalid_lines: Vec<u8> = Vec::new();
+        // A window of objects at a time, so memory does not grow with the batch.
+        for window in batch.keys.chunks(self.threads * 2) {
+            let mut bodies = Vec::with_capacity(window.len());
+            for key in window {
+                let body = match self.store.get(key).await {
+                    Ok(body) => body,
+                    // Moved aside by hand, or deleted: the batch goes on without it.
+                    Err(StoreError::NotFound { .. }) => {
+                        result.set_aside.push(SetAside {
+                            key: key.clone(),
+                            reason: "gone from the store (moved or deleted)".into(),
+                            kept_at: None,
+                        });
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                result.bytes_in += body.len() as u64;
+                progress.object(body.len() as u64);
+                bodies.push((key.as_str(), body));
+            }
+            // Decoding and parsing is the work: spread the objects over the cores.
+            let parsed = parse_parallel(&bodies, self.threads)?;
+            for object in &parsed {
+                for (_, day) in &object.rows {
+                    if !days.contains_key(day) {
+                        // What the day holds already (a sink that crashed re-lands
+                        // what it had journaled; the other engine): kept there.
+                        let own = super::output_key(day, &batch.id);
+                        let elsewhere =
+                            super::day_index::load(self.store.as_ref(), day, &own).await?;
+                        days.insert(
+                            day.clone(),
+                            DayFile {
+                                elsewhere,
+                                ranges: Default::default(),
+                                buffered: Vec::new(),
+                                writer: None,
+                                rows: 0,
+                            },
+                        );
+                    }
+                }
+            }
+            for (object, (key, body)) in parsed.into_iter().zip(&bodies) {
+                if let Some(reason) = object.unreadable {
+                    // Kept byte for byte before the raw object is deleted.
+                    let kept = format!(
+                        "{}compaction/batch-{}/{}",
+                        crate::store::REJECTED,
+                        batch.id,
+                        key.rsplit('/').next().unwrap_or(key)
+                    );
+                    self.store.put(&kept, body).await?;
+                    tracing::warn!("raw object {key} {reason}: set aside as {kept}");
                     result.set_aside.push(SetAside {
-                        key: key.clone(),
-                        reason: "gone from the store (moved or deleted)".into(),
-                        kept_at: None,
+                        key: key.to_string(),
+                        reason,
+                        kept_at: Some(kept),
                     });
                     continue;
                 }
-                Err(e) => return Err(e.into()),
-            };
-            result.bytes_in += body.len() as u64;
-            progress.object(body.len() as u64);
-            bodies.push((key.as_str(), body));
-        }
-        // Decoding and parsing is the work: spread the objects over the cores.
-        let parsed = parse_parallel(&bodies, self.threads)?;
-
-        let mut ids = Interner::default();
-        let mut seen: HashSet<(u32, u32, u64)> = HashSet::new();
-        // Rows per UTC day: one output file each.
-        let mut days: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-        let mut invalid_lines: Vec<u8> = Vec::new();
-        for (object, (key, body)) in parsed.into_iter().zip(&bodies) {
-            if let Some(reason) = object.unreadable {
-                // Kept byte for byte before the raw object is deleted.
-                let kept = format!(
-                    "{}compaction/batch-{}/{}",
-                    crate::store::REJECTED,
-                    batch.id,
-                    key.rsplit('/').next().unwrap_or(key)
-                );
-                self.store.put(&kept, body).await?;
-                tracing::warn!("raw object {key} {reason}: set aside as {kept}");
-                result.set_aside.push(SetAside {
-                    key: key.to_string(),
-                    reason,
-                    kept_at: Some(kept),
-                });
-                continue;
-            }
-            result.rows_in += object.rows_in;
-            result.invalid += object.invalid_count;
-            invalid_lines.extend_from_slice(&object.invalid);
-            for (row, day) in object.rows {
-                let r = &row.reading;
-                if !seen.insert((ids.id(&r.device_id), ids.id(&r.run_id), r.seq)) {
-                    result.duplicates += 1;
-                    continue;
+                result.rows_in += object.rows_in;
+                result.invalid += object.invalid_count;
+                invalid_lines.extend_from_slice(&object.invalid);
+                for (row, day) in object.rows {
+                    let r = &row.reading;
+                    let Some(file) = days.get_mut(&day) else {
+                        continue;
+                    };
+                    if !seen.insert((ids.id(&r.device_id), ids.id(&r.run_id), r.seq))
+                        || file.elsewhere.contains(&r.device_id, &r.run_id, r.seq)
+                    {
+                        result.duplicates += 1;
+                        continue;
+                    }
+                    file.ranges.insert(&r.device_id, &r.run_id, r.seq);
+                    file.push(row, self.row_group_rows)?;
                 }
-                days.entry(day).or_default().push(row);
             }
         }
-        for (day, mut rows) in days {
-            // Rows already compacted by another batch of the same day (a sink that
-            // crashed re-lands what it had journaled) stay where they are.
-            let elsewhere = self.keys_compacted_elsewhere(&day, &batch.id).await?;
-            if !elsewhere.is_empty() {
-                let before = rows.len();
-                rows.retain(|row| !elsewhere.contains(&row.reading.key()));
-                result.duplicates += (before - rows.len()) as u64;
-            }
-            if rows.is_empty() {
-                // An earlier attempt may have written this day before the other
-                // batch existed: its rows now live there.
-                self.store
-                    .delete(&super::output_key(&day, &batch.id))
-                    .await?;
-                continue;
-            }
-            rows.sort_by(|a, b| {
-                (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
-                    b.millis,
-                    &b.reading.device_id,
-                    b.reading.seq,
-                ))
-            });
-            let bytes = write_parquet(&rows)?;
+        for (day, file) in days {
             let key = super::output_key(&day, &batch.id);
-            self.store.put(&key, &bytes).await?;
-            result.rows_out += rows.len() as u64;
-            result.bytes_out += bytes.len() as u64;
-            result.outputs.push(Output {
-                key,
-                rows: rows.len() as u64,
-            });
+            match file.finish(self.row_group_rows)? {
+                Some((bytes, rows, ranges)) => {
+                    self.store.put(&key, &bytes).await?;
+                    super::day_index::record(
+                        self.store.as_ref(),
+                        &day,
+                        &key,
+                        bytes.len() as u64,
+                        ranges,
+                    )
+                    .await?;
+                    result.rows_out += rows;
+                    result.bytes_out += bytes.len() as u64;
+                    result.outputs.push(Output { key, rows });
+                }
+                // An earlier attempt may have written this day before another
+                // batch did: its rows now live there.
+                None => {
+                    self.store.delete(&key).await?;
+                    self.store
+                        .delete(&super::day_index::sidecar_key(&day, &key))
+                        .await?;
+                }
+            }
         }
         if !invalid_lines.is_empty() {
             let key = format!(

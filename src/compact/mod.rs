@@ -14,6 +14,7 @@
 
 pub mod athena;
 pub mod athena_sql;
+pub mod day_index;
 pub mod local;
 mod pipeline;
 

@@ -85,6 +85,13 @@ async fn compacted_seqs(store: &S3Store) -> (usize, Vec<i64>) {
     let local = temp_dir();
     std::fs::create_dir_all(local.path().join("compacted")).unwrap();
     for (i, object) in store.list("compacted/").await.unwrap().iter().enumerate() {
+        if object
+            .key
+            .split('/')
+            .any(|part| part.starts_with(['_', '.']))
+        {
+            continue;
+        }
         let body = store.get(&object.key).await.unwrap();
         std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
     }
