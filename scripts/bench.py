@@ -247,6 +247,106 @@ def bench_compact():
               " deduplicates, marks the batch and deletes the raw objects)")
 
 
+def timed(cmd, env=None):
+    """Wall seconds and peak RSS (MiB) of one process (/usr/bin/time)."""
+    start = time.time()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", "/dev/stderr"] + cmd, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seconds = time.time() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.decode()[-2000:]}")
+    return seconds, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
+
+
+DUCKDB_COPY = r"""
+import sys, duckdb
+duckdb.sql(f"COPY (SELECT * FROM read_json_auto('{sys.argv[1]}/**/*.gz', format = 'newline_delimited')) "
+           f"TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd)")
+"""
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def bench_compact_two_batches():
+    """1,000,000 schema v1 readings in 40 gzip objects, threshold 20: two batches,
+    the second deduplicated against the day the first wrote; whole processes,
+    alternating with DuckDB, medians of 3, with peak RSS."""
+    import gzip
+    import shutil
+    import duckdb
+    rows, objects, runs = int(os.environ.get("BENCH_ROWS", "1000000")), 40, 3
+    with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+        out = subprocess.run([BIN, "sense", "--sim", "--count", str(rows), "--seed", "1", "-o", "jsonl"],
+                             check=True, capture_output=True).stdout.splitlines(keepends=True)
+        copy = os.path.join(tmp, "copy", "2026", "03", "01", "00")
+        os.makedirs(copy)
+        per = -(-rows // objects)
+        for i in range(objects):
+            with gzip.open(os.path.join(copy, f"bench-1-2026-03-01-00-00-{i:02d}-{i:08d}.jsonl.gz"), "wb") as f:
+                f.writelines(out[i * per:(i + 1) * per])
+        del out
+        env = dict(os.environ, IOTPIPE_COUNTER_THRESHOLD=str(objects // 2))
+        data = os.path.join(tmp, "data")
+        ours, theirs = [], []
+        for _ in range(runs):
+            shutil.rmtree(data, ignore_errors=True)
+            shutil.copytree(os.path.join(tmp, "copy"), os.path.join(data, "raw"))
+            subprocess.run([BIN, "-q", "counters", "--data-dir", data, "--reconcile", "--fix"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            ours.append(timed([BIN, "-q", "compact", "--data-dir", data], env))
+            target = os.path.join(tmp, "duckdb.parquet")
+            theirs.append(timed([sys.executable, "-c", DUCKDB_COPY, os.path.join(tmp, "copy"), target]))
+        files = [os.path.join(r, n) for r, _, ns in os.walk(os.path.join(data, "compacted")) for n in ns
+                 if n.endswith(".parquet")]
+        check = duckdb.sql(f"SELECT count(*), count(DISTINCT (device_id, run_id, seq)) FROM read_parquet({files!r})")
+        total, distinct = check.fetchone()
+        ours_size = sum(os.path.getsize(f) for f in files)
+        their_size = os.path.getsize(target)
+        o_t, o_m = median([t for t, _ in ours]), median([m for _, m in ours])
+        d_t, d_m = median([t for t, _ in theirs]), median([m for _, m in theirs])
+        spread = lambda xs: f"{min(xs):.2f}-{max(xs):.2f}"
+        print(f"Compaction, {rows:,} readings (schema v1) in {objects} gzip objects, two batches of {objects // 2}; "
+              f"medians of {runs}")
+        print(f"{'':<24}{'seconds':>9}{'spread':>12}{'peak RSS MiB':>14}{'output MB':>11}")
+        print(f"{'iotpipe compact':<24}{o_t:>9.2f}{spread([t for t, _ in ours]):>12}{o_m:>14.0f}{ours_size / 1e6:>11.1f}")
+        print(f"{'DuckDB COPY':<24}{d_t:>9.2f}{spread([t for t, _ in theirs]):>12}{d_m:>14.0f}{their_size / 1e6:>11.1f}")
+        print(f"speed ratio (DuckDB time / iotpipe time): {d_t / o_t:.2f}x; RSS ratio: {o_m / d_m:.2f}x; "
+              f"size ratio: {ours_size / their_size:.2f}x; rows {total:,}, distinct {distinct:,}")
+
+
+def bench_day_fill():
+    """The cost of a batch as its day fills: 100 batches of one day, one run."""
+    import gzip
+    batches, per_object, objects = int(os.environ.get("BENCH_BATCHES", "100")), 2000, 5
+    rows = batches * objects * per_object
+    with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+        out = subprocess.run([BIN, "sense", "--sim", "--count", str(rows), "--seed", "2", "-o", "jsonl"],
+                             check=True, capture_output=True).stdout.splitlines(keepends=True)
+        data = os.path.join(tmp, "data")
+        raw = os.path.join(data, "raw", "2026", "03", "01", "00")
+        os.makedirs(raw)
+        for i in range(batches * objects):
+            with gzip.open(os.path.join(raw, f"fill-1-2026-03-01-00-00-00-{i:08d}.jsonl.gz"), "wb") as f:
+                f.writelines(out[i * per_object:(i + 1) * per_object])
+        env = dict(os.environ, IOTPIPE_COUNTER_THRESHOLD=str(objects))
+        subprocess.run([BIN, "-q", "counters", "--data-dir", data, "--reconcile", "--fix"], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        run = subprocess.run([BIN, "-q", "compact", "--data-dir", data, "--threads", "1", "-o", "jsonl"], env=env,
+                             check=True, capture_output=True, text=True)
+        import json
+        seconds = [json.loads(line)["seconds"] for line in run.stdout.splitlines()]
+        first = median(seconds[:5])
+        print(f"A day filling up: {batches} batches of {objects * per_object:,} readings, one day, 1 thread")
+        for n in (1, 10, 25, 50, 75, 100):
+            if n <= len(seconds):
+                window = seconds[max(0, n - 3):n + 2]
+                print(f"  batch {n:>3}: {median(window) * 1000:7.1f} ms (median of its neighbours)")
+        print(f"last / first: {median(seconds[-5:]) / first:.2f}x")
+
+
 BOTO3_TAILER = r"""
 import sys, time, boto3
 endpoint, stream, wanted = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -371,6 +471,8 @@ if __name__ == "__main__":
         bench_sink()
     if which in ("compact", "all"):
         bench_compact()
+        bench_compact_two_batches()
+        bench_day_fill()
     if which in ("footprint", "all"):
         bench_footprint()
     if which in ("kinesis", "all"):

@@ -121,7 +121,10 @@ impl Stages {
         cancel: Cancel,
     ) -> anyhow::Result<Arc<dyn Compactor>> {
         match (engine, &self.aws) {
-            (Engine::Local, _) => Ok(Arc::new(LocalEngine::new(self.store.clone(), threads))),
+            (Engine::Local, _) => Ok(Arc::new(
+                LocalEngine::new(self.store.clone(), threads)
+                    .with_row_group_rows(config.compact.row_group_rows as usize),
+            )),
             (Engine::Athena, Some(aws)) => Ok(Arc::new(AthenaEngine::new(
                 crate::aws::athena(&aws.sdk),
                 aws.store.clone(),

@@ -192,6 +192,14 @@ pub const KEYS: &[Key] = &[
         Kind::Int { min: 1, max: 3650 },
         Some("30"),
     ),
+    key(
+        "compact.row_group_rows",
+        Kind::Int {
+            min: 1024,
+            max: 1_048_576,
+        },
+        Some("65536"),
+    ),
     key("aws.profile", Kind::Str, None),
     key("aws.region", Kind::Str, None),
     key("aws.endpoint_url", Kind::Str, None),

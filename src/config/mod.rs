@@ -297,12 +297,13 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
 }
 
 /// The `[section]` tables of the file, as listed in hints.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "[mqtt]",
     "[outbox]",
     "[sense]",
     "[sink]",
     "[counter]",
+    "[compact]",
     "[aws]",
     "[athena]",
     "[kinesis]",

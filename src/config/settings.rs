@@ -31,6 +31,7 @@ pub struct Config {
     pub sense: Sense,
     pub sink: Sink,
     pub counter: Counter,
+    pub compact: Compact,
     pub aws: Aws,
     pub athena: Athena,
     pub kinesis: Kinesis,
@@ -93,6 +94,14 @@ pub struct Counter {
     /// Days a claimed object's DynamoDB marker is kept (TTL) before it expires:
     /// longer than S3 may redeliver an event for it.
     pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compact {
+    /// Rows per Parquet row group of the local engine, and the most rows a day
+    /// of a batch holds in memory: what bounds its memory, whatever the batch.
+    pub row_group_rows: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
