@@ -143,6 +143,8 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
 
 /// One day's output of a batch, written a row group at a time.
 struct DayFile {
+    /// `YYYY-MM-DD`
+    day: String,
     /// What the day held before this batch (other batches, the other engine).
     elsewhere: super::day_index::KeyRanges,
     /// This batch's readings of the day, for the file's sidecar.
@@ -207,6 +209,17 @@ impl DayFile {
     }
 }
 
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
+fn day_name(number: i64) -> String {
+    let date = time::OffsetDateTime::UNIX_EPOCH.date() + time::Duration::days(number);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month() as u8,
+        date.day()
+    )
+}
+
 /// Small integer ids for repeated strings, so dedup keys need no allocation per row.
 #[derive(Default)]
 struct Interner(std::collections::HashMap<String, u32>);
@@ -225,7 +238,8 @@ impl Interner {
 /// One raw object, decoded: its valid rows (with their UTC day), the lines
 /// that are not schema v1 (or not JSON), or why it cannot be read at all.
 struct ParsedObject {
-    rows: Vec<(Row, String)>,
+    /// With the UTC day of each (days since 1970-01-01).
+    rows: Vec<(Row, i64)>,
     rows_in: u64,
     invalid: Vec<u8>,
     invalid_count: u64,
@@ -258,6 +272,16 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
             return parsed;
         }
     };
+    // The common case, every value a reading: one pass, nothing copied.
+    let readings: Result<Vec<Reading>, _> = serde_json::Deserializer::from_slice(&data)
+        .into_iter::<Reading>()
+        .collect();
+    if let Ok(readings) = readings {
+        for reading in readings {
+            parsed.accept(key, reading, None);
+        }
+        return parsed;
+    }
     let whole: Result<Vec<Box<serde_json::value::RawValue>>, _> =
         serde_json::Deserializer::from_slice(&data)
             .into_iter::<Box<serde_json::value::RawValue>>()
@@ -292,22 +316,33 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
 impl ParsedObject {
     /// One JSON value: a row if it is a schema v1 reading, else set aside.
     fn add(&mut self, key: &str, raw: &str) {
-        let checked = serde_json::from_str::<Reading>(raw)
-            .map_err(|e| e.to_string())
-            .and_then(|r| {
-                r.validated_time()
-                    .map(|at| (r, at))
-                    .map_err(|e| e.to_string())
-            });
-        match checked {
-            Ok((reading, at)) => {
+        match serde_json::from_str::<Reading>(raw) {
+            Ok(reading) => self.accept(key, reading, Some(raw)),
+            Err(e) => self.reject(key, &e.to_string(), raw),
+        }
+    }
+
+    /// A parsed reading (`raw`: its text, when at hand): a row if its values
+    /// are valid, else set aside.
+    fn accept(&mut self, key: &str, reading: Reading, raw: Option<&str>) {
+        match reading.validated_time() {
+            Ok(at) => {
                 let at = at.to_offset(time::UtcOffset::UTC);
                 let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
-                let day = format!("{:04}-{:02}-{:02}", at.year(), at.month() as u8, at.day());
+                let day = at.unix_timestamp().div_euclid(86_400);
                 self.rows_in += 1;
                 self.rows.push((Row { reading, millis }, day));
             }
-            Err(reason) => self.reject(key, &reason, raw),
+            Err(invalid) => {
+                let reason = invalid.to_string();
+                match raw {
+                    Some(raw) => self.reject(key, &reason, raw),
+                    None => {
+                        let text = serde_json::to_string(&reading).unwrap_or_default();
+                        self.reject(key, &reason, &text);
+                    }
+                }
+            }
         }
     }
 
@@ -366,7 +401,7 @@ impl Compactor for LocalEngine {
         let mut result = Compaction::default();
         let mut ids = Interner::default();
         let mut seen: HashSet<(u32, u32, u64)> = HashSet::new();
-        let mut days: BTreeMap<String, DayFile> = BTreeMap::new();
+        let mut days: BTreeMap<i64, DayFile> = BTreeMap::new();
         let mut invalid_lines: Vec<u8> = Vec::new();
         // A window of objects at a time, so memory does not grow with the batch.
         for window in batch.keys.chunks(self.threads * 2) {
@@ -392,16 +427,18 @@ impl Compactor for LocalEngine {
             // Decoding and parsing is the work: spread the objects over the cores.
             let parsed = parse_parallel(&bodies, self.threads)?;
             for object in &parsed {
-                for (_, day) in &object.rows {
-                    if !days.contains_key(day) {
+                for (_, number) in &object.rows {
+                    if !days.contains_key(number) {
                         // What the day holds already (a sink that crashed re-lands
                         // what it had journaled; the other engine): kept there.
-                        let own = super::output_key(day, &batch.id);
+                        let day = day_name(*number);
+                        let own = super::output_key(&day, &batch.id);
                         let elsewhere =
-                            super::day_index::load(self.store.as_ref(), day, &own).await?;
+                            super::day_index::load(self.store.as_ref(), &day, &own).await?;
                         days.insert(
-                            day.clone(),
+                            *number,
                             DayFile {
+                                day,
                                 elsewhere,
                                 ranges: Default::default(),
                                 buffered: Vec::new(),
@@ -449,7 +486,8 @@ impl Compactor for LocalEngine {
                 }
             }
         }
-        for (day, file) in days {
+        for file in days.into_values() {
+            let day = file.day.clone();
             let key = super::output_key(&day, &batch.id);
             match file.finish(self.row_group_rows)? {
                 Some((bytes, rows, ranges)) => {
