@@ -141,6 +141,44 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
     props.build()
 }
 
+/// Encodes and compresses a day's row groups on a thread of its own, so that
+/// the next objects are parsed meanwhile; at most one row group waits for it.
+struct Encoder {
+    batches: std::sync::mpsc::SyncSender<RecordBatch>,
+    done: std::thread::JoinHandle<Result<Vec<u8>, CompactError>>,
+}
+
+impl Encoder {
+    fn start(row_group_rows: usize) -> Result<Encoder, CompactError> {
+        let mut writer = ArrowWriter::try_new(
+            Vec::new(),
+            schema(),
+            Some(writer_properties(row_group_rows)),
+        )
+        .map_err(engine_error)?;
+        let (batches, received) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+        let done = std::thread::Builder::new()
+            .name("iotpipe-encode".into())
+            .spawn(move || {
+                for batch in received {
+                    writer.write(&batch).map_err(engine_error)?;
+                    // Each batch is a row group: what is encoded leaves memory.
+                    writer.flush().map_err(engine_error)?;
+                }
+                writer.into_inner().map_err(engine_error)
+            })
+            .map_err(engine_error)?;
+        Ok(Encoder { batches, done })
+    }
+
+    fn finish(self) -> Result<Vec<u8>, CompactError> {
+        drop(self.batches);
+        self.done
+            .join()
+            .map_err(|_| CompactError::Engine("the Parquet encoder panicked".into()))?
+    }
+}
+
 /// One day's output of a batch, written a row group at a time.
 struct DayFile {
     /// `YYYY-MM-DD`
@@ -150,7 +188,7 @@ struct DayFile {
     /// This batch's readings of the day, for the file's sidecar.
     ranges: super::day_index::KeyRanges,
     buffered: Vec<Row>,
-    writer: Option<ArrowWriter<Vec<u8>>>,
+    encoder: Option<Encoder>,
     rows: u64,
 }
 
@@ -163,7 +201,7 @@ impl DayFile {
         Ok(())
     }
 
-    /// Writes the buffered rows as a row group, sorted by time.
+    /// Hands the buffered rows, sorted by time, to the encoder as a row group.
     fn flush(&mut self, row_group_rows: usize) -> Result<(), CompactError> {
         if self.buffered.is_empty() {
             return Ok(());
@@ -177,20 +215,19 @@ impl DayFile {
             ))
         });
         let batch = to_record_batch(&rows).map_err(engine_error)?;
-        let writer = match &mut self.writer {
-            Some(writer) => writer,
-            None => self.writer.insert(
-                ArrowWriter::try_new(
-                    Vec::new(),
-                    schema(),
-                    Some(writer_properties(row_group_rows)),
-                )
-                .map_err(engine_error)?,
-            ),
+        drop(rows);
+        let encoder = match &mut self.encoder {
+            Some(encoder) => encoder,
+            None => self.encoder.insert(Encoder::start(row_group_rows)?),
         };
-        writer.write(&batch).map_err(engine_error)?;
-        writer.flush().map_err(engine_error)?;
-        self.rows += rows.len() as u64;
+        self.rows += batch.num_rows() as u64;
+        if encoder.batches.send(batch).is_err() {
+            // The encoder stopped on an error: finish() returns it.
+            if let Some(encoder) = self.encoder.take() {
+                encoder.finish()?;
+            }
+            return Err(CompactError::Engine("the Parquet encoder stopped".into()));
+        }
         Ok(())
     }
 
@@ -199,10 +236,10 @@ impl DayFile {
         row_group_rows: usize,
     ) -> Result<Option<(Vec<u8>, u64, super::day_index::KeyRanges)>, CompactError> {
         self.flush(row_group_rows)?;
-        let Some(writer) = self.writer else {
+        let Some(encoder) = self.encoder.take() else {
             return Ok(None);
         };
-        let bytes = writer.into_inner().map_err(engine_error)?;
+        let bytes = encoder.finish()?;
         let mut ranges = self.ranges;
         ranges.normalize();
         Ok(Some((bytes, self.rows, ranges)))
@@ -442,7 +479,7 @@ impl Compactor for LocalEngine {
                                 elsewhere,
                                 ranges: Default::default(),
                                 buffered: Vec::new(),
-                                writer: None,
+                                encoder: None,
                                 rows: 0,
                             },
                         );
