@@ -17,10 +17,12 @@ use serde::{Deserialize, Serialize};
 use super::CompactError;
 use crate::store::{COMPACTED, Store};
 
+type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+
 /// Inclusive `seq` ranges per device and run.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRanges {
-    runs: HashMap<String, HashMap<String, Vec<(u64, u64)>>>,
+    runs: Map<String, Map<String, Vec<(u64, u64)>>>,
 }
 
 impl KeyRanges {

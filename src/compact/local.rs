@@ -5,8 +5,9 @@
 //! UTC day with typed columns (see docs/payload.md, "Compacted Parquet").
 //!
 //! Memory is bounded by settings, not by the batch: objects are fetched and
-//! parsed a window at a time (two per thread), and each day's rows are written
-//! as a row group whenever `row_group_rows` of them are buffered.
+//! parsed a window at a time (two per thread), and the rows waiting to be
+//! written, all days together, never exceed `row_group_rows`: the fullest
+//! day's rows are then written out as a row group.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub struct LocalEngine {
 }
 
 /// Rows per row group (and the most rows a day buffers) unless configured.
-pub const ROW_GROUP_ROWS: usize = 65_536;
+pub const ROW_GROUP_ROWS: usize = 16_384;
 
 impl LocalEngine {
     /// `threads`: how many objects to parse at once (None: one per core).
@@ -118,9 +119,9 @@ fn engine_error(e: impl std::fmt::Display) -> CompactError {
     CompactError::Engine(e.to_string())
 }
 
-/// How each column is encoded: dictionaries for the ids (few distinct
-/// values), deltas for the ever-growing `seq` and `ts`, byte-stream-split for
-/// the measurements (zstd then finds their repeated exponent bytes).
+/// How each column is encoded: dictionaries (the default) for the ids and the
+/// measurements, which repeat a few distinct values; deltas for the
+/// ever-growing `seq` and `ts`.
 fn writer_properties(row_group_rows: usize) -> WriterProperties {
     use parquet::basic::Encoding;
     use parquet::schema::types::ColumnPath;
@@ -132,11 +133,6 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
         props = props
             .set_column_dictionary_enabled(ColumnPath::from(name), false)
             .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
-    }
-    for name in crate::payload::measurement_names() {
-        props = props
-            .set_column_dictionary_enabled(ColumnPath::from(name), false)
-            .set_column_encoding(ColumnPath::from(name), Encoding::BYTE_STREAM_SPLIT);
     }
     props.build()
 }
@@ -193,27 +189,23 @@ struct DayFile {
 }
 
 impl DayFile {
-    fn push(&mut self, row: Row, row_group_rows: usize) -> Result<(), CompactError> {
-        self.buffered.push(row);
-        if self.buffered.len() >= row_group_rows {
-            self.flush(row_group_rows)?;
-        }
-        Ok(())
-    }
-
     /// Hands the buffered rows, sorted by time, to the encoder as a row group.
     fn flush(&mut self, row_group_rows: usize) -> Result<(), CompactError> {
         if self.buffered.is_empty() {
             return Ok(());
         }
         let mut rows = std::mem::take(&mut self.buffered);
-        rows.sort_by(|a, b| {
+        let order = |a: &Row, b: &Row| {
             (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
                 b.millis,
                 &b.reading.device_id,
                 b.reading.seq,
             ))
-        });
+        };
+        // Objects arrive in time order: most row groups need no sorting.
+        if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
+            rows.sort_by(order);
+        }
         let batch = to_record_batch(&rows).map_err(engine_error)?;
         drop(rows);
         let encoder = match &mut self.encoder {
@@ -259,16 +251,33 @@ fn day_name(number: i64) -> String {
 
 /// Small integer ids for repeated strings, so dedup keys need no allocation per row.
 #[derive(Default)]
-struct Interner(std::collections::HashMap<String, u32>);
+struct Interner {
+    ids: std::collections::HashMap<String, u32, ahash::RandomState>,
+    /// The last device and run asked for: consecutive readings share them.
+    last: Option<(String, String, (u32, u32))>,
+}
 
 impl Interner {
     fn id(&mut self, text: &str) -> u32 {
-        if let Some(id) = self.0.get(text) {
+        if let Some(id) = self.ids.get(text) {
             return *id;
         }
-        let id = self.0.len() as u32;
-        self.0.insert(text.to_string(), id);
+        let id = self.ids.len() as u32;
+        self.ids.insert(text.to_string(), id);
         id
+    }
+
+    /// The ids of a device and run.
+    fn pair(&mut self, device_id: &str, run_id: &str) -> (u32, u32) {
+        if let Some((device, run, ids)) = &self.last
+            && device == device_id
+            && run == run_id
+        {
+            return *ids;
+        }
+        let ids = (self.id(device_id), self.id(run_id));
+        self.last = Some((device_id.to_string(), run_id.to_string(), ids));
+        ids
     }
 }
 
@@ -309,16 +318,29 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
             return parsed;
         }
     };
+    // A line per reading, as a rule: room for them all at once.
+    parsed
+        .rows
+        .reserve(data.iter().filter(|b| **b == b'\n').count() + 1);
     // The common case, every value a reading: one pass, nothing copied.
-    let readings: Result<Vec<Reading>, _> = serde_json::Deserializer::from_slice(&data)
-        .into_iter::<Reading>()
-        .collect();
-    if let Ok(readings) = readings {
-        for reading in readings {
-            parsed.accept(key, reading, None);
+    let mut clean = true;
+    for reading in serde_json::Deserializer::from_slice(&data).into_iter::<Reading>() {
+        match reading {
+            Ok(reading) => parsed.accept(key, reading, None),
+            Err(_) => {
+                clean = false;
+                break;
+            }
         }
+    }
+    if clean {
         return parsed;
     }
+    // Poison somewhere: start over, value by value.
+    parsed.rows.clear();
+    parsed.rows_in = 0;
+    parsed.invalid.clear();
+    parsed.invalid_count = 0;
     let whole: Result<Vec<Box<serde_json::value::RawValue>>, _> =
         serde_json::Deserializer::from_slice(&data)
             .into_iter::<Box<serde_json::value::RawValue>>()
@@ -393,33 +415,65 @@ impl ParsedObject {
     }
 }
 
-/// Parses objects on `threads` threads, keeping their order.
-fn parse_parallel(
-    bodies: &[(&str, Vec<u8>)],
-    threads: usize,
-) -> Result<Vec<ParsedObject>, CompactError> {
-    let threads = threads.min(bodies.len().max(1));
-    let chunk = bodies.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = bodies
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(key, body)| parse_object(key, body))
-                        .collect::<Vec<_>>()
-                })
+/// Objects being parsed on the runtime's blocking threads, which live on from
+/// one window to the next (a thread per window left the allocator with memory
+/// spread over arenas it never returned).
+type Parsing = Vec<tokio::task::JoinHandle<(String, Vec<u8>, ParsedObject)>>;
+
+fn parse_in_background(bodies: Vec<(String, Vec<u8>)>) -> Parsing {
+    bodies
+        .into_iter()
+        .map(|(key, body)| {
+            tokio::task::spawn_blocking(move || {
+                let parsed = parse_object(&key, &body);
+                (key, body, parsed)
             })
-            .collect();
-        let mut out = Vec::with_capacity(bodies.len());
-        for worker in workers {
-            let parsed = worker
-                .join()
-                .map_err(|_| CompactError::Engine("a parsing thread panicked".into()))?;
-            out.extend(parsed);
+        })
+        .collect()
+}
+
+/// The parsed objects, in their order.
+async fn parsed(parsing: Parsing) -> Result<Vec<(String, Vec<u8>, ParsedObject)>, CompactError> {
+    let mut out = Vec::with_capacity(parsing.len());
+    for task in parsing {
+        out.push(
+            task.await
+                .map_err(|_| CompactError::Engine("a parsing thread panicked".into()))?,
+        );
+    }
+    Ok(out)
+}
+
+impl LocalEngine {
+    /// Fetches a window of objects and starts parsing them; an object that is
+    /// gone is set aside in `result`.
+    async fn start_window(
+        &self,
+        window: &[String],
+        result: &mut Compaction,
+        progress: &Progress,
+    ) -> Result<Parsing, CompactError> {
+        let mut bodies = Vec::with_capacity(window.len());
+        for key in window {
+            let body = match self.store.get(key).await {
+                Ok(body) => body,
+                // Moved aside by hand, or deleted: the batch goes on without it.
+                Err(StoreError::NotFound { .. }) => {
+                    result.set_aside.push(SetAside {
+                        key: key.clone(),
+                        reason: "gone from the store (moved or deleted)".into(),
+                        kept_at: None,
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            result.bytes_in += body.len() as u64;
+            progress.object(body.len() as u64);
+            bodies.push((key.clone(), body));
         }
-        Ok(out)
-    })
+        Ok(parse_in_background(bodies))
+    }
 }
 
 #[async_trait::async_trait]
@@ -437,33 +491,26 @@ impl Compactor for LocalEngine {
     ) -> Result<Compaction, CompactError> {
         let mut result = Compaction::default();
         let mut ids = Interner::default();
-        let mut seen: HashSet<(u32, u32, u64)> = HashSet::new();
+        let mut seen: HashSet<(u32, u32, u64), ahash::RandomState> = HashSet::default();
         let mut days: BTreeMap<i64, DayFile> = BTreeMap::new();
+        // Rows waiting in the days' buffers, together at most `row_group_rows`.
+        let mut buffered = 0;
         let mut invalid_lines: Vec<u8> = Vec::new();
-        // A window of objects at a time, so memory does not grow with the batch.
-        for window in batch.keys.chunks(self.threads * 2) {
-            let mut bodies = Vec::with_capacity(window.len());
-            for key in window {
-                let body = match self.store.get(key).await {
-                    Ok(body) => body,
-                    // Moved aside by hand, or deleted: the batch goes on without it.
-                    Err(StoreError::NotFound { .. }) => {
-                        result.set_aside.push(SetAside {
-                            key: key.clone(),
-                            reason: "gone from the store (moved or deleted)".into(),
-                            kept_at: None,
-                        });
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                result.bytes_in += body.len() as u64;
-                progress.object(body.len() as u64);
-                bodies.push((key.as_str(), body));
+        // A window of objects at a time, one per thread, so memory does not
+        // grow with the batch.
+        let windows: Vec<&[String]> = batch.keys.chunks(self.threads).collect();
+        let mut next: Option<Parsing> = None;
+        for (i, window) in windows.iter().enumerate() {
+            let parsing = match next.take() {
+                Some(parsing) => parsing,
+                None => self.start_window(window, &mut result, progress).await?,
+            };
+            // The next window parses while this one is routed and encoded.
+            if let Some(following) = windows.get(i + 1) {
+                next = Some(self.start_window(following, &mut result, progress).await?);
             }
-            // Decoding and parsing is the work: spread the objects over the cores.
-            let parsed = parse_parallel(&bodies, self.threads)?;
-            for object in &parsed {
+            let parsed = parsed(parsing).await?;
+            for (_, _, object) in &parsed {
                 for (_, number) in &object.rows {
                     if !days.contains_key(number) {
                         // What the day holds already (a sink that crashed re-lands
@@ -486,19 +533,19 @@ impl Compactor for LocalEngine {
                     }
                 }
             }
-            for (object, (key, body)) in parsed.into_iter().zip(&bodies) {
+            for (key, body, object) in parsed {
                 if let Some(reason) = object.unreadable {
                     // Kept byte for byte before the raw object is deleted.
                     let kept = format!(
                         "{}compaction/batch-{}/{}",
                         crate::store::REJECTED,
                         batch.id,
-                        key.rsplit('/').next().unwrap_or(key)
+                        key.rsplit('/').next().unwrap_or(&key)
                     );
-                    self.store.put(&kept, body).await?;
+                    self.store.put(&kept, &body).await?;
                     tracing::warn!("raw object {key} {reason}: set aside as {kept}");
                     result.set_aside.push(SetAside {
-                        key: key.to_string(),
+                        key,
                         reason,
                         kept_at: Some(kept),
                     });
@@ -512,14 +559,27 @@ impl Compactor for LocalEngine {
                     let Some(file) = days.get_mut(&day) else {
                         continue;
                     };
-                    if !seen.insert((ids.id(&r.device_id), ids.id(&r.run_id), r.seq))
-                        || file.elsewhere.contains(&r.device_id, &r.run_id, r.seq)
+                    let (device, run) = ids.pair(&r.device_id, &r.run_id);
+                    if !seen.insert((device, run, r.seq))
+                        || (!file.elsewhere.is_empty()
+                            && file.elsewhere.contains(&r.device_id, &r.run_id, r.seq))
                     {
                         result.duplicates += 1;
                         continue;
                     }
                     file.ranges.insert(&r.device_id, &r.run_id, r.seq);
-                    file.push(row, self.row_group_rows)?;
+                    file.buffered.push(row);
+                    buffered += 1;
+                    // One budget for all days (a batch may span many): the
+                    // fullest day is written out first.
+                    while buffered >= self.row_group_rows {
+                        let Some(fullest) = days.values_mut().max_by_key(|f| f.buffered.len())
+                        else {
+                            break;
+                        };
+                        buffered -= fullest.buffered.len();
+                        fullest.flush(self.row_group_rows)?;
+                    }
                 }
             }
         }

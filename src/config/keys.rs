@@ -198,7 +198,7 @@ pub const KEYS: &[Key] = &[
             min: 1024,
             max: 1_048_576,
         },
-        Some("65536"),
+        Some("16384"),
     ),
     key("aws.profile", Kind::Str, None),
     key("aws.region", Kind::Str, None),
