@@ -243,7 +243,8 @@ def bench_compact():
             print(f"{'iotpipe compact (' + label + ')':<34}{rows / ours_time[threads]:>12,.0f}{ours / 1e6:>11.1f}"
                   f"{t / ours_time[threads]:>7.2f}x")
             print(f"{'DuckDB COPY (' + label + ')':<34}{rows / t:>12,.0f}{size / 1e6:>11.1f}")
-        print("(ratio = iotpipe rows/s over DuckDB's with the same threads; iotpipe also verifies,\n"
+        print("(ratio = iotpipe rows/s over DuckDB's with the same threads; iotpipe's --threads counts the\n"
+              " objects parsed at once: the next one, routing and Parquet encoding still overlap; iotpipe also verifies,\n"
               " deduplicates, marks the batch and deletes the raw objects)")
 
 
@@ -339,7 +340,7 @@ def bench_day_fill():
         import json
         seconds = [json.loads(line)["seconds"] for line in run.stdout.splitlines()]
         first = median(seconds[:5])
-        print(f"A day filling up: {batches} batches of {objects * per_object:,} readings, one day, 1 thread")
+        print(f"A day filling up: {batches} batches of {objects * per_object:,} readings, one day, --threads 1")
         for n in (1, 10, 25, 50, 75, 100):
             if n <= len(seconds):
                 window = seconds[max(0, n - 3):n + 2]
