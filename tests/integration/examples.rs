@@ -58,13 +58,28 @@ fn the_example_matches_what_iotpipe_expects() {
         json!({"Service": "iot.amazonaws.com"})
     );
     assert_eq!(trust[0]["Action"], "sts:AssumeRole");
+    // Trusted only for this account's rule (AWS's own example has both).
+    let condition = &trust[0]["Condition"];
+    assert_eq!(
+        condition["StringEquals"]["aws:SourceAccount"],
+        json!({"Ref": "AWS::AccountId"})
+    );
+    assert!(
+        condition["ArnLike"]["aws:SourceArn"]
+            .to_string()
+            .contains(":rule/"),
+        "{condition}"
+    );
     let policies = role["Policies"].as_array().unwrap();
     assert_eq!(policies.len(), 1);
     let allowed = &policies[0]["PolicyDocument"]["Statement"];
     assert_eq!(
         allowed,
-        &json!([{"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": {"Fn::GetAtt": ["SensorStream", "Arn"]}}]),
-        "least privilege"
+        &json!([
+            {"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": {"Fn::GetAtt": ["SensorStream", "Arn"]}},
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["RuleErrors", "Arn"]}}
+        ]),
+        "least privilege: the stream, and the error log"
     );
     let rule = props("SensorRule");
     let action = &rule["TopicRulePayload"]["Actions"][0]["Kinesis"];
@@ -73,6 +88,10 @@ fn the_example_matches_what_iotpipe_expects() {
         json!({"Fn::GetAtt": ["IotRuleRole", "Arn"]})
     );
     assert_eq!(action["StreamName"], json!({"Ref": "SensorStream"}));
+    // A failed put is logged, not dropped.
+    let error = &rule["TopicRulePayload"]["ErrorAction"]["CloudwatchLogs"];
+    assert_eq!(error["LogGroupName"], json!({"Ref": "RuleErrors"}));
+    assert_eq!(resources["RuleErrors"]["Type"], "AWS::Logs::LogGroup");
 
     // Firehose: iotpipe's raw layout, gzip, one reading per line.
     let s3 = &props("Delivery")["ExtendedS3DestinationConfiguration"];
@@ -80,14 +99,48 @@ fn the_example_matches_what_iotpipe_expects() {
     assert_eq!(s3["CompressionFormat"], "GZIP");
     let processor = &s3["ProcessingConfiguration"]["Processors"][0];
     assert_eq!(processor["Type"], "AppendDelimiterToRecord");
+    assert_eq!(processor["Parameters"][0]["ParameterName"], "Delimiter");
     assert_eq!(processor["Parameters"][0]["ParameterValue"], "\\n");
+    assert_eq!(
+        s3["CloudWatchLoggingOptions"]["Enabled"], true,
+        "Firehose logs its errors"
+    );
 
-    // Only new raw objects reach the counter.
-    let notification = &props("DataBucket")["NotificationConfiguration"]["LambdaConfigurations"][0];
+    // Only new raw objects reach the counter, through a queue with a
+    // dead-letter queue: S3's direct invocation drops an event after two retries.
+    let notification = &props("DataBucket")["NotificationConfiguration"]["QueueConfigurations"][0];
     assert_eq!(notification["Event"], "s3:ObjectCreated:*");
+    assert_eq!(
+        notification["Queue"],
+        json!({"Fn::GetAtt": ["RawEvents", "Arn"]})
+    );
     assert_eq!(
         notification["Filter"]["S3Key"]["Rules"][0]["Value"],
         iotpipe::store::RAW
+    );
+    let redrive = &props("RawEvents")["RedrivePolicy"];
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        json!({"Fn::GetAtt": ["RawEventsDeadLetter", "Arn"]})
+    );
+    assert!(
+        props("RawEvents")["VisibilityTimeout"].as_i64()
+            >= props("CounterFunction")["Timeout"].as_i64(),
+        "a message is not handed out twice while the function works on it"
+    );
+    let mapping = props("RawEventsToCounter");
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert!(
+        !resources
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|r| r["Type"] == "AWS::Lambda::Permission"
+                && r["Properties"]["Principal"] == "s3.amazonaws.com"),
+        "S3 no longer invokes the function directly"
     );
     let bucket = props("DataBucket");
     let block = &bucket["PublicAccessBlockConfiguration"];
@@ -100,6 +153,53 @@ fn the_example_matches_what_iotpipe_expects() {
         assert_eq!(block[setting], true, "{setting}");
     }
     assert!(bucket["BucketEncryption"].is_object());
+    let lifecycle = bucket["LifecycleConfiguration"]["Rules"].to_string();
+    assert!(
+        lifecycle.contains("AbortIncompleteMultipartUpload"),
+        "{lifecycle}"
+    );
+    let tls = &props("DataBucketPolicy")["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (
+            &tls["Effect"],
+            &tls["Condition"]["Bool"]["aws:SecureTransport"]
+        ),
+        (&json!("Deny"), &json!("false"))
+    );
+    // What holds data outlives the stack.
+    for name in [
+        "DataBucket",
+        "CounterTable",
+        "Database",
+        "RawTable",
+        "ReadingsTable",
+    ] {
+        assert_eq!(resources[name]["DeletionPolicy"], "Retain", "{name}");
+        assert_eq!(resources[name]["UpdateReplacePolicy"], "Retain", "{name}");
+    }
+    // Two stacks do not collide, and a stack name with capitals does not break the bucket.
+    let parameters = &template["Parameters"];
+    assert!(
+        parameters["Name"]["AllowedPattern"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("[a-z0-9]")),
+        "{}",
+        parameters["Name"]
+    );
+    assert!(
+        props("Database")["DatabaseInput"]["Name"].is_object(),
+        "the Glue database is named after the stack's Name, not fixed"
+    );
+    // A new release is a new code key, so CloudFormation redeploys the function.
+    assert!(
+        parameters["LambdaCodeKey"]["Default"]
+            .as_str()
+            .is_some_and(|k| k.contains(env!("CARGO_PKG_VERSION"))),
+        "{}",
+        parameters["LambdaCodeKey"]
+    );
+    // AWS::IoT::Thing cannot name a thing type: the guide attaches one if wanted.
+    assert!(resources.get("ThingType").is_none());
 
     // The Lambda: the iotpipe binary as bootstrap, configured with keys iotpipe knows.
     let function = props("CounterFunction");
