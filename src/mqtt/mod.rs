@@ -189,9 +189,10 @@ pub struct Settings {
 }
 
 /// Which iotpipe client connects. Each role derives a client id of its own
-/// from `mqtt.client_id`, so that no two iotpipe clients share one: a broker
-/// keeps one connection per id, and a clean-session client with a persistent
-/// client's id wipes that session.
+/// from `mqtt.client_id` (on AWS IoT Core, from the thing name when none is
+/// set), so that no two iotpipe clients share one: a broker keeps one
+/// connection per id, and a clean-session client with a persistent client's
+/// id wipes that session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// `publish`: the device itself, exactly `mqtt.client_id` (an IoT Core thing name).
@@ -229,6 +230,23 @@ impl Role {
     }
 }
 
+/// `mqtt.iot_core`, or a broker host of AWS IoT Core when it is not set.
+pub fn is_iot_core(mqtt: &config::Mqtt) -> bool {
+    mqtt.iot_core
+        .unwrap_or_else(|| mqtt.host.ends_with(".amazonaws.com"))
+}
+
+/// The id the roles derive theirs from: `mqtt.client_id`, else on IoT Core the
+/// thing name (`device_id`): the device policy lets a certificate attached to
+/// the thing connect as the thing name (`publish`) and as `<thing>-*` (the
+/// other clients: `<thing>-doctor-…`, `<thing>-tail-…`), never as another
+/// thing.
+pub fn base_client_id<'c>(mqtt: &'c config::Mqtt, device_id: &'c str) -> Option<&'c str> {
+    mqtt.client_id
+        .as_deref()
+        .or_else(|| is_iot_core(mqtt).then_some(device_id))
+}
+
 impl Settings {
     /// Settings of `role` from the `[mqtt]` config. `exact_id`: the client id
     /// was given for this very command (`--client-id`) and is used as it is.
@@ -237,7 +255,7 @@ impl Settings {
         role: Role,
         exact_id: bool,
     ) -> Result<Settings, MqttError> {
-        let configured = config.mqtt.client_id.as_deref();
+        let configured = base_client_id(&config.mqtt, &config.device_id);
         let client_id = match (exact_id, configured) {
             (true, Some(id)) => id.to_string(),
             _ => role.client_id(configured, &config.device_id),
@@ -260,9 +278,7 @@ impl Settings {
                 "a client certificate needs both --cert and --key".into(),
             ));
         }
-        let iot_core = mqtt
-            .iot_core
-            .unwrap_or_else(|| mqtt.host.ends_with(".amazonaws.com"));
+        let iot_core = is_iot_core(mqtt);
         let settings = Settings {
             host: mqtt.host.clone(),
             port: mqtt.port,

@@ -198,6 +198,33 @@ fn the_example_matches_what_iotpipe_expects() {
         "{}",
         parameters["LambdaCodeKey"]
     );
+    // The device policy lets the ids iotpipe derives connect: the publisher as
+    // the thing, the other clients as <thing>-…, with the thing's certificate.
+    let statements = &props("DevicePolicy")["PolicyDocument"]["Statement"];
+    let connect = statements
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == "iot:Connect")
+        .expect("an iot:Connect statement");
+    let resources_allowed = connect["Resource"].to_string();
+    assert!(
+        resources_allowed.contains("client/${ThingName}\"")
+            && resources_allowed.contains("client/${ThingName}-*"),
+        "{resources_allowed}"
+    );
+    assert_eq!(
+        connect["Condition"]["Bool"]["iot:Connection.Thing.IsAttached"],
+        "true"
+    );
+    use iotpipe::mqtt::Role;
+    assert_eq!(Role::Publish.client_id(Some("pi"), "pi"), "pi");
+    for role in [Role::Doctor, Role::Tail] {
+        assert!(
+            role.client_id(Some("pi"), "pi").starts_with("pi-"),
+            "{role:?}"
+        );
+    }
     // AWS::IoT::Thing cannot name a thing type: the guide attaches one if wanted.
     assert!(resources.get("ThingType").is_none());
 

@@ -595,3 +595,56 @@ fn readings_dropped_at_the_outbox_cap_are_counted_once_and_exit_3() {
     // Each reading is acknowledged or dropped, never both, and none is unaccounted for.
     assert_eq!(acked + dropped, total, "{report}");
 }
+
+#[test]
+fn on_iot_core_publish_connects_as_the_thing_name_and_the_other_clients_beside_it() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    // What the device policy of examples/aws/iotpipe.yaml allows: client/<thing>
+    // for the publisher, client/<thing>-* for everything else.
+    let cli = || {
+        iotpipe(dir.path())
+            .env("IOTPIPE_DEVICE_ID", "pi-kitchen")
+            .env("IOTPIPE_MQTT_IOT_CORE", "true")
+            .env("IOTPIPE_MQTT_PORT", port(&broker))
+    };
+    cli()
+        .args(["publish", "--sim", "--count", "3"])
+        .run()
+        .success();
+    let doctor = cli()
+        .args(["doctor", "--only", "mqtt", "-o", "json"])
+        .run()
+        .success();
+    assert!(
+        doctor.stdout().contains(
+            "the device policy must allow iot:Connect on client/pi-kitchen and client/pi-kitchen-*"
+        ),
+        "{}",
+        doctor.stdout()
+    );
+    cli().args(["tail", "mqtt", "--timeout", "1"]).run();
+    let log = broker.log();
+    let ids: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split(" as ").nth(1))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert!(
+        ids.contains(&"pi-kitchen"),
+        "publish as the thing: {ids:?}\n{log}"
+    );
+    assert!(
+        ids.iter().any(|id| id.starts_with("pi-kitchen-doctor-")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter().any(|id| id.starts_with("pi-kitchen-tail-")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter()
+            .all(|id| *id == "pi-kitchen" || id.starts_with("pi-kitchen-")),
+        "every id fits the policy: {ids:?}"
+    );
+}

@@ -15,6 +15,23 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
         Ok(settings) => settings,
         Err(error) => return report.error("mqtt", "broker settings", &error),
     };
+    // On IoT Core the policy decides which ids may connect: say which we use.
+    let thing = crate::mqtt::base_client_id(&config.mqtt, &config.device_id)
+        .unwrap_or(&config.device_id)
+        .to_string();
+    let client_id = settings.client_id.clone();
+    if settings.iot_core {
+        report.ok(
+            "mqtt",
+            "IoT Core client ids",
+            format!(
+                "publish connects as `{thing}` (the thing name), this check as `{client_id}`, \
+                 tail as `{thing}-tail-…`: the device policy must allow iot:Connect on \
+                 client/{thing} and client/{thing}-* for a certificate attached to thing {thing} \
+                 (examples/aws/iotpipe.yaml does, with ThingName={thing})"
+            ),
+        );
+    }
     let tls_ok = match &settings.tls {
         None => {
             report.skip(
@@ -50,12 +67,12 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
                      describe-endpoint --endpoint-type iot:Data-ATS` and the port 8883 (443 with \
                      mqtt.alpn = true)"
                     .to_string(),
-                ConnectFailure::Auth => {
-                    "check mqtt.username/mqtt.password, or for IoT Core attach \
-                     a policy allowing iot:Connect on this client id to the certificate, and \
-                     activate the certificate"
-                        .into()
-                }
+                ConnectFailure::Auth => format!(
+                    "check mqtt.username/mqtt.password, or for IoT Core: activate the \
+                     certificate, attach it to thing `{thing}` and attach a policy allowing \
+                     iot:Connect on client/{thing} and client/{thing}-* (this check connected as \
+                     `{client_id}`; set device_id or mqtt.client_id to the thing name)"
+                ),
                 ConnectFailure::Tls => "mqtt.cafile must hold the CA that signed the broker's \
                      certificate (AmazonRootCA1.pem for IoT Core), and mqtt.host must match a \
                      name in it"
