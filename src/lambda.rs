@@ -19,7 +19,7 @@ use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
 use crate::signal::Cancel;
 use crate::store::s3::{S3Store, event_key};
-use crate::store::{RAW, StoreError};
+use crate::store::{RAW, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaError {
@@ -68,7 +68,17 @@ pub struct Summary {
     pub claimed: Vec<String>,
     pub compacted: Vec<String>,
     pub failed: Vec<FailedBatch>,
+    /// Raw objects whose event never arrived, counted by the scheduled run.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missed: u64,
 }
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// The scheduled run's pass over `raw/`: how far it got.
+const LISTING_PASS: &str = "scheduled-raw-listing";
 
 #[derive(Debug, Serialize)]
 pub struct FailedBatch {
@@ -247,6 +257,7 @@ impl Handler {
     /// is claimed.
     pub async fn resume(&self) -> Result<Summary, LambdaError> {
         let mut summary = Summary::default();
+        self.count_missed(&mut summary).await?;
         if let Some(pipeline) = &self.pipeline {
             let resumed = Drain {
                 claim: false,
@@ -256,6 +267,40 @@ impl Handler {
         }
         self.claim(&mut summary).await?;
         Ok(summary)
+    }
+}
+
+impl Handler {
+    /// Counts raw objects whose event never reached the function (an event S3
+    /// or the queue gave up on): lists `raw/` from an hour before the newest
+    /// key the last pass saw — the whole prefix the first time — and records
+    /// each object; recording is idempotent, so what was counted stays once.
+    pub async fn count_missed(&self, summary: &mut Summary) -> Result<(), LambdaError> {
+        let listed = match self.counter.checkpoint(LISTING_PASS).await? {
+            Some(newest) => {
+                self.store
+                    .list_after(RAW, &crate::store::relist_from(RAW, &newest))
+                    .await?
+            }
+            None => self.store.list(RAW).await?,
+        };
+        let mut newest: Option<String> = None;
+        for object in listed {
+            if self.counter.record(&object.key, object.size).await? == Recorded::New {
+                tracing::warn!(
+                    "{} was never counted (its event was lost): counted now",
+                    object.key
+                );
+                summary.missed += 1;
+            }
+            if newest.as_ref().is_none_or(|n| object.key > *n) {
+                newest = Some(object.key);
+            }
+        }
+        if let Some(newest) = newest {
+            self.counter.set_checkpoint(LISTING_PASS, &newest).await?;
+        }
+        Ok(())
     }
 }
 

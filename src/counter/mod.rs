@@ -171,6 +171,10 @@ pub trait Counter: Send + Sync {
     /// The objects not yet in a batch, in the order claims take them (by key).
     async fn pending_objects(&self) -> Result<Vec<Pending>, CounterError>;
     fn describe(&self) -> String;
+    /// How far a named pass over the store got (the newest key it saw); None
+    /// before its first run.
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, CounterError>;
+    async fn set_checkpoint(&self, name: &str, key: &str) -> Result<(), CounterError>;
     /// Whether the counter's storage exists with iotpipe's layout (`doctor`).
     async fn check(&self) -> Result<Readiness, CounterError> {
         Ok(Readiness::Ready)
@@ -293,6 +297,14 @@ pub mod suite {
 
     pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         let counter = open();
+        // A pass's checkpoint: none at first, then the last one set, kept.
+        assert_eq!(counter.checkpoint("pass").await.unwrap(), None);
+        counter.set_checkpoint("pass", "raw/a").await.unwrap();
+        counter.set_checkpoint("pass", "raw/b").await.unwrap();
+        assert_eq!(
+            open().checkpoint("pass").await.unwrap().as_deref(),
+            Some("raw/b")
+        );
         for i in 0..5 {
             assert_eq!(
                 counter.record(&format!("raw/k{i}"), 10).await.unwrap(),

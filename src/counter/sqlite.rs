@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS batches (
     lease_owner TEXT,
     lease_until TEXT
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    key TEXT NOT NULL
+);
 ";
 
 /// The pending objects in the order claims take them: `claim` and the
@@ -364,6 +368,28 @@ impl Counter for SqliteCounter {
                 })
             })?
             .collect()
+        })
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, CounterError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT key FROM checkpoints WHERE name = ?1",
+                [name],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+        })
+    }
+
+    async fn set_checkpoint(&self, name: &str, key: &str) -> Result<(), CounterError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO checkpoints (name, key) VALUES (?1, ?2) \
+                 ON CONFLICT(name) DO UPDATE SET key = excluded.key",
+                [name, key],
+            )
+            .map(|_| ())
         })
     }
 

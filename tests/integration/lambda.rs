@@ -410,3 +410,60 @@ async fn deployed_as_bootstrap_it_serves_the_lambda_runtime_api() {
         "{results:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduled_run_counts_objects_whose_events_were_lost() {
+    let moto = moto();
+    let sdk = sdk(&moto).await;
+    let s3 = iotpipe::aws::s3(&sdk);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let store = Arc::new(S3Store::new(s3, "pipe"));
+    let counter = Arc::new(DynamoCounter::new(
+        iotpipe::aws::dynamodb(&sdk),
+        "missed-counter",
+    ));
+    counter.create_table().await.unwrap();
+    let handler = Handler {
+        store: store.clone(),
+        counter: counter.clone(),
+        threshold: 100,
+        pipeline: None,
+    };
+    let scheduled = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+                           "account": "123456789012", "time": "2026-03-01T01:00:00Z", "region": "us-east-1",
+                           "resources": [], "detail": {}});
+    for i in 0..3 {
+        store.put(&raw_key(i), b"{}\n").await.unwrap();
+    }
+    // Only the first object's event arrives.
+    let first = handler
+        .handle(json!({"Records": [created(&raw_key(0))]}))
+        .await
+        .unwrap();
+    assert_eq!(first["recorded"], 1);
+    let pass = handler.handle(scheduled.clone()).await.unwrap();
+    assert_eq!(pass["missed"], 2, "{pass}");
+    assert_eq!(counter.pending().await.unwrap(), 3, "each counted once");
+    let again = handler.handle(scheduled.clone()).await.unwrap();
+    assert_eq!(again.get("missed"), None, "nothing new: {again}");
+
+    // The next pass lists from an hour before the newest key it saw: a new
+    // hour's object is found, one named by a day long past is not listed.
+    store
+        .put(
+            "raw/2026/03/01/01/stream-1-2026-03-01-01-00-00-00000001.jsonl",
+            b"{}\n",
+        )
+        .await
+        .unwrap();
+    store
+        .put(
+            "raw/2026/02/01/00/stream-1-2026-02-01-00-00-00-00000001.jsonl",
+            b"{}\n",
+        )
+        .await
+        .unwrap();
+    let later = handler.handle(scheduled).await.unwrap();
+    assert_eq!(later["missed"], 1, "{later}");
+    assert_eq!(counter.pending().await.unwrap(), 4);
+}

@@ -673,6 +673,25 @@ impl Counter for DynamoCounter {
         Ok(counted)
     }
 
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, CounterError> {
+        Ok(self
+            .get(&format!("checkpoint#{name}"))
+            .await?
+            .and_then(|item| item.get("key").and_then(|v| v.as_s().ok()).cloned()))
+    }
+
+    async fn set_checkpoint(&self, name: &str, key: &str) -> Result<(), CounterError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&format!("checkpoint#{name}")))
+            .item("key", s(key))
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         format!("dynamodb table {}", self.table)
     }
