@@ -61,11 +61,17 @@ _iotpipe() {
             iotpipe__subcmd__config,help)
                 cmd="iotpipe__subcmd__config__subcmd__help"
                 ;;
+            iotpipe__subcmd__config,init)
+                cmd="iotpipe__subcmd__config__subcmd__init"
+                ;;
             iotpipe__subcmd__config,show)
                 cmd="iotpipe__subcmd__config__subcmd__show"
                 ;;
             iotpipe__subcmd__config__subcmd__help,help)
                 cmd="iotpipe__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            iotpipe__subcmd__config__subcmd__help,init)
+                cmd="iotpipe__subcmd__config__subcmd__help__subcmd__init"
                 ;;
             iotpipe__subcmd__config__subcmd__help,show)
                 cmd="iotpipe__subcmd__config__subcmd__help__subcmd__show"
@@ -111,6 +117,9 @@ _iotpipe() {
                 ;;
             iotpipe__subcmd__help,up)
                 cmd="iotpipe__subcmd__help__subcmd__up"
+                ;;
+            iotpipe__subcmd__help__subcmd__config,init)
+                cmd="iotpipe__subcmd__help__subcmd__config__subcmd__init"
                 ;;
             iotpipe__subcmd__help__subcmd__config,show)
                 cmd="iotpipe__subcmd__help__subcmd__config__subcmd__show"
@@ -310,7 +319,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__config)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version show help"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,7 +361,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__config__subcmd__help)
-            opts="show help"
+            opts="show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,6 +388,20 @@ _iotpipe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iotpipe__subcmd__config__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iotpipe__subcmd__config__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -386,6 +409,56 @@ _iotpipe() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__config__subcmd__init)
+            opts="-o -h -V --from-stack --file --force --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json jsonl" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -616,8 +689,22 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__help__subcmd__config)
-            opts="show"
+            opts="show init"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iotpipe__subcmd__help__subcmd__config__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -459,6 +459,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'
+            cand init 'Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack''s outputs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;config;show'= {
@@ -477,11 +478,33 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;config;init'= {
+            cand --from-stack 'The CloudFormation stack to read (aws cloudformation deploy --stack-name)'
+            cand --file 'Where to write it'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --force 'Replace the file if it exists'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'iotpipe;config;help'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'
+            cand init 'Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack''s outputs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'iotpipe;config;help;show'= {
+        }
+        &'iotpipe;config;help;init'= {
         }
         &'iotpipe;config;help;help'= {
         }
@@ -567,8 +590,11 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         }
         &'iotpipe;help;config'= {
             cand show 'Print every key, its effective value and its source (default, file, env or flag)'
+            cand init 'Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack''s outputs'
         }
         &'iotpipe;help;config;show'= {
+        }
+        &'iotpipe;help;config;init'= {
         }
         &'iotpipe;help;completions'= {
         }

@@ -1,4 +1,8 @@
-//! `iotpipe config show`: the effective configuration and where each value came from.
+//! `iotpipe config show`: the effective configuration and where each value came
+//! from; `iotpipe config init --from-stack NAME`: an `iotpipe.toml` written from
+//! a deployed `examples/aws/iotpipe.yaml` stack.
+
+use std::path::PathBuf;
 
 use clap::Subcommand;
 use serde::Serialize;
@@ -13,6 +17,18 @@ use crate::output::{Column, Row};
 pub enum ConfigCommand {
     /// Print every key, its effective value and its source (default, file, env or flag)
     Show,
+    /// Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack's outputs
+    Init {
+        /// The CloudFormation stack to read (aws cloudformation deploy --stack-name)
+        #[arg(long, value_name = "NAME")]
+        from_stack: String,
+        /// Where to write it
+        #[arg(long, value_name = "FILE", default_value = "iotpipe.toml")]
+        file: PathBuf,
+        /// Replace the file if it exists
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Serialize)]
@@ -49,7 +65,141 @@ impl Row for KeyRow {
 pub fn run(ctx: &mut Context, command: &ConfigCommand) -> anyhow::Result<Exit> {
     match command {
         ConfigCommand::Show => show(ctx),
+        ConfigCommand::Init {
+            from_stack,
+            file,
+            force,
+        } => init(ctx, from_stack, file, *force),
     }
+}
+
+/// The stack's outputs and parameters as iotpipe keys.
+fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String {
+    let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let output = |key: &str| stack.outputs.get(key).map(|v| quote(v));
+    let parameter = |key: &str| stack.parameters.get(key);
+    let mut text = format!(
+        "# Written by `iotpipe config init --from-stack {}` from the stack's outputs.\n\
+         # `iotpipe config show` lists every key; examples/iotpipe.toml documents them.\n\n\
+         backend = \"aws\"\n",
+        stack.name
+    );
+    if let Some(thing) = parameter("ThingName") {
+        text.push_str(&format!(
+            "# The thing name: the client id `publish` connects as on IoT Core.\ndevice_id = {}\n",
+            quote(thing)
+        ));
+    }
+    text.push_str("\n[mqtt]\n");
+    text.push_str(
+        "# host = \"<aws iot describe-endpoint --endpoint-type iot:Data-ATS --query endpointAddress>\"\n\
+         port = 8883\niot_core = true\n\
+         # cafile = \"/etc/iotpipe/AmazonRootCA1.pem\"\n\
+         # cert = \"/etc/iotpipe/device.pem.crt\"\n\
+         # key = \"/etc/iotpipe/private.pem.key\"\n",
+    );
+    if let Some(topic) = parameter("Topic") {
+        text.push_str(&format!("topic = {}\n", quote(topic)));
+    }
+    text.push_str("\n[counter]\n");
+    if let Some(table) = output("CounterTable") {
+        text.push_str(&format!("table = {table}\n"));
+    }
+    if let Some(threshold) = parameter("BatchThreshold").and_then(|t| t.parse::<u32>().ok()) {
+        text.push_str(&format!("threshold = {threshold}\n"));
+    }
+    text.push_str("\n[aws]\n");
+    if let Some(region) = region {
+        text.push_str(&format!("region = {}\n", quote(region)));
+    }
+    if let Some(bucket) = output("Bucket") {
+        text.push_str(&format!("bucket = {bucket}\n"));
+    }
+    if let Some(role) = output("IotRuleRoleArn") {
+        text.push_str(&format!("iot_rule_role = {role}\n"));
+    }
+    text.push_str("\n[athena]\n");
+    if let Some(database) = output("Database") {
+        text.push_str(&format!("database = {database}\n"));
+    }
+    if let Some(workgroup) = output("Workgroup") {
+        text.push_str(&format!(
+            "# The stack's workgroup: its bytes-scanned limit and result location apply.\nworkgroup = {workgroup}\n"
+        ));
+    }
+    if let Some(bucket) = stack.outputs.get("Bucket") {
+        text.push_str(&format!(
+            "output_location = {}\n",
+            quote(&format!("s3://{bucket}/athena-results/"))
+        ));
+    }
+    if let Some(stream) = output("Stream") {
+        text.push_str(&format!("\n[kinesis]\nstream = {stream}\n"));
+    }
+    if let Some(dataset) = output("DataSetId") {
+        text.push_str(&format!("\n[quicksight]\ndatasets = [{dataset}]\n"));
+    }
+    text
+}
+
+fn init(
+    ctx: &mut Context,
+    name: &str,
+    file: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<Exit> {
+    use anyhow::Context as _;
+    if file.exists() && !force {
+        return Err(crate::error::Hinted::new(
+            Exit::Usage,
+            format!("{} exists", file.display()),
+            "pass --force to replace it, or --file to write elsewhere",
+        )
+        .into());
+    }
+    let config = ctx.config(Vec::new())?.config;
+    let runtime = super::runtime()?;
+    let (stack, region) = runtime
+        .block_on(async {
+            let sdk = crate::aws::sdk_config(&config.aws).await;
+            let region = sdk.region().map(|r| r.to_string());
+            crate::aws::stack::describe(&sdk, name)
+                .await
+                .map(|stack| (stack, region))
+        })
+        .map_err(|reason| {
+            crate::error::Hinted::new(
+                Exit::Failure,
+                format!("reading stack {name}: {reason}"),
+                "check the stack name and region (--region, aws.region or AWS_REGION) and that \
+             the credentials may cloudformation:DescribeStacks",
+            )
+        })?;
+    if !stack.status.ends_with("_COMPLETE") || stack.status.contains("ROLLBACK") {
+        tracing::warn!(
+            "stack {} is {}: its outputs may be incomplete",
+            stack.name,
+            stack.status
+        );
+    }
+    if !stack.outputs.contains_key("Bucket") {
+        return Err(crate::error::Hinted::new(
+            Exit::Failure,
+            format!("stack {name} has no Bucket output"),
+            "is it a stack of examples/aws/iotpipe.yaml?",
+        )
+        .into());
+    }
+    let text = from_stack(&stack, region.as_deref());
+    std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
+    eprintln!(
+        "config: wrote {} from stack {} ({} outputs); set mqtt.host and the certificate \
+         files, then run `iotpipe doctor`",
+        file.display(),
+        stack.name,
+        stack.outputs.len()
+    );
+    Ok(Exit::Ok)
 }
 
 fn show(ctx: &mut Context) -> anyhow::Result<Exit> {

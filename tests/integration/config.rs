@@ -275,3 +275,117 @@ fn example_config_is_valid_and_complete() {
     write(dir.path(), "iotpipe.toml", &uncommented);
     iotpipe(dir.path()).args(["config", "show"]).run().success();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_init_writes_the_config_from_a_stacks_outputs() {
+    let moto = crate::common::moto();
+    // A stack with the outputs and parameters of examples/aws/iotpipe.yaml
+    // (moto's CloudFormation answers DescribeStacks as CloudFormation does).
+    let template = serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Parameters": {
+            "ThingName": {"Type": "String"},
+            "Topic": {"Type": "String", "Default": "sensor/data"},
+            "BatchThreshold": {"Type": "Number", "Default": 20}
+        },
+        "Resources": {"Events": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "events"}}},
+        "Outputs": {
+            "Bucket": {"Value": "iotpipe-123456789012-data"},
+            "CounterTable": {"Value": "iotpipe-counter"},
+            "Stream": {"Value": "iotpipe-sensor"},
+            "Workgroup": {"Value": "iotpipe"},
+            "Database": {"Value": "iotpipe"},
+            "IotRuleRoleArn": {"Value": "arn:aws:iam::123456789012:role/iotpipe-iot-rule"},
+            "DataSetId": {"Value": "iotpipe-readings"}
+        }
+    });
+    let sdk = crate::common::sdk(&moto).await;
+    aws_sdk_cloudformation::Client::new(&sdk)
+        .create_stack()
+        .stack_name("iotpipe")
+        .template_body(template.to_string())
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("ThingName")
+                .parameter_value("pi-kitchen")
+                .build(),
+        )
+        .parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key("BatchThreshold")
+                .parameter_value("100")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let dir = temp_dir();
+    let cli = || {
+        iotpipe(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_ENDPOINT_URL", crate::common::moto_endpoint(&moto))
+            .args(["--region", "us-east-1"])
+    };
+    let run = cli()
+        .args(["config", "init", "--from-stack", "iotpipe"])
+        .run()
+        .success();
+    assert!(
+        run.stderr()
+            .contains("wrote iotpipe.toml from stack iotpipe"),
+        "{}",
+        run.stderr()
+    );
+    let values = show(iotpipe(dir.path()));
+    let value = |key: &str| values[key].0.clone();
+    assert_eq!(value("backend"), "aws");
+    assert_eq!(value("device_id"), "pi-kitchen");
+    assert_eq!(value("mqtt.topic"), "sensor/data");
+    assert_eq!(value("mqtt.iot_core"), true);
+    assert_eq!(value("aws.bucket"), "iotpipe-123456789012-data");
+    assert_eq!(value("aws.region"), "us-east-1");
+    assert_eq!(
+        value("aws.iot_rule_role"),
+        "arn:aws:iam::123456789012:role/iotpipe-iot-rule"
+    );
+    assert_eq!(value("counter.table"), "iotpipe-counter");
+    assert_eq!(value("counter.threshold"), 100);
+    assert_eq!(value("athena.workgroup"), "iotpipe");
+    assert_eq!(
+        value("athena.output_location"),
+        "s3://iotpipe-123456789012-data/athena-results/"
+    );
+    assert_eq!(value("kinesis.stream"), "iotpipe-sensor");
+    assert_eq!(
+        value("quicksight.datasets"),
+        serde_json::json!(["iotpipe-readings"])
+    );
+    assert!(
+        values["aws.bucket"].1.starts_with("file"),
+        "{:?}",
+        values["aws.bucket"]
+    );
+
+    let again = cli()
+        .args(["config", "init", "--from-stack", "iotpipe"])
+        .run()
+        .expect_code(2);
+    assert!(again.stderr().contains("--force"), "{}", again.stderr());
+    let missing = cli()
+        .args([
+            "config",
+            "init",
+            "--from-stack",
+            "nope",
+            "--file",
+            "other.toml",
+        ])
+        .run()
+        .expect_code(1);
+    assert!(
+        missing.stderr().contains("reading stack nope") && missing.stderr().contains("region"),
+        "{}",
+        missing.stderr()
+    );
+}
