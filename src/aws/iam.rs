@@ -5,16 +5,45 @@
 
 use aws_config::SdkConfig;
 
-/// The trust policy the IoT rule's role needs.
-pub fn iot_trust_policy() -> serde_json::Value {
+/// The trust policy the IoT rule's role needs: IoT may assume it, for the
+/// rules of `account` in `region` only (AWS's guard against the confused
+/// deputy: `aws:SourceAccount` and `aws:SourceArn`).
+pub fn iot_trust_policy(partition: &str, region: &str, account: &str) -> serde_json::Value {
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
             "Effect": "Allow",
             "Principal": {"Service": "iot.amazonaws.com"},
-            "Action": "sts:AssumeRole"
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": format!("arn:{partition}:iot:{region}:{account}:rule/*")}
+            }
         }]
     })
+}
+
+/// Whether every statement letting `service` assume the role is limited by
+/// both `aws:SourceAccount` and `aws:SourceArn`.
+pub fn guarded(document: &serde_json::Value, service: &str) -> bool {
+    let allowing: Vec<&serde_json::Value> = one_or_many(&document["Statement"])
+        .into_iter()
+        .filter(|statement| {
+            statement["Effect"] == "Allow"
+                && one_or_many(&statement["Principal"]["Service"])
+                    .iter()
+                    .any(|s| s.as_str() == Some(service))
+        })
+        .collect();
+    !allowing.is_empty()
+        && allowing.iter().all(|statement| {
+            let has = |key: &str| {
+                statement["Condition"]
+                    .as_object()
+                    .is_some_and(|ops| ops.values().any(|op| op.get(key).is_some()))
+            };
+            has("aws:SourceAccount") && has("aws:SourceArn")
+        })
 }
 
 fn one_or_many(value: &serde_json::Value) -> Vec<&serde_json::Value> {
@@ -143,7 +172,13 @@ mod tests {
 
     #[test]
     fn trust_policies_are_read_in_all_their_shapes() {
-        assert!(trusts(&iot_trust_policy(), "iot.amazonaws.com"));
+        let recommended = iot_trust_policy("aws", "eu-west-1", "123456789012");
+        assert!(trusts(&recommended, "iot.amazonaws.com"));
+        assert!(guarded(&recommended, "iot.amazonaws.com"));
+        let open = serde_json::json!({"Statement": {"Effect": "Allow",
+            "Principal": {"Service": "iot.amazonaws.com"}, "Action": "sts:AssumeRole"}});
+        assert!(trusts(&open, "iot.amazonaws.com"));
+        assert!(!guarded(&open, "iot.amazonaws.com"));
         let lambda = serde_json::json!({"Statement": {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}});
         assert!(!trusts(&lambda, "iot.amazonaws.com"));
         let both = serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "iot.amazonaws.com"]}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]});

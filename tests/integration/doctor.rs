@@ -75,8 +75,33 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
     );
     assert!(!run.stdout().contains("testing"), "no secret printed");
 
+    // Trusting IoT without the confused-deputy conditions is not enough.
+    let open_trust = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "iot.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    iam.update_assume_role_policy()
+        .role_name("iotpipe-iot-rule")
+        .policy_document(open_trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let run = doctor()
+        .args(["doctor", "--only", "aws", "-o", "json"])
+        .run()
+        .expect_code(1);
+    let found = checks(&run.stdout());
+    let role = find(&found, "IoT rule role");
+    assert_eq!(role["status"], "fail");
+    assert!(
+        role["detail"].as_str().unwrap().contains("aws:SourceArn"),
+        "{role}"
+    );
+
     // Apply the policy exactly as printed.
     let fix = role["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("\"aws:SourceAccount\": \"123456789012\"") && fix.contains(":rule/*"),
+        "{fix}"
+    );
     let policy = &fix[fix.find('{').unwrap()..=fix.rfind('}').unwrap()];
     assert!(
         fix.contains("aws iam update-assume-role-policy --role-name iotpipe-iot-rule"),

@@ -225,6 +225,26 @@ fn the_example_matches_what_iotpipe_expects() {
             "{role:?}"
         );
     }
+    // A certificate from a CSR made on the Pi, attached to the thing and the policy.
+    assert_eq!(
+        props("DeviceCertificate")["CertificateSigningRequest"],
+        json!({"Ref": "CertificateSigningRequest"})
+    );
+    assert_eq!(
+        props("DeviceCertificateThing")["Principal"],
+        json!({"Fn::GetAtt": ["DeviceCertificate", "Arn"]})
+    );
+    assert_eq!(
+        props("DeviceCertificatePolicy")["PolicyName"],
+        json!({"Ref": "DevicePolicy"})
+    );
+    // QuickSight imports the measurements as floats, not fixed point.
+    let columns = &props("QuickSightDataSet")["PhysicalTableMap"]["readings"]["RelationalTable"]["InputColumns"];
+    for column in columns.as_array().unwrap() {
+        if column["Type"] == "DECIMAL" {
+            assert_eq!(column["SubType"], "FLOAT", "{column}");
+        }
+    }
     // AWS::IoT::Thing cannot name a thing type: the guide attaches one if wanted.
     assert!(resources.get("ThingType").is_none());
 

@@ -227,11 +227,38 @@ async fn iot_rule_role(report: &mut Report, config: &Config, sdk: &crate::aws::S
             return;
         }
     };
-    if crate::aws::iam::trusts(&trust, "iot.amazonaws.com") {
-        report.ok("aws", check, "iot.amazonaws.com may assume it");
+    // arn:<partition>:iam::<account>:role/<name>
+    let mut parts = arn.split(':');
+    let partition = parts.nth(1).unwrap_or("aws").to_string();
+    let account = parts.nth(2).unwrap_or_default().to_string();
+    let region = sdk
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "*".into());
+    let policy = serde_json::to_string_pretty(&crate::aws::iam::iot_trust_policy(
+        &partition, &region, &account,
+    ))
+    .unwrap_or_default();
+    if crate::aws::iam::trusts(&trust, "iot.amazonaws.com")
+        && crate::aws::iam::guarded(&trust, "iot.amazonaws.com")
+    {
+        report.ok(
+            "aws",
+            check,
+            "iot.amazonaws.com may assume it, for this account's rules only",
+        );
+    } else if crate::aws::iam::trusts(&trust, "iot.amazonaws.com") {
+        report.fail(
+            "aws",
+            check,
+            "iot.amazonaws.com may assume it for any account's rule: the trust policy lacks \
+             aws:SourceAccount and aws:SourceArn conditions (the confused deputy)",
+            format!(
+                "save this trust policy as trust.json:\n{policy}\nthen: aws iam \
+                 update-assume-role-policy --role-name {name} --policy-document file://trust.json"
+            ),
+        );
     } else {
-        let policy =
-            serde_json::to_string_pretty(&crate::aws::iam::iot_trust_policy()).unwrap_or_default();
         report.fail(
             "aws",
             check,
