@@ -7,6 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub mod iam;
+pub mod iot;
 pub mod stack;
 
 use crate::config;

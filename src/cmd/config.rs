@@ -118,6 +118,9 @@ fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String 
     if let Some(role) = output("IotRuleRoleArn") {
         text.push_str(&format!("iot_rule_role = {role}\n"));
     }
+    if let Some(rule) = output("IotRuleName") {
+        text.push_str(&format!("iot_rule = {rule}\n"));
+    }
     text.push_str("\n[athena]\n");
     if let Some(database) = output("Database") {
         text.push_str(&format!("database = {database}\n"));

@@ -208,6 +208,7 @@ pub const KEYS: &[Key] = &[
     key("aws.compacted_prefix", Kind::Str, Some("\"compacted/\"")),
     key("aws.rejected_prefix", Kind::Str, Some("\"rejected/\"")),
     key("aws.iot_rule_role", Kind::Str, None),
+    key("aws.iot_rule", Kind::Str, None),
     key("athena.database", Kind::Str, Some("\"iotpipe\"")),
     key("athena.raw_table", Kind::Str, Some("\"raw_readings\"")),
     key("athena.table", Kind::Str, Some("\"readings\"")),

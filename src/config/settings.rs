@@ -116,6 +116,8 @@ pub struct Aws {
     pub rejected_prefix: String,
     /// The IAM role of the IoT rule (name or ARN), for `iotpipe doctor`.
     pub iot_rule_role: Option<String>,
+    /// The IoT topic rule routing readings to Kinesis (`doctor` checks it).
+    pub iot_rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

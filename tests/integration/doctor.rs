@@ -122,6 +122,75 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
         "ok"
     );
 
+    // The rule: checked for an error action, then passing once it has one.
+    let iot = aws_sdk_iot::Client::new(&sdk);
+    let rule = |error_action: bool| {
+        let kinesis = aws_sdk_iot::types::Action::builder()
+            .kinesis(
+                aws_sdk_iot::types::KinesisAction::builder()
+                    .role_arn("arn:aws:iam::123456789012:role/iotpipe-iot-rule")
+                    .stream_name("iotpipe-sensor")
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let mut payload = aws_sdk_iot::types::TopicRulePayload::builder()
+            .sql("SELECT * FROM 'sensor/data'")
+            .actions(kinesis)
+            .rule_disabled(false);
+        if error_action {
+            payload = payload.error_action(
+                aws_sdk_iot::types::Action::builder()
+                    .cloudwatch_logs(
+                        aws_sdk_iot::types::CloudwatchLogsAction::builder()
+                            .role_arn("arn:aws:iam::123456789012:role/iotpipe-iot-rule")
+                            .log_group_name("/iotpipe/rule-errors")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build(),
+            );
+        }
+        payload.build().unwrap()
+    };
+    iot.create_topic_rule()
+        .rule_name("sensor_to_kinesis")
+        .topic_rule_payload(rule(false))
+        .send()
+        .await
+        .unwrap();
+    let rule_check = || {
+        let run = doctor()
+            .env("IOTPIPE_AWS_IOT_RULE", "sensor_to_kinesis")
+            .args(["doctor", "--only", "aws", "-o", "json"])
+            .run();
+        find(&checks(&run.stdout()), "IoT rule sensor_to_kinesis").clone()
+    };
+    let silent = rule_check();
+    assert_eq!(silent["status"], "fail", "{silent}");
+    assert!(
+        silent["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no error action"),
+        "{silent}"
+    );
+    iot.replace_topic_rule()
+        .rule_name("sensor_to_kinesis")
+        .topic_rule_payload(rule(true))
+        .send()
+        .await
+        .unwrap();
+    let logged = rule_check();
+    assert_eq!(logged["status"], "ok", "{logged}");
+    assert!(
+        logged["detail"]
+            .as_str()
+            .unwrap()
+            .contains("CloudWatch Logs /iotpipe/rule-errors"),
+        "{logged}"
+    );
+
     // A missing table and bucket are named with their fix.
     let run = doctor()
         .env("IOTPIPE_AWS_BUCKET", "nope")

@@ -59,6 +59,7 @@ pub(super) async fn check(report: &mut Report, config: &Config) {
     }
     counter_table(report, config, &sdk).await;
     athena(report, config, &sdk).await;
+    iot_rule(report, config, &sdk).await;
     iot_rule_role(report, config, &sdk, &caller).await;
 }
 
@@ -191,6 +192,50 @@ async fn athena(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk) {
             let missing = format!("create the bucket of {location}, or set athena.output_location");
             bucket_check(report, sdk, "Athena output location", &bucket, &missing).await;
         }
+    }
+}
+
+async fn iot_rule(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk) {
+    let Some(name) = &config.aws.iot_rule else {
+        report.skip("aws", "IoT rule", "aws.iot_rule is not set");
+        return;
+    };
+    let check = format!("IoT rule {name}");
+    match crate::aws::iot::rule(sdk, name).await {
+        Err(error) => report.fail(
+            "aws",
+            check,
+            error,
+            "grant iot:GetTopicRule on it to this identity, or check aws.iot_rule and the region",
+        ),
+        Ok(None) => report.fail(
+            "aws",
+            check,
+            "does not exist",
+            "deploy examples/aws/iotpipe.yaml (SensorRule), or set aws.iot_rule to the rule that \
+             routes the topic to Kinesis (aws iot list-topic-rules)",
+        ),
+        Ok(Some(rule)) if rule.disabled => report.fail(
+            "aws",
+            check,
+            "is disabled: readings published to the topic go nowhere",
+            format!("aws iot enable-topic-rule --rule-name {name}"),
+        ),
+        Ok(Some(rule)) => match rule.error_action {
+            None => report.fail(
+                "aws",
+                check,
+                "has no error action: a put it cannot make (a role it cannot assume, a \
+                 throttled stream) is dropped without a trace",
+                "give it an errorAction, e.g. CloudWatch Logs as examples/aws/iotpipe.yaml does \
+                 (aws iot replace-topic-rule), and watch that log group",
+            ),
+            Some(errors) => report.ok(
+                "aws",
+                check,
+                format!("enabled, {} action(s), failures to {errors}", rule.actions),
+            ),
+        },
     }
 }
 
