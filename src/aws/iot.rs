@@ -10,6 +10,32 @@ pub struct Rule {
     pub actions: usize,
     /// Where failed actions go, in a few words; None: nowhere.
     pub error_action: Option<String>,
+    /// The CloudWatch Logs group of the error action, when it is one.
+    pub error_log_group: Option<String>,
+}
+
+/// The newest messages in a log group since `hours` ago, oldest first (at most 5).
+pub async fn recent_errors(
+    sdk: &SdkConfig,
+    group: &str,
+    hours: u64,
+) -> Result<Vec<String>, String> {
+    let since = time::OffsetDateTime::now_utc() - time::Duration::hours(hours as i64);
+    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let output = client
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time((since.unix_timestamp_nanos() / 1_000_000) as i64)
+        .send()
+        .await
+        .map_err(|e| super::describe(&e))?;
+    let mut messages: Vec<String> = output
+        .events()
+        .iter()
+        .filter_map(|e| e.message().map(str::to_string))
+        .collect();
+    let keep = messages.len().saturating_sub(5);
+    Ok(messages.split_off(keep))
 }
 
 /// The rule `name`; None when IoT has no such rule.
@@ -54,5 +80,9 @@ pub async fn rule(sdk: &SdkConfig, name: &str) -> Result<Option<Rule>, String> {
         disabled: rule.rule_disabled().unwrap_or(false),
         actions: rule.actions().len(),
         error_action,
+        error_log_group: rule
+            .error_action()
+            .and_then(|a| a.cloudwatch_logs())
+            .map(|l| l.log_group_name().to_string()),
     }))
 }

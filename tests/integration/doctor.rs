@@ -191,6 +191,55 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
         "{logged}"
     );
 
+    // Its error log, read back: what the rule could not deliver lately.
+    let errors_check = || {
+        let run = doctor()
+            .env("IOTPIPE_AWS_IOT_RULE", "sensor_to_kinesis")
+            .args(["doctor", "--only", "aws", "-o", "json"])
+            .run();
+        find(&checks(&run.stdout()), "IoT rule errors").clone()
+    };
+    assert_eq!(errors_check()["status"], "skip", "no log group yet");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name("/iotpipe/rule-errors")
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name("/iotpipe/rule-errors")
+        .log_stream_name("errors")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(errors_check()["status"], "ok");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    logs.put_log_events()
+        .log_group_name("/iotpipe/rule-errors")
+        .log_stream_name("errors")
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(now)
+                .message("Failed to put record: unable to assume role (sts:AssumeRole)")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let failing = errors_check();
+    assert_eq!(failing["status"], "fail", "{failing}");
+    assert!(
+        failing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unable to assume role"),
+        "{failing}"
+    );
+
     // A missing table and bucket are named with their fix.
     let run = doctor()
         .env("IOTPIPE_AWS_BUCKET", "nope")

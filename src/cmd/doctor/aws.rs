@@ -230,12 +230,42 @@ async fn iot_rule(report: &mut Report, config: &Config, sdk: &crate::aws::Sdk) {
                 "give it an errorAction, e.g. CloudWatch Logs as examples/aws/iotpipe.yaml does \
                  (aws iot replace-topic-rule), and watch that log group",
             ),
-            Some(errors) => report.ok(
-                "aws",
-                check,
-                format!("enabled, {} action(s), failures to {errors}", rule.actions),
-            ),
+            Some(errors) => {
+                report.ok(
+                    "aws",
+                    check,
+                    format!("enabled, {} action(s), failures to {errors}", rule.actions),
+                );
+                if let Some(group) = &rule.error_log_group {
+                    rule_errors(report, sdk, group).await;
+                }
+            }
         },
+    }
+}
+
+/// What the rule failed to do lately, from its error log, if readable.
+async fn rule_errors(report: &mut Report, sdk: &crate::aws::Sdk, group: &str) {
+    const CHECK: &str = "IoT rule errors, last 24 h";
+    match crate::aws::iot::recent_errors(sdk, group, 24).await {
+        Err(error) => report.skip("aws", CHECK, format!("cannot read {group}: {error}")),
+        Ok(errors) if errors.is_empty() => {
+            report.ok("aws", CHECK, format!("none in {group}"));
+        }
+        Ok(errors) => {
+            let latest = errors.last().map(String::as_str).unwrap_or_default();
+            let shown: String = crate::terminal::escape(latest).chars().take(400).collect();
+            report.fail(
+                "aws",
+                CHECK,
+                format!("{} or more in {group}; the latest: {shown}", errors.len()),
+                format!(
+                    "each is a reading the rule could not put to Kinesis: `aws logs tail {group}` \
+                     shows them all; a role it cannot assume is fixed as the IoT rule role check \
+                     says, a throttled stream needs more shards"
+                ),
+            );
+        }
     }
 }
 
