@@ -23,17 +23,20 @@ pub fn iot_trust_policy(partition: &str, region: &str, account: &str) -> serde_j
     })
 }
 
+/// Whether a statement allows something to the service principal `service`.
+fn allows(statement: &serde_json::Value, service: &str) -> bool {
+    statement["Effect"] == "Allow"
+        && one_or_many(&statement["Principal"]["Service"])
+            .iter()
+            .any(|s| s.as_str() == Some(service))
+}
+
 /// Whether every statement letting `service` assume the role is limited by
 /// both `aws:SourceAccount` and `aws:SourceArn`.
 pub fn guarded(document: &serde_json::Value, service: &str) -> bool {
     let allowing: Vec<&serde_json::Value> = one_or_many(&document["Statement"])
         .into_iter()
-        .filter(|statement| {
-            statement["Effect"] == "Allow"
-                && one_or_many(&statement["Principal"]["Service"])
-                    .iter()
-                    .any(|s| s.as_str() == Some(service))
-        })
+        .filter(|statement| allows(statement, service))
         .collect();
     !allowing.is_empty()
         && allowing.iter().all(|statement| {
@@ -59,10 +62,7 @@ pub fn trusts(document: &serde_json::Value, service: &str) -> bool {
     one_or_many(&document["Statement"])
         .into_iter()
         .any(|statement| {
-            statement["Effect"] == "Allow"
-                && one_or_many(&statement["Principal"]["Service"])
-                    .iter()
-                    .any(|s| s.as_str() == Some(service))
+            allows(statement, service)
                 && one_or_many(&statement["Action"])
                     .iter()
                     .any(|a| matches!(a.as_str(), Some("sts:AssumeRole" | "sts:*" | "*")))
