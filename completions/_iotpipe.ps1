@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'iotpipe' -ScriptBlock {
         'iotpipe;up' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory (config data_dir)')
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Readings per second per device [default: 1 / sense.every]')
-            [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Number of simulated devices')
+            [CompletionResult]::new('--devices', '--devices', [CompletionResultType]::ParameterName, 'Number of simulated devices; 0: only what other publishers send to the broker')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]')
             [CompletionResult]::new('--broker', '--broker', [CompletionResultType]::ParameterName, 'Use this MQTT broker instead of the embedded one (HOST:PORT)')
             [CompletionResult]::new('--drain-timeout', '--drain-timeout', [CompletionResultType]::ParameterName, 'At the stop, how long to wait for every acknowledged reading to reach the sink')

@@ -52,7 +52,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;up'= {
             cand --data-dir 'Data directory (config data_dir)'
             cand --rate 'Readings per second per device [default: 1 / sense.every]'
-            cand --devices 'Number of simulated devices'
+            cand --devices 'Number of simulated devices; 0: only what other publishers send to the broker'
             cand --duration 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]'
             cand --broker 'Use this MQTT broker instead of the embedded one (HOST:PORT)'
             cand --drain-timeout 'At the stop, how long to wait for every acknowledged reading to reach the sink'

@@ -57,7 +57,7 @@ complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "generate-assets" -d
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l data-dir -d 'Data directory (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l rate -d 'Readings per second per device [default: 1 / sense.every]' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l devices -d 'Number of simulated devices' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l devices -d 'Number of simulated devices; 0: only what other publishers send to the broker' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l duration -d 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l broker -d 'Use this MQTT broker instead of the embedded one (HOST:PORT)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l drain-timeout -d 'At the stop, how long to wait for every acknowledged reading to reach the sink' -r

@@ -24,8 +24,8 @@ pub struct UpArgs {
     #[arg(long, value_name = "HZ", value_parser = super::args::parse_rate)]
     pub rate: Option<f64>,
 
-    /// Number of simulated devices
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// Number of simulated devices; 0: only what other publishers send to the broker
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub devices: u32,
 
     /// Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]
@@ -92,9 +92,15 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             Some(b) => format!("broker {b}"),
             None => format!("embedded broker mqtt://127.0.0.1:{port}"),
         };
+        let devices = match args.devices {
+            0 => format!(
+                "no simulated devices (publish to it: iotpipe publish -t {})",
+                config.mqtt.topic
+            ),
+            n => format!("{n} simulated devices at {rate} readings/s each"),
+        };
         eprintln!(
-            "up: {broker}, {} simulated devices at {rate} readings/s each, data in {}, dashboard {}",
-            args.devices,
+            "up: {broker}, {devices}, data in {}, dashboard {}",
             config.data_dir.display(),
             config.dashboard.out.join("index.html").display()
         );

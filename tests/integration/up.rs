@@ -308,3 +308,44 @@ fn up_says_which_acknowledged_readings_did_not_land() {
         "{summary}"
     );
 }
+
+#[test]
+fn with_no_devices_up_lands_and_compacts_what_other_publishers_send() {
+    use std::io::Read;
+    let broker = crate::common::mosquitto();
+    let dir = temp_dir();
+    let port = broker.port.to_string();
+    let mut up = iotpipe(dir.path())
+        .args(["up", "--devices", "0", "--duration", "8s"])
+        .args(["--broker", &format!("127.0.0.1:{port}")])
+        .args(["--data-dir", "data", "-o", "json"])
+        .start();
+    up.wait_for_stderr("up starts with no devices of its own", |err| {
+        err.contains("no simulated devices (publish to it: iotpipe publish -t sensor/data)")
+    });
+    // Its sink subscribes just after start-up; another Pi publishes then.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    iotpipe(dir.path())
+        .env("IOTPIPE_DEVICE_ID", "other-pi")
+        .args(["publish", "--sim", "--count", "40", "--rate", "50", "-p", &port])
+        .run()
+        .success();
+    let mut stdout = up.child.stdout.take().expect("piped stdout");
+    let (code, stderr) = up.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut json = String::new();
+    stdout.read_to_string(&mut json).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(summary["published"], 0, "{summary}");
+    assert_eq!(summary["landed"]["readings"], 40, "{summary}");
+    let rows = duckdb(&format!(
+        "SELECT count(*) AS n, count(DISTINCT seq) AS d, min(device_id) AS device \
+         FROM read_parquet('{}/data/compacted/**/*.parquet')",
+        dir.path().display()
+    ));
+    assert_eq!(
+        (rows[0]["n"].as_i64(), rows[0]["d"].as_i64()),
+        (Some(40), Some(40))
+    );
+    assert_eq!(rows[0]["device"], "other-pi");
+}
