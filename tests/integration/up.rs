@@ -327,7 +327,9 @@ fn with_no_devices_up_lands_and_compacts_what_other_publishers_send() {
     std::thread::sleep(std::time::Duration::from_secs(2));
     iotpipe(dir.path())
         .env("IOTPIPE_DEVICE_ID", "other-pi")
-        .args(["publish", "--sim", "--count", "40", "--rate", "50", "-p", &port])
+        .args([
+            "publish", "--sim", "--count", "40", "--rate", "50", "-p", &port,
+        ])
         .run()
         .success();
     let mut stdout = up.child.stdout.take().expect("piped stdout");
