@@ -1,0 +1,218 @@
+//! Writing compacted readings: the Parquet schema, column encodings chosen for
+//! this data, and a day's output written a row group at a time on an encoder
+//! thread of its own.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::parse::Row;
+use crate::compact::CompactError;
+
+/// The Parquet schema of compacted readings.
+pub fn schema() -> Arc<Schema> {
+    let mut fields = vec![
+        Field::new("v", DataType::Int32, false),
+        Field::new("device_id", DataType::Utf8, false),
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("seq", DataType::Int64, false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            false,
+        ),
+    ];
+    fields.extend(
+        crate::payload::measurement_names().map(|name| Field::new(name, DataType::Float64, true)),
+    );
+    Arc::new(Schema::new(fields))
+}
+
+fn to_record_batch(rows: &[Row]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let n = rows.len();
+    let mut v = Int32Builder::with_capacity(n);
+    let mut device = StringBuilder::with_capacity(n, n * 12);
+    let mut run = StringBuilder::with_capacity(n, n * 32);
+    let mut seq = Int64Builder::with_capacity(n);
+    let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut measured: Vec<Float64Builder> = (0..crate::payload::measurement_names().len())
+        .map(|_| Float64Builder::with_capacity(n))
+        .collect();
+    for row in rows {
+        let r = &row.reading;
+        v.append_value(i32::try_from(r.v).unwrap_or(i32::MAX));
+        device.append_value(&r.device_id);
+        run.append_value(&r.run_id);
+        seq.append_value(i64::try_from(r.seq).unwrap_or(i64::MAX));
+        ts.append_value(row.millis);
+        for (builder, (_, value)) in measured.iter_mut().zip(r.measurements()) {
+            builder.append_option(value);
+        }
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(v.finish()),
+        Arc::new(device.finish()),
+        Arc::new(run.finish()),
+        Arc::new(seq.finish()),
+        Arc::new(ts.finish()),
+    ];
+    columns.extend(
+        measured
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef),
+    );
+    RecordBatch::try_new(schema(), columns)
+}
+
+fn engine_error(e: impl std::fmt::Display) -> CompactError {
+    CompactError::Engine(e.to_string())
+}
+
+/// How each column is encoded: dictionaries (the default) for the ids and the
+/// measurements, which repeat a few distinct values; deltas for the
+/// ever-growing `seq` and `ts`.
+fn writer_properties(row_group_rows: usize) -> WriterProperties {
+    use parquet::basic::Encoding;
+    use parquet::schema::types::ColumnPath;
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_size(row_group_rows)
+        .set_created_by(format!("iotpipe {}", env!("CARGO_PKG_VERSION")));
+    for name in ["seq", "ts"] {
+        props = props
+            .set_column_dictionary_enabled(ColumnPath::from(name), false)
+            .set_column_encoding(ColumnPath::from(name), Encoding::DELTA_BINARY_PACKED);
+    }
+    props.build()
+}
+
+/// Encodes and compresses a day's row groups on a thread of its own, so that
+/// the next objects are parsed meanwhile; at most one row group waits for it.
+struct Encoder {
+    batches: std::sync::mpsc::SyncSender<RecordBatch>,
+    done: std::thread::JoinHandle<Result<Vec<u8>, CompactError>>,
+}
+
+impl Encoder {
+    fn start(row_group_rows: usize) -> Result<Encoder, CompactError> {
+        let mut writer = ArrowWriter::try_new(
+            Vec::new(),
+            schema(),
+            Some(writer_properties(row_group_rows)),
+        )
+        .map_err(engine_error)?;
+        let (batches, received) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
+        let done = std::thread::Builder::new()
+            .name("iotpipe-encode".into())
+            .spawn(move || {
+                for batch in received {
+                    writer.write(&batch).map_err(engine_error)?;
+                    // Each batch is a row group: what is encoded leaves memory.
+                    writer.flush().map_err(engine_error)?;
+                }
+                writer.into_inner().map_err(engine_error)
+            })
+            .map_err(engine_error)?;
+        Ok(Encoder { batches, done })
+    }
+
+    fn finish(self) -> Result<Vec<u8>, CompactError> {
+        drop(self.batches);
+        self.done
+            .join()
+            .map_err(|_| CompactError::Engine("the Parquet encoder panicked".into()))?
+    }
+}
+
+/// One day's output of a batch, written a row group at a time.
+pub(super) struct DayFile {
+    /// `YYYY-MM-DD`
+    pub(super) day: String,
+    /// What the day held before this batch (other batches, the other engine).
+    pub(super) elsewhere: crate::compact::day_index::KeyRanges,
+    /// This batch's readings of the day, for the file's sidecar.
+    pub(super) ranges: crate::compact::day_index::KeyRanges,
+    pub(super) buffered: Vec<Row>,
+    encoder: Option<Encoder>,
+    rows: u64,
+}
+
+impl DayFile {
+    /// Day `day` (`YYYY-MM-DD`), which holds `elsewhere` already.
+    pub(super) fn new(day: String, elsewhere: crate::compact::day_index::KeyRanges) -> DayFile {
+        DayFile {
+            day,
+            elsewhere,
+            ranges: Default::default(),
+            buffered: Vec::new(),
+            encoder: None,
+            rows: 0,
+        }
+    }
+
+    /// Hands the buffered rows, sorted by time, to the encoder as a row group.
+    pub(super) fn flush(&mut self, row_group_rows: usize) -> Result<(), CompactError> {
+        if self.buffered.is_empty() {
+            return Ok(());
+        }
+        let mut rows = std::mem::take(&mut self.buffered);
+        let order = |a: &Row, b: &Row| {
+            (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
+                b.millis,
+                &b.reading.device_id,
+                b.reading.seq,
+            ))
+        };
+        // Objects arrive in time order: most row groups need no sorting.
+        if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
+            rows.sort_by(order);
+        }
+        let batch = to_record_batch(&rows).map_err(engine_error)?;
+        drop(rows);
+        let encoder = match &mut self.encoder {
+            Some(encoder) => encoder,
+            None => self.encoder.insert(Encoder::start(row_group_rows)?),
+        };
+        self.rows += batch.num_rows() as u64;
+        if encoder.batches.send(batch).is_err() {
+            // The encoder stopped on an error: finish() returns it.
+            if let Some(encoder) = self.encoder.take() {
+                encoder.finish()?;
+            }
+            return Err(CompactError::Engine("the Parquet encoder stopped".into()));
+        }
+        Ok(())
+    }
+
+    pub(super) fn finish(
+        mut self,
+        row_group_rows: usize,
+    ) -> Result<Option<(Vec<u8>, u64, crate::compact::day_index::KeyRanges)>, CompactError> {
+        self.flush(row_group_rows)?;
+        let Some(encoder) = self.encoder.take() else {
+            return Ok(None);
+        };
+        let bytes = encoder.finish()?;
+        let mut ranges = self.ranges;
+        ranges.normalize();
+        Ok(Some((bytes, self.rows, ranges)))
+    }
+}
+
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
+pub(super) fn day_name(number: i64) -> String {
+    let date = time::OffsetDateTime::UNIX_EPOCH.date() + time::Duration::days(number);
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month() as u8,
+        date.day()
+    )
+}
