@@ -244,3 +244,28 @@ pub fn aws_env(moto: &Service) -> Vec<(&'static str, String)> {
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
     ]
 }
+
+/// Every row of the compacted table under `prefix` of `store`, as DuckDB reads
+/// the Parquet files (whichever engine wrote them): the row count and the
+/// distinct readings. Like Athena, names starting with `_` or `.` are skipped
+/// (the key-range sidecars live under `.keys/`).
+pub async fn s3_table_rows(
+    store: &iotpipe::store::s3::S3Store,
+    prefix: &str,
+) -> (usize, std::collections::BTreeSet<(String, String, i64)>) {
+    use iotpipe::store::Store;
+    let local = super::temp_dir();
+    std::fs::create_dir_all(local.path().join("compacted")).expect("a temp dir");
+    for (i, object) in store.list(prefix).await.unwrap().into_iter().enumerate() {
+        if object
+            .key
+            .split('/')
+            .any(|part| part.starts_with(['_', '.']))
+        {
+            continue;
+        }
+        let body = store.get(&object.key).await.unwrap();
+        std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
+    }
+    super::compacted_keys(local.path())
+}

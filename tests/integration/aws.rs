@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use crate::common::{
-    Cloud, Iotpipe, Service, compacted_keys, duckdb, http_body, http_get, http_post, iotpipe,
-    iotpipe_on_aws, moto, python, sdk, temp_dir,
+    Cloud, Iotpipe, Service, duckdb, http_body, http_get, http_post, iotpipe, iotpipe_on_aws, moto,
+    python, s3_table_rows, sdk, temp_dir,
 };
 
 async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
@@ -228,27 +228,10 @@ fn paths_in(query: &str) -> Vec<&str> {
     query.matches("'s3://pipe/").collect()
 }
 
-/// Every row of the compacted table as DuckDB reads the Parquet files in S3
-/// (whichever engine wrote them): the row count and the distinct readings.
+/// The compacted table in bucket `pipe` under `prefix`, read back by DuckDB.
 async fn table_rows(cloud: &Cloud, prefix: &str) -> (usize, BTreeSet<(String, String, i64)>) {
     let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
-    let local = temp_dir();
-    for (i, object) in store.list(prefix).await.unwrap().into_iter().enumerate() {
-        // As Athena reads the table: no names starting with `_` or `.` (the
-        // key-range sidecars live under `.keys/`).
-        if object
-            .key
-            .split('/')
-            .any(|part| part.starts_with(['_', '.']))
-        {
-            continue;
-        }
-        let file = local.path().join(format!("compacted/{i}.parquet"));
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        let body = store.get(&object.key).await.unwrap();
-        std::fs::write(file, body).unwrap();
-    }
-    compacted_keys(local.path())
+    s3_table_rows(&store, prefix).await
 }
 
 /// `n` readings of device `dev`, run `run`, seq from `first`, one a minute from `day`.

@@ -159,13 +159,15 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
         .send()
         .await
         .unwrap();
-    let rule_check = || {
+    // One check of `doctor --only aws` with the rule configured.
+    let rule_doctor = |check: &str| {
         let run = doctor()
             .env("IOTPIPE_AWS_IOT_RULE", "sensor_to_kinesis")
             .args(["doctor", "--only", "aws", "-o", "json"])
             .run();
-        find(&checks(&run.stdout()), "IoT rule sensor_to_kinesis").clone()
+        find(&checks(&run.stdout()), check).clone()
     };
+    let rule_check = || rule_doctor("IoT rule sensor_to_kinesis");
     let silent = rule_check();
     assert_eq!(silent["status"], "fail", "{silent}");
     assert!(
@@ -192,13 +194,7 @@ async fn a_wrong_trust_policy_is_reported_with_the_fix_and_passes_once_applied()
     );
 
     // Its error log, read back: what the rule could not deliver lately.
-    let errors_check = || {
-        let run = doctor()
-            .env("IOTPIPE_AWS_IOT_RULE", "sensor_to_kinesis")
-            .args(["doctor", "--only", "aws", "-o", "json"])
-            .run();
-        find(&checks(&run.stdout()), "IoT rule errors").clone()
-    };
+    let errors_check = || rule_doctor("IoT rule errors");
     assert_eq!(errors_check()["status"], "skip", "no log group yet");
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     logs.create_log_group()

@@ -14,8 +14,8 @@ use iotpipe::store::s3::S3Store;
 use serde_json::{Value, json};
 
 use crate::common::{
-    Cloud, compacted_keys, http_body, http_get, iotpipe_as, iotpipe_on_aws, lambda_runtime, moto,
-    moto_endpoint, sdk, temp_dir,
+    Cloud, http_body, http_get, iotpipe_as, iotpipe_on_aws, lambda_runtime, moto, moto_endpoint,
+    s3_table_rows, sdk, temp_dir,
 };
 
 /// One S3 event notification record, as S3 sends it (`key` URL-encoded).
@@ -82,20 +82,7 @@ async fn athena_handler(
 
 /// DuckDB's reading of every Parquet file under `compacted/`: rows and distinct seqs.
 async fn compacted_seqs(store: &S3Store) -> (usize, Vec<i64>) {
-    let local = temp_dir();
-    std::fs::create_dir_all(local.path().join("compacted")).unwrap();
-    for (i, object) in store.list("compacted/").await.unwrap().iter().enumerate() {
-        if object
-            .key
-            .split('/')
-            .any(|part| part.starts_with(['_', '.']))
-        {
-            continue;
-        }
-        let body = store.get(&object.key).await.unwrap();
-        std::fs::write(local.path().join(format!("compacted/{i}.parquet")), body).unwrap();
-    }
-    let (rows, distinct) = compacted_keys(local.path());
+    let (rows, distinct) = s3_table_rows(store, "compacted/").await;
     (rows, distinct.iter().map(|(_, _, s)| *s).collect())
 }
 
