@@ -10,7 +10,7 @@
 //! same whether it is the first batch of the day or the hundredth. Names
 //! starting with `.` are skipped by Athena, Hive and DuckDB's `*.parquet` globs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -146,10 +146,10 @@ pub async fn record(
 pub async fn load(store: &dyn Store, day: &str, own: &str) -> Result<KeyRanges, CompactError> {
     let dir = day_dir(day);
     let listing = store.list(&dir).await?;
-    let sidecars: HashMap<&str, &crate::store::ObjectInfo> = listing
+    let sidecars: HashSet<&str> = listing
         .iter()
         .filter(|o| o.key[dir.len()..].starts_with(".keys/"))
-        .map(|o| (o.key.as_str(), o))
+        .map(|o| o.key.as_str())
         .collect();
     let mut index = KeyRanges::default();
     for object in &listing {
@@ -161,12 +161,13 @@ pub async fn load(store: &dyn Store, day: &str, own: &str) -> Result<KeyRanges, 
             continue;
         }
         let side = sidecar_key(day, &object.key);
-        let cached = match sidecars.get(side.as_str()) {
-            Some(_) => serde_json::from_slice::<Sidecar>(&store.get(&side).await?)
+        let cached = if sidecars.contains(side.as_str()) {
+            serde_json::from_slice::<Sidecar>(&store.get(&side).await?)
                 .ok()
                 .filter(|s| s.size == object.size)
-                .map(|s| s.ranges),
-            None => None,
+                .map(|s| s.ranges)
+        } else {
+            None
         };
         let ranges = match cached {
             Some(ranges) => ranges,
