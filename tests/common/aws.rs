@@ -121,15 +121,9 @@ impl Cloud {
     /// through the environment (`--endpoint-url`, set in code, would win over
     /// `AWS_ENDPOINT_URL_ATHENA`, as the SDKs document).
     pub fn cli(&self, dir: &Path) -> Iotpipe {
-        iotpipe(dir)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+        on_test_account(dir)
             .env("AWS_ENDPOINT_URL", moto_endpoint(&self.moto))
             .env("AWS_ENDPOINT_URL_ATHENA", self.athena_endpoint())
-            .env("IOTPIPE_BACKEND", "aws")
-            .env("IOTPIPE_AWS_BUCKET", "pipe")
-            .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-            .args(["--region", "us-east-1"])
     }
 
     pub fn athena_endpoint(&self) -> String {
@@ -220,18 +214,19 @@ pub async fn sdk(service: &Service) -> aws_config::SdkConfig {
 /// iotpipe aimed at an AWS emulator (moto, kinesalite, a double) with dummy
 /// credentials, `backend = "aws"`, bucket `pipe` and counter table `pipe-counter`.
 pub fn iotpipe_on_aws(dir: &Path, service: &Service) -> Iotpipe {
+    on_test_account(dir).args(["--endpoint-url", &moto_endpoint(service)])
+}
+
+/// iotpipe with dummy credentials in us-east-1, `backend = "aws"`, bucket
+/// `pipe` and counter table `pipe-counter`; the endpoints are the caller's.
+fn on_test_account(dir: &Path) -> Iotpipe {
     iotpipe(dir)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("IOTPIPE_BACKEND", "aws")
         .env("IOTPIPE_AWS_BUCKET", "pipe")
         .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
-        .args([
-            "--endpoint-url",
-            &moto_endpoint(service),
-            "--region",
-            "us-east-1",
-        ])
+        .args(["--region", "us-east-1"])
 }
 
 /// Environment for an AWS client aimed at a moto server with dummy credentials.
