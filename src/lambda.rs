@@ -19,7 +19,7 @@ use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
 use crate::signal::Cancel;
 use crate::store::s3::{S3Store, event_key};
-use crate::store::{RAW, Store, StoreError};
+use crate::store::{RAW, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaError {
@@ -252,6 +252,28 @@ impl Handler {
         Ok(response)
     }
 
+    /// Counts raw objects whose event never reached the function (an event S3
+    /// or the queue gave up on): lists `raw/` from an hour before the newest
+    /// key the last pass saw — the whole prefix the first time — and records
+    /// each object; recording is idempotent, so what was counted stays once.
+    pub async fn count_missed(&self, summary: &mut Summary) -> Result<(), LambdaError> {
+        let last = self.counter.checkpoint(LISTING_PASS).await?;
+        let mut watch = crate::store::Watch::resuming(&*self.store, RAW, last);
+        for object in watch.new_objects().await? {
+            if self.counter.record(&object.key, object.size).await? == Recorded::New {
+                tracing::warn!(
+                    "{} was never counted (its event was lost): counted now",
+                    object.key
+                );
+                summary.missed += 1;
+            }
+        }
+        if let Some(newest) = watch.newest() {
+            self.counter.set_checkpoint(LISTING_PASS, newest).await?;
+        }
+        Ok(())
+    }
+
     /// The scheduled run: failed batches, claimed ones whose claimer is gone
     /// and compacted ones with raw leftovers are finished; then any full batch
     /// is claimed.
@@ -267,40 +289,6 @@ impl Handler {
         }
         self.claim(&mut summary).await?;
         Ok(summary)
-    }
-}
-
-impl Handler {
-    /// Counts raw objects whose event never reached the function (an event S3
-    /// or the queue gave up on): lists `raw/` from an hour before the newest
-    /// key the last pass saw — the whole prefix the first time — and records
-    /// each object; recording is idempotent, so what was counted stays once.
-    pub async fn count_missed(&self, summary: &mut Summary) -> Result<(), LambdaError> {
-        let listed = match self.counter.checkpoint(LISTING_PASS).await? {
-            Some(newest) => {
-                self.store
-                    .list_after(RAW, &crate::store::relist_from(RAW, &newest))
-                    .await?
-            }
-            None => self.store.list(RAW).await?,
-        };
-        let mut newest: Option<String> = None;
-        for object in listed {
-            if self.counter.record(&object.key, object.size).await? == Recorded::New {
-                tracing::warn!(
-                    "{} was never counted (its event was lost): counted now",
-                    object.key
-                );
-                summary.missed += 1;
-            }
-            if newest.as_ref().is_none_or(|n| object.key > *n) {
-                newest = Some(object.key);
-            }
-        }
-        if let Some(newest) = newest {
-            self.counter.set_checkpoint(LISTING_PASS, &newest).await?;
-        }
-        Ok(())
     }
 }
 

@@ -192,6 +192,20 @@ impl<'s> Watch<'s> {
         }
     }
 
+    /// Resuming a pass that last saw `newest` (None: from the start): it
+    /// lists from an hour before that key.
+    pub fn resuming(store: &'s dyn Store, prefix: &str, newest: Option<String>) -> Watch<'s> {
+        Watch {
+            newest,
+            ..Watch::from_start(store, prefix)
+        }
+    }
+
+    /// The newest key seen so far.
+    pub fn newest(&self) -> Option<&str> {
+        self.newest.as_deref()
+    }
+
     /// Only objects that land from now on count as new.
     pub async fn from_now(store: &'s dyn Store, prefix: &str) -> Result<Watch<'s>, StoreError> {
         let mut watch = Watch::from_start(store, prefix);
