@@ -70,14 +70,17 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    #[cfg_attr(not(feature = "pipeline"), arg(hide = true))]
     /// AWS named profile (config key aws.profile)
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 
+    #[cfg_attr(not(feature = "pipeline"), arg(hide = true))]
     /// AWS region (config key aws.region)
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
 
+    #[cfg_attr(not(feature = "pipeline"), arg(hide = true))]
     /// Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -122,6 +125,7 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[cfg(feature = "pipeline")]
     /// Run the whole pipeline on this machine, no cloud account needed
     Up(cmd::up::UpArgs),
 
@@ -133,17 +137,25 @@ pub enum Command {
 
     /// Follow the stream: MQTT topics, a Kinesis stream, or objects as they land
     #[command(subcommand)]
+    #[cfg_attr(
+        not(feature = "pipeline"),
+        command(about = "Follow the stream: MQTT topics")
+    )]
     Tail(cmd::tail::TailCommand),
 
+    #[cfg(feature = "pipeline")]
     /// Land MQTT payloads as Firehose-style raw objects, counted exactly once
     Sink(Box<cmd::sink::SinkArgs>),
 
+    #[cfg(feature = "pipeline")]
     /// Show pending objects and batches; --reconcile checks them against the store
     Counters(cmd::counters::CountersArgs),
 
+    #[cfg(feature = "pipeline")]
     /// Compact full batches of raw objects into Parquet, exactly once
     Compact(cmd::compact::CompactArgs),
 
+    #[cfg(feature = "pipeline")]
     /// Rebuild the local HTML dashboard, or refresh the QuickSight datasets
     RefreshDashboard(cmd::dashboard::DashboardArgs),
 
@@ -152,6 +164,12 @@ pub enum Command {
     Lambda(cmd::lambda::LambdaArgs),
 
     /// Check config, Sense HAT, broker and AWS set-up; print the fix for each failure
+    #[cfg_attr(
+        not(feature = "pipeline"),
+        command(
+            about = "Check config, Sense HAT and broker set-up; print the fix for each failure"
+        )
+    )]
     Doctor(cmd::doctor::DoctorArgs),
 
     /// Inspect the effective configuration
@@ -176,13 +194,18 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         config_file: global.config,
     };
     match command {
+        #[cfg(feature = "pipeline")]
         Command::Up(args) => cmd::up::run(&mut ctx, &args),
         Command::Sense(args) => cmd::sense::run(&mut ctx, &args),
         Command::Publish(args) => cmd::publish::run(&mut ctx, &args),
         Command::Tail(args) => cmd::tail::run(&mut ctx, &args),
+        #[cfg(feature = "pipeline")]
         Command::Sink(args) => cmd::sink::run(&mut ctx, &args),
+        #[cfg(feature = "pipeline")]
         Command::Counters(args) => cmd::counters::run(&mut ctx, &args),
+        #[cfg(feature = "pipeline")]
         Command::Compact(args) => cmd::compact::run(&mut ctx, &args),
+        #[cfg(feature = "pipeline")]
         Command::RefreshDashboard(args) => cmd::dashboard::run(&mut ctx, &args),
         #[cfg(feature = "lambda")]
         Command::Lambda(args) => cmd::lambda::run(&mut ctx, &args),

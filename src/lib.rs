@@ -2,17 +2,23 @@
 //! Sense HAT to a dashboard. `run` parses the command line and dispatches to
 //! one module per command under [`cmd`].
 
+#[cfg(feature = "pipeline")]
 pub mod aws;
+#[cfg(feature = "pipeline")]
 pub mod backends;
 pub mod cli;
 pub mod cmd;
+#[cfg(feature = "pipeline")]
 pub mod compact;
 pub mod config;
+#[cfg(feature = "pipeline")]
 pub mod counter;
+#[cfg(feature = "pipeline")]
 pub mod dashboard;
 pub mod deadline;
 pub mod error;
 pub mod journal;
+#[cfg(feature = "pipeline")]
 pub mod kinesis;
 #[cfg(feature = "lambda")]
 pub mod lambda;
@@ -21,9 +27,12 @@ pub mod output;
 pub mod payload;
 pub mod sense;
 pub mod signal;
+#[cfg(feature = "pipeline")]
 pub mod sink;
+#[cfg(feature = "pipeline")]
 pub mod store;
 pub mod terminal;
+#[cfg(feature = "pipeline")]
 pub mod up;
 
 use std::process::ExitCode;
@@ -52,14 +61,21 @@ pub(crate) const ERROR_KINDS: &[error::Kind] = &[
     error::diagnosis::<config::ConfigError>,
     error::diagnosis::<error::Hinted>,
     error::diagnosis::<sense::SenseError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<sink::SinkError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<dashboard::quicksight::QuickSightError>,
     #[cfg(feature = "lambda")]
     error::diagnosis::<lambda::LambdaError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<kinesis::KinesisError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<compact::CompactError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<dashboard::DashboardError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<store::StoreError>,
+    #[cfg(feature = "pipeline")]
     error::diagnosis::<counter::CounterError>,
     error::diagnosis::<mqtt::MqttError>,
 ];
@@ -69,6 +85,18 @@ pub fn run() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();
+            if let Some(name) = left_out_command(&err) {
+                eprintln!(
+                    "\nnote: `{name}` is not in this build of iotpipe {} (built without the \
+                     `{}` feature); install the full package, or build with default features",
+                    env!("CARGO_PKG_VERSION"),
+                    if name == "lambda" && cfg!(feature = "pipeline") {
+                        "lambda"
+                    } else {
+                        "pipeline"
+                    },
+                );
+            }
             return if err.use_stderr() {
                 Exit::Usage.into()
             } else {
@@ -90,6 +118,30 @@ pub fn run() -> ExitCode {
             error::exit_code_of(&err, ERROR_KINDS).into()
         }
     }
+}
+
+/// The commands a build without the `pipeline` or `lambda` feature leaves out.
+const PIPELINE_COMMANDS: &[&str] = &[
+    "up",
+    "sink",
+    "counters",
+    "compact",
+    "refresh-dashboard",
+    "kinesis",
+    "objects",
+    "s3",
+    "init",
+];
+
+/// The command `err` did not recognize, when it is one this build left out.
+fn left_out_command(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(name)) = err.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let left_out = (!cfg!(feature = "pipeline") && PIPELINE_COMMANDS.contains(&name.as_str()))
+        || (!cfg!(feature = "lambda") && name == "lambda");
+    left_out.then(|| name.clone())
 }
 
 /// A second Ctrl-C: quit at once. The protocols resume wherever they stopped.

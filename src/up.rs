@@ -1,4 +1,4 @@
-//! `iotpipe up`'s pipeline on one machine: simulated devices publishing
+//! `iotpipe up`'s pipeline on one machine: devices (simulators or the Sense HAT) publishing
 //! through the real MQTT path, the sink landing and counting, compaction
 //! whenever a batch is full, the dashboard after each compaction, and a clean
 //! stop that lands and compacts everything that was acknowledged.
@@ -18,17 +18,17 @@ use crate::mqtt::connection::Link;
 use crate::mqtt::publish;
 use crate::mqtt::subscribe::Subscriber;
 use crate::mqtt::{Role, Session, Settings};
-use crate::payload::{self, ReadingKey};
-use crate::sense::sim::{Sim, SimOptions};
+use crate::payload::{KeyRanges, ReadingKey};
+use crate::sense::Source;
 use crate::signal::Cancel;
 use crate::sink::{Landing, Options, Stats};
 
 /// How `up` runs.
 pub struct Up {
-    pub devices: u32,
+    /// Each publishes through the broker with a connection of its own.
+    pub devices: Vec<Box<dyn Source>>,
     /// Readings per second per device.
     pub rate: f64,
-    pub seed: u64,
     /// Stop after this long; None: at the signal.
     pub duration: Option<Duration>,
     /// At the stop, how long to wait for acknowledged readings to reach the sink.
@@ -49,8 +49,10 @@ pub struct Summary {
     /// Batches compacted after the stop (the partial one among them).
     pub batches_at_end: u64,
     pub dashboard: crate::dashboard::Summary,
-    /// Acknowledged readings that are not a compacted row.
+    /// Acknowledged readings that are not a compacted row (the first 1,000).
     pub lost: Vec<ReadingKey>,
+    /// How many acknowledged readings are not a compacted row.
+    pub lost_count: u64,
     /// Batches that failed at the end: `id: reason`.
     pub skipped: Vec<String>,
     /// The sink was stopped at `drain_timeout` with acknowledged readings missing.
@@ -59,10 +61,9 @@ pub struct Summary {
 
 /// Runs until `cancel` fires or `up.duration` passes, then drains: devices
 /// stop, the sink lands what was acknowledged, everything is compacted.
-pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Summary> {
+pub async fn run(config: &Config, up: Up, cancel: &Cancel) -> anyhow::Result<Summary> {
     let mqtt = config.mqtt.clone();
     let rate = up.rate;
-    let seed = up.seed;
     let quiet = up.quiet;
     let terminal = up.terminal;
     let dashboard_out = config.dashboard.out.clone();
@@ -116,20 +117,11 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
 
     // The devices, each a publisher of its own through the broker.
     let mut devices = Vec::new();
-    for index in 0..up.devices {
-        let device_id = format!("sim-{}", index + 1);
-        let settings = Settings::for_role(config, Role::Device(index + 1), false)?;
+    for (index, source) in (1..).zip(up.devices) {
+        let settings = Settings::for_role(config, Role::Device(index), false)?;
         let link = Link::new(settings, Session::Clean)?;
         let (tx, rx) = mpsc::channel(1024);
-        let sim = Sim::new(SimOptions {
-            seed: seed.wrapping_add(u64::from(index)),
-            device_id,
-            run_id: payload::new_run_id(),
-            start: OffsetDateTime::now_utc(),
-            step: Duration::from_secs_f64(1.0 / rate),
-            imu: false,
-        });
-        let feeder = tokio::spawn(publish::paced(Box::new(sim), rate, None, tx));
+        let feeder = tokio::spawn(publish::paced(source, rate, None, tx));
         let options = publish::Options {
             topic: mqtt.topic.clone(),
             qos: QoS::AtLeastOnce,
@@ -207,7 +199,7 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
     // Stop the devices; they wait for their last acknowledgements.
     let _ = stop_tx.send(true);
     let mut published = 0u64;
-    let mut acked = Vec::new();
+    let mut acked = KeyRanges::default();
     for device in devices {
         let outcome = device.await.context("a device task failed")?;
         published += outcome.report.acknowledged;
@@ -247,9 +239,8 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         }
     }
     // Every acknowledged reading must now be a row.
-    let rows = crate::compact::compacted_keys(&*store).await?;
-    let mut lost: Vec<ReadingKey> = acked.into_iter().filter(|k| !rows.contains(k)).collect();
-    lost.sort();
+    let rows = crate::compact::compacted_ranges(&*store).await?;
+    let lost = acked.difference(&rows);
     let dashboard =
         crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
     Ok(Summary {
@@ -258,8 +249,78 @@ pub async fn run(config: &Config, up: &Up, cancel: &Cancel) -> anyhow::Result<Su
         batches: batches_done + reports.len() as u64,
         batches_at_end: reports.len() as u64,
         dashboard,
-        lost,
+        lost: lost.keys(1000),
+        lost_count: lost.len(),
         skipped,
         waited_out: waiting > 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::{FileChoice, Override};
+    use crate::sense::hat::{HatOptions, SenseHat};
+    use crate::signal::Cancel;
+
+    /// `up --sense` on a Pi, with the Sense HAT's registers on a fake bus:
+    /// every reading the board gives reaches compacted/ once, as the board's device.
+    #[tokio::test]
+    async fn the_sense_hat_as_the_one_device_lands_every_reading() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("iotpipe.toml");
+        std::fs::write(&file, "").expect("config file");
+        let port = crate::mqtt::broker::free_port([127, 0, 0, 1].into(), 0).expect("port");
+        let overrides = [
+            Override::new("data_dir", "test", dir.path().display().to_string()),
+            Override::new("mqtt.port", "test", i64::from(port)),
+            Override::new("counter.threshold", "test", 5),
+            Override::new("sink.buffer_interval", "test", "1s"),
+        ];
+        let choice = FileChoice {
+            explicit: Some(file),
+        };
+        let config = crate::config::resolve(&choice, &overrides)
+            .expect("config")
+            .config;
+        crate::mqtt::broker::start([127, 0, 0, 1].into(), port).expect("broker");
+        let hat = SenseHat::open(
+            Box::new(crate::sense::tests::board()),
+            HatOptions {
+                device_id: "pi-kitchen".into(),
+                cpu_heat: None,
+                reboot_wait: Duration::ZERO,
+            },
+        )
+        .expect("the fake board opens");
+        let up = super::Up {
+            devices: vec![Box::new(hat)],
+            rate: 20.0,
+            duration: Some(Duration::from_secs(4)),
+            drain_timeout: Duration::from_secs(20),
+            quiet: true,
+            terminal: false,
+        };
+        let summary = super::run(&config, up, &Cancel::never())
+            .await
+            .expect("up runs");
+        assert!(
+            summary.published >= 40,
+            "20/s for 4 s: {}",
+            summary.published
+        );
+        assert!(summary.lost.is_empty(), "lost: {:?}", summary.lost);
+        assert_eq!(summary.dashboard.compacted_rows, summary.published);
+        let rows = crate::compact::compacted_ranges(&*crate::backends::data_dir_store(&config))
+            .await
+            .expect("compacted ranges");
+        let ranges: Vec<(&str, &str, u64, u64)> = rows.ranges().collect();
+        assert_eq!(ranges.len(), 1, "one device, one run: {ranges:?}");
+        let (device, _, first, last) = ranges[0];
+        assert_eq!(
+            (device, first, last),
+            ("pi-kitchen", 0, summary.published - 1)
+        );
+    }
 }

@@ -2,8 +2,6 @@
 //! from; `iotpipe config init --from-stack NAME`: an `iotpipe.toml` written from
 //! a deployed `examples/aws/iotpipe.yaml` stack.
 
-use std::path::PathBuf;
-
 use clap::Subcommand;
 use serde::Serialize;
 use toml::Value;
@@ -17,6 +15,7 @@ use crate::output::{Column, Row};
 pub enum ConfigCommand {
     /// Print every key, its effective value and its source (default, file, env or flag)
     Show,
+    #[cfg(feature = "pipeline")]
     /// Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack's outputs
     Init {
         /// The CloudFormation stack to read (aws cloudformation deploy --stack-name)
@@ -24,7 +23,7 @@ pub enum ConfigCommand {
         from_stack: String,
         /// Where to write it
         #[arg(long, value_name = "FILE", default_value = "iotpipe.toml")]
-        file: PathBuf,
+        file: std::path::PathBuf,
         /// Replace the file if it exists
         #[arg(long)]
         force: bool,
@@ -65,6 +64,7 @@ impl Row for KeyRow {
 pub fn run(ctx: &mut Context, command: &ConfigCommand) -> anyhow::Result<Exit> {
     match command {
         ConfigCommand::Show => show(ctx),
+        #[cfg(feature = "pipeline")]
         ConfigCommand::Init {
             from_stack,
             file,
@@ -73,6 +73,7 @@ pub fn run(ctx: &mut Context, command: &ConfigCommand) -> anyhow::Result<Exit> {
     }
 }
 
+#[cfg(feature = "pipeline")]
 /// The stack's outputs and parameters as iotpipe keys.
 fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String {
     let quote = |s: &str| toml::Value::String(s.to_string()).to_string();
@@ -145,6 +146,7 @@ fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String 
     text
 }
 
+#[cfg(feature = "pipeline")]
 fn init(
     ctx: &mut Context,
     name: &str,

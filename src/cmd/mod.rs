@@ -3,18 +3,23 @@
 //! before the command that needs it asks for it.
 
 pub mod args;
+#[cfg(feature = "pipeline")]
 pub mod compact;
 pub mod completions;
 pub mod config;
+#[cfg(feature = "pipeline")]
 pub mod counters;
+#[cfg(feature = "pipeline")]
 pub mod dashboard;
 pub mod doctor;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod publish;
 pub mod sense;
+#[cfg(feature = "pipeline")]
 pub mod sink;
 pub mod tail;
+#[cfg(feature = "pipeline")]
 pub mod up;
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `iotpipe up`: the whole pipeline on one machine. An embedded MQTT broker
-//! (rumqttd), simulated devices publishing through the real MQTT path, the
-//! sink, the counter, compaction whenever a batch is full, and the dashboard
-//! refreshed after each compaction.
+//! (rumqttd), simulated devices (or the Sense HAT, `--sense`) publishing
+//! through the real MQTT path, the sink, the counter, compaction whenever a
+//! batch is full, and the dashboard refreshed after each compaction.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,6 +13,9 @@ use super::Context;
 use crate::config::Override;
 use crate::error::{Exit, Hinted};
 use crate::mqtt::broker;
+use crate::payload;
+use crate::sense::sim::{Sim, SimOptions};
+use crate::sense::{self, Source};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -28,6 +31,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub devices: u32,
 
+    /// Read the Sense HAT (sense.bus) as the one device, instead of simulators:
+    /// the whole pipeline on the Raspberry Pi
+    #[arg(long, conflicts_with_all = ["devices", "seed"])]
+    pub sense: bool,
+
     /// Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]
     #[arg(long, value_name = "DUR", value_parser = super::args::parse_duration)]
     pub duration: Option<Duration>,
@@ -35,6 +43,11 @@ pub struct UpArgs {
     /// Use this MQTT broker instead of the embedded one (HOST:PORT)
     #[arg(long, value_name = "HOST:PORT")]
     pub broker: Option<String>,
+
+    /// Address the embedded broker listens on, at mqtt.port; 0.0.0.0 accepts
+    /// devices on the network (plain MQTT, no authentication) [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR", conflicts_with = "broker")]
+    pub listen: Option<std::net::IpAddr>,
 
     /// At the stop, how long to wait for every acknowledged reading to reach the sink
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = super::args::parse_duration)]
@@ -63,6 +76,38 @@ fn parse_broker(text: &str) -> anyhow::Result<(String, u16)> {
     Ok((host.to_string(), port))
 }
 
+/// The devices publishing through the broker: the Sense HAT, or simulators.
+fn devices(
+    args: &UpArgs,
+    config: &crate::config::Config,
+    rate: f64,
+) -> anyhow::Result<Vec<Box<dyn Source>>> {
+    if args.sense {
+        let hat = sense::open_hardware(
+            config.sense.bus,
+            sense::hat::HatOptions::from_config(config),
+        )?;
+        return Ok(vec![Box::new(hat)]);
+    }
+    let seed = args
+        .seed
+        .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    let step = Duration::from_secs_f64(1.0 / rate);
+    let start = time::OffsetDateTime::now_utc();
+    Ok((0..args.devices)
+        .map(|index| {
+            Box::new(Sim::new(SimOptions {
+                seed: seed.wrapping_add(u64::from(index)),
+                device_id: format!("sim-{}", index + 1),
+                run_id: payload::new_run_id(),
+                start,
+                step,
+                imu: false,
+            })) as Box<dyn Source>
+        })
+        .collect())
+}
+
 pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     let mut overrides = super::args::data_dir_override(args.data_dir.as_deref());
     // Objects every 5 s unless configured: a demo should show data moving.
@@ -72,32 +117,57 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         "5s",
     ));
     let config = ctx.config(overrides.clone())?.config;
-    let (host, port) = match &args.broker {
-        Some(broker) => parse_broker(broker)?,
-        None => {
-            let port = broker::free_port(config.mqtt.port)?;
-            broker::start(port)?;
-            ("127.0.0.1".to_string(), port)
-        }
-    };
-    overrides.push(Override::new("mqtt.host", "--broker", host));
-    overrides.push(Override::new("mqtt.port", "--broker", i64::from(port)));
-    let config = ctx.config(overrides)?.config;
     let rate = args
         .rate
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
+    // The Sense HAT is opened first, so a missing one fails before anything starts.
+    let devices = devices(args, &config, rate)?;
+    let (host, port) = match (&args.broker, args.listen) {
+        (Some(broker), _) => parse_broker(broker)?,
+        (None, Some(address)) if !address.is_loopback() => {
+            // Devices elsewhere are configured with this port: no other will do.
+            broker::start(address, config.mqtt.port)?;
+            tracing::warn!(
+                "the embedded broker accepts anyone who reaches {address}:{}: plain MQTT, no \
+                 authentication; keep it to a network you trust",
+                config.mqtt.port
+            );
+            let local = if address.is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                address.to_string()
+            };
+            (local, config.mqtt.port)
+        }
+        (None, listen) => {
+            let address = listen.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
+            let port = broker::free_port(address, config.mqtt.port)?;
+            broker::start(address, port)?;
+            (address.to_string(), port)
+        }
+    };
+    overrides.push(Override::new("mqtt.host", "--broker", host.clone()));
+    overrides.push(Override::new("mqtt.port", "--broker", i64::from(port)));
+    let config = ctx.config(overrides)?.config;
     let quiet = ctx.quiet;
     if !quiet {
-        let broker = match &args.broker {
-            Some(b) => format!("broker {b}"),
-            None => format!("embedded broker mqtt://127.0.0.1:{port}"),
+        let broker = match (&args.broker, args.listen) {
+            (Some(b), _) => format!("broker {b}"),
+            (None, Some(address)) if !address.is_loopback() => {
+                format!("embedded broker mqtt://{address}:{port}")
+            }
+            (None, _) => format!("embedded broker mqtt://{host}:{port}"),
         };
-        let devices = match args.devices {
-            0 => format!(
+        let devices = match (args.sense, args.devices) {
+            (true, _) => format!(
+                "the Sense HAT on /dev/i2c-{} as {} at {rate} readings/s",
+                config.sense.bus, config.device_id
+            ),
+            (false, 0) => format!(
                 "no simulated devices (publish to it: iotpipe publish -t {})",
                 config.mqtt.topic
             ),
-            n => format!("{n} simulated devices at {rate} readings/s each"),
+            (false, n) => format!("{n} simulated devices at {rate} readings/s each"),
         };
         eprintln!(
             "up: {broker}, {devices}, data in {}, dashboard {}",
@@ -108,11 +178,8 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     }
 
     let up = crate::up::Up {
-        devices: args.devices,
+        devices,
         rate,
-        seed: args
-            .seed
-            .unwrap_or_else(|| uuid::Uuid::new_v4().as_u64_pair().0),
         duration: args.duration,
         drain_timeout: args.drain_timeout,
         quiet,
@@ -120,7 +187,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     };
     let summary = super::runtime()?.block_on(async {
         let cancel = super::on_signals();
-        crate::up::run(&config, &up, &cancel).await
+        crate::up::run(&config, up, &cancel).await
     })?;
     let landed = &summary.landed;
     let line = format!(
@@ -136,7 +203,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         summary.dashboard.path.display()
     );
     ctx.output.summary(&line, Some(&summary))?;
-    if !summary.lost.is_empty() {
+    if summary.lost_count > 0 {
         let shown: Vec<String> = summary
             .lost
             .iter()
@@ -147,10 +214,10 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             Exit::Failure,
             format!(
                 "{} of {} readings published and acknowledged are not in compacted/: {}{}",
-                summary.lost.len(),
+                summary.lost_count,
                 summary.published,
                 shown.join(", "),
-                if summary.lost.len() > 10 { ", ..." } else { "" }
+                if summary.lost_count > 10 { ", ..." } else { "" }
             ),
             if summary.waited_out {
                 "the sink did not receive them before the stop gave up waiting; check the \

@@ -253,22 +253,28 @@ pub fn output_key(day: &str, batch_id: &str) -> String {
     format!("{COMPACTED}dt={day}/batch-{batch_id}.parquet")
 }
 
-/// Every reading in `compacted/` by key, whichever engine wrote it.
-pub async fn compacted_keys(
+/// Every reading in `compacted/`, whichever engine wrote it, from the days'
+/// key-range sidecars (rebuilt where missing): a few bytes per run, however
+/// long the table.
+pub async fn compacted_ranges(
     store: &dyn crate::store::Store,
-) -> Result<std::collections::HashSet<crate::payload::ReadingKey>, CompactError> {
-    let mut keys = std::collections::HashSet::new();
+) -> Result<crate::payload::KeyRanges, CompactError> {
+    let mut days = std::collections::BTreeSet::new();
     for object in store.list(COMPACTED).await? {
-        if object.key.ends_with('/') || object.key.contains("/.") {
+        let Some(day) = object
+            .key
+            .strip_prefix(COMPACTED)
+            .and_then(|key| key.strip_prefix("dt="))
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(day, _)| day.to_string())
+        else {
             continue;
-        }
-        let body = store.get(&object.key).await?;
-        crate::store::content::reading_keys(body, &mut keys).map_err(|reason| {
-            CompactError::Corrupt {
-                key: object.key.clone(),
-                reason,
-            }
-        })?;
+        };
+        days.insert(day);
     }
-    Ok(keys)
+    let mut ranges = crate::payload::KeyRanges::default();
+    for day in days {
+        ranges.extend(day_index::load(store, &day, "").await?);
+    }
+    Ok(ranges)
 }

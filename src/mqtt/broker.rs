@@ -1,13 +1,18 @@
-//! The embedded broker of `iotpipe up`: rumqttd on loopback, in a thread of
-//! its own, for a pipeline that needs no broker installed.
+//! The embedded broker of `iotpipe up`: rumqttd, on loopback unless told
+//! otherwise, in a thread of its own, for a pipeline that needs no broker installed.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
 use anyhow::Context as _;
 
-/// Starts rumqttd on 127.0.0.1:`port` in a thread of its own.
-pub fn start(port: u16) -> anyhow::Result<()> {
+/// Starts rumqttd on `address`:`port` in a thread of its own.
+pub fn start(address: IpAddr, port: u16) -> anyhow::Result<()> {
+    let listen = SocketAddr::new(address, port);
+    // rumqttd logs a failed bind and goes on without the listener: bind first
+    // to report a port in use as such.
+    TcpListener::bind(listen)
+        .with_context(|| format!("the embedded broker cannot listen on {listen}"))?;
     let config = format!(
         r#"
 id = 0
@@ -20,7 +25,7 @@ max_segment_count = 10
 
 [v4.1]
 name = "iotpipe-up"
-listen = "127.0.0.1:{port}"
+listen = "{listen}"
 next_connection_delay_ms = 1
     [v4.1.connections]
     connection_timeout_ms = 60000
@@ -42,21 +47,26 @@ next_connection_delay_ms = 1
         })
         .context("starting the embedded broker")?;
     // Ready once it accepts connections.
+    let reach = if address.is_unspecified() {
+        SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port)
+    } else {
+        listen
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+    while TcpStream::connect(reach).is_err() {
         if std::time::Instant::now() > deadline {
-            anyhow::bail!("the embedded broker did not start listening on 127.0.0.1:{port}");
+            anyhow::bail!("the embedded broker did not start listening on {listen}");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())
 }
 
-/// `preferred` if it is free on 127.0.0.1, else any free port.
-pub fn free_port(preferred: u16) -> anyhow::Result<u16> {
-    if TcpListener::bind((Ipv4Addr::LOCALHOST, preferred)).is_ok() {
+/// `preferred` if it is free on `address`, else any free port.
+pub fn free_port(address: IpAddr, preferred: u16) -> anyhow::Result<u16> {
+    if TcpListener::bind((address, preferred)).is_ok() {
         return Ok(preferred);
     }
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    let listener = TcpListener::bind((address, 0)).context("finding a free port")?;
     Ok(listener.local_addr()?.port())
 }

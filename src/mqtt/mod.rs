@@ -6,6 +6,7 @@
 //! reconnect keeps unsent requests in a queue that a clean session discards, so
 //! iotpipe tracks what is unacknowledged itself and re-sends it (see [`publish`]).
 
+#[cfg(feature = "pipeline")]
 pub mod broker;
 pub mod connection;
 pub mod feed;

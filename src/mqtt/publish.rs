@@ -7,7 +7,7 @@
 //! 65,535 messages lose nothing. A new connection starts with an empty FIFO and
 //! everything unacknowledged is re-sent in id order.
 
-use crate::payload::ReadingKey;
+use crate::payload::{KeyRanges, ReadingKey};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +60,7 @@ pub struct Report {
     pub dropped: u64,
     /// With `track_acked`: the readings the broker acknowledged.
     #[serde(skip)]
-    pub acked_keys: Vec<ReadingKey>,
+    pub acked_keys: KeyRanges,
     pub seconds: f64,
     pub per_second: f64,
     pub interrupted: bool,
@@ -460,9 +460,9 @@ impl Engine {
         if let Some(message) = self.inflight.remove(&id) {
             self.report.acknowledged += 1;
             if self.options.track_acked {
-                self.report
-                    .acked_keys
-                    .extend(ReadingKey::of(&message.payload));
+                if let Some(key) = ReadingKey::of(&message.payload) {
+                    self.report.acked_keys.insert_key(&key);
+                }
             }
             if let Some(outbox) = self.outbox.as_mut() {
                 outbox.ack(id)?;

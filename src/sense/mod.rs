@@ -138,4 +138,4 @@ pub fn open_hardware(bus: u8, options: hat::HatOptions) -> Result<hat::SenseHat,
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

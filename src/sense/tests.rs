@@ -15,7 +15,7 @@ fn le(v: i16) -> [u8; 2] {
 }
 
 /// A full Sense HAT: HTS221 with calibration whose T0/T1 use the msb bits in 0x35.
-fn board() -> FakeBus {
+pub(crate) fn board() -> FakeBus {
     let mut bus = FakeBus::default();
     bus.set(HTS221.address, 0x0F, &[0xBC]);
     let mut cal = [0u8; 16];

@@ -26,7 +26,7 @@ use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
 use crate::journal::{Journal, JournalError, Record};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
-use crate::payload::{self, Reading, ReadingKey};
+use crate::payload::{self, KeyRanges, Reading};
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
 /// Firehose calls it the delivery stream; it names the raw objects.
@@ -123,7 +123,7 @@ pub struct Live {
     objects: std::sync::atomic::AtomicU64,
     subscribed: std::sync::atomic::AtomicU64,
     /// With [`Landing::track_keys`]: every reading journaled so far.
-    keys: std::sync::Mutex<Option<std::collections::HashSet<ReadingKey>>>,
+    keys: std::sync::Mutex<Option<KeyRanges>>,
 }
 
 impl Live {
@@ -138,11 +138,11 @@ impl Live {
         self.subscribed.load(std::sync::atomic::Ordering::Relaxed)
     }
     /// Of `wanted`, the readings not journaled yet (all of them, untracked).
-    pub fn missing<'k>(&self, wanted: &'k [ReadingKey]) -> Vec<&'k ReadingKey> {
+    pub fn missing(&self, wanted: &KeyRanges) -> KeyRanges {
         let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
         match keys.as_ref() {
-            Some(keys) => wanted.iter().filter(|k| !keys.contains(*k)).collect(),
-            None => wanted.iter().collect(),
+            Some(keys) => wanted.difference(keys),
+            None => wanted.clone(),
         }
     }
     fn bump(counter: &std::sync::atomic::AtomicU64) {
@@ -238,7 +238,7 @@ impl Landing {
                     .unwrap_or_else(|e| e.into_inner())
                     .as_mut()
                 {
-                    keys.insert(reading.key());
+                    keys.insert(&reading.device_id, &reading.run_id, reading.seq);
                 }
                 self.readings.extend_from_slice(payload);
                 self.readings.push(b'\n');

@@ -76,29 +76,6 @@ pub fn column<'b, T: Array + 'static>(batch: &'b RecordBatch, name: &str) -> Res
         .ok_or_else(|| format!("{name} is not a {}", std::any::type_name::<T>()))
 }
 
-/// Adds the `(device_id, run_id, seq)` of every row of a compacted Parquet
-/// body to `keys`, reading only those columns.
-pub fn reading_keys(
-    body: Vec<u8>,
-    keys: &mut std::collections::HashSet<crate::payload::ReadingKey>,
-) -> Result<(), String> {
-    use arrow_array::{Int64Array, StringArray};
-    for batch in parquet_columns(body, &["device_id", "run_id", "seq"])? {
-        let batch = batch?;
-        let devices = column::<StringArray>(&batch, "device_id")?;
-        let runs = column::<StringArray>(&batch, "run_id")?;
-        let seqs = column::<Int64Array>(&batch, "seq")?;
-        for i in 0..batch.num_rows() {
-            keys.insert(crate::payload::ReadingKey {
-                device_id: devices.value(i).to_string(),
-                run_id: runs.value(i).to_string(),
-                seq: seqs.value(i).max(0) as u64,
-            });
-        }
-    }
-    Ok(())
-}
-
 /// Rows in a raw (JSON lines, maybe gzip) or compacted (Parquet) object.
 pub async fn object_rows(store: &dyn Store, key: &str) -> Result<u64, String> {
     let body = store.get(key).await.map_err(|e| e.to_string())?;

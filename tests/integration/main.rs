@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod arm64;
 mod assets;
 mod aws;
 mod chaos;

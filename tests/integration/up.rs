@@ -307,6 +307,7 @@ fn up_says_which_acknowledged_readings_did_not_land() {
         summary["published"].as_u64().unwrap(),
         "{summary}"
     );
+    assert_eq!(summary["lost_count"], summary["published"], "{summary}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+#[cfg(feature = "pipeline")]
 mod aws;
 mod device;
 mod mqtt;
@@ -23,6 +24,7 @@ pub enum Area {
     /// The broker: TLS files, certificate, reachability
     Mqtt,
     /// Credentials, bucket, table, Athena, the IoT rule's role
+    #[cfg(feature = "pipeline")]
     Aws,
 }
 
@@ -162,6 +164,7 @@ pub fn run(ctx: &mut Context, args: &DoctorArgs) -> anyhow::Result<Exit> {
                 if wanted(Area::Mqtt) {
                     mqtt::check(&mut report, &config, args.timeout).await;
                 }
+                #[cfg(feature = "pipeline")]
                 if wanted(Area::Aws) {
                     aws::check(&mut report, &config).await;
                 }

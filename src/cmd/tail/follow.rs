@@ -13,6 +13,7 @@ pub(super) enum Step {
     /// Printed this many items (0: something else happened, e.g. a reconnect).
     Printed(u64),
     /// The source ended (every shard of a stream closed).
+    #[cfg_attr(not(feature = "pipeline"), allow(dead_code))]
     Ended,
 }
 

@@ -4,8 +4,10 @@
 //! and `tail s3` print raw objects as they land.
 
 mod follow;
+#[cfg(feature = "pipeline")]
 mod kinesis;
 mod mqtt;
+#[cfg(feature = "pipeline")]
 mod objects;
 
 use clap::Subcommand;
@@ -18,12 +20,15 @@ pub enum TailCommand {
     /// Subscribe to MQTT topics and print what arrives (like mosquitto_sub)
     Mqtt(mqtt::TailMqttArgs),
 
+    #[cfg(feature = "pipeline")]
     /// Print records from a Kinesis data stream: every shard, following reshards
     Kinesis(kinesis::TailKinesisArgs),
 
+    #[cfg(feature = "pipeline")]
     /// Print raw objects as they land in the local store (key, size, rows)
     Objects(objects::TailObjectsArgs),
 
+    #[cfg(feature = "pipeline")]
     /// Print objects as they land in S3 (key, size, rows); needs aws.bucket
     S3(objects::TailS3Args),
 }
@@ -31,8 +36,11 @@ pub enum TailCommand {
 pub fn run(ctx: &mut Context, command: &TailCommand) -> anyhow::Result<Exit> {
     match command {
         TailCommand::Mqtt(args) => mqtt::run(ctx, args),
+        #[cfg(feature = "pipeline")]
         TailCommand::Kinesis(args) => kinesis::run(ctx, args),
+        #[cfg(feature = "pipeline")]
         TailCommand::Objects(args) => objects::run_objects(ctx, args),
+        #[cfg(feature = "pipeline")]
         TailCommand::S3(args) => objects::run_s3(ctx, args),
     }
 }

@@ -200,9 +200,7 @@ impl DayFile {
             return Ok(None);
         };
         let bytes = encoder.finish()?;
-        let mut ranges = self.ranges;
-        ranges.normalize();
-        Ok(Some((bytes, self.rows, ranges)))
+        Ok(Some((bytes, self.rows, self.ranges)))
     }
 }
 

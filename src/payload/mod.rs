@@ -4,6 +4,10 @@
 //! types. Sensors that are absent are omitted, never written as zero.
 //! The schema is documented in `docs/payload.md`.
 
+mod ranges;
+
+pub use ranges::KeyRanges;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
