@@ -271,7 +271,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("iotpipe.toml");
         std::fs::write(&file, "").expect("config file");
-        let port = crate::mqtt::broker::free_port([127, 0, 0, 1].into(), 0).expect("port");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
         let overrides = [
             Override::new("data_dir", "test", dir.path().display().to_string()),
             Override::new("mqtt.port", "test", i64::from(port)),

@@ -103,24 +103,21 @@ impl KeyRanges {
                 .get(device)
                 .and_then(|runs| runs.get(run))
                 .map_or(&[], Vec::as_slice);
-            let mut next = lo;
-            // The ranges of theirs that can overlap [lo, hi], in order.
+            // The first seq not yet known to be covered; None: all of them are.
+            let mut next = Some(lo);
             let first = theirs.partition_point(|(_, their_hi)| *their_hi < lo);
             for &(their_lo, their_hi) in &theirs[first..] {
-                if their_lo > hi || next > hi {
+                let Some(from) = next else { break };
+                if their_lo > hi {
                     break;
                 }
-                if their_lo > next {
-                    missing.push(device, run, (next, their_lo - 1));
+                if their_lo > from {
+                    missing.push(device, run, (from, their_lo - 1));
                 }
-                next = next.max(their_hi.saturating_add(1));
-                if their_hi == u64::MAX {
-                    next = hi.saturating_add(1);
-                    break;
-                }
+                next = (their_hi < hi).then(|| from.max(their_hi + 1));
             }
-            if next <= hi {
-                missing.push(device, run, (next, hi));
+            if let Some(from) = next {
+                missing.push(device, run, (from, hi));
             }
         }
         missing
