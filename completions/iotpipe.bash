@@ -1849,7 +1849,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__up)
-            opts="-o -h -V --data-dir --rate --devices --duration --broker --drain-timeout --seed --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --data-dir --rate --devices --sense --duration --broker --listen --drain-timeout --seed --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1872,6 +1872,10 @@ _iotpipe() {
                     return 0
                     ;;
                 --broker)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

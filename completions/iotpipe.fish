@@ -60,6 +60,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l rate -d 'Readings
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l devices -d 'Number of simulated devices; 0: only what other publishers send to the broker' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l duration -d 'Stop after this long, e.g. 30s or 10m [default: until Ctrl-C]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l broker -d 'Use this MQTT broker instead of the embedded one (HOST:PORT)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l listen -d 'Address the embedded broker listens on, at mqtt.port; 0.0.0.0 accepts devices on the network (plain MQTT, no authentication) [default: 127.0.0.1]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l drain-timeout -d 'At the stop, how long to wait for every acknowledged reading to reach the sink' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l seed -d 'Seed of the simulated devices [default: random]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
@@ -72,6 +73,7 @@ never\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l sense -d 'Read the Sense HAT (sense.bus) as the one device, instead of simulators: the whole pipeline on the Raspberry Pi'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l no-color -d 'Same as --color never'

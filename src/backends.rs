@@ -50,6 +50,7 @@ pub async fn dashboard(config: &Config, html: bool) -> anyhow::Result<Arc<dyn Da
         store,
         counter,
         out: config.dashboard.out.clone(),
+        window: config.dashboard.window,
     }))
 }
 

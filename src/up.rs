@@ -67,6 +67,7 @@ pub async fn run(config: &Config, up: Up, cancel: &Cancel) -> anyhow::Result<Sum
     let quiet = up.quiet;
     let terminal = up.terminal;
     let dashboard_out = config.dashboard.out.clone();
+    let window = config.dashboard.window;
     let stages = Stages::local(config)?;
     let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
     let pipeline = stages.pipeline(engine, None);
@@ -172,7 +173,7 @@ pub async fn run(config: &Config, up: Up, cancel: &Cancel) -> anyhow::Result<Sum
                         &crate::payload::format_ts(OffsetDateTime::now_utc())[11..19],
                         report.compaction.rows_out
                     ));
-                    crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
+                    crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out, window).await?;
                 }
             }
             _ = status.tick() => {
@@ -242,7 +243,7 @@ pub async fn run(config: &Config, up: Up, cancel: &Cancel) -> anyhow::Result<Sum
     let rows = crate::compact::compacted_ranges(&*store).await?;
     let lost = acked.difference(&rows);
     let dashboard =
-        crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out).await?;
+        crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out, window).await?;
     Ok(Summary {
         published,
         landed: stats,

@@ -228,6 +228,11 @@ pub const KEYS: &[Key] = &[
         Some("\"hourly\""),
     ),
     key("dashboard.out", Kind::Path, None),
+    key(
+        "dashboard.window",
+        Kind::Duration { min_ms: 60_000 },
+        Some("\"7d\""),
+    ),
 ];
 
 pub fn find_key(name: &str) -> Option<&'static Key> {

@@ -173,4 +173,7 @@ pub enum Schedule {
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
     pub out: PathBuf,
+    /// How far back the charts reach from the newest reading.
+    #[serde(deserialize_with = "duration")]
+    pub window: Duration,
 }

@@ -63,6 +63,17 @@ struct DeviceData {
 }
 
 impl DeviceData {
+    /// Drops compacted points older than `window_ms` before the device's newest.
+    fn keep_window(&mut self, window_ms: i64) {
+        let Some((newest, _)) = self.latest else {
+            return;
+        };
+        let from = newest.saturating_sub(window_ms);
+        for points in &mut self.compacted {
+            points.retain(|(t, _)| *t >= from);
+        }
+    }
+
     fn add(&mut self, millis: i64, values: [Option<f64>; 3], pending: bool) {
         for (i, value) in values.iter().enumerate() {
             if let Some(v) = value {
@@ -129,36 +140,69 @@ pub struct Html {
     pub store: Arc<dyn Store>,
     pub counter: Arc<dyn Counter>,
     pub out: PathBuf,
+    /// How far back the charts reach from the newest reading.
+    pub window: std::time::Duration,
 }
 
 #[async_trait::async_trait]
 impl Dashboard for Html {
     async fn refresh(&self) -> Result<Refreshed, DashboardError> {
-        refresh(self.store.clone(), self.counter.clone(), &self.out)
-            .await
-            .map(Refreshed::Page)
+        refresh(
+            self.store.clone(),
+            self.counter.clone(),
+            &self.out,
+            self.window,
+        )
+        .await
+        .map(Refreshed::Page)
     }
 }
 
-/// Builds `<out>/index.html` from the store and the counter.
+/// Builds `<out>/index.html` from the store and the counter. Charts reach
+/// `window` back from the newest reading: only the files of those days are
+/// read for points (the others for their row count), so memory stays bounded
+/// however long the table grows.
 pub async fn refresh(
     store: Arc<dyn Store>,
     counter: Arc<dyn Counter>,
     out: &Path,
+    window: std::time::Duration,
 ) -> Result<Summary, DashboardError> {
     let mut devices: BTreeMap<String, DeviceData> = BTreeMap::new();
     let mut summary = Summary::default();
-    for object in store.list(store::COMPACTED).await? {
-        if !object.key.ends_with(".parquet") {
-            continue;
-        }
+    let files: Vec<_> = store
+        .list(store::COMPACTED)
+        .await?
+        .into_iter()
+        .filter(|o| o.key.ends_with(".parquet") && !o.key.contains("/."))
+        .collect();
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    // Points from the start of the day `window` before the newest day on: the
+    // exact cut-off (newest reading - window) is applied once all are read.
+    let first_day = files
+        .iter()
+        .filter_map(|o| day_of(&o.key))
+        .max()
+        .map(|newest| newest.saturating_sub(window_ms.div_euclid(DAY_MS) + 1));
+    for object in &files {
         let body = store.get(&object.key).await?;
-        summary.compacted_rows +=
-            read_compacted(body, &mut devices).map_err(|reason| DashboardError::Read {
-                key: object.key.clone(),
-                reason,
-            })?;
+        let charted = match (day_of(&object.key), first_day) {
+            (Some(day), Some(first)) => day >= first,
+            _ => true,
+        };
+        let read = if charted {
+            read_compacted(body, &mut devices)
+        } else {
+            crate::store::content::parquet_rows(&body)
+        };
+        summary.compacted_rows += read.map_err(|reason| DashboardError::Read {
+            key: object.key.clone(),
+            reason,
+        })?;
         summary.compacted_files += 1;
+    }
+    for data in devices.values_mut() {
+        data.keep_window(window_ms);
     }
     for object in store.list(store::RAW).await? {
         let body = store.get(&object.key).await?;
@@ -213,6 +257,18 @@ pub async fn refresh(
         })?;
     summary.path = path;
     Ok(summary)
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The day number (since 1970-01-01) of a `compacted/dt=YYYY-MM-DD/...` key.
+fn day_of(key: &str) -> Option<i64> {
+    let day = key.split('/').find_map(|part| part.strip_prefix("dt="))?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(day, format).ok()?;
+    Some(i64::from(
+        date.to_julian_day() - time::Date::from_ordinal_date(1970, 1).ok()?.to_julian_day(),
+    ))
 }
 
 /// Adds a compacted file's rows to `devices`; returns how many.

@@ -150,6 +150,33 @@ fn every_row_lands_once_in_typed_parquet_per_day() {
         "raw objects deleted after compaction"
     );
 
+    // The dashboard charts dashboard.window back from each device's newest
+    // reading and counts every row in its tiles.
+    let chart_points = |window: &str| {
+        let run = iotpipe(dir.path())
+            .env("IOTPIPE_DASHBOARD_WINDOW", window)
+            .args(["refresh-dashboard", "--data-dir", "data", "-o", "json"])
+            .run()
+            .success();
+        let summary: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+        assert_eq!(summary["compacted_rows"], 1000, "{summary}");
+        let html = std::fs::read_to_string(data.join("dashboard/index.html")).unwrap();
+        html.split(" points=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap().split(' ').count())
+            .sum::<usize>()
+    };
+    assert_eq!(
+        chart_points("7d"),
+        3 * 1000,
+        "three charts of every reading"
+    );
+    assert_eq!(
+        chart_points("1m"),
+        3 * (61 + 61),
+        "the last minute of each device"
+    );
+
     let types = duckdb(&format!(
         "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{}/compacted/**/*.parquet'))",
         data.display()
