@@ -5,6 +5,7 @@ Throughput counts messages *received* by an independent subscriber, so a tool
 that exits early (mosquitto_pub -l -q 1 past 65,535 messages) is not rewarded.
 """
 
+import json
 import os
 import signal
 import socket
@@ -467,6 +468,57 @@ def bench_footprint():
         broker.stop()
 
 
+def rss_kib(pid):
+    """Resident set size of `pid` and its descendants (qemu-user runs the binary in-process)."""
+    total = 0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            with open(f"/proc/{current}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                pids.extend(int(child) for child in children.read().split())
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            pass
+    return total
+
+
+def bench_soak():
+    """`iotpipe up` with one device for BENCH_SECONDS (default 3600) at BENCH_RATE
+    readings/s (default 1): RSS sampled every 10 s. BENCH_RUNNER (e.g.
+    "qemu-aarch64 -L /usr/aarch64-linux-gnu") runs a cross-built BENCH_IOTPIPE."""
+    seconds = int(os.environ.get("BENCH_SECONDS", "3600"))
+    rate = os.environ.get("BENCH_RATE", "1")
+    runner = os.environ.get("BENCH_RUNNER", "").split()
+    with tempfile.TemporaryDirectory(prefix="iotpipe-soak-") as tmp:
+        cmd = runner + [BIN, "-o", "json", "up", "--devices", "1", "--rate", rate,
+                        "--duration", f"{seconds}s", "--data-dir", os.path.join(tmp, "data")]
+        env = dict(os.environ, IOTPIPE_MQTT_PORT=str(free_port()))
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=tmp)
+        samples = []
+        started = time.monotonic()
+        while proc.poll() is None:
+            samples.append((time.monotonic() - started, rss_kib(proc.pid)))
+            time.sleep(10)
+        out, _ = proc.communicate()
+    summary = json.loads(out) if out.strip() else {}
+    print(f"Soak: iotpipe up, 1 device at {rate} readings/s for {seconds} s"
+          + (f" under {runner[0]}" if runner else ""))
+    print(f"{'minute':>8}{'RSS (MiB)':>12}")
+    for minute in sorted({int(t // 60) for t, _ in samples}):
+        at = [rss for t, rss in samples if int(t // 60) == minute]
+        if minute % max(1, seconds // 60 // 12) == 0 or minute == int(samples[-1][0] // 60):
+            print(f"{minute:>8}{max(at) / 1024:>12.1f}")
+    first = max(rss for t, rss in samples if t < 120)
+    peak = max(rss for _, rss in samples)
+    last = max(rss for t, rss in samples if t >= samples[-1][0] - 120)
+    print(f"peak {peak / 1024:.1f} MiB; last 2 minutes / first 2 minutes: {last / first:.2f}x; "
+          f"{summary.get('published', '?')} readings published, "
+          f"{summary.get('dashboard', {}).get('compacted_rows', '?')} compacted, "
+          f"{summary.get('batches', '?')} batches, exit {proc.returncode}")
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("mqtt", "all"):
@@ -481,5 +533,8 @@ if __name__ == "__main__":
         bench_footprint()
     if which in ("kinesis", "all"):
         bench_kinesis()
-    if which not in ("mqtt", "sink", "compact", "footprint", "kinesis", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint, kinesis or all")
+    if which == "soak":
+        bench_soak()
+    if which not in ("mqtt", "sink", "compact", "footprint", "kinesis", "soak", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint, kinesis, soak "
+                         "or all (soak is not part of all: it takes an hour)")

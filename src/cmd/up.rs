@@ -86,7 +86,21 @@ fn devices(
         let hat = sense::open_hardware(
             config.sense.bus,
             sense::hat::HatOptions::from_config(config),
-        )?;
+        )
+        .map_err(|error| {
+            use crate::error::Diagnose as _;
+            let hint = error.hint().unwrap_or_default();
+            let hint = hint
+                .strip_suffix("; elsewhere, use --sim for simulated readings")
+                .unwrap_or(&hint);
+            Hinted::new(
+                Exit::Failure,
+                error.to_string(),
+                format!(
+                    "{hint}; without a Sense HAT, leave out --sense: `iotpipe up` simulates devices"
+                ),
+            )
+        })?;
         return Ok(vec![Box::new(hat)]);
     }
     let seed = args

@@ -352,3 +352,94 @@ fn with_no_devices_up_lands_and_compacts_what_other_publishers_send() {
     );
     assert_eq!(rows[0]["device"], "other-pi");
 }
+
+#[test]
+fn up_sense_without_a_sense_hat_says_so_and_starts_nothing() {
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .env("IOTPIPE_SENSE_BUS", "250")
+        .args(["up", "--sense", "--duration", "5s"])
+        .run()
+        .expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("/dev/i2c-250 does not exist"), "{err}");
+    assert!(
+        err.contains("raspi-config") && err.contains("leave out --sense"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("iotpipe-data").exists(),
+        "nothing started: {err}"
+    );
+    let both = iotpipe(dir.path())
+        .args(["up", "--sense", "--devices", "2"])
+        .run()
+        .expect_code(2);
+    assert!(
+        both.stderr().contains("cannot be used with"),
+        "{}",
+        both.stderr()
+    );
+}
+
+/// The sockets listening on `port`, as `address:port` in /proc/net/tcp's hex.
+fn listening_on(port: u16) -> Vec<String> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let listening = fields.get(3) == Some(&"0A");
+            (listening && fields[1].ends_with(&format!(":{port:04X}")))
+                .then(|| fields[1].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn up_listen_opens_the_embedded_broker_to_the_network_and_says_so() {
+    use std::io::Read;
+    let dir = temp_dir();
+    let port = free_port();
+    let mut up = iotpipe(dir.path())
+        .env("IOTPIPE_MQTT_PORT", port.to_string())
+        .args([
+            "up",
+            "--devices",
+            "0",
+            "--listen",
+            "0.0.0.0",
+            "--duration",
+            "6s",
+        ])
+        .args(["--data-dir", "data", "-o", "json"])
+        .start();
+    up.wait_for_stderr("the embedded broker starts", |err| {
+        err.contains(&format!("embedded broker mqtt://0.0.0.0:{port}"))
+    });
+    assert_eq!(
+        listening_on(port),
+        [format!("00000000:{port:04X}")],
+        "on every address"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    iotpipe(dir.path())
+        .env("IOTPIPE_DEVICE_ID", "other-pi")
+        .args(["publish", "--sim", "--count", "20", "--rate", "50"])
+        .args(["-p", &port.to_string()])
+        .run()
+        .success();
+    let mut stdout = up.child.stdout.take().expect("piped stdout");
+    let (code, stderr) = up.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no authentication"),
+        "the warning: {stderr}"
+    );
+    let mut json = String::new();
+    stdout.read_to_string(&mut json).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(summary["landed"]["readings"], 20, "{summary}");
+    assert_eq!(summary["dashboard"]["compacted_rows"], 20, "{summary}");
+}
