@@ -6,6 +6,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+/// rumqttd keeps what was published in an in-memory log of this many segments
+/// of this size per topic filter, dropping the oldest segment when full: 32 MiB
+/// in all, a bound for `up` running for weeks (100 MiB x 10 grew by every
+/// reading for days), and still minutes of backlog for a sink that falls behind
+/// at 1,000 readings/s.
+const SEGMENT_BYTES: usize = 2 << 20;
+const SEGMENTS: usize = 16;
+
 /// Starts rumqttd on `address`:`port` in a thread of its own.
 pub fn start(address: IpAddr, port: u16) -> anyhow::Result<()> {
     let listen = SocketAddr::new(address, port);
@@ -20,8 +28,8 @@ id = 0
 id = 0
 max_connections = 1010
 max_outgoing_packet_count = 200
-max_segment_size = 104857600
-max_segment_count = 10
+max_segment_size = {segment}
+max_segment_count = {segments}
 
 [v4.1]
 name = "iotpipe-up"
@@ -33,7 +41,9 @@ next_connection_delay_ms = 1
     max_inflight_count = 100
     dynamic_filters = true
 "#,
-        max = crate::mqtt::IOT_MAX_PAYLOAD * 8
+        max = crate::mqtt::IOT_MAX_PAYLOAD * 8,
+        segment = SEGMENT_BYTES,
+        segments = SEGMENTS,
     );
     let config: rumqttd::Config =
         toml::from_str(&config).context("embedded broker configuration")?;
