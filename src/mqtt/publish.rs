@@ -459,10 +459,10 @@ impl Engine {
     fn acknowledged(&mut self, id: u64) -> Result<(), JournalError> {
         if let Some(message) = self.inflight.remove(&id) {
             self.report.acknowledged += 1;
-            if self.options.track_acked {
-                if let Some(key) = ReadingKey::of(&message.payload) {
-                    self.report.acked_keys.insert_key(&key);
-                }
+            if self.options.track_acked
+                && let Some(key) = ReadingKey::of(&message.payload)
+            {
+                self.report.acked_keys.insert_key(&key);
             }
             if let Some(outbox) = self.outbox.as_mut() {
                 outbox.ack(id)?;
