@@ -320,3 +320,61 @@ fn the_example_matches_what_iotpipe_expects() {
         "the workgroup limits bytes scanned per query"
     );
 }
+
+/// The systemd units (examples/systemd/, shipped in the package) pass
+/// `systemd-analyze verify` with ExecStart pointed at the built binary, run
+/// commands this build has, and share what a service on the Pi needs.
+#[test]
+fn the_systemd_units_verify_and_run_real_commands() {
+    let units = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/systemd");
+    let dir = temp_dir();
+    let binary = env!("CARGO_BIN_EXE_iotpipe");
+    for name in ["iotpipe-publish.service", "iotpipe-up.service"] {
+        let text = std::fs::read_to_string(units.join(name)).unwrap();
+        for line in [
+            "User=iotpipe",
+            "SupplementaryGroups=i2c",
+            "Environment=IOTPIPE_CONFIG=/etc/iotpipe/iotpipe.toml",
+            "Environment=MALLOC_ARENA_MAX=2",
+            "ProtectSystem=strict",
+            "ReadWritePaths=/var/lib/iotpipe",
+            "DeviceAllow=/dev/i2c-1 rw",
+            "KillSignal=SIGTERM",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{name} lacks {line}");
+        }
+        let other = if name == "iotpipe-up.service" {
+            "iotpipe-publish"
+        } else {
+            "iotpipe-up"
+        };
+        assert!(
+            text.contains(&format!("Conflicts={other}.service")),
+            "{name}"
+        );
+        let exec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart=/usr/local/bin/iotpipe "))
+            .unwrap_or_else(|| panic!("{name}: ExecStart runs /usr/local/bin/iotpipe"));
+        // The command line parses: --help after it prints that command's help.
+        let mut args: Vec<&str> = exec.split_whitespace().collect();
+        args.push("--help");
+        iotpipe(dir.path()).args(&args).run().success();
+        let local = dir.path().join(name);
+        std::fs::write(&local, text.replace("/usr/local/bin/iotpipe", binary)).unwrap();
+        let Ok(verify) = std::process::Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&local)
+            .output()
+        else {
+            eprintln!("systemd-analyze is not installed: {name} not verified");
+            continue;
+        };
+        let stderr = String::from_utf8_lossy(&verify.stderr);
+        let complaints: Vec<&str> = stderr.lines().filter(|l| l.contains(name)).collect();
+        assert!(
+            verify.status.success() && complaints.is_empty(),
+            "{name}: {stderr}"
+        );
+    }
+}
