@@ -136,8 +136,12 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
     // The Sense HAT is opened first, so a missing one fails before anything starts.
     let devices = devices(args, &config, rate)?;
-    let (host, port) = match (&args.broker, args.listen) {
-        (Some(broker), _) => parse_broker(broker)?,
+    // Where devices here connect, and how the start-up line names the broker.
+    let (host, port, shown) = match (&args.broker, args.listen) {
+        (Some(broker), _) => {
+            let (host, port) = parse_broker(broker)?;
+            (host, port, format!("broker {broker}"))
+        }
         (None, Some(address)) if !address.is_loopback() => {
             // Devices elsewhere are configured with this port: no other will do.
             broker::start(address, config.mqtt.port)?;
@@ -151,27 +155,22 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             } else {
                 address.to_string()
             };
-            (local, config.mqtt.port)
+            let shown = format!("embedded broker mqtt://{address}:{}", config.mqtt.port);
+            (local, config.mqtt.port, shown)
         }
         (None, listen) => {
             let address = listen.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
             let port = broker::free_port(address, config.mqtt.port)?;
             broker::start(address, port)?;
-            (address.to_string(), port)
+            let shown = format!("embedded broker mqtt://{address}:{port}");
+            (address.to_string(), port, shown)
         }
     };
-    overrides.push(Override::new("mqtt.host", "--broker", host.clone()));
+    overrides.push(Override::new("mqtt.host", "--broker", host));
     overrides.push(Override::new("mqtt.port", "--broker", i64::from(port)));
     let config = ctx.config(overrides)?.config;
     let quiet = ctx.quiet;
     if !quiet {
-        let broker = match (&args.broker, args.listen) {
-            (Some(b), _) => format!("broker {b}"),
-            (None, Some(address)) if !address.is_loopback() => {
-                format!("embedded broker mqtt://{address}:{port}")
-            }
-            (None, _) => format!("embedded broker mqtt://{host}:{port}"),
-        };
         let devices = match (args.sense, args.devices) {
             (true, _) => format!(
                 "the Sense HAT on /dev/i2c-{} as {} at {rate} readings/s",
@@ -184,7 +183,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             (false, n) => format!("{n} simulated devices at {rate} readings/s each"),
         };
         eprintln!(
-            "up: {broker}, {devices}, data in {}, dashboard {}",
+            "up: {shown}, {devices}, data in {}, dashboard {}",
             config.data_dir.display(),
             config.dashboard.out.join("index.html").display()
         );

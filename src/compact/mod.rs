@@ -253,25 +253,26 @@ pub fn output_key(day: &str, batch_id: &str) -> String {
     format!("{COMPACTED}dt={day}/batch-{batch_id}.parquet")
 }
 
+/// The `<day>` of a `compacted/dt=<day>/...` key ([`output_key`]'s, or a sidecar's).
+pub fn day_of_key(key: &str) -> Option<&str> {
+    key.strip_prefix(COMPACTED)?
+        .strip_prefix("dt=")?
+        .split_once('/')
+        .map(|(day, _)| day)
+}
+
 /// Every reading in `compacted/`, whichever engine wrote it, from the days'
 /// key-range sidecars (rebuilt where missing): a few bytes per run, however
 /// long the table.
 pub async fn compacted_ranges(
     store: &dyn crate::store::Store,
 ) -> Result<crate::payload::KeyRanges, CompactError> {
-    let mut days = std::collections::BTreeSet::new();
-    for object in store.list(COMPACTED).await? {
-        let Some(day) = object
-            .key
-            .strip_prefix(COMPACTED)
-            .and_then(|key| key.strip_prefix("dt="))
-            .and_then(|rest| rest.split_once('/'))
-            .map(|(day, _)| day.to_string())
-        else {
-            continue;
-        };
-        days.insert(day);
-    }
+    let days: std::collections::BTreeSet<String> = store
+        .list(COMPACTED)
+        .await?
+        .iter()
+        .filter_map(|object| day_of_key(&object.key).map(str::to_string))
+        .collect();
     let mut ranges = crate::payload::KeyRanges::default();
     for day in days {
         ranges.extend(day_index::load(store, &day, "").await?);

@@ -170,23 +170,28 @@ pub async fn refresh(
 ) -> Result<Summary, DashboardError> {
     let mut devices: BTreeMap<String, DeviceData> = BTreeMap::new();
     let mut summary = Summary::default();
+    // Each data file with its day number.
     let files: Vec<_> = store
         .list(store::COMPACTED)
         .await?
         .into_iter()
         .filter(|o| o.key.ends_with(".parquet") && !o.key.contains("/."))
+        .map(|o| {
+            let day = day_of(&o.key);
+            (o, day)
+        })
         .collect();
     let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     // Points from the start of the day `window` before the newest day on: the
     // exact cut-off (newest reading - window) is applied once all are read.
     let first_day = files
         .iter()
-        .filter_map(|o| day_of(&o.key))
+        .filter_map(|(_, day)| *day)
         .max()
         .map(|newest| newest.saturating_sub(window_ms.div_euclid(DAY_MS) + 1));
-    for object in &files {
+    for (object, day) in &files {
         let body = store.get(&object.key).await?;
-        let charted = match (day_of(&object.key), first_day) {
+        let charted = match (*day, first_day) {
             (Some(day), Some(first)) => day >= first,
             _ => true,
         };
@@ -263,7 +268,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The day number (since 1970-01-01) of a `compacted/dt=YYYY-MM-DD/...` key.
 fn day_of(key: &str) -> Option<i64> {
-    let day = key.split('/').find_map(|part| part.strip_prefix("dt="))?;
+    let day = crate::compact::day_of_key(key)?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let date = time::Date::parse(day, format).ok()?;
     Some(i64::from(
