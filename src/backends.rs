@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::compact::athena::AthenaEngine;
 use crate::compact::local::LocalEngine;
-use crate::compact::{Compactor, Engine, FailPoint, Lease, Pipeline};
+use crate::compact::{Compactor, Engine, FailPoint, Lease, Pipeline, TableSetup};
 use crate::config::{Backend, Config};
 use crate::counter::Counter;
 use crate::counter::dynamodb::DynamoCounter;
@@ -121,24 +121,39 @@ impl Stages {
         threads: Option<usize>,
         cancel: Cancel,
     ) -> anyhow::Result<Arc<dyn Compactor>> {
-        match (engine, &self.aws) {
-            (Engine::Local, _) => Ok(Arc::new(
+        match engine {
+            Engine::Local => Ok(Arc::new(
                 LocalEngine::new(self.store.clone(), threads)
                     .with_row_group_rows(config.compact.row_group_rows as usize),
             )),
-            (Engine::Athena, Some(aws)) => Ok(Arc::new(AthenaEngine::new(
-                crate::aws::athena(&aws.sdk),
-                aws.store.clone(),
-                &config.athena,
-                cancel,
-            ))),
-            (Engine::Athena, None) => Err(Hinted::new(
+            Engine::Athena => Ok(Arc::new(self.athena(config, cancel)?)),
+        }
+    }
+
+    /// What `compact --init` creates: Athena's database and tables.
+    pub fn table_setup(
+        &self,
+        config: &Config,
+        cancel: Cancel,
+    ) -> anyhow::Result<Box<dyn TableSetup>> {
+        Ok(Box::new(self.athena(config, cancel)?))
+    }
+
+    fn athena(&self, config: &Config, cancel: Cancel) -> anyhow::Result<AthenaEngine> {
+        let Some(aws) = &self.aws else {
+            return Err(Hinted::new(
                 Exit::Usage,
                 "the Athena engine works on S3 and DynamoDB, but backend is \"local\"",
                 "set backend = \"aws\" (or IOTPIPE_BACKEND=aws) with aws.bucket, or use --engine local",
             )
-            .into()),
-        }
+            .into());
+        };
+        Ok(AthenaEngine::new(
+            crate::aws::athena(&aws.sdk),
+            aws.store.clone(),
+            &config.athena,
+            cancel,
+        ))
     }
 
     /// The compaction protocol over these stages with `engine`.

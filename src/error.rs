@@ -65,7 +65,7 @@ impl Diagnose for Hinted {
 }
 
 /// Finds one error kind in a cause chain: `diagnosis::<StoreError>`.
-pub type Kind = for<'e> fn(&'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose>;
+pub type ErrorKind = for<'e> fn(&'e (dyn std::error::Error + 'static)) -> Option<&'e dyn Diagnose>;
 
 pub fn diagnosis<'e, T: Diagnose + std::error::Error + 'static>(
     cause: &'e (dyn std::error::Error + 'static),
@@ -74,17 +74,17 @@ pub fn diagnosis<'e, T: Diagnose + std::error::Error + 'static>(
 }
 
 /// The first cause in the chain whose kind is one of `kinds`.
-fn find<'e>(err: &'e anyhow::Error, kinds: &[Kind]) -> Option<&'e dyn Diagnose> {
+fn find<'e>(err: &'e anyhow::Error, kinds: &[ErrorKind]) -> Option<&'e dyn Diagnose> {
     err.chain()
         .find_map(|cause| kinds.iter().find_map(|kind| kind(cause)))
 }
 
 /// The exit code for an error: the first cause in the chain whose kind decides it.
-pub fn exit_code_of(err: &anyhow::Error, kinds: &[Kind]) -> Exit {
+pub fn exit_code_of(err: &anyhow::Error, kinds: &[ErrorKind]) -> Exit {
     find(err, kinds).map_or(Exit::Failure, Diagnose::exit)
 }
 
-pub fn hint_of(err: &anyhow::Error, kinds: &[Kind]) -> Option<String> {
+pub fn hint_of(err: &anyhow::Error, kinds: &[ErrorKind]) -> Option<String> {
     err.chain().find_map(|cause| {
         kinds
             .iter()
@@ -99,7 +99,13 @@ pub fn hint_of(err: &anyhow::Error, kinds: &[Kind]) -> Option<String> {
 /// "service error" at the top. A backtrace is shown only with `-v`.
 /// `terminal`: stderr is one, so control characters in the message (an S3
 /// key, a broker's or AWS's text) are escaped.
-pub fn report(err: &anyhow::Error, kinds: &[Kind], verbose: bool, color: bool, terminal: bool) {
+pub fn report(
+    err: &anyhow::Error,
+    kinds: &[ErrorKind],
+    verbose: bool,
+    color: bool,
+    terminal: bool,
+) {
     let mut stderr = std::io::stderr().lock();
     let (red, yellow, reset) = if color {
         let red = anstyle::Style::new()

@@ -29,7 +29,7 @@ pub enum Start {
 
 /// One record as read.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub struct StreamRecord {
     pub shard: String,
     pub sequence: String,
     pub data: Vec<u8>,
@@ -105,7 +105,7 @@ pub async fn follow_stream(
     config: &crate::config::Config,
     stream: String,
     start: Start,
-) -> mpsc::Receiver<Result<Record, KinesisError>> {
+) -> mpsc::Receiver<Result<StreamRecord, KinesisError>> {
     let sdk = crate::aws::sdk_config(&config.aws).await;
     follow(crate::aws::kinesis(&sdk), stream, start)
 }
@@ -117,7 +117,7 @@ pub fn follow(
     client: Client,
     stream: String,
     start: Start,
-) -> mpsc::Receiver<Result<Record, KinesisError>> {
+) -> mpsc::Receiver<Result<StreamRecord, KinesisError>> {
     let (tx, rx) = mpsc::channel(10_000);
     tokio::spawn(async move {
         let reader = Reader {
@@ -138,7 +138,7 @@ struct Reader {
     client: Client,
     stream: String,
     start: Start,
-    tx: mpsc::Sender<Result<Record, KinesisError>>,
+    tx: mpsc::Sender<Result<StreamRecord, KinesisError>>,
 }
 
 impl Reader {
@@ -350,7 +350,7 @@ impl Reader {
                 last = Some(record.sequence_number().to_string());
                 let sent = self
                     .tx
-                    .send(Ok(Record {
+                    .send(Ok(StreamRecord {
                         shard: shard.clone(),
                         sequence: record.sequence_number().to_string(),
                         data: record.data().as_ref().to_vec(),

@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use serde::Serialize;
 
 use crate::backends::Stages;
-use crate::compact::{Drain, Engine, Pipeline};
+use crate::compact::{BatchOutcome, Drain, Engine, Pipeline, Watcher};
 use crate::config::{Config, LambdaCompact};
 use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
@@ -59,7 +59,7 @@ impl Diagnose for LambdaError {
 
 /// What one invocation did.
 #[derive(Debug, Default, Serialize)]
-pub struct Summary {
+pub struct Invocation {
     pub recorded: u64,
     pub duplicates: u64,
     /// Records that are not new raw objects of this bucket (deletions,
@@ -132,7 +132,7 @@ impl Handler {
         let response = match source.as_deref() {
             Some("aws:s3") => {
                 let event: S3Event = serde_json::from_value(event).map_err(malformed("S3"))?;
-                let mut summary = Summary::default();
+                let mut summary = Invocation::default();
                 self.record(&event, &mut summary).await?;
                 self.claim(&mut summary).await?;
                 serde_json::to_value(&summary)
@@ -156,7 +156,11 @@ impl Handler {
     }
 
     /// Records the object-created records of an S3 event.
-    pub async fn record(&self, event: &S3Event, summary: &mut Summary) -> Result<(), LambdaError> {
+    pub async fn record(
+        &self,
+        event: &S3Event,
+        summary: &mut Invocation,
+    ) -> Result<(), LambdaError> {
         for record in &event.records {
             let created = record
                 .event_name
@@ -193,7 +197,7 @@ impl Handler {
     }
 
     /// Claims full batches and compacts each (when configured).
-    async fn claim(&self, summary: &mut Summary) -> Result<(), LambdaError> {
+    async fn claim(&self, summary: &mut Invocation) -> Result<(), LambdaError> {
         let Some(pipeline) = &self.pipeline else {
             while let Some(batch) = self.counter.claim_next(self.threshold, false).await? {
                 summary.claimed.push(batch.id);
@@ -202,21 +206,22 @@ impl Handler {
         };
         let claims = Drain {
             resume: false,
-            ..self.drain()
+            ..Drain::full_batches(self.threshold)
         };
-        drain(pipeline, claims, summary, true).await
-    }
-
-    /// Compaction in an invocation: a failed batch is marked failed and left to
-    /// the scheduled run, and the next one goes on.
-    fn drain(&self) -> Drain {
-        Drain::full_batches(self.threshold)
+        let mut tally = Tally {
+            summary,
+            claimed: true,
+        };
+        pipeline
+            .drain(&claims, &Cancel::never(), &mut tally)
+            .await?;
+        Ok(())
     }
 
     /// S3 events delivered through SQS: a message that cannot be recorded is
     /// reported back so that SQS delivers it again; the others are done.
     pub async fn handle_sqs(&self, event: &SqsEvent) -> Result<SqsBatchResponse, LambdaError> {
-        let mut summary = Summary::default();
+        let mut summary = Invocation::default();
         let mut response = SqsBatchResponse::default();
         for message in &event.records {
             let id = message.message_id.clone().unwrap_or_default();
@@ -256,7 +261,7 @@ impl Handler {
     /// or the queue gave up on): lists `raw/` from an hour before the newest
     /// key the last pass saw — the whole prefix the first time — and records
     /// each object; recording is idempotent, so what was counted stays once.
-    pub async fn count_missed(&self, summary: &mut Summary) -> Result<(), LambdaError> {
+    pub async fn count_missed(&self, summary: &mut Invocation) -> Result<(), LambdaError> {
         let last = self.counter.checkpoint(LISTING_PASS).await?;
         let mut watch = crate::store::Watch::resuming(&*self.store, RAW, last);
         for object in watch.new_objects().await? {
@@ -277,48 +282,54 @@ impl Handler {
     /// The scheduled run: failed batches, claimed ones whose claimer is gone
     /// and compacted ones with raw leftovers are finished; then any full batch
     /// is claimed.
-    pub async fn resume(&self) -> Result<Summary, LambdaError> {
-        let mut summary = Summary::default();
+    pub async fn resume(&self) -> Result<Invocation, LambdaError> {
+        let mut summary = Invocation::default();
         self.count_missed(&mut summary).await?;
         if let Some(pipeline) = &self.pipeline {
             let resumed = Drain {
                 claim: false,
-                ..self.drain()
+                ..Drain::full_batches(self.threshold)
             };
-            drain(pipeline, resumed, &mut summary, false).await?;
+            let mut tally = Tally {
+                summary: &mut summary,
+                claimed: false,
+            };
+            pipeline
+                .drain(&resumed, &Cancel::never(), &mut tally)
+                .await?;
         }
         self.claim(&mut summary).await?;
         Ok(summary)
     }
 }
 
-/// Runs `work` to its end into `summary` (`claimed`: the batches are new claims).
-async fn drain(
-    pipeline: &Pipeline,
-    work: Drain,
-    summary: &mut Summary,
+/// Fills an invocation's response as its batches end: a failed batch is
+/// marked failed and left to the scheduled run, and the next one goes on.
+struct Tally<'s> {
+    summary: &'s mut Invocation,
+    /// The batches are this invocation's new claims.
     claimed: bool,
-) -> Result<(), LambdaError> {
-    let mut drainer = pipeline.drain(work);
-    while let Some(done) = drainer.next(&Cancel::never()).await? {
-        let batch = match done {
+}
+
+impl Watcher for Tally<'_> {
+    fn finished(&mut self, outcome: &BatchOutcome) {
+        let batch = match outcome {
             Ok(report) => {
-                summary.compacted.push(report.batch.clone());
-                report.batch
+                self.summary.compacted.push(report.batch.clone());
+                &report.batch
             }
             Err(failure) => {
-                summary.failed.push(FailedBatch {
+                self.summary.failed.push(FailedBatch {
                     batch: failure.batch.clone(),
                     error: failure.error.to_string(),
                 });
-                failure.batch
+                &failure.batch
             }
         };
-        if claimed {
-            summary.claimed.push(batch);
+        if self.claimed {
+            self.summary.claimed.push(batch.clone());
         }
     }
-    Ok(())
 }
 
 /// What the Lambda runtime sets, and lambda_runtime needs, in a function.

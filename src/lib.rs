@@ -25,6 +25,7 @@ pub mod lambda;
 pub mod mqtt;
 pub mod output;
 pub mod payload;
+pub mod progress;
 pub mod sense;
 pub mod signal;
 #[cfg(feature = "pipeline")]
@@ -57,7 +58,7 @@ fn arguments() -> Vec<std::ffi::OsString> {
 
 /// The error kinds that decide exit codes and hints, outermost layers first
 /// (a sink error wraps an MQTT one and says so itself).
-pub(crate) const ERROR_KINDS: &[error::Kind] = &[
+pub(crate) const ERROR_KINDS: &[error::ErrorKind] = &[
     error::diagnosis::<config::ConfigError>,
     error::diagnosis::<error::Hinted>,
     error::diagnosis::<sense::SenseError>,

@@ -3,25 +3,30 @@
 //! whenever a batch is full, the dashboard after each compaction, and a clean
 //! stop that lands and compacts everything that was acknowledged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use rumqttc::QoS;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::backends::Stages;
-use crate::compact::{Drain, Engine};
+use crate::compact::{BatchOutcome, Drain, Engine, Pipeline, Watcher};
 use crate::config::Config;
+use crate::counter::Counter;
 use crate::mqtt::connection::Link;
-use crate::mqtt::publish;
+use crate::mqtt::publish::{self, PublishOptions};
 use crate::mqtt::subscribe::Subscriber;
-use crate::mqtt::{Role, Session, Settings};
+use crate::mqtt::{ClientRole, Session, Settings};
 use crate::payload::{KeyRanges, ReadingKey};
 use crate::sense::Source;
 use crate::signal::Cancel;
-use crate::sink::{Landing, Options, Stats};
+use crate::sink::{Landing, LandingOptions, Live, SinkError, Stats};
+use crate::store::ObjectInfo;
+use crate::store::Store;
 
 /// How `up` runs.
 pub struct Up {
@@ -33,22 +38,34 @@ pub struct Up {
     pub duration: Option<Duration>,
     /// At the stop, how long to wait for acknowledged readings to reach the sink.
     pub drain_timeout: Duration,
-    /// Print the status line (stderr).
-    pub quiet: bool,
-    /// stderr is a terminal: the status line redraws in place every second.
-    pub terminal: bool,
+    /// How often [`UpStatus`] is reported while running.
+    pub status_every: Duration,
+}
+
+/// How the pipeline stands, reported every [`Up::status_every`] while it runs.
+#[derive(Debug, Clone)]
+pub struct UpStatus {
+    /// Readings the sink journaled per second since the last report.
+    pub per_second: f64,
+    pub readings: u64,
+    pub objects: u64,
+    pub pending: u64,
+    pub threshold: u32,
+    pub batches: u64,
+    /// When the last batch was compacted (UTC time of day) and its rows.
+    pub last_compaction: Option<(String, u64)>,
 }
 
 /// What a run of `up` did.
 #[derive(serde::Serialize)]
-pub struct Summary {
+pub struct UpOutcome {
     /// Readings the broker acknowledged to the devices.
     pub published: u64,
     pub landed: Stats,
     pub batches: u64,
     /// Batches compacted after the stop (the partial one among them).
     pub batches_at_end: u64,
-    pub dashboard: crate::dashboard::Summary,
+    pub dashboard: crate::dashboard::PageSummary,
     /// Acknowledged readings that are not a compacted row (the first 1,000).
     pub lost: Vec<ReadingKey>,
     /// How many acknowledged readings are not a compacted row.
@@ -61,200 +78,355 @@ pub struct Summary {
 
 /// Runs until `cancel` fires or `up.duration` passes, then drains: devices
 /// stop, the sink lands what was acknowledged, everything is compacted.
-pub async fn run(config: &Config, up: Up, cancel: &Cancel) -> anyhow::Result<Summary> {
-    let mqtt = config.mqtt.clone();
-    let rate = up.rate;
-    let quiet = up.quiet;
-    let terminal = up.terminal;
-    let dashboard_out = config.dashboard.out.clone();
-    let window = config.dashboard.window;
+/// `status` hears how the pipeline stands every [`Up::status_every`].
+pub async fn run(
+    config: &Config,
+    up: Up,
+    cancel: &Cancel,
+    status: &mut dyn FnMut(&UpStatus),
+) -> anyhow::Result<UpOutcome> {
     let stages = Stages::local(config)?;
     let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
     let pipeline = stages.pipeline(engine, None);
-    let Stages { store, counter, .. } = stages;
-    let threshold = config.counter.threshold;
-    let started = Instant::now();
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
+    let dashboard = DashboardPage::new(config, &stages);
+    let mut sink = SinkTask::start(config, &stages).await?;
+    let fleet = Fleet::start(config, up.devices, up.rate)?;
+
+    let mut compactor = Compactions {
+        pipeline: &pipeline,
+        dashboard: &dashboard,
+        threshold: config.counter.threshold,
+        batches: 0,
+        last: None,
     };
-
-    // The sink, subscribed before any device publishes.
-    let sink_settings = Settings::for_role(config, Role::UpSink, false)?;
-    let mut subscriber = Subscriber::new(
-        sink_settings,
-        std::slice::from_ref(&mqtt.topic),
-        QoS::AtLeastOnce,
-        Session::Persistent,
-    )?;
-    let options = Options::from(&config.sink);
-    let mut landing = Landing::open(
-        store.clone(),
-        counter.clone(),
-        &config.data_dir.join("sink-journal"),
-        options,
-    )
-    .await?;
-    landing.track_keys();
-    let sink_messages = landing.live();
-    let (landed_tx, mut landed_rx) = mpsc::unbounded_channel();
-    let (sink_stop_tx, sink_stop_rx) = watch::channel(false);
-    let sink = tokio::spawn(async move {
-        crate::sink::serve(
-            &mut subscriber,
-            &mut landing,
-            stopped(sink_stop_rx),
-            Some(&landed_tx),
-        )
-        .await?;
-        let stats = landing.close().await?;
-        subscriber.disconnect().await;
-        Ok::<_, crate::sink::SinkError>(stats)
-    });
-    let subscribed = Instant::now() + Duration::from_secs(10);
-    while sink_messages.subscribed() == 0 && Instant::now() < subscribed {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-
-    // The devices, each a publisher of its own through the broker.
-    let mut devices = Vec::new();
-    for (index, source) in (1..).zip(up.devices) {
-        let settings = Settings::for_role(config, Role::Device(index), false)?;
-        let link = Link::new(settings, Session::Clean)?;
-        let (tx, rx) = mpsc::channel(1024);
-        let feeder = tokio::spawn(publish::paced(source, rate, None, tx));
-        let options = publish::Options {
-            topic: mqtt.topic.clone(),
-            qos: QoS::AtLeastOnce,
-            retry_for: None,
-            drain_for: Duration::from_secs(10),
-            track_acked: true,
-        };
-        let stop = stopped(stop_rx.clone());
-        devices.push(tokio::spawn(async move {
-            let outcome = publish::run(link, options, None, rx, stop).await;
-            feeder.abort();
-            outcome
-        }));
-    }
-
-    // Compaction after each object while batches are full; status line.
-    let mut status = tokio::time::interval(if terminal {
-        Duration::from_secs(1)
-    } else {
-        Duration::from_secs(10)
-    });
-    let mut last_compaction: Option<String> = None;
-    let mut batches_done = 0u64;
-    let interrupt = cancel.cancelled();
-    tokio::pin!(interrupt);
-    let end = crate::deadline::sleep_until(up.duration.map(|d| started + d));
-    tokio::pin!(end);
-    let mut last_count = (started, 0u64);
+    let deadline = up.duration.map(|d| Instant::now() + d);
+    let mut reporter = StatusReporter::new(&sink.live, stages.counter.clone(), up.status_every);
     loop {
         tokio::select! {
-            () = &mut interrupt => break,
-            () = &mut end => break,
-            Some(_) = landed_rx.recv() => {
-                // A failed batch is retried at the end; the demo goes on.
-                let full = Drain { resume: false, ..Drain::full_batches(threshold) };
-                let mut drainer = pipeline.drain(full);
-                while let Some(done) = drainer.next(&Cancel::never()).await? {
-                    let report = match done {
-                        Ok(report) => report,
-                        Err(failure) => {
-                            tracing::error!("batch {} failed: {}; retried at the end", failure.batch, failure.error);
-                            continue;
-                        }
-                    };
-                    batches_done += 1;
-                    last_compaction = Some(format!(
-                        "{} ({} rows)",
-                        &crate::payload::format_ts(OffsetDateTime::now_utc())[11..19],
-                        report.compaction.rows_out
-                    ));
-                    crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out, window).await?;
-                }
-            }
-            _ = status.tick() => {
-                if !quiet {
-                    let messages = sink_messages.messages();
-                    let now = Instant::now();
-                    let per_second = (messages - last_count.1) as f64 / now.duration_since(last_count.0).as_secs_f64().max(1e-3);
-                    last_count = (now, messages);
-                    let line = format!(
-                        "up: {per_second:.1} readings/s | {messages} readings | {} objects | {} pending of {threshold} | {batches_done} batches | last compaction {}",
-                        sink_messages.objects(),
-                        counter.pending().await?,
-                        last_compaction.as_deref().unwrap_or("-"),
-                    );
-                    if terminal { eprint!("\r\x1b[2K{line}"); } else { eprintln!("{line}"); }
-                }
-            }
+            () = cancel.cancelled() => break,
+            () = crate::deadline::sleep_until(deadline) => break,
+            Some(_) = sink.landed.recv() => compactor.full_batches().await?,
+            () = reporter.tick() => status(&reporter.status(&compactor).await?),
         }
-    }
-    if terminal && !quiet {
-        eprintln!();
     }
 
-    // Stop the devices; they wait for their last acknowledgements.
-    let _ = stop_tx.send(true);
-    let mut published = 0u64;
-    let mut acked = KeyRanges::default();
-    for device in devices {
-        let outcome = device.await.context("a device task failed")?;
-        published += outcome.report.acknowledged;
-        acked.extend(outcome.report.acked_keys);
-        if let Some(error) = outcome.error {
-            return Err(error.into());
-        }
-    }
-    // Let the sink journal every reading the broker acknowledged (by key, not
-    // by count: redeliveries and rejects count too), then stop it.
-    let caught_up = Instant::now() + up.drain_timeout;
-    let mut waiting = sink_messages.missing(&acked).len();
-    while waiting > 0 && Instant::now() < caught_up {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        waiting = sink_messages.missing(&acked).len();
-    }
-    if waiting > 0 {
-        tracing::warn!(
-            "{waiting} acknowledged readings had not reached the sink after {}; stopping it anyway",
-            humantime::format_duration(up.drain_timeout)
-        );
-    }
-    let _ = sink_stop_tx.send(true);
-    let stats = sink.await.context("the sink task failed")??;
-
-    // Compact everything landed, full batch or not, and draw the final dashboard.
-    let mut reports = Vec::new();
-    let mut skipped = Vec::new();
-    let mut drainer = pipeline.drain(Drain {
-        partial: true,
-        ..Drain::full_batches(threshold)
-    });
-    while let Some(done) = drainer.next(&Cancel::never()).await? {
-        match done {
-            Ok(report) => reports.push(report),
-            Err(failure) => skipped.push(format!("{}: {}", failure.batch, failure.error)),
-        }
-    }
+    let acknowledged = fleet.stop().await?;
+    let (landed, waited_out) = sink
+        .stop_once_landed(&acknowledged.keys, up.drain_timeout)
+        .await?;
+    let (at_end, skipped) = compactor.everything().await?;
     // Every acknowledged reading must now be a row.
-    let rows = crate::compact::compacted_ranges(&*store).await?;
-    let lost = acked.difference(&rows);
-    let dashboard =
-        crate::dashboard::refresh(store.clone(), counter.clone(), &dashboard_out, window).await?;
-    Ok(Summary {
-        published,
-        landed: stats,
-        batches: batches_done + reports.len() as u64,
-        batches_at_end: reports.len() as u64,
-        dashboard,
+    let rows = crate::compact::compacted_ranges(&*stages.store).await?;
+    let lost = acknowledged.keys.difference(&rows);
+    Ok(UpOutcome {
+        published: acknowledged.count,
+        landed,
+        batches: compactor.batches,
+        batches_at_end: at_end,
+        dashboard: dashboard.draw().await?,
         lost: lost.keys(1000),
         lost_count: lost.len(),
         skipped,
-        waited_out: waiting > 0,
+        waited_out,
     })
+}
+
+/// The HTML dashboard of the data dir, redrawn after compactions.
+struct DashboardPage {
+    store: Arc<dyn Store>,
+    counter: Arc<dyn Counter>,
+    out: std::path::PathBuf,
+    window: Duration,
+}
+
+impl DashboardPage {
+    fn new(config: &Config, stages: &Stages) -> DashboardPage {
+        DashboardPage {
+            store: stages.store.clone(),
+            counter: stages.counter.clone(),
+            out: config.dashboard.out.clone(),
+            window: config.dashboard.window,
+        }
+    }
+
+    async fn draw(
+        &self,
+    ) -> Result<crate::dashboard::PageSummary, crate::dashboard::DashboardError> {
+        crate::dashboard::refresh(
+            self.store.clone(),
+            self.counter.clone(),
+            &self.out,
+            self.window,
+        )
+        .await
+    }
+}
+
+/// Compaction while `up` runs (full batches, after each object) and at its
+/// end (everything), with the dashboard redrawn after each drain that
+/// compacted something.
+struct Compactions<'p> {
+    pipeline: &'p Pipeline,
+    dashboard: &'p DashboardPage,
+    threshold: u32,
+    /// Batches compacted so far.
+    batches: u64,
+    last: Option<(String, u64)>,
+}
+
+/// Counts the batches of a drain and remembers the last one.
+#[derive(Default)]
+struct Tally {
+    compacted: u64,
+    last: Option<(String, u64)>,
+}
+
+impl Watcher for Tally {
+    fn finished(&mut self, outcome: &BatchOutcome) {
+        match outcome {
+            Ok(report) => {
+                self.compacted += 1;
+                let now = crate::payload::format_ts(OffsetDateTime::now_utc());
+                self.last = Some((now[11..19].to_string(), report.compaction.rows_out));
+            }
+            Err(failure) => tracing::error!(
+                "batch {} failed: {}; retried at the end",
+                failure.batch,
+                failure.error
+            ),
+        }
+    }
+}
+
+impl Compactions<'_> {
+    /// Compacts the full batches, if any; a failed batch is retried at the end.
+    async fn full_batches(&mut self) -> anyhow::Result<()> {
+        let full = Drain {
+            resume: false,
+            ..Drain::full_batches(self.threshold)
+        };
+        self.drain(&full).await?;
+        Ok(())
+    }
+
+    /// Compacts everything landed, full batch or not; returns how many
+    /// batches, and the ones that failed (`id: reason`).
+    async fn everything(&mut self) -> anyhow::Result<(u64, Vec<String>)> {
+        let all = Drain {
+            partial: true,
+            ..Drain::full_batches(self.threshold)
+        };
+        let drained = self.drain(&all).await?;
+        let failed = drained
+            .failed
+            .iter()
+            .map(|failure| format!("{}: {}", failure.batch, failure.error))
+            .collect();
+        Ok((drained.compacted.len() as u64, failed))
+    }
+
+    async fn drain(&mut self, drain: &Drain) -> anyhow::Result<crate::compact::Drained> {
+        let mut tally = Tally::default();
+        let drained = self
+            .pipeline
+            .drain(drain, &Cancel::never(), &mut tally)
+            .await?;
+        self.batches += tally.compacted;
+        if tally.compacted > 0 {
+            self.last = tally.last;
+            self.dashboard.draw().await?;
+        }
+        Ok(drained)
+    }
+}
+
+/// The sink as a task of its own: subscribed before any device publishes,
+/// announcing each object it lands.
+struct SinkTask {
+    live: Arc<Live>,
+    landed: mpsc::UnboundedReceiver<ObjectInfo>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<Stats, SinkError>>,
+}
+
+/// How long `up` waits for its sink's first subscription.
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
+
+impl SinkTask {
+    async fn start(config: &Config, stages: &Stages) -> anyhow::Result<SinkTask> {
+        let settings = Settings::for_role(config, ClientRole::UpSink, false)?;
+        let mut subscriber = Subscriber::new(
+            settings,
+            std::slice::from_ref(&config.mqtt.topic),
+            QoS::AtLeastOnce,
+            Session::Persistent,
+        )?;
+        let mut landing = Landing::open(
+            stages.store.clone(),
+            stages.counter.clone(),
+            &config.data_dir.join("sink-journal"),
+            LandingOptions::from(&config.sink),
+        )
+        .await?;
+        landing.track_keys();
+        let live = landing.live();
+        let (landed_tx, landed) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            crate::sink::serve(
+                &mut subscriber,
+                &mut landing,
+                stopped(stop_rx),
+                Some(&landed_tx),
+            )
+            .await?;
+            let stats = landing.close().await?;
+            subscriber.disconnect().await;
+            Ok(stats)
+        });
+        // A device's first readings would otherwise reach a broker nobody subscribed to yet.
+        let _ = tokio::time::timeout(
+            SUBSCRIBE_WAIT,
+            live.wait_until(|live| live.subscribed() > 0),
+        )
+        .await;
+        Ok(SinkTask {
+            live,
+            landed,
+            stop,
+            task,
+        })
+    }
+
+    /// Waits until the sink has journaled every reading of `acknowledged`
+    /// (by key, not by count: redeliveries and rejects count too) or
+    /// `timeout` passes, then stops it. True in the second place when it
+    /// was stopped with readings missing.
+    async fn stop_once_landed(
+        self,
+        acknowledged: &KeyRanges,
+        timeout: Duration,
+    ) -> anyhow::Result<(Stats, bool)> {
+        let all_there = self
+            .live
+            .wait_until(|live| live.missing(acknowledged).is_empty());
+        let waited_out = tokio::time::timeout(timeout, all_there).await.is_err();
+        if waited_out {
+            tracing::warn!(
+                "{} acknowledged readings had not reached the sink after {}; stopping it anyway",
+                self.live.missing(acknowledged).len(),
+                humantime::format_duration(timeout)
+            );
+        }
+        let _ = self.stop.send(true);
+        let stats = self.task.await.context("the sink task failed")??;
+        Ok((stats, waited_out))
+    }
+}
+
+/// Resolves once `true` is sent on the channel (or its sender is gone).
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// The devices, each a publisher of its own through the broker.
+struct Fleet {
+    devices: Vec<JoinHandle<publish::Outcome>>,
+    stop: watch::Sender<bool>,
+}
+
+/// What the broker acknowledged to the fleet.
+struct Acknowledged {
+    count: u64,
+    keys: KeyRanges,
+}
+
+impl Fleet {
+    fn start(config: &Config, sources: Vec<Box<dyn Source>>, rate: f64) -> anyhow::Result<Fleet> {
+        let (stop, stop_rx) = watch::channel(false);
+        let mut devices = Vec::new();
+        for (index, source) in (1..).zip(sources) {
+            let settings = Settings::for_role(config, ClientRole::Device(index), false)?;
+            let link = Link::new(settings, Session::Clean)?;
+            let (tx, rx) = mpsc::channel(1024);
+            let feeder = tokio::spawn(publish::paced(source, rate, None, tx));
+            let options = PublishOptions {
+                topic: config.mqtt.topic.clone(),
+                qos: QoS::AtLeastOnce,
+                retry_for: None,
+                drain_for: Duration::from_secs(10),
+                track_acked: true,
+            };
+            let stop = stopped(stop_rx.clone());
+            devices.push(tokio::spawn(async move {
+                let outcome = publish::run(link, options, None, rx, stop).await;
+                feeder.abort();
+                outcome
+            }));
+        }
+        Ok(Fleet { devices, stop })
+    }
+
+    /// Stops every device; each waits for its last acknowledgements.
+    async fn stop(self) -> anyhow::Result<Acknowledged> {
+        let _ = self.stop.send(true);
+        let mut acknowledged = Acknowledged {
+            count: 0,
+            keys: KeyRanges::default(),
+        };
+        for device in self.devices {
+            let outcome = device.await.context("a device task failed")?;
+            acknowledged.count += outcome.report.acknowledged;
+            acknowledged.keys.extend(outcome.report.acked_keys);
+            if let Some(error) = outcome.error {
+                return Err(error.into());
+            }
+        }
+        Ok(acknowledged)
+    }
+}
+
+/// Makes an [`UpStatus`] every interval from the sink's counts.
+struct StatusReporter {
+    live: Arc<Live>,
+    counter: Arc<dyn Counter>,
+    interval: tokio::time::Interval,
+    /// When readings were last counted, and how many there were.
+    last: (Instant, u64),
+}
+
+impl StatusReporter {
+    fn new(live: &Arc<Live>, counter: Arc<dyn Counter>, every: Duration) -> StatusReporter {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        StatusReporter {
+            live: live.clone(),
+            counter,
+            interval,
+            last: (Instant::now(), 0),
+        }
+    }
+
+    async fn tick(&mut self) {
+        self.interval.tick().await;
+    }
+
+    async fn status(&mut self, compactions: &Compactions<'_>) -> anyhow::Result<UpStatus> {
+        let readings = self.live.messages();
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last.0).as_secs_f64().max(1e-3);
+        let per_second = (readings - self.last.1) as f64 / elapsed;
+        self.last = (now, readings);
+        Ok(UpStatus {
+            per_second,
+            readings,
+            objects: self.live.objects(),
+            pending: self.counter.pending().await?,
+            threshold: compactions.threshold,
+            batches: compactions.batches,
+            last_compaction: compactions.last.clone(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -303,10 +475,10 @@ mod tests {
             rate: 20.0,
             duration: Some(Duration::from_secs(4)),
             drain_timeout: Duration::from_secs(20),
-            quiet: true,
-            terminal: false,
+            status_every: Duration::from_secs(1),
         };
-        let summary = super::run(&config, up, &Cancel::never())
+        let mut statuses = 0;
+        let summary = super::run(&config, up, &Cancel::never(), &mut |_| statuses += 1)
             .await
             .expect("up runs");
         assert!(
@@ -315,6 +487,7 @@ mod tests {
             summary.published
         );
         assert!(summary.lost.is_empty(), "lost: {:?}", summary.lost);
+        assert!(statuses >= 3, "a status a second for 4 s: {statuses}");
         assert_eq!(summary.dashboard.compacted_rows, summary.published);
         let rows = crate::compact::compacted_ranges(&*crate::backends::data_dir_store(&config))
             .await

@@ -83,7 +83,7 @@ pub fn principal_arn(caller: &str) -> String {
 }
 
 /// The role as IAM has it.
-pub enum Role {
+pub enum RoleLookup {
     Missing,
     Unreadable(String),
     Found {
@@ -93,10 +93,10 @@ pub enum Role {
     },
 }
 
-pub async fn role(sdk: &SdkConfig, name: &str) -> Role {
+pub async fn role(sdk: &SdkConfig, name: &str) -> RoleLookup {
     match super::iam(sdk).get_role().role_name(name).send().await {
         Ok(output) => match output.role() {
-            Some(role) => Role::Found {
+            Some(role) => RoleLookup::Found {
                 arn: role.arn().to_string(),
                 trust: role
                     .assume_role_policy_document()
@@ -108,16 +108,16 @@ pub async fn role(sdk: &SdkConfig, name: &str) -> Role {
                     .and_then(|d| serde_json::from_str(&d).ok())
                     .unwrap_or(serde_json::Value::Null),
             },
-            None => Role::Unreadable("IAM returned no role".into()),
+            None => RoleLookup::Unreadable("IAM returned no role".into()),
         },
         Err(error)
             if error
                 .as_service_error()
                 .is_some_and(|e| e.is_no_such_entity_exception()) =>
         {
-            Role::Missing
+            RoleLookup::Missing
         }
-        Err(error) => Role::Unreadable(super::describe(&error)),
+        Err(error) => RoleLookup::Unreadable(super::describe(&error)),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::config;
 /// The loaded SDK configuration every client is built from.
 pub type Sdk = SdkConfig;
 
-pub async fn sdk_config(aws: &config::Aws) -> SdkConfig {
+pub async fn sdk_config(aws: &config::AwsConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::adaptive().with_max_attempts(5));
     if let Some(profile) = &aws.profile {

@@ -10,10 +10,14 @@ use serde::Serialize;
 use super::Context;
 use crate::backends::Stages;
 use crate::compact::{
-    BatchFailure, BatchReport, Compactor, Drain, Engine, FailPoint, Pipeline, Progress, Step,
+    BatchOutcome, BatchReport, Cost, Drain, Drained, Engine, FailPoint, NEW_BATCH, Pipeline,
+    PlanStep, TableSetup, Watcher,
 };
+use crate::counter::Batch;
 use crate::error::{Exit, Hinted};
+use crate::output::progress::Bar;
 use crate::output::{Column, Format, Row};
+use crate::progress::{Progress, Silent};
 use crate::signal::Cancel;
 
 #[derive(Debug, Args)]
@@ -79,19 +83,20 @@ impl Row for BatchReport {
     }
 }
 
-/// A batch compacted by Athena: queries and their bill instead of row counts
-/// (Athena does not report rows written by INSERT INTO).
+/// A batch compacted by an engine that bills by query: its queries and
+/// their bill instead of row counts (Athena does not report rows written by
+/// INSERT INTO).
 #[derive(Serialize)]
 #[serde(transparent)]
-struct AthenaReport(BatchReport);
+struct BilledReport(BatchReport);
 
-impl From<BatchReport> for AthenaReport {
-    fn from(report: BatchReport) -> AthenaReport {
-        AthenaReport(report)
+impl From<BatchReport> for BilledReport {
+    fn from(report: BatchReport) -> BilledReport {
+        BilledReport(report)
     }
 }
 
-impl Row for AthenaReport {
+impl Row for BilledReport {
     const COLUMNS: &'static [Column] = &[
         Column::left("batch", 26),
         Column::right("objects", 7),
@@ -106,29 +111,22 @@ impl Row for AthenaReport {
 
     fn cells(&self) -> Vec<String> {
         let r = &self.0;
-        let queries = &r.compaction.queries;
+        let cost = r.compaction.cost.clone().unwrap_or_default();
         vec![
             r.batch.clone(),
             r.objects.to_string(),
             r.compaction.bytes_in.to_string(),
-            queries.len().to_string(),
-            queries
-                .iter()
-                .map(|q| q.bytes_scanned)
-                .sum::<u64>()
-                .to_string(),
-            format!(
-                "{:.1}",
-                queries.iter().map(|q| q.engine_millis).sum::<u64>() as f64 / 1000.0
-            ),
-            format!("{:.5}", queries.iter().map(|q| q.cost_usd).sum::<f64>()),
+            cost.queries.len().to_string(),
+            cost.bytes_scanned().to_string(),
+            format!("{:.1}", cost.engine_seconds()),
+            format!("{:.5}", cost.usd()),
             r.deleted.to_string(),
             format!("{:.2}", r.seconds),
         ]
     }
 }
 
-impl Row for Step {
+impl Row for PlanStep {
     const COLUMNS: &'static [Column] = &[
         Column::left("action", 30),
         Column::left("batch", 26),
@@ -151,18 +149,12 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         .config(super::args::data_dir_override(args.data_dir.as_deref()))?
         .config;
     let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
-    let engine = if args.init {
-        Engine::Athena
-    } else {
-        args.engine
-    };
     let drain = Drain {
         only: args.batch.clone(),
         resume: true,
         claim: true,
         partial: args.all,
         threshold: config.counter.threshold,
-        show_progress,
     };
     super::runtime()?.block_on(async {
         let stages = Stages::new(&config).await?;
@@ -171,24 +163,61 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
         } else {
             super::on_signals()
         };
-        let threads = args.threads.map(usize::from);
-        let compactor = stages.compactor(engine, &config, threads, cancel.clone())?;
         if args.init {
-            return init(ctx, &*compactor, args.dry_run, show_progress).await;
+            let setup = stages.table_setup(&config, cancel)?;
+            return init(ctx, &*setup, args.dry_run, show_progress).await;
         }
+        let threads = args.threads.map(usize::from);
+        let compactor = stages.compactor(args.engine, &config, threads, cancel.clone())?;
         let pipeline = stages.pipeline(compactor, args.fail_point);
         if args.dry_run {
-            return plan(ctx, &pipeline, &drain, engine).await;
+            return plan(ctx, &pipeline, &drain).await;
         }
-        let (reports, skipped) = match engine {
-            Engine::Athena => compact_all::<AthenaReport>(ctx, &pipeline, drain, &cancel).await?,
-            Engine::Local => compact_all::<BatchReport>(ctx, &pipeline, drain, &cancel).await?,
+        let drained = if pipeline.engine.billed() {
+            compact_all::<BilledReport>(ctx, &pipeline, &drain, &cancel, show_progress).await?
+        } else {
+            compact_all::<BatchReport>(ctx, &pipeline, &drain, &cancel, show_progress).await?
         };
         let pending = pipeline.counter.pending().await.unwrap_or(0);
-        let line = BatchReport::summary(&reports, pending);
+        let line = summary(&drained.compacted, pipeline.engine.name(), pending);
         ctx.output.summary::<()>(&line, None)?;
-        outcome(&reports, skipped)
+        outcome(drained)
     })
+}
+
+/// Prints each batch as an `R` row as it ends, with a bar while it runs.
+struct Printer<'o, R: Row> {
+    records: crate::output::Records<'o, R>,
+    show_progress: bool,
+    /// The first error writing a row: reported once the drain ends.
+    broken: Option<anyhow::Error>,
+}
+
+impl<R: Row + From<BatchReport>> Watcher for Printer<'_, R> {
+    fn started(&mut self, batch: &Batch) -> Box<dyn Progress> {
+        if self.show_progress {
+            Box::new(Bar::objects(batch.keys.len() as u64))
+        } else {
+            Box::new(Silent)
+        }
+    }
+
+    fn finished(&mut self, outcome: &BatchOutcome) {
+        match outcome {
+            Ok(report) => {
+                if self.broken.is_none()
+                    && let Err(error) = self.records.write(&R::from(report.clone()))
+                {
+                    self.broken = Some(error.into());
+                }
+            }
+            Err(failure) => tracing::error!(
+                "batch {} failed and is skipped (it stays retryable): {}",
+                failure.batch,
+                failure.error
+            ),
+        }
+    }
 }
 
 /// Drains the pipeline, writing one `R` record per batch; a failed batch is
@@ -196,36 +225,30 @@ pub fn run(ctx: &mut Context, args: &CompactArgs) -> anyhow::Result<Exit> {
 async fn compact_all<R: Row + From<BatchReport>>(
     ctx: &mut Context,
     pipeline: &Pipeline,
-    drain: Drain,
+    drain: &Drain,
     cancel: &Cancel,
-) -> anyhow::Result<(Vec<BatchReport>, Vec<BatchFailure>)> {
-    let mut reports = Vec::new();
-    let mut skipped = Vec::new();
-    let mut records = ctx.output.records::<R>(false);
-    let mut drainer = pipeline.drain(drain);
-    while let Some(done) = drainer.next(cancel).await? {
-        match done {
-            Ok(report) => {
-                records.write(&R::from(report.clone()))?;
-                reports.push(report);
-            }
-            Err(failure) => {
-                tracing::error!(
-                    "batch {} failed and is skipped (it stays retryable): {}",
-                    failure.batch,
-                    failure.error
-                );
-                skipped.push(failure);
-            }
-        }
+    show_progress: bool,
+) -> anyhow::Result<Drained> {
+    let mut printer = Printer::<R> {
+        records: ctx.output.records::<R>(false),
+        show_progress,
+        broken: None,
+    };
+    let drained = pipeline.drain(drain, cancel, &mut printer).await?;
+    if let Some(error) = printer.broken {
+        return Err(error);
     }
-    records.finish()?;
-    Ok((reports, skipped))
+    printer.records.finish()?;
+    Ok(drained)
 }
 
 /// Exit 0 only when every batch compacted whole; 3 when batches were skipped
 /// or objects and rows set aside; a lone failed batch is its own error.
-fn outcome(reports: &[BatchReport], mut skipped: Vec<BatchFailure>) -> anyhow::Result<Exit> {
+fn outcome(drained: Drained) -> anyhow::Result<Exit> {
+    let Drained {
+        compacted: reports,
+        failed: mut skipped,
+    } = drained;
     if reports.is_empty() && skipped.len() == 1 {
         return Err(skipped.remove(0).error.into());
     }
@@ -270,57 +293,119 @@ fn outcome(reports: &[BatchReport], mut skipped: Vec<BatchFailure>) -> anyhow::R
     Ok(Exit::Ok)
 }
 
-/// `--init`: the database and both tables.
+/// `--init`: what the engine's tables need (Athena: the database and both tables).
 async fn init(
     ctx: &mut Context,
-    engine: &dyn Compactor,
+    setup: &dyn TableSetup,
     dry_run: bool,
     show_progress: bool,
 ) -> anyhow::Result<Exit> {
-    let ddl = engine.setup();
+    let statements = setup.statements();
     if dry_run {
         let out = ctx.output.raw();
-        for statement in &ddl {
+        for statement in &statements {
             writeln!(out, "{statement};\n")?;
         }
         out.flush()?;
         return Ok(Exit::Ok);
     }
-    for statement in &ddl {
-        let progress = Progress::new(0, show_progress);
-        let run = engine.run_setup(statement, &progress).await;
+    for statement in &statements {
+        let progress: Box<dyn Progress> = if show_progress {
+            Box::new(Bar::spinner())
+        } else {
+            Box::new(Silent)
+        };
+        let run = setup.run(statement, &*progress).await;
         progress.finish();
         let id = run?;
         if !ctx.quiet {
             let first = statement.lines().next().unwrap_or_default();
-            eprintln!("athena: {first} (query {id})");
+            eprintln!("compact --init: {first} (query {id})");
         }
     }
     Ok(Exit::Ok)
 }
 
-async fn plan(
-    ctx: &mut Context,
-    pipeline: &Pipeline,
-    drain: &Drain,
-    engine: Engine,
-) -> anyhow::Result<Exit> {
+async fn plan(ctx: &mut Context, pipeline: &Pipeline, drain: &Drain) -> anyhow::Result<Exit> {
     let steps = pipeline.plan(drain).await?;
     if ctx.output.format == Format::Table && steps.is_empty() {
         eprintln!("compact: nothing to do");
         return Ok(Exit::Ok);
     }
-    if ctx.output.format == Format::Table && engine == Engine::Athena {
+    if ctx.output.format == Format::Table && steps.iter().any(|step| step.sql.is_some()) {
         // A SQL script: `iotpipe compact --engine athena --dry-run > plan.sql`.
         let out = ctx.output.raw();
-        out.write_all(Step::sql_script(&steps).as_bytes())?;
+        out.write_all(sql_script(&steps).as_bytes())?;
         out.flush()?;
         return Ok(Exit::Ok);
     }
-    let mut records = ctx.output.records::<Step>(false);
+    let mut records = ctx.output.records::<PlanStep>(false);
     for step in &steps {
         records.write(step)?;
     }
     records.finish()?;
     Ok(Exit::Ok)
+}
+
+/// The closing line of a compaction run (`pending`: objects left).
+fn summary(reports: &[BatchReport], engine: &str, pending: u64) -> String {
+    if reports.is_empty() {
+        return format!("compact: nothing to do ({pending} objects pending)");
+    }
+    let sum = |f: fn(&BatchReport) -> u64| reports.iter().map(f).sum::<u64>();
+    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+    if let Some(cost) = Cost::total(reports.iter().filter_map(|r| r.compaction.cost.as_ref())) {
+        return format!(
+            "compact: {} batches, {} objects, {} {engine} queries: {} scanned, {:.1} s engine time, \
+             ~{:.5} USD; {:.2} s; {pending} objects still pending",
+            reports.len(),
+            reports.iter().map(|r| r.objects).sum::<usize>(),
+            cost.queries.len(),
+            indicatif::HumanBytes(cost.bytes_scanned()),
+            cost.engine_seconds(),
+            cost.usd(),
+            seconds
+        );
+    }
+    let (bytes_in, bytes_out) = (
+        sum(|r| r.compaction.bytes_in),
+        sum(|r| r.compaction.bytes_out),
+    );
+    format!(
+        "compact: {} batches, {} rows in, {} rows out, {} duplicates dropped, {} invalid kept aside; \
+         {} -> {} bytes ({:.2}x); {:.2} s; {pending} objects still pending",
+        reports.len(),
+        sum(|r| r.compaction.rows_in),
+        sum(|r| r.compaction.rows_out),
+        sum(|r| r.compaction.duplicates),
+        sum(|r| r.compaction.invalid),
+        bytes_in,
+        bytes_out,
+        if bytes_out > 0 {
+            bytes_in as f64 / bytes_out as f64
+        } else {
+            0.0
+        },
+        seconds
+    )
+}
+
+/// The plan as a SQL script: a comment per step (what, how much, the
+/// estimated cost), then its statements.
+fn sql_script(steps: &[PlanStep]) -> String {
+    let mut script = String::new();
+    for step in steps {
+        script.push_str(&format!(
+            "-- {}: batch {}, {} objects, {} to scan, ~{:.5} USD\n",
+            step.action,
+            step.batch.as_deref().unwrap_or(NEW_BATCH),
+            step.objects,
+            indicatif::HumanBytes(step.bytes.unwrap_or(0)),
+            step.estimated_cost_usd.unwrap_or(0.0)
+        ));
+        for statement in step.sql.iter().flatten() {
+            script.push_str(&format!("{statement};\n\n"));
+        }
+    }
+    script
 }

@@ -121,7 +121,7 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn page(ctx: &mut Context, summary: &crate::dashboard::Summary) -> anyhow::Result<Exit> {
+fn page(ctx: &mut Context, summary: &crate::dashboard::PageSummary) -> anyhow::Result<Exit> {
     let line = format!(
         "dashboard: {} ({} devices, {} readings compacted, {} pending)",
         summary.path.display(),

@@ -16,7 +16,7 @@ use crate::journal::Journal;
 use crate::mqtt::connection::Link;
 use crate::mqtt::feed::{self, Lines};
 use crate::mqtt::publish::{self, Input};
-use crate::mqtt::{self, MqttError, Role, Settings};
+use crate::mqtt::{self, ClientRole, MqttError, Settings};
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
 
@@ -167,7 +167,7 @@ impl PublishArgs {
 pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.overrides())?.config;
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, Role::Publish, exact_id)?;
+    let settings = Settings::for_role(&config, ClientRole::Publish, exact_id)?;
     let qos = settings.qos(args.qos.unwrap_or(config.mqtt.qos))?;
     settings.check_topic(&config.mqtt.topic)?;
     let source = args.source();
@@ -211,7 +211,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         }
         let (tx, rx) = mpsc::channel(4096);
         let producer = spawn_source(source, sensor, &config, &settings, args, tx);
-        let options = publish::Options {
+        let options = publish::PublishOptions {
             topic: config.mqtt.topic.clone(),
             qos,
             retry_for,

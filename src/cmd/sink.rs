@@ -12,8 +12,8 @@ use super::args::BrokerArgs;
 use crate::config::Override;
 use crate::error::{Exit, Hinted};
 use crate::mqtt::subscribe::Subscriber;
-use crate::mqtt::{Role, Session, Settings};
-use crate::sink::{Landing, Options};
+use crate::mqtt::{ClientRole, Session, Settings};
+use crate::sink::{Landing, LandingOptions};
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true)]
@@ -81,7 +81,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     // A fixed client id of its own: the broker keeps this sink's session while
     // it is away, and no other client may take it over.
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, Role::Sink, exact_id)?;
+    let settings = Settings::for_role(&config, ClientRole::Sink, exact_id)?;
     if exact_id {
         // The id publish connects as, from the file or IOTPIPE_*: two
         // sessions on one id knock each other off, and a clean one wipes this.
@@ -112,7 +112,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let mut subscriber =
         Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
     let crate::backends::Stages { store, counter, .. } = crate::backends::Stages::local(&config)?;
-    let options = Options::from(&config.sink);
+    let options = LandingOptions::from(&config.sink);
     let runtime = super::runtime()?;
     let quiet = ctx.quiet;
     let stats = runtime.block_on(async {

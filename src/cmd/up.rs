@@ -13,9 +13,11 @@ use super::Context;
 use crate::config::Override;
 use crate::error::{Exit, Hinted};
 use crate::mqtt::broker;
+use crate::output::progress::StatusLine;
 use crate::payload;
 use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
+use crate::up::{UpOutcome, UpStatus};
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -136,11 +138,65 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
     // The Sense HAT is opened first, so a missing one fails before anything starts.
     let devices = devices(args, &config, rate)?;
-    // Where devices here connect, and how the start-up line names the broker.
-    let (host, port, shown) = match (&args.broker, args.listen) {
+    let broker = start_broker(args, &config)?;
+    overrides.push(Override::new("mqtt.host", "--broker", broker.host));
+    overrides.push(Override::new(
+        "mqtt.port",
+        "--broker",
+        i64::from(broker.port),
+    ));
+    let config = ctx.config(overrides)?.config;
+    if !ctx.quiet {
+        eprintln!(
+            "up: {}, {}, data in {}, dashboard {}",
+            broker.shown,
+            devices_line(args, &config, rate),
+            config.data_dir.display(),
+            config.dashboard.out.join("index.html").display()
+        );
+        eprintln!("up: Ctrl-C stops cleanly: everything published is landed and compacted");
+    }
+
+    let terminal = std::io::stderr().is_terminal();
+    let up = crate::up::Up {
+        devices,
+        rate,
+        duration: args.duration,
+        drain_timeout: args.drain_timeout,
+        status_every: Duration::from_secs(if terminal { 1 } else { 10 }),
+    };
+    let mut line = StatusLine::new(terminal);
+    let quiet = ctx.quiet;
+    let mut draw = |status: &UpStatus| {
+        if !quiet {
+            line.draw(&status_line(status));
+        }
+    };
+    let outcome = super::runtime()?.block_on(async {
+        let cancel = super::on_signals();
+        crate::up::run(&config, up, &cancel, &mut draw).await
+    });
+    line.end();
+    report(ctx, &outcome?)
+}
+
+/// Where devices here connect, and how the start-up line names the broker.
+struct Broker {
+    host: String,
+    port: u16,
+    shown: String,
+}
+
+/// The broker `--broker` names, or the embedded one, started.
+fn start_broker(args: &UpArgs, config: &crate::config::Config) -> anyhow::Result<Broker> {
+    match (&args.broker, args.listen) {
         (Some(broker), _) => {
             let (host, port) = parse_broker(broker)?;
-            (host, port, format!("broker {broker}"))
+            Ok(Broker {
+                host,
+                port,
+                shown: format!("broker {broker}"),
+            })
         }
         (None, Some(address)) if !address.is_loopback() => {
             // Devices elsewhere are configured with this port: no other will do.
@@ -155,53 +211,59 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
             } else {
                 address.to_string()
             };
-            let shown = format!("embedded broker mqtt://{address}:{}", config.mqtt.port);
-            (local, config.mqtt.port, shown)
+            Ok(Broker {
+                host: local,
+                port: config.mqtt.port,
+                shown: format!("embedded broker mqtt://{address}:{}", config.mqtt.port),
+            })
         }
         (None, listen) => {
             let address = listen.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
             let port = broker::free_port(address, config.mqtt.port)?;
             broker::start(address, port)?;
-            let shown = format!("embedded broker mqtt://{address}:{port}");
-            (address.to_string(), port, shown)
+            Ok(Broker {
+                host: address.to_string(),
+                port,
+                shown: format!("embedded broker mqtt://{address}:{port}"),
+            })
         }
-    };
-    overrides.push(Override::new("mqtt.host", "--broker", host));
-    overrides.push(Override::new("mqtt.port", "--broker", i64::from(port)));
-    let config = ctx.config(overrides)?.config;
-    let quiet = ctx.quiet;
-    if !quiet {
-        let devices = match (args.sense, args.devices) {
-            (true, _) => format!(
-                "the Sense HAT on /dev/i2c-{} as {} at {rate} readings/s",
-                config.sense.bus, config.device_id
-            ),
-            (false, 0) => format!(
-                "no simulated devices (publish to it: iotpipe publish -t {})",
-                config.mqtt.topic
-            ),
-            (false, n) => format!("{n} simulated devices at {rate} readings/s each"),
-        };
-        eprintln!(
-            "up: {shown}, {devices}, data in {}, dashboard {}",
-            config.data_dir.display(),
-            config.dashboard.out.join("index.html").display()
-        );
-        eprintln!("up: Ctrl-C stops cleanly: everything published is landed and compacted");
     }
+}
 
-    let up = crate::up::Up {
-        devices,
-        rate,
-        duration: args.duration,
-        drain_timeout: args.drain_timeout,
-        quiet,
-        terminal: std::io::stderr().is_terminal(),
-    };
-    let summary = super::runtime()?.block_on(async {
-        let cancel = super::on_signals();
-        crate::up::run(&config, up, &cancel).await
-    })?;
+/// The start-up line's words on the devices.
+fn devices_line(args: &UpArgs, config: &crate::config::Config, rate: f64) -> String {
+    match (args.sense, args.devices) {
+        (true, _) => format!(
+            "the Sense HAT on /dev/i2c-{} as {} at {rate} readings/s",
+            config.sense.bus, config.device_id
+        ),
+        (false, 0) => format!(
+            "no simulated devices (publish to it: iotpipe publish -t {})",
+            config.mqtt.topic
+        ),
+        (false, n) => format!("{n} simulated devices at {rate} readings/s each"),
+    }
+}
+
+fn status_line(status: &UpStatus) -> String {
+    let last = status.last_compaction.as_ref().map_or_else(
+        || "-".to_string(),
+        |(at, rows)| format!("{at} ({rows} rows)"),
+    );
+    format!(
+        "up: {:.1} readings/s | {} readings | {} objects | {} pending of {} | {} batches | last compaction {last}",
+        status.per_second,
+        status.readings,
+        status.objects,
+        status.pending,
+        status.threshold,
+        status.batches,
+    )
+}
+
+/// The closing line, and the exit: 1 when an acknowledged reading is not a
+/// row, 3 when batches were skipped.
+fn report(ctx: &mut Context, summary: &UpOutcome) -> anyhow::Result<Exit> {
     let landed = &summary.landed;
     let line = format!(
         "up: {} readings published and acknowledged, {} landed in {} objects ({} rejected), \
@@ -215,7 +277,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         summary.dashboard.compacted_rows,
         summary.dashboard.path.display()
     );
-    ctx.output.summary(&line, Some(&summary))?;
+    ctx.output.summary(&line, Some(summary))?;
     if summary.lost_count > 0 {
         let shown: Vec<String> = summary
             .lost

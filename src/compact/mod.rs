@@ -21,9 +21,11 @@ mod pipeline;
 use serde::Serialize;
 
 pub use pipeline::{
-    BatchFailure, BatchReport, CLAIM_GRACE, Drain, Drainer, FailPoint, Lease, NEW_BATCH, Pipeline,
-    Step,
+    BatchFailure, BatchOutcome, BatchReport, CLAIM_GRACE, Drain, Drained, FailPoint, Lease,
+    NEW_BATCH, Pipeline, PlanStep, Watcher,
 };
+
+pub use crate::progress::Progress;
 
 use crate::counter::{Batch, CounterError};
 use crate::error::{Diagnose, Exit};
@@ -109,7 +111,7 @@ impl Diagnose for CompactError {
 
 /// One Parquet file written for a batch.
 #[derive(Debug, Clone, Serialize)]
-pub struct Output {
+pub struct OutputFile {
     pub key: String,
     pub rows: u64,
 }
@@ -126,7 +128,7 @@ pub struct SetAside {
 /// What compacting one batch did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Compaction {
-    pub outputs: Vec<Output>,
+    pub outputs: Vec<OutputFile>,
     pub rows_in: u64,
     pub rows_out: u64,
     pub duplicates: u64,
@@ -137,66 +139,53 @@ pub struct Compaction {
     /// Raw objects compacted without: unreadable (kept under rejected/) or gone.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub set_aside: Vec<SetAside>,
-    /// The engine's queries (Athena).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub queries: Vec<athena::QueryRun>,
+    /// What the engine's queries cost, for engines that bill by query.
+    #[serde(flatten)]
+    pub cost: Option<Cost>,
     /// Rows written where no output file names them (Athena's INSERTs), which
     /// the engine's own verification query proved in the table.
     #[serde(skip)]
     pub rows_verified_by_query: u64,
 }
 
-/// Progress callbacks (an indicatif bar on a terminal, nothing otherwise).
-pub struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+/// The bill of an engine that runs queries elsewhere and pays per byte scanned.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cost {
+    pub queries: Vec<BilledQuery>,
 }
 
-impl Progress {
-    pub fn new(objects: u64, visible: bool) -> Progress {
-        let bar = visible.then(|| {
-            let bar = indicatif::ProgressBar::new(objects);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{spinner} compacting [{bar:30}] {pos}/{len} objects, {bytes} read, {elapsed}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-            );
-            bar
-        });
-        Progress { bar }
+/// One query an engine ran, and what it cost.
+#[derive(Debug, Clone, Serialize)]
+pub struct BilledQuery {
+    pub id: String,
+    /// What it was for (survey, clean-up, insert, verify); empty for set-up.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub purpose: &'static str,
+    pub bytes_scanned: u64,
+    pub engine_millis: u64,
+    pub cost_usd: f64,
+}
+
+impl Cost {
+    pub fn bytes_scanned(&self) -> u64 {
+        self.queries.iter().map(|q| q.bytes_scanned).sum()
     }
 
-    pub fn hidden() -> Progress {
-        Progress { bar: None }
+    pub fn engine_seconds(&self) -> f64 {
+        self.queries.iter().map(|q| q.engine_millis).sum::<u64>() as f64 / 1000.0
     }
 
-    pub fn object(&self, bytes: u64) {
-        if let Some(bar) = &self.bar {
-            bar.inc(1);
-            bar.set_message(bytes.to_string());
-        }
+    pub fn usd(&self) -> f64 {
+        self.queries.iter().map(|q| q.cost_usd).sum()
     }
 
-    /// A one-line status instead of the bar (an engine waiting on a service).
-    pub fn status(&self, message: &str) {
-        if let Some(bar) = &self.bar {
-            if bar.length().is_some() {
-                bar.set_style(
-                    indicatif::ProgressStyle::with_template("{spinner} {msg}, {elapsed}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-                );
-                bar.unset_length();
-                bar.enable_steady_tick(std::time::Duration::from_millis(120));
-            }
-            bar.set_message(message.to_string());
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+    /// The bills of several batches as one.
+    pub fn total<'c>(costs: impl IntoIterator<Item = &'c Cost>) -> Option<Cost> {
+        let queries: Vec<BilledQuery> = costs
+            .into_iter()
+            .flat_map(|c| c.queries.iter().cloned())
+            .collect();
+        (!queries.is_empty()).then_some(Cost { queries })
     }
 }
 
@@ -209,6 +198,7 @@ pub struct Estimate {
 
 #[async_trait::async_trait]
 pub trait Compactor: Send + Sync {
+    /// The engine's name as people know it, for summaries ("Athena").
     fn name(&self) -> &'static str;
     /// Writes the batch's outputs (step 1). Must be idempotent.
     /// `lost` fires when this runner's lease on the batch is gone: the
@@ -216,7 +206,7 @@ pub trait Compactor: Send + Sync {
     async fn compact(
         &self,
         batch: &Batch,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &crate::signal::Cancel,
     ) -> Result<Compaction, CompactError>;
     /// What compacting `keys` (`bytes` in all) as batch `batch_id` would run
@@ -229,23 +219,26 @@ pub trait Compactor: Send + Sync {
     ) -> Result<Option<Estimate>, CompactError> {
         Ok(None)
     }
+    /// True when each compaction comes with a [`Cost`] (its reports are
+    /// shown as queries and their bill rather than rows).
+    fn billed(&self) -> bool {
+        false
+    }
     /// True when the engine watches the cancel token itself (stopping a remote
     /// query first); otherwise a cancelled batch is dropped midway.
     fn stops_on_cancel(&self) -> bool {
         false
     }
-    /// The statements that set the engine up (`compact --init`); none by default.
-    fn setup(&self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Runs one set-up statement; returns the engine's id for it.
-    async fn run_setup(
-        &self,
-        _statement: &str,
-        _progress: &Progress,
-    ) -> Result<String, CompactError> {
-        Ok(String::new())
-    }
+}
+
+/// The statements that create what an engine's tables need (`compact --init`):
+/// for engines that keep a catalog of their own.
+#[async_trait::async_trait]
+pub trait TableSetup: Send + Sync {
+    /// The statements, in order (printed by `--init --dry-run`).
+    fn statements(&self) -> Vec<String>;
+    /// Runs one statement; returns the engine's id for it.
+    async fn run(&self, statement: &str, progress: &dyn Progress) -> Result<String, CompactError>;
 }
 
 /// `compacted/dt=<day>/batch-<id>.parquet`

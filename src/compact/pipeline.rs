@@ -46,56 +46,6 @@ pub struct BatchReport {
     pub resumed_deletion: bool,
 }
 
-impl BatchReport {
-    /// The closing line of a compaction run (`pending`: objects left).
-    pub fn summary(reports: &[BatchReport], pending: u64) -> String {
-        if reports.is_empty() {
-            return format!("compact: nothing to do ({pending} objects pending)");
-        }
-        let sum = |f: fn(&BatchReport) -> u64| reports.iter().map(f).sum::<u64>();
-        let (rows_in, rows_out) = (
-            sum(|r| r.compaction.rows_in),
-            sum(|r| r.compaction.rows_out),
-        );
-        let (bytes_in, bytes_out) = (
-            sum(|r| r.compaction.bytes_in),
-            sum(|r| r.compaction.bytes_out),
-        );
-        let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
-        let queries: Vec<_> = reports.iter().flat_map(|r| &r.compaction.queries).collect();
-        if !queries.is_empty() {
-            return format!(
-                "compact: {} batches, {} objects, {} Athena queries: {} scanned, {:.1} s engine time, \
-                 ~{:.5} USD; {:.2} s; {pending} objects still pending",
-                reports.len(),
-                reports.iter().map(|r| r.objects).sum::<usize>(),
-                queries.len(),
-                indicatif::HumanBytes(queries.iter().map(|q| q.bytes_scanned).sum()),
-                queries.iter().map(|q| q.engine_millis).sum::<u64>() as f64 / 1000.0,
-                queries.iter().map(|q| q.cost_usd).sum::<f64>(),
-                seconds
-            );
-        }
-        format!(
-            "compact: {} batches, {} rows in, {} rows out, {} duplicates dropped, {} invalid kept aside; \
-             {} -> {} bytes ({:.2}x); {:.2} s; {pending} objects still pending",
-            reports.len(),
-            rows_in,
-            rows_out,
-            sum(|r| r.compaction.duplicates),
-            sum(|r| r.compaction.invalid),
-            bytes_in,
-            bytes_out,
-            if bytes_out > 0 {
-                bytes_in as f64 / bytes_out as f64
-            } else {
-                0.0
-            },
-            seconds
-        )
-    }
-}
-
 /// How long a claimed batch belongs to its claimer before others resume it,
 /// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
 pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);
@@ -137,7 +87,7 @@ impl Pipeline {
     pub async fn run_batch(
         &self,
         batch: &Batch,
-        progress: &Progress,
+        progress: &dyn Progress,
     ) -> Result<BatchReport, CompactError> {
         let started = Instant::now();
         if batch.state == BatchState::Compacted {
@@ -220,7 +170,7 @@ impl Pipeline {
     async fn write_and_verify(
         &self,
         batch: &Batch,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let compaction = self.engine.compact(batch, progress, lost).await?;
@@ -320,8 +270,6 @@ pub struct Drain {
     /// Then claim whatever is left, fewer than `threshold` (`--all`, `up` at the end).
     pub partial: bool,
     pub threshold: u32,
-    /// An indicatif bar per batch on a terminal.
-    pub show_progress: bool,
 }
 
 impl Drain {
@@ -333,7 +281,6 @@ impl Drain {
             claim: true,
             partial: false,
             threshold,
-            show_progress: false,
         }
     }
 }
@@ -345,102 +292,121 @@ pub struct BatchFailure {
     pub error: CompactError,
 }
 
-/// A drain in progress: call [`Drainer::next`] until it returns None.
-pub struct Drainer<'p> {
-    pipeline: &'p Pipeline,
-    drain: Drain,
-    work: VecDeque<Batch>,
-    started: bool,
-    ended: bool,
+/// How one batch of a drain ended.
+pub type BatchOutcome = Result<BatchReport, BatchFailure>;
+
+/// What a whole drain did.
+#[derive(Debug, Default)]
+pub struct Drained {
+    pub compacted: Vec<BatchReport>,
+    /// Batches marked failed and left retryable; the drain went on without them.
+    pub failed: Vec<BatchFailure>,
 }
 
-impl Drainer<'_> {
-    /// Compacts the next batch. `Err` ends the drain (a counter or store
-    /// failure, an interrupt); a failed batch is marked failed, left
-    /// retryable, and comes as `Some(Err(..))` before the next one goes on.
-    pub async fn next(
-        &mut self,
-        cancel: &Cancel,
-    ) -> Result<Option<Result<BatchReport, BatchFailure>>, CompactError> {
-        if self.ended {
-            return Ok(None);
-        }
-        let result = self.step(cancel).await;
-        if !matches!(result, Ok(Some(Ok(_)))) {
-            self.ended = !matches!(result, Ok(Some(Err(_))));
-        }
-        result
+/// Whoever runs a drain hears of each batch as it starts and ends: a
+/// command prints rows and draws a bar, `up` redraws its dashboard, the
+/// Lambda fills its response.
+pub trait Watcher {
+    /// A batch starts: the progress its engine reports to.
+    fn started(&mut self, _batch: &Batch) -> Box<dyn Progress> {
+        Box::new(crate::progress::Silent)
     }
+    /// A batch ended, compacted or failed.
+    fn finished(&mut self, _outcome: &BatchOutcome) {}
+}
 
-    async fn step(
-        &mut self,
+/// Hears nothing.
+impl Watcher for () {}
+
+impl Pipeline {
+    /// Resumes, claims and compacts batches as `drain` says until none is
+    /// left, telling `watcher` of each. A failed batch is marked failed, left
+    /// retryable and listed in [`Drained::failed`], and the next goes on;
+    /// `Err` ends the drain (a counter or store failure, an interrupt).
+    pub async fn drain<W: Watcher + ?Sized>(
+        &self,
+        drain: &Drain,
         cancel: &Cancel,
-    ) -> Result<Option<Result<BatchReport, BatchFailure>>, CompactError> {
-        let pipeline = self.pipeline;
-        if !self.started {
-            self.started = true;
-            match &self.drain.only {
-                Some(id) => self.work.push_back(pipeline.counter.batch(id).await?),
-                None if self.drain.resume => self.work.extend(pipeline.resumable().await?),
-                None => {}
-            }
-        }
-        // Batches another runner holds are left to it: go on to the next.
+        watcher: &mut W,
+    ) -> Result<Drained, CompactError> {
+        let mut work: VecDeque<Batch> = match &drain.only {
+            Some(id) => VecDeque::from([self.counter.batch(id).await?]),
+            None if drain.resume => self.resumable().await?.into(),
+            None => VecDeque::new(),
+        };
+        let mut drained = Drained::default();
         loop {
             if cancel.is_cancelled() {
                 return Err(CompactError::Interrupted { query: None });
             }
-            if self.work.is_empty() && self.drain.only.is_none() && self.drain.claim {
-                let claimed = pipeline
-                    .counter
-                    .claim_next(self.drain.threshold, self.drain.partial)
-                    .await?;
-                self.work.extend(claimed);
+            if work.is_empty() && drain.only.is_none() && drain.claim {
+                work.extend(
+                    self.counter
+                        .claim_next(drain.threshold, drain.partial)
+                        .await?,
+                );
             }
-            let Some(batch) = self.work.pop_front() else {
-                return Ok(None);
+            let Some(batch) = work.pop_front() else {
+                return Ok(drained);
             };
-            let progress = Progress::new(batch.keys.len() as u64, self.drain.show_progress);
-            let run = pipeline.run_batch(&batch, &progress);
-            let report = if pipeline.engine.stops_on_cancel() {
-                run.await
-            } else {
-                // Dropping the batch midway is as safe as a crash: it resumes.
-                tokio::select! {
-                    report = run => report,
-                    () = cancel.cancelled() => Err(CompactError::Interrupted { query: None }),
-                }
-            };
+            let progress = watcher.started(&batch);
+            let report = self.run_batch_until(&batch, &*progress, cancel).await;
             progress.finish();
-            return match report {
-                Ok(report) => Ok(Some(Ok(report))),
+            let outcome = match report {
+                Ok(report) => Ok(report),
                 // Asked for by id (`--batch`): say who has it instead of "nothing to do".
-                Err(error @ CompactError::Held { .. }) if self.drain.only.is_some() => Err(error),
+                Err(error @ CompactError::Held { .. }) if drain.only.is_some() => {
+                    return Err(error);
+                }
                 Err(CompactError::Held { batch }) => {
                     tracing::info!("batch {batch} is held by another runner: left to it");
                     continue;
                 }
-                Err(CompactError::LeaseLost { .. }) if self.drain.only.is_none() => {
+                Err(CompactError::LeaseLost { .. }) if drain.only.is_none() => {
                     tracing::warn!(
                         "batch {}: lease lost midway; left to its new holder",
                         batch.id
                     );
                     continue;
                 }
-                Err(error @ CompactError::Interrupted { .. }) => Err(error),
+                Err(error @ CompactError::Interrupted { .. }) => return Err(error),
                 // Marked failed, raw objects kept: the next batch goes on.
-                Err(error) => Ok(Some(Err(BatchFailure {
+                Err(error) => Err(BatchFailure {
                     batch: batch.id,
                     error,
-                }))),
+                }),
             };
+            watcher.finished(&outcome);
+            match outcome {
+                Ok(report) => drained.compacted.push(report),
+                Err(failure) => drained.failed.push(failure),
+            }
+        }
+    }
+
+    /// [`Pipeline::run_batch`], stopped by `cancel`: by the engine itself
+    /// where it stops remote work first, else by dropping the batch midway,
+    /// which is as safe as a crash (it resumes).
+    async fn run_batch_until(
+        &self,
+        batch: &Batch,
+        progress: &dyn Progress,
+        cancel: &Cancel,
+    ) -> Result<BatchReport, CompactError> {
+        let run = self.run_batch(batch, progress);
+        if self.engine.stops_on_cancel() {
+            return run.await;
+        }
+        tokio::select! {
+            report = run => report,
+            () = cancel.cancelled() => Err(CompactError::Interrupted { query: None }),
         }
     }
 }
 
 /// One step of a `--dry-run` plan.
 #[derive(Debug, Serialize)]
-pub struct Step {
+pub struct PlanStep {
     pub action: &'static str,
     pub batch: Option<String>,
     pub objects: u64,
@@ -453,46 +419,13 @@ pub struct Step {
     pub sql: Option<Vec<String>>,
 }
 
-impl Step {
-    /// The plan as a SQL script: a comment per step (what, how much, the
-    /// estimated cost), then its statements.
-    pub fn sql_script(steps: &[Step]) -> String {
-        let mut script = String::new();
-        for step in steps {
-            script.push_str(&format!(
-                "-- {}: batch {}, {} objects, {} to scan, ~{:.5} USD\n",
-                step.action,
-                step.batch.as_deref().unwrap_or(NEW_BATCH),
-                step.objects,
-                indicatif::HumanBytes(step.bytes.unwrap_or(0)),
-                step.estimated_cost_usd.unwrap_or(0.0)
-            ));
-            for statement in step.sql.iter().flatten() {
-                script.push_str(&format!("{statement};\n\n"));
-            }
-        }
-        script
-    }
-}
-
 /// The batch id in the SQL of a batch not claimed yet.
 pub const NEW_BATCH: &str = "<new batch>";
 
 impl Pipeline {
-    /// Starts draining: resume, claim and compact as `drain` says.
-    pub fn drain(&self, drain: Drain) -> Drainer<'_> {
-        Drainer {
-            pipeline: self,
-            drain,
-            work: VecDeque::new(),
-            started: false,
-            ended: false,
-        }
-    }
-
     /// What [`Pipeline::drain`] would do, without changing anything: the
     /// batches it would resume, then the claims in the counter's own order.
-    pub async fn plan(&self, drain: &Drain) -> Result<Vec<Step>, CompactError> {
+    pub async fn plan(&self, drain: &Drain) -> Result<Vec<PlanStep>, CompactError> {
         let mut steps = Vec::new();
         let batches = match &drain.only {
             Some(id) => vec![self.counter.batch(id).await?],
@@ -501,7 +434,7 @@ impl Pipeline {
         };
         for batch in batches {
             let compacted = batch.state == BatchState::Compacted;
-            steps.push(Step {
+            steps.push(PlanStep {
                 action: if compacted {
                     "delete leftover raw objects"
                 } else {
@@ -523,7 +456,7 @@ impl Pipeline {
             {
                 let (claimed, after) = rest.split_at(size as usize);
                 rest = after;
-                steps.push(Step {
+                steps.push(PlanStep {
                     action: if size < drain.threshold {
                         "claim and compact (partial)"
                     } else {

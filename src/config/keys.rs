@@ -6,7 +6,7 @@ use toml::Value;
 
 /// What a key accepts.
 #[derive(Debug, Clone, Copy)]
-pub enum Kind {
+pub enum ValueKind {
     Str,
     Path,
     Bool,
@@ -26,47 +26,48 @@ pub enum Kind {
     StrList,
 }
 
-impl Kind {
+impl ValueKind {
     pub fn expected(&self) -> String {
         match self {
-            Kind::Str => "a string".into(),
-            Kind::Path => "a file or directory path (string)".into(),
-            Kind::Bool => "true or false".into(),
-            Kind::Int { min, max } if max - min == 1 => format!("{min} or {max}"),
-            Kind::Int { min, max } => format!("an integer from {min} to {max}"),
-            Kind::Float { above } => format!("a number greater than {above}"),
-            Kind::Duration { min_ms } => format!(
+            ValueKind::Str => "a string".into(),
+            ValueKind::Path => "a file or directory path (string)".into(),
+            ValueKind::Bool => "true or false".into(),
+            ValueKind::Int { min, max } if max - min == 1 => format!("{min} or {max}"),
+            ValueKind::Int { min, max } => format!("an integer from {min} to {max}"),
+            ValueKind::Float { above } => format!("a number greater than {above}"),
+            ValueKind::Duration { min_ms } => format!(
                 "a duration such as \"500ms\", \"1s\", \"5m\" (at least {})",
                 humantime::format_duration(Duration::from_millis(*min_ms))
             ),
-            Kind::OneOf(choices) => format!("one of {}", choices.join(", ")),
-            Kind::StrList => "a list of strings".into(),
+            ValueKind::OneOf(choices) => format!("one of {}", choices.join(", ")),
+            ValueKind::StrList => "a list of strings".into(),
         }
     }
 
     /// Checks a TOML value against the kind, normalizing integers given for floats.
     pub(super) fn check(&self, value: &Value) -> Result<Value, ()> {
         match (self, value) {
-            (Kind::Str | Kind::Path, Value::String(_)) | (Kind::Bool, Value::Boolean(_)) => {
+            (ValueKind::Str | ValueKind::Path, Value::String(_))
+            | (ValueKind::Bool, Value::Boolean(_)) => Ok(value.clone()),
+            (ValueKind::Int { min, max }, Value::Integer(i)) if (min..=max).contains(&i) => {
                 Ok(value.clone())
             }
-            (Kind::Int { min, max }, Value::Integer(i)) if (min..=max).contains(&i) => {
+            (ValueKind::Float { above }, Value::Float(f)) if f.is_finite() && f > above => {
                 Ok(value.clone())
             }
-            (Kind::Float { above }, Value::Float(f)) if f.is_finite() && f > above => {
-                Ok(value.clone())
-            }
-            (Kind::Float { above }, Value::Integer(i)) if (*i as f64) > *above => {
+            (ValueKind::Float { above }, Value::Integer(i)) if (*i as f64) > *above => {
                 Ok(Value::Float(*i as f64))
             }
-            (Kind::Duration { min_ms }, Value::String(s)) => match humantime::parse_duration(s) {
-                Ok(d) if d >= Duration::from_millis(*min_ms) => Ok(value.clone()),
-                _ => Err(()),
-            },
-            (Kind::OneOf(choices), Value::String(s)) if choices.contains(&s.as_str()) => {
+            (ValueKind::Duration { min_ms }, Value::String(s)) => {
+                match humantime::parse_duration(s) {
+                    Ok(d) if d >= Duration::from_millis(*min_ms) => Ok(value.clone()),
+                    _ => Err(()),
+                }
+            }
+            (ValueKind::OneOf(choices), Value::String(s)) if choices.contains(&s.as_str()) => {
                 Ok(value.clone())
             }
-            (Kind::StrList, Value::Array(items)) if items.iter().all(Value::is_str) => {
+            (ValueKind::StrList, Value::Array(items)) if items.iter().all(Value::is_str) => {
                 Ok(value.clone())
             }
             _ => Err(()),
@@ -76,14 +77,14 @@ impl Kind {
     /// Reads an environment variable's text as this kind.
     pub(super) fn parse_env(&self, text: &str) -> Result<Value, ()> {
         let value = match self {
-            Kind::Bool => match text.to_ascii_lowercase().as_str() {
+            ValueKind::Bool => match text.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Value::Boolean(true),
                 "false" | "0" | "no" | "off" => Value::Boolean(false),
                 _ => return Err(()),
             },
-            Kind::Int { .. } => Value::Integer(text.trim().parse().map_err(|_| ())?),
-            Kind::Float { .. } => Value::Float(text.trim().parse().map_err(|_| ())?),
-            Kind::StrList => Value::Array(
+            ValueKind::Int { .. } => Value::Integer(text.trim().parse().map_err(|_| ())?),
+            ValueKind::Float { .. } => Value::Float(text.trim().parse().map_err(|_| ())?),
+            ValueKind::StrList => Value::Array(
                 text.split(',')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
@@ -101,14 +102,14 @@ impl Kind {
 pub struct Key {
     /// Dotted name: `device_id`, `mqtt.port`.
     pub name: &'static str,
-    pub kind: Kind,
+    pub kind: ValueKind,
     /// Default as a TOML literal; `None` when unset or derived at resolve time.
     pub default: Option<&'static str>,
     /// Never printed (passwords).
     pub secret: bool,
 }
 
-const fn key(name: &'static str, kind: Kind, default: Option<&'static str>) -> Key {
+const fn key(name: &'static str, kind: ValueKind, default: Option<&'static str>) -> Key {
     Key {
         name,
         kind,
@@ -117,56 +118,68 @@ const fn key(name: &'static str, kind: Kind, default: Option<&'static str>) -> K
     }
 }
 
-const PORT: Kind = Kind::Int { min: 1, max: 65535 };
+const PORT: ValueKind = ValueKind::Int { min: 1, max: 65535 };
 
 /// The schema: every key any command reads. Extend it rather than inventing names.
 pub const KEYS: &[Key] = &[
-    key("device_id", Kind::Str, None),
-    key("data_dir", Kind::Path, Some("\"./iotpipe-data\"")),
-    key("backend", Kind::OneOf(&["local", "aws"]), Some("\"local\"")),
-    key("mqtt.host", Kind::Str, Some("\"127.0.0.1\"")),
+    key("device_id", ValueKind::Str, None),
+    key("data_dir", ValueKind::Path, Some("\"./iotpipe-data\"")),
+    key(
+        "backend",
+        ValueKind::OneOf(&["local", "aws"]),
+        Some("\"local\""),
+    ),
+    key("mqtt.host", ValueKind::Str, Some("\"127.0.0.1\"")),
     key("mqtt.port", PORT, Some("1883")),
-    key("mqtt.topic", Kind::Str, Some("\"sensor/data\"")),
-    key("mqtt.qos", Kind::Int { min: 0, max: 1 }, Some("1")),
-    key("mqtt.client_id", Kind::Str, None),
-    key("mqtt.username", Kind::Str, None),
+    key("mqtt.topic", ValueKind::Str, Some("\"sensor/data\"")),
+    key("mqtt.qos", ValueKind::Int { min: 0, max: 1 }, Some("1")),
+    key("mqtt.client_id", ValueKind::Str, None),
+    key("mqtt.username", ValueKind::Str, None),
     Key {
         name: "mqtt.password",
-        kind: Kind::Str,
+        kind: ValueKind::Str,
         default: None,
         secret: true,
     },
-    key("mqtt.cafile", Kind::Path, None),
-    key("mqtt.cert", Kind::Path, None),
-    key("mqtt.key", Kind::Path, None),
-    key("mqtt.alpn", Kind::Bool, Some("false")),
-    key("mqtt.tls", Kind::Bool, None),
-    key("mqtt.iot_core", Kind::Bool, None),
+    key("mqtt.cafile", ValueKind::Path, None),
+    key("mqtt.cert", ValueKind::Path, None),
+    key("mqtt.key", ValueKind::Path, None),
+    key("mqtt.alpn", ValueKind::Bool, Some("false")),
+    key("mqtt.tls", ValueKind::Bool, None),
+    key("mqtt.iot_core", ValueKind::Bool, None),
     key(
         "mqtt.max_inflight",
-        Kind::Int { min: 1, max: 65535 },
+        ValueKind::Int { min: 1, max: 65535 },
         Some("100"),
     ),
     key(
         "mqtt.keep_alive",
-        Kind::Duration { min_ms: 5_000 },
+        ValueKind::Duration { min_ms: 5_000 },
         Some("\"30s\""),
     ),
-    key("outbox.dir", Kind::Path, None),
+    key("outbox.dir", ValueKind::Path, None),
     key(
         "outbox.max_bytes",
-        Kind::Int {
+        ValueKind::Int {
             min: 1024 * 1024,
             max: i64::MAX,
         },
         Some("104857600"),
     ),
-    key("sense.every", Kind::Duration { min_ms: 1 }, Some("\"1s\"")),
-    key("sense.cpu_heat_factor", Kind::Float { above: 0.0 }, None),
-    key("sense.bus", Kind::Int { min: 0, max: 255 }, Some("1")),
+    key(
+        "sense.every",
+        ValueKind::Duration { min_ms: 1 },
+        Some("\"1s\""),
+    ),
+    key(
+        "sense.cpu_heat_factor",
+        ValueKind::Float { above: 0.0 },
+        None,
+    ),
+    key("sense.bus", ValueKind::Int { min: 0, max: 255 }, Some("1")),
     key(
         "sink.buffer_bytes",
-        Kind::Int {
+        ValueKind::Int {
             min: 1,
             max: 128 * 1024 * 1024,
         },
@@ -174,63 +187,67 @@ pub const KEYS: &[Key] = &[
     ),
     key(
         "sink.buffer_interval",
-        Kind::Duration { min_ms: 1 },
+        ValueKind::Duration { min_ms: 1 },
         Some("\"60s\""),
     ),
-    key("sink.gzip", Kind::Bool, Some("true")),
+    key("sink.gzip", ValueKind::Bool, Some("true")),
     key(
         "counter.threshold",
-        Kind::Int {
+        ValueKind::Int {
             min: 1,
             max: 10_000,
         },
         Some("20"),
     ),
-    key("counter.table", Kind::Str, Some("\"iotpipe-counter\"")),
+    key("counter.table", ValueKind::Str, Some("\"iotpipe-counter\"")),
     key(
         "counter.retention_days",
-        Kind::Int { min: 1, max: 3650 },
+        ValueKind::Int { min: 1, max: 3650 },
         Some("30"),
     ),
     key(
         "compact.row_group_rows",
-        Kind::Int {
+        ValueKind::Int {
             min: 1024,
             max: 1_048_576,
         },
         Some("16384"),
     ),
-    key("aws.profile", Kind::Str, None),
-    key("aws.region", Kind::Str, None),
-    key("aws.endpoint_url", Kind::Str, None),
-    key("aws.bucket", Kind::Str, None),
-    key("aws.raw_prefix", Kind::Str, Some("\"raw/\"")),
-    key("aws.compacted_prefix", Kind::Str, Some("\"compacted/\"")),
-    key("aws.rejected_prefix", Kind::Str, Some("\"rejected/\"")),
-    key("aws.iot_rule_role", Kind::Str, None),
-    key("aws.iot_rule", Kind::Str, None),
-    key("athena.database", Kind::Str, Some("\"iotpipe\"")),
-    key("athena.raw_table", Kind::Str, Some("\"raw_readings\"")),
-    key("athena.table", Kind::Str, Some("\"readings\"")),
-    key("athena.workgroup", Kind::Str, Some("\"primary\"")),
-    key("athena.output_location", Kind::Str, None),
-    key("kinesis.stream", Kind::Str, Some("\"iotpipe-sensor\"")),
+    key("aws.profile", ValueKind::Str, None),
+    key("aws.region", ValueKind::Str, None),
+    key("aws.endpoint_url", ValueKind::Str, None),
+    key("aws.bucket", ValueKind::Str, None),
+    key("aws.raw_prefix", ValueKind::Str, Some("\"raw/\"")),
+    key(
+        "aws.compacted_prefix",
+        ValueKind::Str,
+        Some("\"compacted/\""),
+    ),
+    key("aws.rejected_prefix", ValueKind::Str, Some("\"rejected/\"")),
+    key("aws.iot_rule_role", ValueKind::Str, None),
+    key("aws.iot_rule", ValueKind::Str, None),
+    key("athena.database", ValueKind::Str, Some("\"iotpipe\"")),
+    key("athena.raw_table", ValueKind::Str, Some("\"raw_readings\"")),
+    key("athena.table", ValueKind::Str, Some("\"readings\"")),
+    key("athena.workgroup", ValueKind::Str, Some("\"primary\"")),
+    key("athena.output_location", ValueKind::Str, None),
+    key("kinesis.stream", ValueKind::Str, Some("\"iotpipe-sensor\"")),
     key(
         "lambda.compact",
-        Kind::OneOf(&["athena", "off"]),
+        ValueKind::OneOf(&["athena", "off"]),
         Some("\"athena\""),
     ),
-    key("quicksight.account_id", Kind::Str, None),
-    key("quicksight.datasets", Kind::StrList, Some("[]")),
+    key("quicksight.account_id", ValueKind::Str, None),
+    key("quicksight.datasets", ValueKind::StrList, Some("[]")),
     key(
         "quicksight.schedule",
-        Kind::OneOf(&["hourly", "daily", "off"]),
+        ValueKind::OneOf(&["hourly", "daily", "off"]),
         Some("\"hourly\""),
     ),
-    key("dashboard.out", Kind::Path, None),
+    key("dashboard.out", ValueKind::Path, None),
     key(
         "dashboard.window",
-        Kind::Duration { min_ms: 60_000 },
+        ValueKind::Duration { min_ms: 60_000 },
         Some("\"7d\""),
     ),
 ];

@@ -17,7 +17,7 @@ use crate::error::{Diagnose, Exit};
 use serde::Deserialize;
 use toml::Value;
 
-pub use keys::{KEYS, Key, Kind, env_name, find_key};
+pub use keys::{KEYS, Key, ValueKind, env_name, find_key};
 pub use settings::*;
 
 /// Configuration that cannot be used: a bad file, key, value or flag combination.
@@ -76,7 +76,7 @@ impl Diagnose for ConfigError {
 
 /// Where a resolved value came from.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Source {
+pub enum Origin {
     Default,
     /// A command's own default (`iotpipe up` lands objects every 5 s).
     CommandDefault(&'static str),
@@ -87,15 +87,15 @@ pub enum Source {
     Flag(&'static str),
 }
 
-impl std::fmt::Display for Source {
+impl std::fmt::Display for Origin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Source::Default => f.write_str("default"),
-            Source::CommandDefault(command) => write!(f, "default of {command}"),
-            Source::Derived(how) => write!(f, "default ({how})"),
-            Source::File(path) => write!(f, "file {}", path.display()),
-            Source::Env(var) => write!(f, "env {var}"),
-            Source::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Default => f.write_str("default"),
+            Origin::CommandDefault(command) => write!(f, "default of {command}"),
+            Origin::Derived(how) => write!(f, "default ({how})"),
+            Origin::File(path) => write!(f, "file {}", path.display()),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
         }
     }
 }
@@ -142,7 +142,7 @@ pub struct FileChoice {
 pub struct Resolved {
     pub config: Config,
     pub file: Option<PathBuf>,
-    pub values: BTreeMap<&'static str, (Value, Source)>,
+    pub values: BTreeMap<&'static str, (Value, Origin)>,
     /// Problems that do not stop the command (unknown `IOTPIPE_*` variables).
     pub warnings: Vec<String>,
 }
@@ -161,13 +161,13 @@ fn resolve_from(
     env: &[(String, String)],
     overrides: &[Override],
 ) -> Result<Resolved, ConfigError> {
-    let mut values: BTreeMap<&'static str, (Value, Source)> = BTreeMap::new();
+    let mut values: BTreeMap<&'static str, (Value, Origin)> = BTreeMap::new();
     for key in KEYS {
         if let Some(literal) = key.default {
             let value = parse_literal(literal).ok_or_else(|| {
                 ConfigError::Invalid(format!("bad built-in default for {}", key.name))
             })?;
-            values.insert(key.name, (value, Source::Default));
+            values.insert(key.name, (value, Origin::Default));
         }
     }
 
@@ -175,14 +175,14 @@ fn resolve_from(
         overrides.iter().partition(|o| o.command_default);
     for o in defaults {
         let value = checked(o, "default of")?;
-        values.insert(o.key, (value, Source::CommandDefault(o.flag)));
+        values.insert(o.key, (value, Origin::CommandDefault(o.flag)));
     }
 
     let mut warnings = Vec::new();
     let file = locate_file(choice, env)?;
     if let Some(path) = &file {
         for (key, value) in read_file(path)? {
-            values.insert(key, (value, Source::File(path.clone())));
+            values.insert(key, (value, Origin::File(path.clone())));
         }
     }
 
@@ -207,12 +207,12 @@ fn resolve_from(
                 value: shown(key, text),
                 expected: key.kind.expected(),
             })?;
-        values.insert(key.name, (value, Source::Env(var.clone())));
+        values.insert(key.name, (value, Origin::Env(var.clone())));
     }
 
     for o in overrides {
         let value = checked(o, "flag")?;
-        values.insert(o.key, (value, Source::Flag(o.flag)));
+        values.insert(o.key, (value, Origin::Flag(o.flag)));
     }
 
     derive_defaults(&mut values);
@@ -396,7 +396,7 @@ fn parse_literal(literal: &str) -> Option<Value> {
 }
 
 /// Fills the keys whose defaults depend on the machine or on other keys.
-fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
+fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Origin)>) {
     if !values.contains_key("device_id") {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let host = if host.is_empty() {
@@ -406,7 +406,7 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
         };
         values.insert(
             "device_id",
-            (Value::String(host), Source::Derived("hostname")),
+            (Value::String(host), Origin::Derived("hostname")),
         );
     }
     for (key, folder, how) in [
@@ -418,7 +418,7 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
         }
         if let Some((Value::String(data_dir), _)) = values.get("data_dir") {
             let path = Path::new(data_dir).join(folder).display().to_string();
-            values.insert(key, (Value::String(path), Source::Derived(how)));
+            values.insert(key, (Value::String(path), Origin::Derived(how)));
         }
     }
     if !values.contains_key("athena.output_location")
@@ -429,13 +429,13 @@ fn derive_defaults(values: &mut BTreeMap<&'static str, (Value, Source)>) {
             "athena.output_location",
             (
                 Value::String(out),
-                Source::Derived("s3://<aws.bucket>/athena-results/"),
+                Origin::Derived("s3://<aws.bucket>/athena-results/"),
             ),
         );
     }
 }
 
-fn nest(values: &BTreeMap<&'static str, (Value, Source)>) -> Value {
+fn nest(values: &BTreeMap<&'static str, (Value, Origin)>) -> Value {
     let mut root = toml::Table::new();
     for (name, (value, _)) in values {
         match name.split_once('.') {

@@ -26,23 +26,23 @@ pub struct Config {
     pub device_id: String,
     pub data_dir: PathBuf,
     pub backend: Backend,
-    pub mqtt: Mqtt,
+    pub mqtt: MqttConfig,
     pub outbox: OutboxConfig,
-    pub sense: Sense,
-    pub sink: Sink,
-    pub counter: Counter,
-    pub compact: Compact,
-    pub aws: Aws,
-    pub athena: Athena,
-    pub kinesis: Kinesis,
-    pub lambda: Lambda,
-    pub quicksight: QuickSight,
-    pub dashboard: Dashboard,
+    pub sense: SenseConfig,
+    pub sink: SinkConfig,
+    pub counter: CounterConfig,
+    pub compact: CompactConfig,
+    pub aws: AwsConfig,
+    pub athena: AthenaConfig,
+    pub kinesis: KinesisConfig,
+    pub lambda: LambdaConfig,
+    pub quicksight: QuickSightConfig,
+    pub dashboard: DashboardConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Mqtt {
+pub struct MqttConfig {
     pub host: String,
     pub port: u16,
     pub topic: String,
@@ -70,7 +70,7 @@ pub struct OutboxConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sense {
+pub struct SenseConfig {
     #[serde(deserialize_with = "duration")]
     pub every: Duration,
     pub cpu_heat_factor: Option<f64>,
@@ -79,7 +79,7 @@ pub struct Sense {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sink {
+pub struct SinkConfig {
     pub buffer_bytes: u64,
     #[serde(deserialize_with = "duration")]
     pub buffer_interval: Duration,
@@ -88,7 +88,7 @@ pub struct Sink {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Counter {
+pub struct CounterConfig {
     pub threshold: u32,
     pub table: String,
     /// Days a claimed object's DynamoDB marker is kept (TTL) before it expires:
@@ -98,7 +98,7 @@ pub struct Counter {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Compact {
+pub struct CompactConfig {
     /// Rows per Parquet row group of the local engine, and the most rows a day
     /// of a batch holds in memory: what bounds its memory, whatever the batch.
     pub row_group_rows: u32,
@@ -106,7 +106,7 @@ pub struct Compact {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Aws {
+pub struct AwsConfig {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
@@ -122,7 +122,7 @@ pub struct Aws {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Athena {
+pub struct AthenaConfig {
     pub database: String,
     pub raw_table: String,
     pub table: String,
@@ -132,13 +132,13 @@ pub struct Athena {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Kinesis {
+pub struct KinesisConfig {
     pub stream: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Lambda {
+pub struct LambdaConfig {
     /// What the S3-event handler does with a batch it claims: compact it with
     /// Athena in the same invocation, or leave it to `iotpipe compact`.
     pub compact: LambdaCompact,
@@ -154,7 +154,7 @@ pub enum LambdaCompact {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct QuickSight {
+pub struct QuickSightConfig {
     pub account_id: Option<String>,
     pub datasets: Vec<String>,
     pub schedule: Schedule,
@@ -171,7 +171,7 @@ pub enum Schedule {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Dashboard {
+pub struct DashboardConfig {
     pub out: PathBuf,
     /// How far back the charts reach from the newest reading.
     #[serde(deserialize_with = "duration")]

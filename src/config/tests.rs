@@ -9,15 +9,15 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn sample_value(kind: &Kind) -> Value {
+fn sample_value(kind: &ValueKind) -> Value {
     match kind {
-        Kind::Str | Kind::Path => Value::String("x".into()),
-        Kind::Bool => Value::Boolean(true),
-        Kind::Int { min, .. } => Value::Integer(*min),
-        Kind::Float { above } => Value::Float(above + 1.0),
-        Kind::Duration { .. } => Value::String("1m".into()),
-        Kind::OneOf(choices) => Value::String(choices[0].into()),
-        Kind::StrList => Value::Array(vec![Value::String("a".into())]),
+        ValueKind::Str | ValueKind::Path => Value::String("x".into()),
+        ValueKind::Bool => Value::Boolean(true),
+        ValueKind::Int { min, .. } => Value::Integer(*min),
+        ValueKind::Float { above } => Value::Float(above + 1.0),
+        ValueKind::Duration { .. } => Value::String("1m".into()),
+        ValueKind::OneOf(choices) => Value::String(choices[0].into()),
+        ValueKind::StrList => Value::Array(vec![Value::String("a".into())]),
     }
 }
 
@@ -63,7 +63,7 @@ fn env_beats_defaults_and_flags_beat_env() {
     assert_eq!(resolved.config.device_id, "flagged");
     assert_eq!(
         resolved.values["mqtt.port"].1,
-        Source::Env("IOTPIPE_MQTT_PORT".into())
+        Origin::Env("IOTPIPE_MQTT_PORT".into())
     );
 }
 

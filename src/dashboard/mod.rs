@@ -93,7 +93,7 @@ impl DeviceData {
 
 /// What the page shows, also returned to the command for its summary.
 #[derive(Debug, Default, Serialize)]
-pub struct Summary {
+pub struct PageSummary {
     pub path: PathBuf,
     pub devices: usize,
     pub compacted_rows: u64,
@@ -109,7 +109,7 @@ pub struct Summary {
 /// What a refresh did.
 pub enum Refreshed {
     /// The HTML page was written.
-    Page(Summary),
+    Page(PageSummary),
     /// QuickSight ingestions were started (and refused, per dataset).
     Ingestions {
         started: Vec<quicksight::Ingestion>,
@@ -167,9 +167,9 @@ pub async fn refresh(
     counter: Arc<dyn Counter>,
     out: &Path,
     window: std::time::Duration,
-) -> Result<Summary, DashboardError> {
+) -> Result<PageSummary, DashboardError> {
     let mut devices: BTreeMap<String, DeviceData> = BTreeMap::new();
-    let mut summary = Summary::default();
+    let mut summary = PageSummary::default();
     // Each data file with its day number.
     let files: Vec<_> = store
         .list(store::COMPACTED)
@@ -316,7 +316,7 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn render(devices: &BTreeMap<String, DeviceData>, summary: &Summary) -> String {
+fn render(devices: &BTreeMap<String, DeviceData>, summary: &PageSummary) -> String {
     let generated = crate::payload::format_ts(time::OffsetDateTime::now_utc());
     let tile = |label: &str, value: String| {
         format!(

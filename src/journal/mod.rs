@@ -48,7 +48,7 @@ impl JournalError {
 
 /// A message kept in the journal.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Record {
+pub struct Entry {
     pub id: u64,
     pub topic: String,
     pub payload: Vec<u8>,
@@ -83,7 +83,7 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (or creates) the journal and returns the messages not yet acknowledged.
-    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Journal, Vec<Record>), JournalError> {
+    pub fn open(dir: &Path, max_bytes: u64) -> Result<(Journal, Vec<Entry>), JournalError> {
         let err = |action| {
             let dir = dir.to_path_buf();
             move |source| JournalError {
@@ -400,7 +400,7 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn payloads(records: &[Record]) -> Vec<String> {
+    fn payloads(records: &[Entry]) -> Vec<String> {
         records
             .iter()
             .map(|r| String::from_utf8_lossy(&r.payload).into_owned())

@@ -5,11 +5,11 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-use super::{HEADER, Record};
+use super::{Entry, HEADER};
 
 /// A segment's records, and where it must be cut.
 pub(super) struct SegmentRead {
-    pub records: Vec<Record>,
+    pub records: Vec<Entry>,
     /// The end of the last valid record: what follows is a torn tail.
     pub valid_bytes: u64,
     pub total_bytes: u64,
@@ -18,7 +18,7 @@ pub(super) struct SegmentRead {
 }
 
 /// The record at `at`, if one is there whole with a matching CRC.
-fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
+fn record_at(bytes: &[u8], at: usize) -> Option<(Entry, usize)> {
     let len = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
     let crc = u32::from_le_bytes(bytes.get(at + 4..at + 8)?.try_into().ok()?);
     if len < HEADER - 8 {
@@ -31,7 +31,7 @@ fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
     let id = u64::from_le_bytes(body[..8].try_into().ok()?);
     let topic_len = u16::from_le_bytes(body[8..10].try_into().ok()?) as usize;
     let topic = body.get(10..10 + topic_len)?;
-    let record = Record {
+    let record = Entry {
         id,
         topic: String::from_utf8_lossy(topic).into_owned(),
         payload: body[10 + topic_len..].to_vec(),
@@ -46,7 +46,7 @@ fn record_at(bytes: &[u8], at: usize) -> Option<(Record, usize)> {
 pub(super) fn read_segment(path: &Path) -> io::Result<SegmentRead> {
     let mut bytes = Vec::new();
     File::open(path)?.read_to_end(&mut bytes)?;
-    let mut records: Vec<Record> = Vec::new();
+    let mut records: Vec<Entry> = Vec::new();
     let mut skipped = Vec::new();
     let mut at = 0usize;
     let mut valid_end = 0usize;

@@ -195,7 +195,7 @@ pub struct Settings {
 /// connection per id, and a clean-session client with a persistent client's
 /// id wipes that session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub enum ClientRole {
     /// `publish`: the device itself, exactly `mqtt.client_id` (an IoT Core thing name).
     Publish,
     /// `sink`: `<id>-sink`, a persistent session.
@@ -210,29 +210,31 @@ pub enum Role {
     Doctor,
 }
 
-impl Role {
+impl ClientRole {
     /// The client id of this role: derived from the configured id, or from
     /// `device_id` when none is configured.
     pub fn client_id(self, configured: Option<&str>, device_id: &str) -> String {
         match (configured, self) {
-            (Some(id), Role::Publish) => id.to_string(),
-            (Some(id), Role::Sink) => format!("{id}-sink"),
-            (Some(id), Role::UpSink) => format!("{id}-up-sink"),
-            (Some(id), Role::Device(n)) => format!("{id}-dev-{n}"),
-            (Some(id), Role::Tail) => format!("{id}-tail-{}", random_suffix()),
-            (Some(id), Role::Doctor) => format!("{id}-doctor-{}", random_suffix()),
-            (None, Role::Publish) => format!("iotpipe-publish-{device_id}-{}", random_suffix()),
-            (None, Role::Sink) => format!("iotpipe-sink-{device_id}"),
-            (None, Role::UpSink) => format!("iotpipe-up-sink-{device_id}"),
-            (None, Role::Device(n)) => format!("iotpipe-up-sim-{n}"),
-            (None, Role::Tail) => format!("iotpipe-tail-{device_id}-{}", random_suffix()),
-            (None, Role::Doctor) => format!("iotpipe-doctor-{}", random_suffix()),
+            (Some(id), ClientRole::Publish) => id.to_string(),
+            (Some(id), ClientRole::Sink) => format!("{id}-sink"),
+            (Some(id), ClientRole::UpSink) => format!("{id}-up-sink"),
+            (Some(id), ClientRole::Device(n)) => format!("{id}-dev-{n}"),
+            (Some(id), ClientRole::Tail) => format!("{id}-tail-{}", random_suffix()),
+            (Some(id), ClientRole::Doctor) => format!("{id}-doctor-{}", random_suffix()),
+            (None, ClientRole::Publish) => {
+                format!("iotpipe-publish-{device_id}-{}", random_suffix())
+            }
+            (None, ClientRole::Sink) => format!("iotpipe-sink-{device_id}"),
+            (None, ClientRole::UpSink) => format!("iotpipe-up-sink-{device_id}"),
+            (None, ClientRole::Device(n)) => format!("iotpipe-up-sim-{n}"),
+            (None, ClientRole::Tail) => format!("iotpipe-tail-{device_id}-{}", random_suffix()),
+            (None, ClientRole::Doctor) => format!("iotpipe-doctor-{}", random_suffix()),
         }
     }
 }
 
 /// `mqtt.iot_core`, or a broker host of AWS IoT Core when it is not set.
-pub fn is_iot_core(mqtt: &config::Mqtt) -> bool {
+pub fn is_iot_core(mqtt: &config::MqttConfig) -> bool {
     mqtt.iot_core
         .unwrap_or_else(|| mqtt.host.ends_with(".amazonaws.com"))
 }
@@ -242,7 +244,7 @@ pub fn is_iot_core(mqtt: &config::Mqtt) -> bool {
 /// the thing connect as the thing name (`publish`) and as `<thing>-*` (the
 /// other clients: `<thing>-doctor-…`, `<thing>-tail-…`), never as another
 /// thing.
-pub fn base_client_id<'c>(mqtt: &'c config::Mqtt, device_id: &'c str) -> Option<&'c str> {
+pub fn base_client_id<'c>(mqtt: &'c config::MqttConfig, device_id: &'c str) -> Option<&'c str> {
     mqtt.client_id
         .as_deref()
         .or_else(|| is_iot_core(mqtt).then_some(device_id))
@@ -253,7 +255,7 @@ impl Settings {
     /// was given for this very command (`--client-id`) and is used as it is.
     pub fn for_role(
         config: &config::Config,
-        role: Role,
+        role: ClientRole,
         exact_id: bool,
     ) -> Result<Settings, MqttError> {
         let configured = base_client_id(&config.mqtt, &config.device_id);
@@ -267,7 +269,10 @@ impl Settings {
     }
 
     /// Settings from the `[mqtt]` config; `client_id` is used when the config sets none.
-    pub fn from_config(mqtt: &config::Mqtt, client_id: String) -> Result<Settings, MqttError> {
+    pub fn from_config(
+        mqtt: &config::MqttConfig,
+        client_id: String,
+    ) -> Result<Settings, MqttError> {
         let tls_wanted = mqtt.tls.unwrap_or(false)
             || mqtt.cafile.is_some()
             || mqtt.cert.is_some()

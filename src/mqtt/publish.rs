@@ -31,7 +31,7 @@ pub enum Input {
     Fail(MqttError),
 }
 
-pub struct Options {
+pub struct PublishOptions {
     pub topic: String,
     pub qos: QoS,
     /// Give up after being unable to reach the broker this long (None: never).
@@ -44,7 +44,7 @@ pub struct Options {
 
 /// The outcome of a run, printed as the summary.
 #[derive(Debug, Default, Serialize)]
-pub struct Report {
+pub struct PublishReport {
     /// Messages to deliver (from the outbox and from the source).
     pub total: u64,
     /// Of those, taken over from an earlier run's outbox.
@@ -70,7 +70,7 @@ pub struct Report {
     pub last_error: Option<String>,
 }
 
-impl Report {
+impl PublishReport {
     /// One line for stderr: what was sent, acknowledged, resent, dropped.
     pub fn summary(&self, endpoint: &str, qos: rumqttc::QoS) -> String {
         let report = self;
@@ -120,7 +120,7 @@ struct Message {
 
 struct Engine {
     link: Link,
-    options: Options,
+    options: PublishOptions,
     outbox: Option<Journal>,
     queue: VecDeque<Message>,
     /// Submitted and not yet acknowledged, by id.
@@ -133,7 +133,7 @@ struct Engine {
     /// Said once per outage, not at every retry.
     warned_unreachable: bool,
     next_id: u64,
-    report: Report,
+    report: PublishReport,
     /// A connection failure that retrying cannot fix: stop at once.
     fatal: Option<MqttError>,
     /// The source failed: deliver what came before it, then stop.
@@ -182,8 +182,8 @@ const QUEUE_AHEAD: usize = 4096;
 /// `retry_for`, or `interrupt` fires.
 pub async fn run(
     link: Link,
-    options: Options,
-    outbox: Option<(Journal, Vec<crate::journal::Record>)>,
+    options: PublishOptions,
+    outbox: Option<(Journal, Vec<crate::journal::Entry>)>,
     mut input: mpsc::Receiver<Input>,
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Outcome {
@@ -205,7 +205,7 @@ pub async fn run(
         unreachable_since: Some(started),
         warned_unreachable: false,
         next_id: 0,
-        report: Report::default(),
+        report: PublishReport::default(),
         fatal: None,
         input_failure: None,
         topic,
@@ -302,7 +302,7 @@ pub async fn run(
 
 /// A run's report, and the error that ended it early, if any.
 pub struct Outcome {
-    pub report: Report,
+    pub report: PublishReport,
     pub error: Option<MqttError>,
 }
 

@@ -5,6 +5,8 @@
 //! a quiet success.
 
 pub mod payloads;
+#[cfg(feature = "pipeline")]
+pub mod progress;
 
 use std::io::{self, IsTerminal, Write};
 

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use crate::counter::{Counter, CounterError, Recorded};
 use crate::error::{Diagnose, Exit};
-use crate::journal::{Journal, JournalError, Record};
+use crate::journal::{Entry, Journal, JournalError};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::payload::{self, KeyRanges, Reading};
 use crate::store::{self, ObjectInfo, Store, StoreError};
@@ -73,15 +73,15 @@ impl Diagnose for SinkError {
 }
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub struct LandingOptions {
     pub buffer_bytes: u64,
     pub buffer_interval: Duration,
     pub gzip: bool,
 }
 
-impl From<&crate::config::Sink> for Options {
-    fn from(sink: &crate::config::Sink) -> Options {
-        Options {
+impl From<&crate::config::SinkConfig> for LandingOptions {
+    fn from(sink: &crate::config::SinkConfig) -> LandingOptions {
+        LandingOptions {
             buffer_bytes: sink.buffer_bytes,
             buffer_interval: sink.buffer_interval,
             gzip: sink.gzip,
@@ -116,14 +116,29 @@ struct RejectedLine<'a> {
     payload_base64: Option<String>,
 }
 
-/// Counts another task can watch while the sink runs (`iotpipe up`'s status line).
-#[derive(Debug, Default)]
+/// Counts another task can watch while the sink runs (`iotpipe up`'s status
+/// line), and wait on ([`Live::wait_until`]).
+#[derive(Debug)]
 pub struct Live {
     messages: std::sync::atomic::AtomicU64,
     objects: std::sync::atomic::AtomicU64,
     subscribed: std::sync::atomic::AtomicU64,
     /// With [`Landing::track_keys`]: every reading journaled so far.
     keys: std::sync::Mutex<Option<KeyRanges>>,
+    /// Ticks at every change of the above.
+    changed: tokio::sync::watch::Sender<()>,
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        Live {
+            messages: Default::default(),
+            objects: Default::default(),
+            subscribed: Default::default(),
+            keys: Default::default(),
+            changed: tokio::sync::watch::channel(()).0,
+        }
+    }
 }
 
 impl Live {
@@ -145,15 +160,27 @@ impl Live {
             None => wanted.clone(),
         }
     }
-    fn bump(counter: &std::sync::atomic::AtomicU64) {
+    /// Resolves once `ready` holds, checking again at each change.
+    pub async fn wait_until(&self, ready: impl Fn(&Live) -> bool) {
+        // Subscribed before the first check, so no change is missed in between.
+        let mut changes = self.changed.subscribe();
+        while !ready(self) {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn bump(&self, counter: &std::sync::atomic::AtomicU64) {
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.changed.send_replace(());
     }
 }
 
 pub struct Landing {
     store: Arc<dyn Store>,
     counter: Arc<dyn Counter>,
-    options: Options,
+    options: LandingOptions,
     journal: Journal,
     /// Journal ids of everything buffered (readings and rejected).
     ids: Vec<u64>,
@@ -174,7 +201,7 @@ impl Landing {
         store: Arc<dyn Store>,
         counter: Arc<dyn Counter>,
         journal_dir: &Path,
-        options: Options,
+        options: LandingOptions,
     ) -> Result<Landing, SinkError> {
         // Two sinks (or a sink and `up`) on one data dir would share one
         // journal and one persistent session.
@@ -200,7 +227,7 @@ impl Landing {
         };
         landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         landing.stats.recovered = backlog.len() as u64;
-        for Record { id, topic, payload } in backlog {
+        for Entry { id, topic, payload } in backlog {
             landing.buffer(id, &topic, &payload);
         }
         Ok(landing)
@@ -221,8 +248,9 @@ impl Landing {
     pub fn accept(&mut self, topic: &str, payload: &[u8]) -> Result<(), SinkError> {
         let id = self.journal.append(topic, payload)?;
         self.stats.messages += 1;
-        Live::bump(&self.live.messages);
         self.buffer(id, topic, payload);
+        // After buffering, which tracks its key: a waiter then sees both.
+        self.live.bump(&self.live.messages);
         Ok(())
     }
 
@@ -299,7 +327,7 @@ impl Landing {
             self.store.put(&key, &body).await?;
             if self.counter.record(&key, body.len() as u64).await? == Recorded::New {
                 self.stats.objects += 1;
-                Live::bump(&self.live.objects);
+                self.live.bump(&self.live.objects);
             }
             self.stats.bytes_written += body.len() as u64;
             self.stats.readings += self.reading_count;
@@ -370,7 +398,7 @@ pub async fn serve(
                     }
                 }
                 Delivery::Connected => {
-                    Live::bump(&landing.live.subscribed);
+                    landing.live.bump(&landing.live.subscribed);
                     tracing::info!("subscribed to {}", subscriber.filters().join(", "));
                 }
                 Delivery::Lost(error) => {

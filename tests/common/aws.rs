@@ -152,7 +152,7 @@ impl Cloud {
         std::sync::Arc::new(iotpipe::compact::athena::AthenaEngine::new(
             self.athena_client().await,
             store.clone(),
-            &iotpipe::config::Athena {
+            &iotpipe::config::AthenaConfig {
                 database: "iotpipe".into(),
                 raw_table: "raw_readings".into(),
                 table: "readings".into(),

@@ -887,7 +887,7 @@ fn every_athena_statement_parses_as_athena_sql() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
-    use iotpipe::compact::{CompactError, Lease, Pipeline, Progress};
+    use iotpipe::compact::{CompactError, Lease, Pipeline};
 
     let cloud = Cloud::start();
     let dir = temp_dir();
@@ -919,7 +919,11 @@ async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
     };
     cloud.hold_queries(1, Some("AS \"object\""));
     let claimed = batch.clone();
-    let run = tokio::spawn(async move { pipeline.run_batch(&claimed, &Progress::hidden()).await });
+    let run = tokio::spawn(async move {
+        pipeline
+            .run_batch(&claimed, &iotpipe::progress::Silent)
+            .await
+    });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while cloud.queries().last().map(|q| q.state.as_str()) != Some("RUNNING") {
         assert!(

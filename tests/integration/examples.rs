@@ -218,9 +218,9 @@ fn the_example_matches_what_iotpipe_expects() {
         connect["Condition"]["Bool"]["iot:Connection.Thing.IsAttached"],
         "true"
     );
-    use iotpipe::mqtt::Role;
-    assert_eq!(Role::Publish.client_id(Some("pi"), "pi"), "pi");
-    for role in [Role::Doctor, Role::Tail] {
+    use iotpipe::mqtt::ClientRole;
+    assert_eq!(ClientRole::Publish.client_id(Some("pi"), "pi"), "pi");
+    for role in [ClientRole::Doctor, ClientRole::Tail] {
         assert!(
             role.client_id(Some("pi"), "pi").starts_with("pi-"),
             "{role:?}"

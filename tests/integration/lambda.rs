@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline, Progress};
+use iotpipe::compact::{CLAIM_GRACE, Lease, Pipeline, TableSetup};
 use iotpipe::counter::dynamodb::DynamoCounter;
 use iotpipe::counter::{BatchState, Counter};
 use iotpipe::lambda::Handler;
@@ -61,8 +61,10 @@ async fn athena_handler(
     ));
     counter.create_table().await.unwrap();
     let athena = cloud.athena_engine(store).await;
-    for statement in athena.ddl() {
-        athena.run(&statement, &Progress::hidden()).await.unwrap();
+    for statement in TableSetup::statements(&*athena) {
+        TableSetup::run(&*athena, &statement, &iotpipe::progress::Silent)
+            .await
+            .unwrap();
     }
     let handler = Handler {
         store: store.clone(),

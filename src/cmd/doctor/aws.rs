@@ -2,7 +2,7 @@
 //! Athena workgroup and its output location, the IoT rule's role.
 
 use super::Report;
-use crate::aws::iam::{PassRole, Role};
+use crate::aws::iam::{PassRole, RoleLookup};
 use crate::aws::{BucketState, NoIdentity};
 use crate::config::Config;
 use crate::counter::Readiness;
@@ -279,8 +279,8 @@ async fn iot_rule_role(report: &mut Report, config: &Config, sdk: &crate::aws::S
     let name = role.rsplit('/').next().unwrap_or(role);
     let check = format!("IoT rule role {name}");
     let (arn, trust) = match crate::aws::iam::role(sdk, name).await {
-        Role::Found { arn, trust } => (arn, trust),
-        Role::Missing => {
+        RoleLookup::Found { arn, trust } => (arn, trust),
+        RoleLookup::Missing => {
             report.fail(
                 "aws",
                 check,
@@ -291,7 +291,7 @@ async fn iot_rule_role(report: &mut Report, config: &Config, sdk: &crate::aws::S
             report.skip("aws", PASS, "no role");
             return;
         }
-        Role::Unreadable(error) => {
+        RoleLookup::Unreadable(error) => {
             report.fail(
                 "aws",
                 check,

@@ -8,10 +8,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use super::Report;
 use crate::config::Config;
 use crate::mqtt::connection::Probe;
-use crate::mqtt::{ConnectFailure, Role, Settings, Tls, Validity};
+use crate::mqtt::{ClientRole, ConnectFailure, Settings, Tls, Validity};
 
 pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duration) {
-    let settings = match Settings::for_role(config, Role::Doctor, false) {
+    let settings = match Settings::for_role(config, ClientRole::Doctor, false) {
         Ok(settings) => settings,
         Err(error) => return report.error("mqtt", "broker settings", &error),
     };

@@ -9,7 +9,7 @@ use super::follow::{Follower, Step, follow};
 use crate::cmd::Context;
 use crate::cmd::args::parse_timeout;
 use crate::error::{Exit, Hinted};
-use crate::kinesis::{KinesisError, Record, Start};
+use crate::kinesis::{KinesisError, Start, StreamRecord};
 use crate::output::Records;
 use crate::output::payloads::{MessageRow, Printer};
 
@@ -70,7 +70,7 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
 
 struct KinesisTail<'o> {
     stream: String,
-    incoming: tokio::sync::mpsc::Receiver<Result<Record, KinesisError>>,
+    incoming: tokio::sync::mpsc::Receiver<Result<StreamRecord, KinesisError>>,
     printer: Printer,
     records: Records<'o, MessageRow>,
 }

@@ -11,7 +11,7 @@ use crate::cmd::Context;
 use crate::cmd::args::{BrokerArgs, parse_timeout};
 use crate::error::{Exit, Hinted};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
-use crate::mqtt::{self, Role, Settings};
+use crate::mqtt::{self, ClientRole, Settings};
 use crate::output::Records;
 use crate::output::payloads::{MessageRow, Printer};
 
@@ -45,7 +45,7 @@ pub struct TailMqttArgs {
 pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.broker.overrides())?.config;
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, Role::Tail, exact_id)?;
+    let settings = Settings::for_role(&config, ClientRole::Tail, exact_id)?;
     let filters = if args.topics.is_empty() {
         vec![config.mqtt.topic.clone()]
     } else {

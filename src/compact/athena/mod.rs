@@ -20,9 +20,9 @@ use std::sync::Arc;
 
 use aws_sdk_athena::Client;
 
-pub use self::query::{QueryRun, Workgroup, cost_usd, workgroup};
+pub use self::query::{Workgroup, cost_usd, workgroup};
 use super::athena_sql::{self, Target};
-use super::{CompactError, Compaction, Compactor, Estimate, Progress};
+use super::{CompactError, Compaction, Compactor, Estimate, Progress, TableSetup};
 use crate::counter::Batch;
 use crate::signal::Cancel;
 use crate::store::s3::S3Store;
@@ -42,7 +42,7 @@ impl AthenaEngine {
     pub fn new(
         client: Client,
         store: Arc<S3Store>,
-        athena: &crate::config::Athena,
+        athena: &crate::config::AthenaConfig,
         cancel: Cancel,
     ) -> AthenaEngine {
         let target = Target {
@@ -63,14 +63,13 @@ impl AthenaEngine {
     }
 
     /// The statements a run of the batch would send (days guessed from the keys).
-    pub fn statements(&self, batch_id: &str, keys: &[String]) -> Result<Vec<String>, CompactError> {
+    pub fn batch_statements(
+        &self,
+        batch_id: &str,
+        keys: &[String],
+    ) -> Result<Vec<String>, CompactError> {
         athena_sql::planned_statements(&self.target, batch_id, keys, |key| self.store.uri(key))
             .map_err(|e| CompactError::Engine(e.to_string()))
-    }
-
-    /// The set-up DDL (`compact --init`).
-    pub fn ddl(&self) -> Vec<String> {
-        athena_sql::ddl(&self.target)
     }
 
     /// Asks Athena what `uris` hold. Returns the objects it read cleanly with
@@ -80,7 +79,7 @@ impl AthenaEngine {
         uris: &[String],
         aside: &mut Vec<String>,
         compaction: &mut Compaction,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<(Vec<(String, BTreeSet<String>)>, u64), CompactError> {
         let mut candidates = uris.to_vec();
@@ -179,7 +178,7 @@ impl AthenaEngine {
         batch_id: &str,
         days: &BTreeSet<String>,
         compaction: &mut Compaction,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<(), CompactError> {
         if days.is_empty() {
@@ -218,7 +217,7 @@ fn is_data_error(reason: &str) -> bool {
 #[async_trait::async_trait]
 impl Compactor for AthenaEngine {
     fn name(&self) -> &'static str {
-        "athena"
+        "Athena"
     }
 
     fn stops_on_cancel(&self) -> bool {
@@ -231,7 +230,7 @@ impl Compactor for AthenaEngine {
         keys: &[String],
         bytes: u64,
     ) -> Result<Option<Estimate>, CompactError> {
-        let sql = self.statements(batch_id, keys)?;
+        let sql = self.batch_statements(batch_id, keys)?;
         // Athena bills each statement for what it scans: its share of the batch.
         let per_statement = bytes / sql.len().max(1) as u64;
         Ok(Some(Estimate {
@@ -240,22 +239,14 @@ impl Compactor for AthenaEngine {
         }))
     }
 
-    fn setup(&self) -> Vec<String> {
-        self.ddl()
-    }
-
-    async fn run_setup(
-        &self,
-        statement: &str,
-        progress: &Progress,
-    ) -> Result<String, CompactError> {
-        Ok(self.run(statement, progress).await?.id)
+    fn billed(&self) -> bool {
+        true
     }
 
     async fn compact(
         &self,
         batch: &Batch,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let uris: Vec<String> = batch.keys.iter().map(|k| self.store.uri(k)).collect();
@@ -354,5 +345,20 @@ impl Compactor for AthenaEngine {
         compaction.rows_verified_by_query = inserted;
         compaction.duplicates += rows_in.saturating_sub(inserted);
         Ok(compaction)
+    }
+}
+
+/// `compact --init`: the database, the raw table and the compacted table.
+#[async_trait::async_trait]
+impl TableSetup for AthenaEngine {
+    fn statements(&self) -> Vec<String> {
+        athena_sql::ddl(&self.target)
+    }
+
+    async fn run(&self, statement: &str, progress: &dyn Progress) -> Result<String, CompactError> {
+        Ok(self
+            .run_until(statement, progress, &Cancel::never())
+            .await?
+            .id)
     }
 }

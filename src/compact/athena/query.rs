@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
-use serde::Serialize;
 
 use super::AthenaEngine;
-use crate::compact::{CompactError, Compaction, Progress};
+use crate::compact::{BilledQuery, CompactError, Compaction, Progress};
 use crate::signal::Cancel;
 
 /// Athena's price: 5 USD per TB scanned, at least 10 MB per query, rounded up to the MB.
@@ -16,18 +15,6 @@ pub fn cost_usd(bytes_scanned: u64) -> f64 {
     const MB: u64 = 1_000_000;
     let billed = bytes_scanned.div_ceil(MB).max(10) * MB;
     billed as f64 * 5.0 / 1e12
-}
-
-/// One finished query.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueryRun {
-    pub id: String,
-    /// survey, clean-up, insert or verify (empty for set-up DDL).
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub purpose: &'static str,
-    pub bytes_scanned: u64,
-    pub engine_millis: u64,
-    pub cost_usd: f64,
 }
 
 /// An Athena workgroup as `doctor` reports it.
@@ -75,19 +62,14 @@ pub async fn workgroup(
 }
 
 impl AthenaEngine {
-    /// Runs one statement to its end.
-    pub async fn run(&self, sql: &str, progress: &Progress) -> Result<QueryRun, CompactError> {
-        self.run_until(sql, progress, &Cancel::never()).await
-    }
-
     /// Runs one statement to its end, stopping it when `lost` fires (this
     /// runner's lease on the batch is gone: another runner may own it now).
-    async fn run_until(
+    pub(super) async fn run_until(
         &self,
         sql: &str,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
-    ) -> Result<QueryRun, CompactError> {
+    ) -> Result<BilledQuery, CompactError> {
         if self.cancel.is_cancelled() {
             return Err(CompactError::Interrupted { query: None });
         }
@@ -123,9 +105,9 @@ impl AthenaEngine {
     async fn poll(
         &self,
         id: &str,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
-    ) -> Result<QueryRun, CompactError> {
+    ) -> Result<BilledQuery, CompactError> {
         let mut delay = Duration::from_millis(200);
         loop {
             let output = self
@@ -153,7 +135,7 @@ impl AthenaEngine {
             ));
             match state {
                 QueryExecutionState::Succeeded => {
-                    return Ok(QueryRun {
+                    return Ok(BilledQuery {
                         id: id.to_string(),
                         purpose: "",
                         bytes_scanned: scanned,
@@ -220,12 +202,16 @@ impl AthenaEngine {
         sql: &str,
         purpose: &'static str,
         compaction: &mut Compaction,
-        progress: &Progress,
+        progress: &dyn Progress,
         lost: &Cancel,
-    ) -> Result<QueryRun, CompactError> {
+    ) -> Result<BilledQuery, CompactError> {
         let mut run = self.run_until(sql, progress, lost).await?;
         run.purpose = purpose;
-        compaction.queries.push(run.clone());
+        compaction
+            .cost
+            .get_or_insert_with(Default::default)
+            .queries
+            .push(run.clone());
         Ok(run)
     }
 

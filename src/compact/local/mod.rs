@@ -15,7 +15,7 @@ mod parse;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use super::{CompactError, Compaction, Compactor, Output, Progress, SetAside};
+use super::{CompactError, Compaction, Compactor, OutputFile, Progress, SetAside};
 use crate::counter::Batch;
 use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
@@ -91,7 +91,7 @@ impl LocalEngine {
         &self,
         window: &[String],
         result: &mut Compaction,
-        progress: &Progress,
+        progress: &dyn Progress,
     ) -> Result<Parsing, CompactError> {
         let mut bodies = Vec::with_capacity(window.len());
         for key in window {
@@ -109,7 +109,7 @@ impl LocalEngine {
                 Err(e) => return Err(e.into()),
             };
             result.bytes_in += body.len() as u64;
-            progress.object(body.len() as u64);
+            progress.advance(body.len() as u64);
             bodies.push((key.clone(), body));
         }
         Ok(parse_in_background(bodies))
@@ -125,7 +125,7 @@ impl Compactor for LocalEngine {
     async fn compact(
         &self,
         batch: &Batch,
-        progress: &Progress,
+        progress: &dyn Progress,
         // Nothing runs elsewhere to stop: the pipeline checks the lease before marking.
         _lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
@@ -229,7 +229,7 @@ impl Compactor for LocalEngine {
                     .await?;
                     result.rows_out += rows;
                     result.bytes_out += bytes.len() as u64;
-                    result.outputs.push(Output { key, rows });
+                    result.outputs.push(OutputFile { key, rows });
                 }
                 // An earlier attempt may have written this day before another
                 // batch did: its rows now live there.

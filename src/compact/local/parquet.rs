@@ -13,7 +13,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::parse::Row;
+use super::parse::ParsedRow;
 use crate::compact::CompactError;
 
 /// The Parquet schema of compacted readings.
@@ -35,7 +35,7 @@ pub fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-fn to_record_batch(rows: &[Row]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+fn to_record_batch(rows: &[ParsedRow]) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let n = rows.len();
     let mut v = Int32Builder::with_capacity(n);
     let mut device = StringBuilder::with_capacity(n, n * 12);
@@ -139,7 +139,7 @@ pub(super) struct DayFile {
     pub(super) elsewhere: crate::compact::day_index::KeyRanges,
     /// This batch's readings of the day, for the file's sidecar.
     pub(super) ranges: crate::compact::day_index::KeyRanges,
-    pub(super) buffered: Vec<Row>,
+    pub(super) buffered: Vec<ParsedRow>,
     encoder: Option<Encoder>,
     rows: u64,
 }
@@ -163,7 +163,7 @@ impl DayFile {
             return Ok(());
         }
         let mut rows = std::mem::take(&mut self.buffered);
-        let order = |a: &Row, b: &Row| {
+        let order = |a: &ParsedRow, b: &ParsedRow| {
             (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
                 b.millis,
                 &b.reading.device_id,

@@ -6,7 +6,7 @@ use crate::compact::CompactError;
 use crate::payload::Reading;
 
 /// One row ready for Parquet.
-pub(super) struct Row {
+pub(super) struct ParsedRow {
     pub(super) reading: Reading,
     pub(super) millis: i64,
 }
@@ -15,7 +15,7 @@ pub(super) struct Row {
 /// that are not schema v1 (or not JSON), or why it cannot be read at all.
 pub(super) struct ParsedObject {
     /// With the UTC day of each (days since 1970-01-01).
-    pub(super) rows: Vec<(Row, i64)>,
+    pub(super) rows: Vec<(ParsedRow, i64)>,
     pub(super) rows_in: u64,
     pub(super) invalid: Vec<u8>,
     pub(super) invalid_count: u64,
@@ -120,7 +120,7 @@ impl ParsedObject {
                 let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
                 let day = at.unix_timestamp().div_euclid(86_400);
                 self.rows_in += 1;
-                self.rows.push((Row { reading, millis }, day));
+                self.rows.push((ParsedRow { reading, millis }, day));
             }
             Err(invalid) => {
                 let reason = invalid.to_string();
