@@ -13,7 +13,7 @@ use crate::counter::Counter;
 use crate::counter::dynamodb::DynamoCounter;
 use crate::counter::sqlite::SqliteCounter;
 use crate::dashboard::quicksight::{Datasets, QuickSight};
-use crate::dashboard::{Dashboard, Html};
+use crate::dashboard::{Dashboard, DatasetAdmin, Html};
 use crate::error::{Exit, Hinted};
 use crate::signal::Cancel;
 use crate::store::Store;
@@ -52,6 +52,11 @@ pub async fn dashboard(config: &Config, html: bool) -> anyhow::Result<Arc<dyn Da
         out: config.dashboard.out.clone(),
         window: config.dashboard.window,
     }))
+}
+
+/// The dashboard service's datasets: QuickSight's in the configured account.
+pub async fn dataset_admin(config: &Config) -> anyhow::Result<Box<dyn DatasetAdmin>> {
+    Ok(Box::new(QuickSight::from_config(config).await?))
 }
 
 /// The data-dir store alone (`tail objects` reads it and creates nothing).

@@ -11,12 +11,13 @@ use clap::Args;
 use super::Context;
 use crate::config::Override;
 use crate::config::Schedule;
-use crate::dashboard::Refreshed;
-use crate::dashboard::quicksight::{
-    DatasetSummary, Ingestion, QuickSight, QuickSightError, ScheduleChange, Waited,
+use crate::dashboard::{
+    DashboardError, DatasetSummary, Ingestion, PageSummary, Refreshed, ScheduleChange, Waited,
 };
 use crate::error::{Diagnose, Exit, Hinted};
+use crate::output::progress::Bar;
 use crate::output::{Column, Row};
+use crate::progress::{Progress, Silent};
 
 #[derive(Debug, Args)]
 pub struct DashboardArgs {
@@ -89,7 +90,7 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(overrides)?.config;
     let html = args.local || config.quicksight.datasets.is_empty();
     if !args.local && (args.list || args.schedule.is_some()) {
-        return super::runtime()?.block_on(manage_quicksight(ctx, args, &config));
+        return super::runtime()?.block_on(manage_datasets(ctx, args, &config));
     }
     if args.wait && html {
         return Err(Hinted::new(
@@ -104,11 +105,17 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         let dashboard = crate::backends::dashboard(&config, html).await?;
         let mut refreshed = dashboard.refresh().await?;
         let waited = if args.wait {
-            let visible = !ctx.quiet && std::io::stderr().is_terminal();
+            let progress: Box<dyn Progress> = if !ctx.quiet && std::io::stderr().is_terminal() {
+                Box::new(Bar::spinner())
+            } else {
+                Box::new(Silent)
+            };
             let cancel = super::on_signals();
-            dashboard
-                .wait(&mut refreshed, args.timeout, &cancel, visible)
-                .await?
+            let waited = dashboard
+                .wait(&mut refreshed, args.timeout, &cancel, &*progress)
+                .await;
+            progress.finish();
+            waited?
         } else {
             Waited::Finished
         };
@@ -121,7 +128,7 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
     })
 }
 
-fn page(ctx: &mut Context, summary: &crate::dashboard::PageSummary) -> anyhow::Result<Exit> {
+fn page(ctx: &mut Context, summary: &PageSummary) -> anyhow::Result<Exit> {
     let line = format!(
         "dashboard: {} ({} devices, {} readings compacted, {} pending)",
         summary.path.display(),
@@ -133,15 +140,15 @@ fn page(ctx: &mut Context, summary: &crate::dashboard::PageSummary) -> anyhow::R
     Ok(Exit::Ok)
 }
 
-/// `--list` and `--schedule`: QuickSight's datasets and their refresh schedules.
-async fn manage_quicksight(
+/// `--list` and `--schedule`: the datasets and their refresh schedules.
+async fn manage_datasets(
     ctx: &mut Context,
     args: &DashboardArgs,
     config: &crate::config::Config,
 ) -> anyhow::Result<Exit> {
-    let quicksight = QuickSight::from_config(config).await?;
+    let admin = crate::backends::dataset_admin(config).await?;
     if args.list {
-        let datasets = quicksight.datasets().await?;
+        let datasets = admin.datasets().await?;
         let mut records = ctx.output.records::<DatasetSummary>(false);
         for dataset in &datasets {
             records.write(dataset)?;
@@ -165,7 +172,7 @@ async fn manage_quicksight(
         .unwrap_or(config.quicksight.schedule);
     let mut records = ctx.output.records::<ScheduleChange>(false);
     for dataset in datasets {
-        records.write(&quicksight.set_schedule(dataset, schedule).await?)?;
+        records.write(&admin.set_schedule(dataset, schedule).await?)?;
     }
     records.finish()?;
     Ok(Exit::Ok)
@@ -176,10 +183,9 @@ fn ingestions(
     ctx: &mut Context,
     args: &DashboardArgs,
     ingestions: Vec<Ingestion>,
-    mut refused: Vec<QuickSightError>,
+    mut refused: Vec<DashboardError>,
     waited: Waited,
 ) -> anyhow::Result<Exit> {
-    let datasets = ingestions.len() + refused.len();
     if ingestions.is_empty() {
         // Nothing started: the (first) refusal is the error, with its hint.
         for other in refused.iter().skip(1) {
@@ -187,25 +193,6 @@ fn ingestions(
         }
         return Err(refused.remove(0).into());
     }
-    let outcome = match waited {
-        Waited::Finished => None,
-        Waited::Interrupted => Some(Hinted::new(
-            Exit::Interrupted,
-            "interrupted while waiting",
-            "the ingestions go on in QuickSight; `iotpipe refresh-dashboard --list` shows how \
-             they end",
-        )),
-        Waited::TimedOut => Some(Hinted::new(
-            Exit::Timeout,
-            format!(
-                "{} ingestions still running after {}",
-                ingestions.iter().filter(|i| !i.finished()).count(),
-                humantime::format_duration(args.timeout)
-            ),
-            "they go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end, \
-             --timeout waits longer",
-        )),
-    };
     let mut records = ctx.output.records::<Ingestion>(false);
     for ingestion in &ingestions {
         records.write(ingestion)?;
@@ -214,7 +201,7 @@ fn ingestions(
     for error in &refused {
         tracing::error!("{error}; hint: {}", error.hint().unwrap_or_default());
     }
-    if let Some(interrupted_or_timeout) = outcome {
+    if let Some(interrupted_or_timeout) = unfinished(&waited, &ingestions, args.timeout) {
         return Err(interrupted_or_timeout.into());
     }
     if !args.wait {
@@ -230,6 +217,38 @@ fn ingestions(
             Exit::Partial
         });
     }
+    ended(ctx, &ingestions, &refused)
+}
+
+/// The error of a wait that ended before the ingestions did.
+fn unfinished(waited: &Waited, ingestions: &[Ingestion], timeout: Duration) -> Option<Hinted> {
+    match waited {
+        Waited::Finished => None,
+        Waited::Interrupted => Some(Hinted::new(
+            Exit::Interrupted,
+            "interrupted while waiting",
+            "the ingestions go on in QuickSight; `iotpipe refresh-dashboard --list` shows how \
+             they end",
+        )),
+        Waited::TimedOut => Some(Hinted::new(
+            Exit::Timeout,
+            format!(
+                "{} ingestions still running after {}",
+                ingestions.iter().filter(|i| !i.finished()).count(),
+                humantime::format_duration(timeout)
+            ),
+            "they go on in QuickSight; `iotpipe refresh-dashboard --list` shows how they end, \
+             --timeout waits longer",
+        )),
+    }
+}
+
+/// How ingestions that were waited for ended: exit 0 when all completed.
+fn ended(
+    ctx: &Context,
+    ingestions: &[Ingestion],
+    refused: &[DashboardError],
+) -> anyhow::Result<Exit> {
     let completed = ingestions
         .iter()
         .filter(|i| i.status == "COMPLETED")
@@ -267,7 +286,7 @@ fn ingestions(
         format!(
             "{} of {} datasets could not start an ingestion",
             refused.len(),
-            datasets
+            ingestions.len() + refused.len()
         )
     } else {
         failed.join("; ")

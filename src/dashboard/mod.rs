@@ -1,23 +1,22 @@
-//! The local dashboard: one self-contained HTML page (inline CSS and SVG, no
-//! scripts, no CDN) built from the compacted Parquet and the raw objects still
-//! pending, which are drawn dashed and labelled as such. In AWS the dashboard
-//! is QuickSight ([`quicksight`]).
+//! The dashboard stage: a [`Dashboard`] is refreshed after compaction. Its
+//! backends are the local HTML page ([`html`]) and QuickSight's datasets
+//! ([`quicksight`]), whose refreshes are ingestions a command may wait for;
+//! [`DatasetAdmin`] lists datasets and sets their refresh schedules.
 
+pub mod html;
 pub mod quicksight;
 pub mod svg;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use arrow_array::{Array, Float64Array, StringArray, TimestampMillisecondArray};
 use serde::Serialize;
+use time::OffsetDateTime;
 
-use crate::counter::{BatchState, Counter};
+pub use self::html::{Html, refresh};
+use crate::config::Schedule;
 use crate::error::Diagnose;
-use crate::payload::Reading;
-use crate::store::content::{column, parquet_columns};
-use crate::store::{self, Store};
+use crate::progress::Progress;
+use crate::store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -47,50 +46,6 @@ impl Diagnose for DashboardError {
     }
 }
 
-/// The three charted measurements.
-const CHARTS: [(&str, &str, &str); 3] = [
-    ("Temperature", "°C", "temperature_c"),
-    ("Humidity", "%rH", "humidity_pct"),
-    ("Pressure", "hPa", "pressure_hpa"),
-];
-
-#[derive(Default)]
-struct DeviceData {
-    /// Per chart: compacted points and pending points.
-    compacted: [Vec<(i64, f64)>; 3],
-    pending: [Vec<(i64, f64)>; 3],
-    latest: Option<(i64, [Option<f64>; 3])>,
-}
-
-impl DeviceData {
-    /// Drops compacted points older than `window_ms` before the device's newest.
-    fn keep_window(&mut self, window_ms: i64) {
-        let Some((newest, _)) = self.latest else {
-            return;
-        };
-        let from = newest.saturating_sub(window_ms);
-        for points in &mut self.compacted {
-            points.retain(|(t, _)| *t >= from);
-        }
-    }
-
-    fn add(&mut self, millis: i64, values: [Option<f64>; 3], pending: bool) {
-        for (i, value) in values.iter().enumerate() {
-            if let Some(v) = value {
-                let target = if pending {
-                    &mut self.pending[i]
-                } else {
-                    &mut self.compacted[i]
-                };
-                target.push((millis, *v));
-            }
-        }
-        if self.latest.is_none_or(|(t, _)| millis >= t) {
-            self.latest = Some((millis, values));
-        }
-    }
-}
-
 /// What the page shows, also returned to the command for its summary.
 #[derive(Debug, Default, Serialize)]
 pub struct PageSummary {
@@ -112,8 +67,9 @@ pub enum Refreshed {
     Page(PageSummary),
     /// QuickSight ingestions were started (and refused, per dataset).
     Ingestions {
-        started: Vec<quicksight::Ingestion>,
-        refused: Vec<quicksight::QuickSightError>,
+        started: Vec<Ingestion>,
+        /// Per dataset whose ingestion did not start, why.
+        refused: Vec<DashboardError>,
     },
 }
 
@@ -129,304 +85,67 @@ pub trait Dashboard: Send + Sync {
         _refreshed: &mut Refreshed,
         _timeout: std::time::Duration,
         _cancel: &crate::signal::Cancel,
-        _visible: bool,
-    ) -> Result<quicksight::Waited, DashboardError> {
-        Ok(quicksight::Waited::Finished)
+        _progress: &dyn Progress,
+    ) -> Result<Waited, DashboardError> {
+        Ok(Waited::Finished)
     }
 }
 
-/// The self-contained HTML page with SVG charts, from the store and the counter.
-pub struct Html {
-    pub store: Arc<dyn Store>,
-    pub counter: Arc<dyn Counter>,
-    pub out: PathBuf,
-    /// How far back the charts reach from the newest reading.
-    pub window: std::time::Duration,
-}
-
+/// A dashboard service's datasets (`refresh-dashboard --list`, `--schedule`).
 #[async_trait::async_trait]
-impl Dashboard for Html {
-    async fn refresh(&self) -> Result<Refreshed, DashboardError> {
-        refresh(
-            self.store.clone(),
-            self.counter.clone(),
-            &self.out,
-            self.window,
-        )
-        .await
-        .map(Refreshed::Page)
+pub trait DatasetAdmin: Send + Sync {
+    /// The account's datasets, each with its latest ingestion.
+    async fn datasets(&self) -> Result<Vec<DatasetSummary>, DashboardError>;
+    /// Sets `dataset` to refresh on `schedule` (or not at all).
+    async fn set_schedule(
+        &self,
+        dataset: &str,
+        schedule: Schedule,
+    ) -> Result<ScheduleChange, DashboardError>;
+}
+
+/// How an ingestion went (or stands).
+#[derive(Debug, Clone, Serialize)]
+pub struct Ingestion {
+    pub dataset: String,
+    pub ingestion: String,
+    pub status: String,
+    pub rows_ingested: Option<i64>,
+    pub rows_dropped: Option<i64>,
+    pub seconds: Option<f64>,
+    pub error_type: Option<String>,
+    pub error_message: Option<String>,
+    #[serde(skip)]
+    pub created: Option<OffsetDateTime>,
+}
+
+impl Ingestion {
+    pub fn finished(&self) -> bool {
+        matches!(self.status.as_str(), "COMPLETED" | "FAILED" | "CANCELLED")
     }
 }
 
-/// Builds `<out>/index.html` from the store and the counter. Charts reach
-/// `window` back from the newest reading: only the files of those days are
-/// read for points (the others for their row count), so memory stays bounded
-/// however long the table grows.
-pub async fn refresh(
-    store: Arc<dyn Store>,
-    counter: Arc<dyn Counter>,
-    out: &Path,
-    window: std::time::Duration,
-) -> Result<PageSummary, DashboardError> {
-    let mut devices: BTreeMap<String, DeviceData> = BTreeMap::new();
-    let mut summary = PageSummary::default();
-    // Each data file with its day number.
-    let files: Vec<_> = store
-        .list(store::COMPACTED)
-        .await?
-        .into_iter()
-        .filter(|o| o.key.ends_with(".parquet") && !o.key.contains("/."))
-        .map(|o| {
-            let day = day_of(&o.key);
-            (o, day)
-        })
-        .collect();
-    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-    // Points from the start of the day `window` before the newest day on: the
-    // exact cut-off (newest reading - window) is applied once all are read.
-    let first_day = files
-        .iter()
-        .filter_map(|(_, day)| *day)
-        .max()
-        .map(|newest| newest.saturating_sub(window_ms.div_euclid(DAY_MS) + 1));
-    for (object, day) in &files {
-        let body = store.get(&object.key).await?;
-        let charted = match (*day, first_day) {
-            (Some(day), Some(first)) => day >= first,
-            _ => true,
-        };
-        let read = if charted {
-            read_compacted(body, &mut devices)
-        } else {
-            crate::store::content::parquet_rows(&body)
-        };
-        summary.compacted_rows += read.map_err(|reason| DashboardError::Read {
-            key: object.key.clone(),
-            reason,
-        })?;
-        summary.compacted_files += 1;
-    }
-    for data in devices.values_mut() {
-        data.keep_window(window_ms);
-    }
-    for object in store.list(store::RAW).await? {
-        let body = store.get(&object.key).await?;
-        let data = crate::store::content::decode(&body).map_err(|e| DashboardError::Read {
-            key: object.key.clone(),
-            reason: e.to_string(),
-        })?;
-        summary.pending_objects += 1;
-        for reading in serde_json::Deserializer::from_slice(&data)
-            .into_iter::<Reading>()
-            .flatten()
-        {
-            let Ok(at) = reading.timestamp() else {
-                continue;
-            };
-            let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
-            let values = [
-                reading.temperature_c,
-                reading.humidity_pct,
-                reading.pressure_hpa,
-            ];
-            devices
-                .entry(reading.device_id.clone())
-                .or_default()
-                .add(millis, values, true);
-            summary.pending_rows += 1;
-        }
-    }
-    for object in store.list(store::REJECTED).await? {
-        let body = store.get(&object.key).await?;
-        summary.rejected_payloads += body.iter().filter(|b| **b == b'\n').count() as u64;
-    }
-    let batches = counter.batches().await?;
-    let count = |state| batches.iter().filter(|b| b.state == state).count();
-    summary.batches_claimed = count(BatchState::Claimed);
-    summary.batches_compacted = count(BatchState::Compacted);
-    summary.batches_failed = count(BatchState::Failed);
-    summary.devices = devices.len();
-
-    let html = render(&devices, &summary);
-    std::fs::create_dir_all(out).map_err(|source| DashboardError::Write {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    let path = out.join("index.html");
-    let tmp = out.join(".index.html.tmp");
-    std::fs::write(&tmp, html)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| DashboardError::Write {
-            path: path.clone(),
-            source,
-        })?;
-    summary.path = path;
-    Ok(summary)
+/// A dataset and its latest ingestion, for `--list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetSummary {
+    pub dataset: String,
+    pub name: String,
+    pub import_mode: String,
+    pub last: Option<Ingestion>,
 }
 
-const DAY_MS: i64 = 86_400_000;
-
-/// The day number (since 1970-01-01) of a `compacted/dt=YYYY-MM-DD/...` key.
-fn day_of(key: &str) -> Option<i64> {
-    let day = crate::compact::day_of_key(key)?;
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(day, format).ok()?;
-    Some(i64::from(
-        date.to_julian_day() - time::Date::from_ordinal_date(1970, 1).ok()?.to_julian_day(),
-    ))
+/// What `--schedule` changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleChange {
+    pub dataset: String,
+    pub schedule: Schedule,
+    /// created, updated, deleted or absent
+    pub action: &'static str,
 }
 
-/// Adds a compacted file's rows to `devices`; returns how many.
-fn read_compacted(
-    body: Vec<u8>,
-    devices: &mut BTreeMap<String, DeviceData>,
-) -> Result<u64, String> {
-    let columns = [
-        "device_id",
-        "ts",
-        "temperature_c",
-        "humidity_pct",
-        "pressure_hpa",
-    ];
-    let mut rows = 0;
-    for batch in parquet_columns(body, &columns)? {
-        let batch = batch?;
-        let device = column::<StringArray>(&batch, "device_id")?;
-        let ts = column::<TimestampMillisecondArray>(&batch, "ts")?;
-        let measures: Vec<&Float64Array> = CHARTS
-            .iter()
-            .map(|(_, _, name)| column::<Float64Array>(&batch, name))
-            .collect::<Result<_, _>>()?;
-        for i in 0..batch.num_rows() {
-            let value = |m: &Float64Array| (!m.is_null(i)).then(|| m.value(i));
-            let values = [value(measures[0]), value(measures[1]), value(measures[2])];
-            devices
-                .entry(device.value(i).to_string())
-                .or_default()
-                .add(ts.value(i), values, false);
-            rows += 1;
-        }
-    }
-    Ok(rows)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn render(devices: &BTreeMap<String, DeviceData>, summary: &PageSummary) -> String {
-    let generated = crate::payload::format_ts(time::OffsetDateTime::now_utc());
-    let tile = |label: &str, value: String| {
-        format!(
-            r#"<div class="tile"><div class="v">{value}</div><div class="l">{label}</div></div>"#
-        )
-    };
-    let tiles = [
-        tile("devices", summary.devices.to_string()),
-        tile("readings compacted", summary.compacted_rows.to_string()),
-        tile("readings pending", summary.pending_rows.to_string()),
-        tile("raw objects pending", summary.pending_objects.to_string()),
-        tile(
-            "batches compacted / claimed / failed",
-            format!(
-                "{} / {} / {}",
-                summary.batches_compacted, summary.batches_claimed, summary.batches_failed
-            ),
-        ),
-        tile("rejected payloads", summary.rejected_payloads.to_string()),
-    ]
-    .join("");
-
-    let mut latest = String::new();
-    for (index, (device, data)) in devices.iter().enumerate() {
-        let Some((millis, values)) = data.latest else {
-            continue;
-        };
-        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-            .map(crate::payload::format_ts)
-            .unwrap_or_default();
-        let cell = |v: Option<f64>, d: usize| v.map_or_else(|| "–".into(), |v| format!("{v:.d$}"));
-        latest.push_str(&format!(
-            r#"<tr><td><span class="dot" style="background:{}"></span>{}</td><td>{at}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
-            svg::PALETTE[index % svg::PALETTE.len()],
-            escape(device),
-            cell(values[0], 2),
-            cell(values[1], 1),
-            cell(values[2], 1)
-        ));
-    }
-
-    let mut charts = String::new();
-    for (chart, (title, unit, _)) in CHARTS.iter().enumerate() {
-        let sampled: Vec<Sampled> = devices
-            .iter()
-            .enumerate()
-            .map(|(index, (device, data))| {
-                (
-                    device.clone(),
-                    svg::PALETTE[index % svg::PALETTE.len()],
-                    svg::downsample(&sorted(&data.compacted[chart]), 800),
-                    svg::downsample(&sorted(&data.pending[chart]), 400),
-                )
-            })
-            .collect();
-        let mut series = Vec::new();
-        for (device, color, compacted, pending) in &sampled {
-            series.push(svg::Series {
-                label: device,
-                points: compacted,
-                dashed: false,
-                color,
-            });
-            series.push(svg::Series {
-                label: device,
-                points: pending,
-                dashed: true,
-                color,
-            });
-        }
-        charts.push_str(&format!(
-            "<section><h2>{title} <small>({unit})</small></h2>{}</section>",
-            svg::line_chart(title, &series)
-        ));
-    }
-
-    format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>iotpipe dashboard</title>
-<style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; }}
-h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 16px; margin: 24px 0 6px; }}
-.meta {{ color: #666; }} .tiles {{ display: flex; flex-wrap: wrap; gap: 10px; margin: 16px 0; }}
-.tile {{ border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 110px; }}
-.tile .v {{ font-size: 20px; font-weight: 600; }} .tile .l {{ color: #666; font-size: 12px; }}
-table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px solid #eee; padding: 4px 6px; text-align: left; }}
-.dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 6px; }}
-svg {{ width: 100%; height: auto; background: #fafafa; border: 1px solid #eee; }}
-svg .grid {{ stroke: #e4e4e4; }} svg .tick, svg .unit, svg .empty {{ font-size: 11px; fill: #666; }}
-.legend {{ color: #666; font-size: 12px; }}
-</style></head>
-<body>
-<h1>iotpipe dashboard</h1>
-<div class="meta">Generated {generated}. Solid lines: compacted Parquet. Dashed lines: raw objects still pending compaction.</div>
-<div class="tiles">{tiles}</div>
-<h2>Latest values</h2>
-<table><thead><tr><th>device</th><th>time (UTC)</th><th>temperature °C</th><th>humidity %</th><th>pressure hPa</th></tr></thead>
-<tbody>{latest}</tbody></table>
-{charts}
-</body></html>
-"#
-    )
-}
-
-/// A device's chart lines: label, colour, compacted points, pending points.
-type Sampled = (String, &'static str, Vec<(i64, f64)>, Vec<(i64, f64)>);
-
-fn sorted(points: &[(i64, f64)]) -> Vec<(i64, f64)> {
-    let mut points = points.to_vec();
-    points.sort_by_key(|p| p.0);
-    points
+/// How waiting for ingestions ended.
+pub enum Waited {
+    Finished,
+    Interrupted,
+    TimedOut,
 }

@@ -10,8 +10,14 @@ use aws_sdk_quicksight::Client;
 use aws_sdk_quicksight::types::{
     IngestionType, RefreshFrequency, RefreshInterval, RefreshSchedule,
 };
-use serde::Serialize;
 use time::OffsetDateTime;
+
+use super::{
+    Dashboard, DashboardError, DatasetAdmin, DatasetSummary, Ingestion, Refreshed, ScheduleChange,
+    Waited,
+};
+use crate::config::Schedule;
+use crate::progress::Progress;
 
 /// The id of the refresh schedule iotpipe manages on each dataset.
 pub const SCHEDULE_ID: &str = "iotpipe-refresh";
@@ -65,65 +71,6 @@ impl crate::error::Diagnose for QuickSightError {
                 .into(),
         })
     }
-}
-
-/// How an ingestion went (or stands).
-#[derive(Debug, Clone, Serialize)]
-pub struct Ingestion {
-    pub dataset: String,
-    pub ingestion: String,
-    pub status: String,
-    pub rows_ingested: Option<i64>,
-    pub rows_dropped: Option<i64>,
-    pub seconds: Option<f64>,
-    pub error_type: Option<String>,
-    pub error_message: Option<String>,
-    #[serde(skip)]
-    pub created: Option<OffsetDateTime>,
-}
-
-impl Ingestion {
-    pub fn finished(&self) -> bool {
-        matches!(self.status.as_str(), "COMPLETED" | "FAILED" | "CANCELLED")
-    }
-
-    fn from_sdk(dataset: &str, ingestion: &aws_sdk_quicksight::types::Ingestion) -> Ingestion {
-        let rows = ingestion.row_info();
-        let error = ingestion.error_info();
-        Ingestion {
-            dataset: dataset.to_string(),
-            ingestion: ingestion.ingestion_id().unwrap_or_default().to_string(),
-            status: ingestion.ingestion_status().as_str().to_string(),
-            rows_ingested: rows.and_then(|r| r.rows_ingested()),
-            rows_dropped: rows.and_then(|r| r.rows_dropped()),
-            seconds: ingestion.ingestion_time_in_seconds().map(|s| s as f64),
-            error_type: error
-                .and_then(|e| e.r#type())
-                .map(|t| t.as_str().to_string()),
-            error_message: error.and_then(|e| e.message()).map(str::to_string),
-            created: OffsetDateTime::from_unix_timestamp(ingestion.created_time().secs()).ok(),
-        }
-    }
-}
-
-/// A dataset and its latest ingestion, for `--list`.
-#[derive(Debug, Clone, Serialize)]
-pub struct DatasetSummary {
-    pub dataset: String,
-    pub name: String,
-    pub import_mode: String,
-    pub last: Option<Ingestion>,
-}
-
-pub use crate::config::Schedule;
-
-/// What `--schedule` changed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScheduleChange {
-    pub dataset: String,
-    pub schedule: Schedule,
-    /// created, updated, deleted or absent
-    pub action: &'static str,
 }
 
 pub struct QuickSight {
@@ -260,7 +207,7 @@ impl QuickSight {
             .map_err(|e| self.api("DescribeIngestion", dataset, &e))?;
         output
             .ingestion()
-            .map(|i| Ingestion::from_sdk(dataset, i))
+            .map(|i| ingestion_of(dataset, i))
             .ok_or_else(|| QuickSightError::Api {
                 operation: "DescribeIngestion",
                 dataset: dataset.to_string(),
@@ -280,11 +227,7 @@ impl QuickSight {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.api("ListIngestions", dataset, &e))?;
-            out.extend(
-                page.ingestions()
-                    .iter()
-                    .map(|i| Ingestion::from_sdk(dataset, i)),
-            );
+            out.extend(page.ingestions().iter().map(|i| ingestion_of(dataset, i)));
         }
         out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
@@ -404,10 +347,11 @@ pub struct Datasets {
 }
 
 #[async_trait::async_trait]
-impl super::Dashboard for Datasets {
-    async fn refresh(&self) -> Result<super::Refreshed, super::DashboardError> {
+impl Dashboard for Datasets {
+    async fn refresh(&self) -> Result<Refreshed, DashboardError> {
         let (started, refused) = self.quicksight.start(&self.ids).await;
-        Ok(super::Refreshed::Ingestions { started, refused })
+        let refused = refused.into_iter().map(DashboardError::from).collect();
+        Ok(Refreshed::Ingestions { started, refused })
     }
 
     async fn wait(
@@ -415,23 +359,16 @@ impl super::Dashboard for Datasets {
         refreshed: &mut super::Refreshed,
         timeout: Duration,
         cancel: &Cancel,
-        visible: bool,
-    ) -> Result<Waited, super::DashboardError> {
+        progress: &dyn Progress,
+    ) -> Result<Waited, DashboardError> {
         match refreshed {
-            super::Refreshed::Ingestions { started, .. } => Ok(self
+            Refreshed::Ingestions { started, .. } => Ok(self
                 .quicksight
-                .wait(started, timeout, cancel, visible)
+                .wait(started, timeout, cancel, progress)
                 .await?),
-            super::Refreshed::Page(_) => Ok(Waited::Finished),
+            Refreshed::Page(_) => Ok(Waited::Finished),
         }
     }
-}
-
-/// How waiting for ingestions ended.
-pub enum Waited {
-    Finished,
-    Interrupted,
-    TimedOut,
 }
 
 impl QuickSight {
@@ -455,23 +392,14 @@ impl QuickSight {
     }
 
     /// Polls every unfinished ingestion until all end, `timeout` passes or
-    /// `cancel` fires; a spinner on stderr shows their states (`visible`).
+    /// `cancel` fires, reporting their states to `progress`.
     pub async fn wait(
         &self,
         ingestions: &mut [Ingestion],
         timeout: Duration,
         cancel: &Cancel,
-        visible: bool,
+        progress: &dyn Progress,
     ) -> Result<Waited, QuickSightError> {
-        let bar = visible.then(|| {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
         let deadline = tokio::time::Instant::now() + timeout;
         let mut delay = Duration::ZERO;
         let waited = loop {
@@ -480,19 +408,17 @@ impl QuickSight {
                     .describe(&ingestion.dataset, &ingestion.ingestion)
                     .await?;
             }
-            if let Some(bar) = &bar {
-                let states: Vec<String> = ingestions
-                    .iter()
-                    .map(|i| {
-                        let rows = i
-                            .rows_ingested
-                            .map(|r| format!(", {r} rows"))
-                            .unwrap_or_default();
-                        format!("{}: {}{rows}", i.dataset, i.status)
-                    })
-                    .collect();
-                bar.set_message(states.join(" · "));
-            }
+            let states: Vec<String> = ingestions
+                .iter()
+                .map(|i| {
+                    let rows = i
+                        .rows_ingested
+                        .map(|r| format!(", {r} rows"))
+                        .unwrap_or_default();
+                    format!("{}: {}{rows}", i.dataset, i.status)
+                })
+                .collect();
+            progress.status(&states.join(" · "));
             if ingestions.iter().all(Ingestion::finished) {
                 break Waited::Finished;
             }
@@ -503,9 +429,6 @@ impl QuickSight {
                 () = tokio::time::sleep(delay) => {}
             }
         };
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
         Ok(waited)
     }
 }
@@ -513,4 +436,39 @@ impl QuickSight {
 /// The wait between DescribeIngestion calls: 1 s doubling to 10 s.
 pub fn next_poll(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// An ingestion as QuickSight describes it.
+fn ingestion_of(dataset: &str, ingestion: &aws_sdk_quicksight::types::Ingestion) -> Ingestion {
+    let rows = ingestion.row_info();
+    let error = ingestion.error_info();
+    Ingestion {
+        dataset: dataset.to_string(),
+        ingestion: ingestion.ingestion_id().unwrap_or_default().to_string(),
+        status: ingestion.ingestion_status().as_str().to_string(),
+        rows_ingested: rows.and_then(|r| r.rows_ingested()),
+        rows_dropped: rows.and_then(|r| r.rows_dropped()),
+        seconds: ingestion.ingestion_time_in_seconds().map(|s| s as f64),
+        error_type: error
+            .and_then(|e| e.r#type())
+            .map(|t| t.as_str().to_string()),
+        error_message: error.and_then(|e| e.message()).map(str::to_string),
+        created: OffsetDateTime::from_unix_timestamp(ingestion.created_time().secs()).ok(),
+    }
+}
+
+/// `refresh-dashboard --list` and `--schedule` on QuickSight.
+#[async_trait::async_trait]
+impl DatasetAdmin for QuickSight {
+    async fn datasets(&self) -> Result<Vec<DatasetSummary>, DashboardError> {
+        Ok(QuickSight::datasets(self).await?)
+    }
+
+    async fn set_schedule(
+        &self,
+        dataset: &str,
+        schedule: Schedule,
+    ) -> Result<ScheduleChange, DashboardError> {
+        Ok(QuickSight::set_schedule(self, dataset, schedule).await?)
+    }
 }
