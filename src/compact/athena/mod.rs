@@ -275,76 +275,110 @@ impl Compactor for AthenaEngine {
             .await?;
 
         if !aside.is_empty() {
-            tracing::warn!(
-                "batch {}: {} objects Athena cannot read are compacted by iotpipe itself",
-                batch.id,
-                aside.len()
-            );
-            let local = super::local::LocalEngine::new(self.store.clone(), None);
-            let part = Batch {
-                keys: aside,
-                ..batch.clone()
-            };
-            let done = local.compact(&part, progress, lost).await?;
-            compaction.outputs.extend(done.outputs);
-            compaction.rows_in += done.rows_in;
-            compaction.rows_out += done.rows_out;
-            compaction.duplicates += done.duplicates;
-            compaction.invalid += done.invalid;
-            compaction.bytes_out += done.bytes_out;
-            compaction.set_aside.extend(done.set_aside);
+            self.compact_aside(batch, aside, &mut compaction, progress, lost)
+                .await?;
         }
-
         let mut inserted = 0;
         for good in surveyed.iter().filter(|g| !g.is_empty()) {
-            let mut chunk_days = BTreeSet::new();
-            for run in athena_sql::inserts(good) {
-                let sql = athena_sql::insert(&self.target, &batch.id, &run.uris, &run.days);
-                let query = self
-                    .query(&sql, "insert", &mut compaction, progress, lost)
-                    .await?;
-                inserted += self.update_count(&query.id).await?;
-                chunk_days.extend(run.days);
-            }
-            let objects: Vec<String> = good.iter().map(|(uri, _)| uri.clone()).collect();
-            let sql = athena_sql::verify(&self.target, &objects, &chunk_days);
-            let query = self
-                .query(&sql, "verify", &mut compaction, progress, lost)
+            inserted += self
+                .insert_and_verify(&batch.id, good, &mut compaction, progress, lost)
                 .await?;
-            let counts: Vec<u64> = self
-                .results(&query.id)
-                .await?
-                .into_iter()
-                .next()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
-                .collect();
-            let [readings, missing, doubled] = counts[..] else {
-                return Err(CompactError::Engine(
-                    "Athena's verification has 3 columns".into(),
-                ));
-            };
-            if missing > 0 || doubled > 0 {
-                return Err(CompactError::Verify {
-                    key: format!("batch {}", batch.id),
-                    reason: format!(
-                        "after the INSERTs, {missing} of the {readings} readings of {} objects \
-                         are not in {}.{} and {doubled} are there more than once; nothing is \
-                         marked or deleted, and the next run clears this attempt's files and \
-                         tries again",
-                        objects.len(),
-                        self.target.database,
-                        self.target.table
-                    ),
-                });
-            }
         }
         compaction.rows_in += rows_in;
         compaction.rows_out += inserted;
         compaction.rows_verified_by_query = inserted;
         compaction.duplicates += rows_in.saturating_sub(inserted);
         Ok(compaction)
+    }
+}
+
+impl AthenaEngine {
+    /// Compacts the objects Athena cannot read with the local engine, which
+    /// sets their bad lines or bytes aside: a poison object never blocks its batch.
+    async fn compact_aside(
+        &self,
+        batch: &Batch,
+        aside: Vec<String>,
+        compaction: &mut Compaction,
+        progress: &dyn Progress,
+        lost: &Cancel,
+    ) -> Result<(), CompactError> {
+        tracing::warn!(
+            "batch {}: {} objects Athena cannot read are compacted by iotpipe itself",
+            batch.id,
+            aside.len()
+        );
+        let local = super::local::LocalEngine::new(self.store.clone(), None);
+        let part = Batch {
+            keys: aside,
+            ..batch.clone()
+        };
+        let done = local.compact(&part, progress, lost).await?;
+        compaction.outputs.extend(done.outputs);
+        compaction.rows_in += done.rows_in;
+        compaction.rows_out += done.rows_out;
+        compaction.duplicates += done.duplicates;
+        compaction.invalid += done.invalid;
+        compaction.bytes_out += done.bytes_out;
+        compaction.set_aside.extend(done.set_aside);
+        Ok(())
+    }
+
+    /// INSERTs a chunk of surveyed objects (each statement within Athena's
+    /// partition limit), then proves every reading of them is in the table
+    /// exactly once. Returns the rows inserted.
+    async fn insert_and_verify(
+        &self,
+        batch_id: &str,
+        good: &[(String, BTreeSet<String>)],
+        compaction: &mut Compaction,
+        progress: &dyn Progress,
+        lost: &Cancel,
+    ) -> Result<u64, CompactError> {
+        let mut inserted = 0;
+        let mut chunk_days = BTreeSet::new();
+        for run in athena_sql::inserts(good) {
+            let sql = athena_sql::insert(&self.target, batch_id, &run.uris, &run.days);
+            let query = self
+                .query(&sql, "insert", compaction, progress, lost)
+                .await?;
+            inserted += self.update_count(&query.id).await?;
+            chunk_days.extend(run.days);
+        }
+        let objects: Vec<String> = good.iter().map(|(uri, _)| uri.clone()).collect();
+        let sql = athena_sql::verify(&self.target, &objects, &chunk_days);
+        let query = self
+            .query(&sql, "verify", compaction, progress, lost)
+            .await?;
+        let counts: Vec<u64> = self
+            .results(&query.id)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
+            .collect();
+        let [readings, missing, doubled] = counts[..] else {
+            return Err(CompactError::Engine(
+                "Athena's verification has 3 columns".into(),
+            ));
+        };
+        if missing > 0 || doubled > 0 {
+            return Err(CompactError::Verify {
+                key: format!("batch {batch_id}"),
+                reason: format!(
+                    "after the INSERTs, {missing} of the {readings} readings of {} objects \
+                     are not in {}.{} and {doubled} are there more than once; nothing is \
+                     marked or deleted, and the next run clears this attempt's files and \
+                     tries again",
+                    objects.len(),
+                    self.target.database,
+                    self.target.table
+                ),
+            });
+        }
+        Ok(inserted)
     }
 }
 

@@ -20,7 +20,7 @@ use crate::counter::Batch;
 use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
 use parquet::{DayFile, day_name};
-use parse::{Parsing, parse_in_background, parsed};
+use parse::{ParsedObject, Parsing, parse_in_background, parsed};
 
 pub use parquet::schema;
 pub use parse::problem;
@@ -129,13 +129,7 @@ impl Compactor for LocalEngine {
         // Nothing runs elsewhere to stop: the pipeline checks the lease before marking.
         _lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
-        let mut result = Compaction::default();
-        let mut ids = Interner::default();
-        let mut seen: HashSet<(u32, u32, u64), ahash::RandomState> = HashSet::default();
-        let mut days: BTreeMap<i64, DayFile> = BTreeMap::new();
-        // Rows waiting in the days' buffers, together at most `row_group_rows`.
-        let mut buffered = 0;
-        let mut invalid_lines: Vec<u8> = Vec::new();
+        let mut writer = BatchWriter::new(self, batch);
         // A window of objects at a time, one per thread, so memory does not
         // grow with the batch.
         let windows: Vec<&[String]> = batch.keys.chunks(self.threads).collect();
@@ -143,117 +137,188 @@ impl Compactor for LocalEngine {
         for (i, window) in windows.iter().enumerate() {
             let parsing = match next.take() {
                 Some(parsing) => parsing,
-                None => self.start_window(window, &mut result, progress).await?,
+                None => {
+                    self.start_window(window, &mut writer.result, progress)
+                        .await?
+                }
             };
             // The next window parses while this one is routed and encoded.
             if let Some(following) = windows.get(i + 1) {
-                next = Some(self.start_window(following, &mut result, progress).await?);
+                next = Some(
+                    self.start_window(following, &mut writer.result, progress)
+                        .await?,
+                );
             }
             let parsed = parsed(parsing).await?;
-            for (_, _, object) in &parsed {
-                for (_, number) in &object.rows {
-                    if !days.contains_key(number) {
-                        // What the day holds already (a sink that crashed re-lands
-                        // what it had journaled; the other engine): kept there.
-                        let day = day_name(*number);
-                        let own = super::output_key(&day, &batch.id);
-                        let elsewhere =
-                            super::day_index::load(self.store.as_ref(), &day, &own).await?;
-                        days.insert(*number, DayFile::new(day, elsewhere));
-                    }
-                }
-            }
+            writer.open_days(&parsed).await?;
             for (key, body, object) in parsed {
-                if let Some(reason) = object.unreadable {
-                    // Kept byte for byte before the raw object is deleted.
-                    let kept = format!(
-                        "{}compaction/batch-{}/{}",
-                        crate::store::REJECTED,
-                        batch.id,
-                        key.rsplit('/').next().unwrap_or(&key)
-                    );
-                    self.store.put(&kept, &body).await?;
-                    tracing::warn!("raw object {key} {reason}: set aside as {kept}");
-                    result.set_aside.push(SetAside {
-                        key,
-                        reason,
-                        kept_at: Some(kept),
-                    });
-                    continue;
-                }
-                result.rows_in += object.rows_in;
-                result.invalid += object.invalid_count;
-                invalid_lines.extend_from_slice(&object.invalid);
-                for (row, day) in object.rows {
-                    let r = &row.reading;
-                    let Some(file) = days.get_mut(&day) else {
-                        continue;
-                    };
-                    let (device, run) = ids.pair(&r.device_id, &r.run_id);
-                    if !seen.insert((device, run, r.seq))
-                        || (!file.elsewhere.is_empty()
-                            && file.elsewhere.contains(&r.device_id, &r.run_id, r.seq))
-                    {
-                        result.duplicates += 1;
-                        continue;
-                    }
-                    file.ranges.insert(&r.device_id, &r.run_id, r.seq);
-                    file.buffered.push(row);
-                    buffered += 1;
-                    // One budget for all days (a batch may span many): the
-                    // fullest day is written out first.
-                    while buffered >= self.row_group_rows {
-                        let Some(fullest) = days.values_mut().max_by_key(|f| f.buffered.len())
-                        else {
-                            break;
-                        };
-                        buffered -= fullest.buffered.len();
-                        fullest.flush(self.row_group_rows)?;
-                    }
+                writer.take(key, body, object).await?;
+            }
+        }
+        writer.finish().await
+    }
+}
+
+/// One batch's output being written: the day files it routes readings to,
+/// the keys it has seen, and the lines it sets aside.
+struct BatchWriter<'e> {
+    engine: &'e LocalEngine,
+    batch: &'e Batch,
+    result: Compaction,
+    ids: Interner,
+    seen: HashSet<(u32, u32, u64), ahash::RandomState>,
+    days: BTreeMap<i64, DayFile>,
+    /// Rows waiting in the days' buffers, together at most `row_group_rows`.
+    buffered: usize,
+    invalid_lines: Vec<u8>,
+}
+
+impl<'e> BatchWriter<'e> {
+    fn new(engine: &'e LocalEngine, batch: &'e Batch) -> BatchWriter<'e> {
+        BatchWriter {
+            engine,
+            batch,
+            result: Compaction::default(),
+            ids: Interner::default(),
+            seen: HashSet::default(),
+            days: BTreeMap::new(),
+            buffered: 0,
+            invalid_lines: Vec::new(),
+        }
+    }
+
+    /// Opens a file for each day the objects reach that has none yet, with
+    /// what the day holds already (a sink that crashed re-lands what it had
+    /// journaled; the other engine): readings there are not written again.
+    async fn open_days(
+        &mut self,
+        parsed: &[(String, Vec<u8>, ParsedObject)],
+    ) -> Result<(), CompactError> {
+        let store = self.engine.store.as_ref();
+        for (_, _, object) in parsed {
+            for (_, number) in &object.rows {
+                if !self.days.contains_key(number) {
+                    let day = day_name(*number);
+                    let own = super::output_key(&day, &self.batch.id);
+                    let elsewhere = super::day_index::load(store, &day, &own).await?;
+                    self.days.insert(*number, DayFile::new(day, elsewhere));
                 }
             }
         }
-        for file in days.into_values() {
+        Ok(())
+    }
+
+    /// Routes an object's readings to their days (each reading once), keeps
+    /// its bad lines, or sets the whole object aside when it cannot be read.
+    async fn take(
+        &mut self,
+        key: String,
+        body: Vec<u8>,
+        object: ParsedObject,
+    ) -> Result<(), CompactError> {
+        if let Some(reason) = object.unreadable {
+            return self.set_aside(key, &body, reason).await;
+        }
+        self.result.rows_in += object.rows_in;
+        self.result.invalid += object.invalid_count;
+        self.invalid_lines.extend_from_slice(&object.invalid);
+        for (row, day) in object.rows {
+            let r = &row.reading;
+            let Some(file) = self.days.get_mut(&day) else {
+                continue;
+            };
+            let (device, run) = self.ids.pair(&r.device_id, &r.run_id);
+            if !self.seen.insert((device, run, r.seq))
+                || (!file.elsewhere.is_empty()
+                    && file.elsewhere.contains(&r.device_id, &r.run_id, r.seq))
+            {
+                self.result.duplicates += 1;
+                continue;
+            }
+            file.ranges.insert(&r.device_id, &r.run_id, r.seq);
+            file.buffered.push(row);
+            self.buffered += 1;
+            self.write_fullest_days()?;
+        }
+        Ok(())
+    }
+
+    /// Keeps an unreadable object byte for byte before the raw one is deleted.
+    async fn set_aside(
+        &mut self,
+        key: String,
+        body: &[u8],
+        reason: String,
+    ) -> Result<(), CompactError> {
+        let kept = format!(
+            "{}compaction/batch-{}/{}",
+            crate::store::REJECTED,
+            self.batch.id,
+            key.rsplit('/').next().unwrap_or(&key)
+        );
+        self.engine.store.put(&kept, body).await?;
+        tracing::warn!("raw object {key} {reason}: set aside as {kept}");
+        self.result.set_aside.push(SetAside {
+            key,
+            reason,
+            kept_at: Some(kept),
+        });
+        Ok(())
+    }
+
+    /// One budget for all days (a batch may span many): while it is used
+    /// up, the fullest day is written out as a row group.
+    fn write_fullest_days(&mut self) -> Result<(), CompactError> {
+        let row_group_rows = self.engine.row_group_rows;
+        while self.buffered >= row_group_rows {
+            let Some(fullest) = self.days.values_mut().max_by_key(|f| f.buffered.len()) else {
+                break;
+            };
+            self.buffered -= fullest.buffered.len();
+            fullest.flush(row_group_rows)?;
+        }
+        Ok(())
+    }
+
+    /// Writes each day's file and its key-range sidecar, and the batch's
+    /// bad lines under `rejected/compaction/`.
+    async fn finish(mut self) -> Result<Compaction, CompactError> {
+        let store = self.engine.store.as_ref();
+        for file in std::mem::take(&mut self.days).into_values() {
             let day = file.day.clone();
-            let key = super::output_key(&day, &batch.id);
-            match file.finish(self.row_group_rows)? {
+            let key = super::output_key(&day, &self.batch.id);
+            match file.finish(self.engine.row_group_rows)? {
                 Some((bytes, rows, ranges)) => {
-                    self.store.put(&key, &bytes).await?;
-                    super::day_index::record(
-                        self.store.as_ref(),
-                        &day,
-                        &key,
-                        bytes.len() as u64,
-                        ranges,
-                    )
-                    .await?;
-                    result.rows_out += rows;
-                    result.bytes_out += bytes.len() as u64;
-                    result.outputs.push(OutputFile { key, rows });
+                    store.put(&key, &bytes).await?;
+                    let size = bytes.len() as u64;
+                    super::day_index::record(store, &day, &key, size, ranges).await?;
+                    self.result.rows_out += rows;
+                    self.result.bytes_out += size;
+                    self.result.outputs.push(OutputFile { key, rows });
                 }
                 // An earlier attempt may have written this day before another
                 // batch did: its rows now live there.
                 None => {
-                    self.store.delete(&key).await?;
-                    self.store
+                    store.delete(&key).await?;
+                    store
                         .delete(&super::day_index::sidecar_key(&day, &key))
                         .await?;
                 }
             }
         }
-        if !invalid_lines.is_empty() {
+        if !self.invalid_lines.is_empty() {
             let key = format!(
                 "{}compaction/batch-{}.jsonl",
                 crate::store::REJECTED,
-                batch.id
+                self.batch.id
             );
-            self.store.put(&key, &invalid_lines).await?;
+            store.put(&key, &self.invalid_lines).await?;
             tracing::warn!(
                 "{} rows of batch {} are not schema v1; kept in {key}",
-                result.invalid,
-                batch.id
+                self.result.invalid,
+                self.batch.id
             );
         }
-        Ok(result)
+        Ok(self.result)
     }
 }
