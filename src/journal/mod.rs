@@ -84,14 +84,7 @@ pub struct Journal {
 impl Journal {
     /// Opens (or creates) the journal and returns the messages not yet acknowledged.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<(Journal, Vec<Entry>), JournalError> {
-        let err = |action| {
-            let dir = dir.to_path_buf();
-            move |source| JournalError {
-                dir,
-                action,
-                source,
-            }
-        };
+        let err = |action| failed(dir, action);
         if !dir.exists() {
             fs::create_dir_all(dir).map_err(err("creating the directory"))?;
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -100,42 +93,13 @@ impl Journal {
         }
         // One process per journal, taken before anything is read or repaired:
         // a second writer would interleave records and cut the other's tail.
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))
-            .map_err(err("opening the lock"))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(err("locking")(io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    "in use by another process",
-                )));
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(err("locking")(e)),
-        }
+        let lock = lock(dir)?;
         let acked_below = match fs::read_to_string(dir.join("acked")) {
             Ok(text) => text.trim().parse().unwrap_or(0),
             Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
             Err(e) => return Err(err("reading the cursor")(e)),
         };
-        let mut paths: Vec<(u64, PathBuf)> = fs::read_dir(dir)
-            .map_err(err("listing"))?
-            .filter_map(|entry| {
-                let path = entry.ok()?.path();
-                let name = path.file_name()?.to_str()?;
-                let first = name
-                    .strip_prefix("seg-")?
-                    .strip_suffix(".log")?
-                    .parse()
-                    .ok()?;
-                Some((first, path))
-            })
-            .collect();
-        paths.sort();
-
+        let paths = segment_paths(dir)?;
         let mut outbox = Journal {
             dir: dir.to_path_buf(),
             max_bytes: max_bytes.max(SEGMENT_BYTES),
@@ -153,47 +117,65 @@ impl Journal {
         let mut pending = Vec::new();
         let count = paths.len();
         for (index, (first_id, path)) in paths.into_iter().enumerate() {
-            let SegmentRead {
-                records,
-                valid_bytes,
-                total_bytes,
-                skipped,
-            } = read_segment(&path).map_err(err("reading a segment"))?;
-            for (offset, bytes) in skipped {
-                tracing::warn!(
-                    "journal segment {} has a corrupt record at offset {offset}: skipped {bytes} \
-                     bytes, the records after it are kept",
-                    path.display()
-                );
-            }
-            if valid_bytes < total_bytes {
-                tracing::warn!(
-                    "outbox segment {} ends in a torn record (a crash mid-write); cutting {} bytes",
-                    path.display(),
-                    total_bytes - valid_bytes
-                );
-                let file = OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .map_err(err("repairing a segment"))?;
-                file.set_len(valid_bytes)
-                    .map_err(err("repairing a segment"))?;
-            }
-            let end_id = records.last().map_or(first_id, |r| r.id + 1);
-            outbox.next_id = outbox.next_id.max(end_id);
-            if end_id <= acked_below && index + 1 < count {
-                fs::remove_file(&path).map_err(err("removing a sent segment"))?;
-                continue;
-            }
-            pending.extend(records.into_iter().filter(|r| r.id >= acked_below));
-            outbox.segments.push_back(Segment {
-                first_id,
-                end_id,
-                bytes: valid_bytes,
-                path,
-            });
+            let last = index + 1 == count;
+            pending.extend(outbox.load_segment(first_id, path, last)?);
         }
         Ok((outbox, pending))
+    }
+
+    /// Takes back one segment: cuts a torn tail, removes it when everything
+    /// in it was acknowledged (unless it is the `last`, still written to),
+    /// and returns its records not acknowledged yet.
+    fn load_segment(
+        &mut self,
+        first_id: u64,
+        path: PathBuf,
+        last: bool,
+    ) -> Result<Vec<Entry>, JournalError> {
+        let err = |action| failed(&self.dir, action);
+        let SegmentRead {
+            records,
+            valid_bytes,
+            total_bytes,
+            skipped,
+        } = read_segment(&path).map_err(err("reading a segment"))?;
+        for (offset, bytes) in skipped {
+            tracing::warn!(
+                "journal segment {} has a corrupt record at offset {offset}: skipped {bytes} \
+                 bytes, the records after it are kept",
+                path.display()
+            );
+        }
+        if valid_bytes < total_bytes {
+            tracing::warn!(
+                "outbox segment {} ends in a torn record (a crash mid-write); cutting {} bytes",
+                path.display(),
+                total_bytes - valid_bytes
+            );
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(err("repairing a segment"))?;
+            file.set_len(valid_bytes)
+                .map_err(err("repairing a segment"))?;
+        }
+        let end_id = records.last().map_or(first_id, |r| r.id + 1);
+        self.next_id = self.next_id.max(end_id);
+        if end_id <= self.acked_below && !last {
+            fs::remove_file(&path).map_err(err("removing a sent segment"))?;
+            return Ok(Vec::new());
+        }
+        let acked_below = self.acked_below;
+        self.segments.push_back(Segment {
+            first_id,
+            end_id,
+            bytes: valid_bytes,
+            path,
+        });
+        Ok(records
+            .into_iter()
+            .filter(|r| r.id >= acked_below)
+            .collect())
     }
 
     pub fn dir(&self) -> &Path {
@@ -388,6 +370,53 @@ impl Journal {
         self.sync()?;
         self.save_cursor()
     }
+}
+
+/// A journal error of `action` in `dir`.
+fn failed(dir: &Path, action: &'static str) -> impl FnOnce(io::Error) -> JournalError {
+    let dir = dir.to_path_buf();
+    move |source| JournalError {
+        dir,
+        action,
+        source,
+    }
+}
+
+/// Takes the journal's lock file; another process holding it is an error.
+fn lock(dir: &Path) -> Result<File, JournalError> {
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .map_err(failed(dir, "opening the lock"))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(failed(dir, "locking")(io::Error::new(
+            io::ErrorKind::WouldBlock,
+            "in use by another process",
+        ))),
+        Err(fs::TryLockError::Error(e)) => Err(failed(dir, "locking")(e)),
+    }
+}
+
+/// The segments in `dir` (`seg-<first id>.log`), oldest first.
+fn segment_paths(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
+    let mut paths: Vec<(u64, PathBuf)> = fs::read_dir(dir)
+        .map_err(failed(dir, "listing"))?
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_name()?.to_str()?;
+            let first = name
+                .strip_prefix("seg-")?
+                .strip_suffix(".log")?
+                .parse()
+                .ok()?;
+            Some((first, path))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
 }
 
 /// Makes a directory's entries (a new file, a rename) durable: without it a

@@ -188,39 +188,7 @@ pub async fn run(
     interrupt: impl std::future::Future<Output = ()>,
 ) -> Outcome {
     let started = Instant::now();
-    let topic: Arc<str> = Arc::from(options.topic.as_str());
-    let (outbox, backlog) = match outbox {
-        Some((outbox, backlog)) => (Some(outbox), backlog),
-        None => (None, Vec::new()),
-    };
-    let mut engine = Engine {
-        link,
-        options,
-        outbox,
-        queue: VecDeque::new(),
-        inflight: BTreeMap::new(),
-        awaiting_pkid: VecDeque::new(),
-        pkids: HashMap::new(),
-        connected: false,
-        unreachable_since: Some(started),
-        warned_unreachable: false,
-        next_id: 0,
-        report: PublishReport::default(),
-        fatal: None,
-        input_failure: None,
-        topic,
-    };
-    engine.report.from_outbox = backlog.len() as u64;
-    engine.report.total = backlog.len() as u64;
-    for record in backlog {
-        engine.queue.push_back(Message {
-            id: record.id,
-            topic: Arc::from(record.topic.as_str()),
-            payload: Arc::from(record.payload),
-            sent_before: false,
-        });
-    }
-
+    let mut engine = Engine::new(link, options, outbox, started);
     tokio::pin!(interrupt);
     let mut input_open = true;
     let mut drain_deadline: Option<Instant> = None;
@@ -274,30 +242,7 @@ pub async fn run(
     }
 
     engine.link.disconnect().await;
-    let mut error = engine.fatal.or(engine.input_failure);
-    if let Some(outbox) = engine.outbox.as_mut() {
-        if let Err(closing) = outbox.close() {
-            error.get_or_insert(closing.into());
-        }
-        // Dropped at the cap and still waiting: queued, or in flight when the
-        // run ended without their acknowledgement.
-        let gone = engine
-            .queue
-            .iter()
-            .map(|m| m.id)
-            .chain(engine.inflight.keys().copied())
-            .filter(|id| outbox.is_gone(*id))
-            .count() as u64;
-        engine.report.dropped += gone;
-    }
-    engine.report.reconnects = engine.link.connects.saturating_sub(1);
-    engine.report.seconds = started.elapsed().as_secs_f64();
-    engine.report.per_second = engine.report.acknowledged as f64 / engine.report.seconds.max(1e-9);
-    engine.report.input_complete = !input_open && !engine.report.interrupted && error.is_none();
-    Outcome {
-        report: engine.report,
-        error,
-    }
+    engine.finish(started, input_open)
 }
 
 /// A run's report, and the error that ended it early, if any.
@@ -307,6 +252,77 @@ pub struct Outcome {
 }
 
 impl Engine {
+    /// A publisher on `link`, with what the outbox holds queued first.
+    fn new(
+        link: Link,
+        options: PublishOptions,
+        outbox: Option<(Journal, Vec<crate::journal::Entry>)>,
+        started: Instant,
+    ) -> Engine {
+        let topic: Arc<str> = Arc::from(options.topic.as_str());
+        let (outbox, backlog) = match outbox {
+            Some((outbox, backlog)) => (Some(outbox), backlog),
+            None => (None, Vec::new()),
+        };
+        let mut engine = Engine {
+            link,
+            options,
+            outbox,
+            queue: VecDeque::new(),
+            inflight: BTreeMap::new(),
+            awaiting_pkid: VecDeque::new(),
+            pkids: HashMap::new(),
+            connected: false,
+            unreachable_since: Some(started),
+            warned_unreachable: false,
+            next_id: 0,
+            report: PublishReport::default(),
+            fatal: None,
+            input_failure: None,
+            topic,
+        };
+        engine.report.from_outbox = backlog.len() as u64;
+        engine.report.total = backlog.len() as u64;
+        for record in backlog {
+            engine.queue.push_back(Message {
+                id: record.id,
+                topic: Arc::from(record.topic.as_str()),
+                payload: Arc::from(record.payload),
+                sent_before: false,
+            });
+        }
+        engine
+    }
+
+    /// Closes the outbox and completes the report: what was dropped at the
+    /// cap, reconnects, the rate, and whether the input was sent whole.
+    fn finish(mut self, started: Instant, input_open: bool) -> Outcome {
+        let mut error = self.fatal.or(self.input_failure);
+        if let Some(outbox) = self.outbox.as_mut() {
+            if let Err(closing) = outbox.close() {
+                error.get_or_insert(closing.into());
+            }
+            // Dropped at the cap and still waiting: queued, or in flight when the
+            // run ended without their acknowledgement.
+            let gone = self
+                .queue
+                .iter()
+                .map(|m| m.id)
+                .chain(self.inflight.keys().copied())
+                .filter(|id| outbox.is_gone(*id))
+                .count() as u64;
+            self.report.dropped += gone;
+        }
+        self.report.reconnects = self.link.connects.saturating_sub(1);
+        self.report.seconds = started.elapsed().as_secs_f64();
+        self.report.per_second = self.report.acknowledged as f64 / self.report.seconds.max(1e-9);
+        self.report.input_complete = !input_open && !self.report.interrupted && error.is_none();
+        Outcome {
+            report: self.report,
+            error,
+        }
+    }
+
     /// Takes the first input and whatever else is ready, appends the batch to the
     /// outbox with one sync, then queues it.
     fn accept_batch(

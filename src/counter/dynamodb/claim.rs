@@ -118,95 +118,14 @@ impl DynamoCounter {
             let bytes: u64 = pending.iter().map(|p| p.size).sum();
             let id = new_batch_id();
             let claimed_at = now();
-            let parts: Vec<&[String]> = keys.chunks(KEYS_PER_PART).collect();
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(&format!("batch#{id}")))
-                .item("state", s("claiming"))
-                // In the index until committed, so an abandoned claim is found without a scan.
-                .item(super::schema::QUEUE, s(super::schema::CLAIMING))
-                .item("key", s(&format!("batch#{id}")))
-                .item("parts", n(parts.len() as i64))
-                .item("bytes", n(bytes as i64))
-                .item("claimed_at", s(&claimed_at))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await
-                .map_err(|e| self.fail(&e))?;
-            for (index, part) in parts.iter().enumerate() {
-                let list = part.iter().map(|key| s(key)).collect();
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .item("pk", s(&format!("part#{id}#{index}")))
-                    .item("keys", AttributeValue::L(list))
-                    .send()
-                    .await
-                    .map_err(|e| self.fail(&e))?;
-            }
-            let mut marked = 0;
-            let mut lost_race = false;
-            for step in keys.chunks(MARKS_PER_STEP) {
-                let mut request = self.client.transact_write_items();
-                for key in step {
-                    let mark = self.mark(key, &id)?;
-                    request =
-                        request.transact_items(TransactWriteItem::builder().update(mark).build());
-                }
-                match request.send().await {
-                    Ok(_) => marked += step.len(),
-                    Err(e)
-                        if e.as_service_error().is_some_and(|s| {
-                            s.is_transaction_canceled_exception()
-                                || s.is_transaction_in_progress_exception()
-                        }) =>
-                    {
-                        lost_race = true;
-                        break;
-                    }
-                    Err(e) => return Err(self.fail(&e)),
-                }
-            }
-            if lost_race {
+            let parts = self.put_claiming(&id, &keys, bytes, &claimed_at).await?;
+            let marked = self.mark_claimed(&id, &keys).await?;
+            if marked < keys.len() {
                 self.count_retry();
-                self.roll_back_claim(&id, &keys[..marked], parts.len())
-                    .await?;
+                self.roll_back_claim(&id, &keys[..marked], parts).await?;
                 continue;
             }
-            let commit = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(&format!("batch#{id}")))
-                .update_expression("SET #s = :claimed REMOVE #q")
-                .condition_expression("#s = :claiming")
-                .expression_attribute_names("#s", "state")
-                .expression_attribute_names("#q", super::schema::QUEUE)
-                .expression_attribute_values(":claimed", s("claimed"))
-                .expression_attribute_values(":claiming", s("claiming"))
-                .build()
-                .map_err(|e| self.fail(&e))?;
-            let count = self.pending_delta(-i64::from(size))?;
-            // The commit touches the one counter item every recorder updates:
-            // a conflict there is retried, not taken for a lost race.
-            let mut commit_attempt = 0;
-            loop {
-                let sent = self
-                    .client
-                    .transact_write_items()
-                    .transact_items(TransactWriteItem::builder().update(commit.clone()).build())
-                    .transact_items(TransactWriteItem::builder().update(count.clone()).build())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => break,
-                    Err(e) if super::cancelled_for_now(&e) && commit_attempt < ATTEMPTS => {
-                        self.count_retry();
-                        commit_attempt += 1;
-                        back_off(commit_attempt, 1000).await;
-                    }
-                    Err(e) => return Err(self.fail(&e)),
-                }
-            }
+            self.commit_claim(&id, size).await?;
             return Ok(Some(Batch {
                 id,
                 state: BatchState::Claimed,
@@ -223,6 +142,110 @@ impl DynamoCounter {
                 "could not claim a batch in {ATTEMPTS} attempts: too many concurrent claimers"
             ),
         })
+    }
+
+    /// Writes a large claim's batch item as `claiming` and its keys in part
+    /// items; returns how many parts.
+    async fn put_claiming(
+        &self,
+        id: &str,
+        keys: &[String],
+        bytes: u64,
+        claimed_at: &str,
+    ) -> Result<usize, CounterError> {
+        let parts: Vec<&[String]> = keys.chunks(KEYS_PER_PART).collect();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&format!("batch#{id}")))
+            .item("state", s("claiming"))
+            // In the index until committed, so an abandoned claim is found without a scan.
+            .item(super::schema::QUEUE, s(super::schema::CLAIMING))
+            .item("key", s(&format!("batch#{id}")))
+            .item("parts", n(parts.len() as i64))
+            .item("bytes", n(bytes as i64))
+            .item("claimed_at", s(claimed_at))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| self.fail(&e))?;
+        for (index, part) in parts.iter().enumerate() {
+            let list = part.iter().map(|key| s(key)).collect();
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(&format!("part#{id}#{index}")))
+                .item("keys", AttributeValue::L(list))
+                .send()
+                .await
+                .map_err(|e| self.fail(&e))?;
+        }
+        Ok(parts.len())
+    }
+
+    /// Marks `keys` as batch `id`'s, a transaction of [`MARKS_PER_STEP`] at a
+    /// time, each only where no batch is set. Returns how many were marked:
+    /// fewer than all when another claimer won a race for one of them.
+    async fn mark_claimed(&self, id: &str, keys: &[String]) -> Result<usize, CounterError> {
+        let mut marked = 0;
+        for step in keys.chunks(MARKS_PER_STEP) {
+            let mut request = self.client.transact_write_items();
+            for key in step {
+                let mark = self.mark(key, id)?;
+                request = request.transact_items(TransactWriteItem::builder().update(mark).build());
+            }
+            match request.send().await {
+                Ok(_) => marked += step.len(),
+                Err(e)
+                    if e.as_service_error().is_some_and(|s| {
+                        s.is_transaction_canceled_exception()
+                            || s.is_transaction_in_progress_exception()
+                    }) =>
+                {
+                    return Ok(marked);
+                }
+                Err(e) => return Err(self.fail(&e)),
+            }
+        }
+        Ok(marked)
+    }
+
+    /// The commit point of a large claim: the batch item flips to `claimed`
+    /// as the pending count drops by `size`, in one transaction.
+    async fn commit_claim(&self, id: &str, size: u32) -> Result<(), CounterError> {
+        let commit = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .update_expression("SET #s = :claimed REMOVE #q")
+            .condition_expression("#s = :claiming")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_names("#q", super::schema::QUEUE)
+            .expression_attribute_values(":claimed", s("claimed"))
+            .expression_attribute_values(":claiming", s("claiming"))
+            .build()
+            .map_err(|e| self.fail(&e))?;
+        let count = self.pending_delta(-i64::from(size))?;
+        // The commit touches the one counter item every recorder updates:
+        // a conflict there is retried, not taken for a lost race.
+        let mut commit_attempt = 0;
+        loop {
+            let sent = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(commit.clone()).build())
+                .transact_items(TransactWriteItem::builder().update(count.clone()).build())
+                .send()
+                .await;
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e) if super::cancelled_for_now(&e) && commit_attempt < ATTEMPTS => {
+                    self.count_retry();
+                    commit_attempt += 1;
+                    back_off(commit_attempt, 1000).await;
+                }
+                Err(e) => return Err(self.fail(&e)),
+            }
+        }
     }
 
     /// Undoes a large claim that did not commit: its markers are free again,
