@@ -198,28 +198,10 @@ impl Reader {
 
     /// Starts the shards whose parents are done, and their children as each ends.
     async fn run(&self) -> Result<(), KinesisError> {
-        let mut known: HashMap<String, Shard> = self
-            .list_shards()
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
-        let mut finished: HashSet<String> = HashSet::new();
-        let mut started: HashSet<String> = HashSet::new();
+        let mut plan = ShardPlan::new(self.start, self.list_shards().await?);
         let mut readers = JoinSet::new();
-        let mut first: Vec<&Shard> = known
-            .values()
-            .filter(|s| match self.start {
-                // Closed shards hold nothing new.
-                Start::Latest => !s.closed,
-                // Parents that expired from the stream are not waited for.
-                _ => s.parents.iter().all(|p| !known.contains_key(p)),
-            })
-            .collect();
-        first.sort_by(|a, b| a.id.cmp(&b.id));
-        for shard in first {
-            started.insert(shard.id.clone());
-            readers.spawn(self.clone().read_shard(shard.id.clone(), self.start));
+        for (shard, start) in plan.first() {
+            readers.spawn(self.clone().read_shard(shard, start));
         }
         while let Some(joined) = readers.join_next().await {
             let (id, named) = joined.map_err(|e| KinesisError::Api {
@@ -230,39 +212,13 @@ impl Reader {
             if self.tx.is_closed() {
                 return Ok(()); // nobody is reading any more
             }
-            finished.insert(id.clone());
-            let mut children: Vec<String> = named.iter().map(|s| s.id.clone()).collect();
-            known.extend(named.into_iter().map(|s| (s.id.clone(), s)));
-            if children.is_empty() {
+            let next = match plan.finished(&id, named) {
+                Some(next) => next,
                 // kinesalite and moto do not return ChildShards: ask ListShards.
-                known = self
-                    .list_shards()
-                    .await?
-                    .into_iter()
-                    .map(|s| (s.id.clone(), s))
-                    .collect();
-                children = known
-                    .values()
-                    .filter(|s| s.parents.contains(&id))
-                    .map(|s| s.id.clone())
-                    .collect();
-                children.sort();
-            }
-            for child in children {
-                let parents_done = known.get(&child).is_some_and(|shard| {
-                    shard
-                        .parents
-                        .iter()
-                        .all(|p| finished.contains(p) || !known.contains_key(p))
-                });
-                if parents_done && started.insert(child.clone()) {
-                    // A child holds only records newer than the reshard: all wanted.
-                    let start = match self.start {
-                        Start::At(t) => Start::At(t),
-                        _ => Start::TrimHorizon,
-                    };
-                    readers.spawn(self.clone().read_shard(child, start));
-                }
+                None => plan.finished_with_listing(&id, self.list_shards().await?),
+            };
+            for (shard, start) in next {
+                readers.spawn(self.clone().read_shard(shard, start));
             }
         }
         Ok(())
@@ -376,5 +332,184 @@ impl Reader {
             let caught_up = output.records().is_empty() && output.millis_behind_latest() == Some(0);
             tokio::time::sleep_until(called + if caught_up { IDLE } else { spacing }).await;
         }
+    }
+}
+
+/// Which shards to read and from where, as shards end: parents are read to
+/// their end before their children start. Pure bookkeeping; [`Reader`] does
+/// the calls.
+#[derive(Debug)]
+struct ShardPlan {
+    start: Start,
+    known: HashMap<String, Shard>,
+    finished: HashSet<String>,
+    started: HashSet<String>,
+}
+
+impl ShardPlan {
+    fn new(start: Start, shards: Vec<Shard>) -> ShardPlan {
+        ShardPlan {
+            start,
+            known: shards.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            finished: HashSet::new(),
+            started: HashSet::new(),
+        }
+    }
+
+    /// The shards to read first, by id, each from the plan's start.
+    fn first(&mut self) -> Vec<(String, Start)> {
+        let mut first: Vec<String> = self
+            .known
+            .values()
+            .filter(|s| match self.start {
+                // Closed shards hold nothing new.
+                Start::Latest => !s.closed,
+                // Parents that expired from the stream are not waited for.
+                _ => s.parents.iter().all(|p| !self.known.contains_key(p)),
+            })
+            .map(|s| s.id.clone())
+            .collect();
+        first.sort();
+        self.started.extend(first.iter().cloned());
+        first.into_iter().map(|id| (id, self.start)).collect()
+    }
+
+    /// Shard `id` was read to its end and named `children`. Returns the
+    /// shards to start now, or None when it named none: the children are
+    /// then found in a fresh listing ([`ShardPlan::finished_with_listing`]).
+    fn finished(&mut self, id: &str, children: Vec<Shard>) -> Option<Vec<(String, Start)>> {
+        self.finished.insert(id.to_string());
+        if children.is_empty() {
+            return None;
+        }
+        let ids: Vec<String> = children.iter().map(|s| s.id.clone()).collect();
+        self.known
+            .extend(children.into_iter().map(|s| (s.id.clone(), s)));
+        Some(self.ready(ids))
+    }
+
+    /// Shard `id` ended without naming its children: they are the shards of
+    /// `listing` that name it as a parent.
+    fn finished_with_listing(&mut self, id: &str, listing: Vec<Shard>) -> Vec<(String, Start)> {
+        self.finished.insert(id.to_string());
+        self.known = listing.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let mut children: Vec<String> = self
+            .known
+            .values()
+            .filter(|s| s.parents.iter().any(|p| p == id))
+            .map(|s| s.id.clone())
+            .collect();
+        children.sort();
+        self.ready(children)
+    }
+
+    /// Of `children`, those whose parents are all done (or expired) and that
+    /// have not started: a child holds only records newer than the reshard,
+    /// so it is read from its beginning (or from the plan's time).
+    fn ready(&mut self, children: Vec<String>) -> Vec<(String, Start)> {
+        let start = match self.start {
+            Start::At(t) => Start::At(t),
+            _ => Start::TrimHorizon,
+        };
+        let mut ready = Vec::new();
+        for child in children {
+            let parents_done = self.known.get(&child).is_some_and(|shard| {
+                shard
+                    .parents
+                    .iter()
+                    .all(|p| self.finished.contains(p) || !self.known.contains_key(p))
+            });
+            if parents_done && self.started.insert(child.clone()) {
+                ready.push((child, start));
+            }
+        }
+        ready
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Shard, ShardPlan, Start};
+
+    fn shard(id: &str, parents: &[&str], closed: bool) -> Shard {
+        Shard {
+            id: id.into(),
+            parents: parents.iter().map(|p| p.to_string()).collect(),
+            closed,
+        }
+    }
+
+    fn ids(next: &[(String, Start)]) -> Vec<&str> {
+        next.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    /// A split: the parent is read first, both children after it ends, from
+    /// their beginning.
+    #[test]
+    fn a_split_parent_is_read_before_its_children() {
+        let listing = vec![
+            shard("p", &[], true),
+            shard("a", &["p"], false),
+            shard("b", &["p"], false),
+        ];
+        let mut plan = ShardPlan::new(Start::TrimHorizon, listing.clone());
+        assert_eq!(ids(&plan.first()), ["p"]);
+        assert!(
+            plan.finished("p", Vec::new()).is_none(),
+            "no children named"
+        );
+        let next = plan.finished_with_listing("p", listing);
+        assert_eq!(ids(&next), ["a", "b"]);
+        assert!(next.iter().all(|(_, start)| *start == Start::TrimHorizon));
+    }
+
+    /// A merge: the child waits for both parents and starts once.
+    #[test]
+    fn a_merged_child_waits_for_both_parents_and_starts_once() {
+        let child = shard("c", &["p1", "p2"], false);
+        let mut plan = ShardPlan::new(
+            Start::TrimHorizon,
+            vec![
+                shard("p1", &[], true),
+                shard("p2", &[], true),
+                child.clone(),
+            ],
+        );
+        assert_eq!(ids(&plan.first()), ["p1", "p2"]);
+        let after_one = plan.finished("p1", vec![child.clone()]).expect("named");
+        assert!(after_one.is_empty(), "p2 is still being read");
+        let after_both = plan.finished("p2", vec![child.clone()]).expect("named");
+        assert_eq!(ids(&after_both), ["c"]);
+        assert!(plan.finished("p1", vec![child]).expect("named").is_empty());
+    }
+
+    /// From `latest`, closed shards hold nothing new: only open ones start.
+    #[test]
+    fn latest_starts_only_open_shards() {
+        let mut plan = ShardPlan::new(
+            Start::Latest,
+            vec![
+                shard("p", &[], true),
+                shard("a", &["p"], false),
+                shard("b", &["p"], false),
+            ],
+        );
+        assert_eq!(ids(&plan.first()), ["a", "b"]);
+    }
+
+    /// A parent that expired from the stream is not waited for, and a child
+    /// of a time-based read starts at that time.
+    #[test]
+    fn expired_parents_are_not_waited_for_and_times_carry_over() {
+        let at = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let mut plan = ShardPlan::new(
+            Start::At(at),
+            vec![shard("a", &["gone"], true), shard("b", &["a"], false)],
+        );
+        assert_eq!(ids(&plan.first()), ["a"]);
+        let next = plan
+            .finished("a", vec![shard("b", &["a"], false)])
+            .expect("named");
+        assert_eq!(next, vec![("b".to_string(), Start::At(at))]);
     }
 }
