@@ -1,5 +1,5 @@
 //! The object store: where raw, compacted and rejected objects live. The same
-//! key layout on a local directory and (later) in S3:
+//! key layout in a local directory ([`dir`]) and in an S3 bucket ([`s3`]):
 //!
 //! ```text
 //! raw/YYYY/MM/DD/HH/<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>.jsonl.gz   (Firehose naming)
