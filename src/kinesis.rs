@@ -82,9 +82,13 @@ impl Start {
             {
                 return Ok(Start::At(at));
             }
-            humantime::parse_duration(text)
-                .map(|ago| Start::At(OffsetDateTime::now_utc() - ago))
-                .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration"))
+            let ago = humantime::parse_duration(text)
+                .map_err(|_| format!("{text:?} is neither an RFC 3339 time nor a duration"))?;
+            time::Duration::try_from(ago)
+                .ok()
+                .and_then(|ago| OffsetDateTime::now_utc().checked_sub(ago))
+                .map(Start::At)
+                .ok_or_else(|| format!("{text} ago is before any time a stream holds"))
         };
         match words {
             [] => Ok(Start::Latest),

@@ -2,6 +2,16 @@
 //! Sense HAT to a dashboard. `run` parses the command line and dispatches to
 //! one module per command under [`cmd`].
 
+/// `eprintln!` that never panics: a closed stderr (`iotpipe up 2>&1 | head`)
+/// must not stop a command midway, so what cannot be written is dropped.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use note;
+
 #[cfg(feature = "pipeline")]
 pub mod aws;
 #[cfg(feature = "pipeline")]
@@ -87,7 +97,7 @@ pub fn run() -> ExitCode {
         Err(err) => {
             let _ = err.print();
             if let Some(name) = left_out_command(&err) {
-                eprintln!(
+                crate::note!(
                     "\nnote: `{name}` is not in this build of iotpipe {} (built without the \
                      `{}` feature); install the full package, or build with default features",
                     env!("CARGO_PKG_VERSION"),
@@ -147,7 +157,7 @@ fn left_out_command(err: &clap::Error) -> Option<String> {
 
 /// A second Ctrl-C: quit at once. The protocols resume wherever they stopped.
 fn quit_interrupted() {
-    eprintln!("iotpipe: interrupted");
+    crate::note!("iotpipe: interrupted");
     std::process::exit(Exit::Interrupted as i32);
 }
 
@@ -188,6 +198,8 @@ fn init_logging(verbose: u8, quiet: bool, color: bool) {
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
+        // Its own report of a failed write would go to a closed stderr and panic.
+        .log_internal_errors(false)
         .with_ansi(color)
         .with_target(verbose > 1);
     if verbose > 1 {

@@ -254,7 +254,9 @@ const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 
 impl SinkTask {
     async fn start(config: &Config, stages: &Stages) -> anyhow::Result<SinkTask> {
-        let settings = Settings::for_role(config, ClientRole::UpSink, false)?;
+        let mut settings = Settings::for_role(config, ClientRole::UpSink, false)?;
+        let journal = config.data_dir.join("sink-journal");
+        settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
         let mut subscriber = Subscriber::new(
             settings,
             std::slice::from_ref(&config.mqtt.topic),
@@ -264,7 +266,7 @@ impl SinkTask {
         let mut landing = Landing::open(
             stages.store.clone(),
             stages.counter.clone(),
-            &config.data_dir.join("sink-journal"),
+            &journal,
             LandingOptions::from(&config.sink),
         )
         .await?;

@@ -56,10 +56,20 @@ pub fn dynamodb(sdk: &SdkConfig) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(sdk)
 }
 
-/// An SDK error with its whole cause chain: the SDK's own Display says only
-/// "service error".
+/// An SDK error with its whole cause chain, each cause once: the SDK's own
+/// Display says only "service error" or "dispatch failure", and its
+/// `DisplayErrorContext` ends with a Debug dump of the error's structs.
 pub fn describe(error: &(dyn std::error::Error + 'static)) -> String {
-    aws_sdk_s3::error::DisplayErrorContext(error).to_string()
+    let mut causes: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !text.is_empty() && !causes.iter().any(|earlier| earlier.contains(&text)) {
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    causes.join(": ")
 }
 
 /// Who the credentials are, for `doctor`.

@@ -18,7 +18,8 @@ pub struct BrokerArgs {
     #[arg(short = 'p', long, value_name = "PORT")]
     pub port: Option<u16>,
 
-    /// Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]
+    /// Client id (config mqtt.client_id) [default: derived from the command and
+    /// device_id: a random suffix for publish and tail, one kept per data dir for sink]
     #[arg(short = 'i', long, value_name = "ID")]
     pub client_id: Option<String>,
 
@@ -54,9 +55,36 @@ pub struct BrokerArgs {
     #[arg(long)]
     pub iot_core: bool,
 
+    /// MQTT protocol version, as mosquitto's -V: iotpipe speaks 3.1.1 (mqttv311)
+    #[arg(short = 'V', long, value_name = "VERSION", value_parser = parse_protocol_version)]
+    pub protocol_version: Option<ProtocolVersion>,
+
     /// Print help
     #[arg(long, action = ArgAction::Help)]
     pub help: Option<bool>,
+
+    /// Print version
+    #[arg(long, action = ArgAction::Version)]
+    pub version: Option<bool>,
+}
+
+/// The MQTT protocol version a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolVersion {
+    V311,
+}
+
+/// mosquitto's `-V` values; only 3.1.1 is spoken (rumqttc's MQTT 5 client is
+/// a separate code path iotpipe does not take).
+pub fn parse_protocol_version(text: &str) -> Result<ProtocolVersion, String> {
+    match text {
+        "mqttv311" | "311" | "3.1.1" => Ok(ProtocolVersion::V311),
+        "mqttv5" | "5" | "mqttv31" | "31" => Err(format!(
+            "iotpipe speaks MQTT 3.1.1 only, not {text}; leave out -V, or give -V mqttv311 \
+             (--version prints iotpipe's version)"
+        )),
+        _ => Err("expected mqttv311 (MQTT 3.1.1), as mosquitto_pub -V takes it".into()),
+    }
 }
 
 impl BrokerArgs {
@@ -105,26 +133,42 @@ pub fn data_dir_override(dir: Option<&Path>) -> Vec<Override> {
 
 pub fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err("expected a number of messages per second greater than 0".into()),
+        Ok(rate) if (MIN_RATE..=MAX_RATE).contains(&rate) => Ok(rate),
+        _ => Err("expected a number per second from 0.0000116 (one a day) to 1000000".into()),
     }
 }
+
+/// The slowest rate: one a day (slower ones are a schedule, not a rate).
+pub const MIN_RATE: f64 = 1.0 / 86_400.0;
+/// The fastest: a million a second, beyond any broker here.
+pub const MAX_RATE: f64 = 1_000_000.0;
 
 /// A positive duration: `1s`, `500ms`, `5m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(d) if d.is_zero() => Err("must be longer than zero".into()),
-        Ok(d) => Ok(d),
+        Ok(d) => at_most_a_century(d),
         Err(e) => Err(format!("{e} (examples: 1s, 500ms, 5m)")),
     }
+}
+
+fn at_most_a_century(duration: Duration) -> Result<Duration, String> {
+    if duration > crate::config::LONGEST_DURATION {
+        return Err("must be at most 100 years".into());
+    }
+    Ok(duration)
 }
 
 /// Seconds (`10`, `2.5`) or a duration (`500ms`, `2m`), as mosquitto_sub's `-W`.
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     let parsed = match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+        Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::try_from_secs_f64(secs)
+            .map_err(|_| "must be at most 100 years".to_string())
+            .and_then(at_most_a_century),
         Ok(_) => Err("must be greater than 0".to_string()),
-        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|e| e.to_string())
+            .and_then(at_most_a_century),
     };
     parsed.map_err(|e| format!("{e} (examples: 10, 2.5, 500ms, 2m)"))
 }

@@ -320,7 +320,7 @@ async fn init(
         let id = run?;
         if !ctx.quiet {
             let first = statement.lines().next().unwrap_or_default();
-            eprintln!("compact --init: {first} (query {id})");
+            crate::note!("compact --init: {first} (query {id})");
         }
     }
     Ok(Exit::Ok)
@@ -329,7 +329,7 @@ async fn init(
 async fn plan(ctx: &mut Context, pipeline: &Pipeline, drain: &Drain) -> anyhow::Result<Exit> {
     let steps = pipeline.plan(drain).await?;
     if ctx.output.format == Format::Table && steps.is_empty() {
-        eprintln!("compact: nothing to do");
+        crate::note!("compact: nothing to do");
         return Ok(Exit::Ok);
     }
     if ctx.output.format == Format::Table && steps.iter().any(|step| step.sql.is_some()) {

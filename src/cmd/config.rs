@@ -197,7 +197,7 @@ fn init(
     }
     let text = from_stack(&stack, region.as_deref());
     std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
-    eprintln!(
+    crate::note!(
         "config: wrote {} from stack {} ({} outputs); set mqtt.host and the certificate \
          files, then run `iotpipe doctor`",
         file.display(),
@@ -211,8 +211,8 @@ fn show(ctx: &mut Context) -> anyhow::Result<Exit> {
     let resolved = ctx.config(Vec::new())?;
     if !ctx.quiet {
         match &resolved.file {
-            Some(path) => eprintln!("config file: {}", path.display()),
-            None => eprintln!(
+            Some(path) => crate::note!("config file: {}", path.display()),
+            None => crate::note!(
                 "config file: none (looked for ./iotpipe.toml and $XDG_CONFIG_HOME/iotpipe/iotpipe.toml)"
             ),
         }

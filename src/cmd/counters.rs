@@ -40,7 +40,7 @@ async fn init(counter: &dyn Counter) -> anyhow::Result<Exit> {
         Setup::Existed => "already exists".to_string(),
         Setup::Upgraded(added) => format!("already exists; added {added}"),
     };
-    eprintln!("counters: {} {done}", counter.describe());
+    crate::note!("counters: {} {done}", counter.describe());
     Ok(Exit::Ok)
 }
 
@@ -260,7 +260,7 @@ async fn reconcile(
                 rows.push(vec!["counted, gone from the store".into(), key.clone()]);
             }
             if rows.is_empty() {
-                eprintln!("counter and store agree: {listed} objects in raw/");
+                crate::note!("counter and store agree: {listed} objects in raw/");
             } else {
                 write_table(
                     &mut ctx.output,

@@ -34,7 +34,7 @@ pub struct DashboardArgs {
     pub wait: bool,
 
     /// Stop waiting after this long; the ingestions go on (exit 4)
-    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "30m", value_parser = super::args::parse_duration)]
     pub timeout: Duration,
 
     /// Set the datasets' refresh schedule instead of refreshing now
@@ -206,7 +206,7 @@ fn ingestions(
     }
     if !args.wait {
         if !ctx.quiet {
-            eprintln!(
+            crate::note!(
                 "refresh-dashboard: {} ingestions started; --wait follows them to their end",
                 ingestions.len()
             );
@@ -257,7 +257,7 @@ fn ended(
         if !ctx.quiet {
             let rows: i64 = ingestions.iter().filter_map(|i| i.rows_ingested).sum();
             let dropped: i64 = ingestions.iter().filter_map(|i| i.rows_dropped).sum();
-            eprintln!(
+            crate::note!(
                 "refresh-dashboard: {completed} datasets refreshed, {rows} rows ingested, {dropped} dropped"
             );
         }

@@ -21,7 +21,7 @@ use crate::sense::sim::{Sim, SimOptions};
 use crate::sense::{self, Source};
 
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, disable_version_flag = true)]
 pub struct PublishArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,
@@ -91,7 +91,7 @@ pub struct PublishArgs {
 
     /// Give up after the broker is unreachable this long, e.g. 30s [default: 30s;
     /// never with an outbox]
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = super::args::parse_duration)]
     pub retry_for: Option<Duration>,
 }
 

@@ -16,7 +16,7 @@ use crate::mqtt::{ClientRole, Session, Settings};
 use crate::sink::{Landing, LandingOptions};
 
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, disable_version_flag = true)]
 pub struct SinkArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,
@@ -81,7 +81,11 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     // A fixed client id of its own: the broker keeps this sink's session while
     // it is away, and no other client may take it over.
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, ClientRole::Sink, exact_id)?;
+    let mut settings = Settings::for_role(&config, ClientRole::Sink, exact_id)?;
+    let journal = config.data_dir.join("sink-journal");
+    if !exact_id {
+        settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
+    }
     if exact_id {
         // The id publish connects as, from the file or IOTPIPE_*: two
         // sessions on one id knock each other off, and a clean one wipes this.
@@ -116,13 +120,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let runtime = super::runtime()?;
     let quiet = ctx.quiet;
     let stats = runtime.block_on(async {
-        let mut landing = Landing::open(
-            store,
-            counter,
-            &config.data_dir.join("sink-journal"),
-            options,
-        )
-        .await?;
+        let mut landing = Landing::open(store, counter, &journal, options).await?;
         if landing.stats.recovered > 0 {
             tracing::warn!(
                 "landing {} messages an earlier run had acknowledged",
@@ -130,7 +128,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
             );
         }
         if !quiet {
-            eprintln!(
+            crate::note!(
                 "sink: landing {} from {} into {}",
                 filters.join(", "),
                 subscriber.settings().endpoint(),

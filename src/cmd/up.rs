@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Context;
-use crate::config::Override;
+use crate::config::{Origin, Override};
 use crate::error::{Exit, Hinted};
 use crate::mqtt::broker;
 use crate::output::progress::StatusLine;
@@ -132,13 +132,20 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         "sink.buffer_interval",
         "5s",
     ));
-    let config = ctx.config(overrides.clone())?.config;
+    let resolved = ctx.config(overrides.clone())?;
+    // Only a port nobody chose may move when it is taken.
+    let port_chosen = resolved
+        .values
+        .get("mqtt.port")
+        .filter(|(_, origin)| *origin != Origin::Default)
+        .map(|(_, origin)| origin.to_string());
+    let config = resolved.config;
     let rate = args
         .rate
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
     // The Sense HAT is opened first, so a missing one fails before anything starts.
     let devices = devices(args, &config, rate)?;
-    let broker = start_broker(args, &config)?;
+    let broker = start_broker(args, &config, port_chosen)?;
     overrides.push(Override::new("mqtt.host", "--broker", broker.host));
     overrides.push(Override::new(
         "mqtt.port",
@@ -147,14 +154,14 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     ));
     let config = ctx.config(overrides)?.config;
     if !ctx.quiet {
-        eprintln!(
+        crate::note!(
             "up: {}, {}, data in {}, dashboard {}",
             broker.shown,
             devices_line(args, &config, rate),
             config.data_dir.display(),
             config.dashboard.out.join("index.html").display()
         );
-        eprintln!("up: Ctrl-C stops cleanly: everything published is landed and compacted");
+        crate::note!("up: Ctrl-C stops cleanly: everything published is landed and compacted");
     }
 
     let terminal = std::io::stderr().is_terminal();
@@ -187,8 +194,14 @@ struct Broker {
     shown: String,
 }
 
-/// The broker `--broker` names, or the embedded one, started.
-fn start_broker(args: &UpArgs, config: &crate::config::Config) -> anyhow::Result<Broker> {
+/// The broker `--broker` names, or the embedded one, started. The embedded
+/// one takes `mqtt.port`; when that port is busy it moves to a free one only
+/// if nobody chose it (`port_chosen` names where it was set, if it was).
+fn start_broker(
+    args: &UpArgs,
+    config: &crate::config::Config,
+    port_chosen: Option<String>,
+) -> anyhow::Result<Broker> {
     match (&args.broker, args.listen) {
         (Some(broker), _) => {
             let (host, port) = parse_broker(broker)?;
@@ -220,6 +233,18 @@ fn start_broker(args: &UpArgs, config: &crate::config::Config) -> anyhow::Result
         (None, listen) => {
             let address = listen.unwrap_or(std::net::Ipv4Addr::LOCALHOST.into());
             let port = broker::free_port(address, config.mqtt.port)?;
+            if let Some(origin) = port_chosen.filter(|_| port != config.mqtt.port) {
+                return Err(Hinted::new(
+                    Exit::Failure,
+                    format!(
+                        "port {} on {address} is in use (mqtt.port, {origin})",
+                        config.mqtt.port
+                    ),
+                    "stop what listens there (`ss -ltnp` shows it), or set another mqtt.port; \
+                     left unset, up takes a free port and prints it",
+                )
+                .into());
+            }
             broker::start(address, port)?;
             Ok(Broker {
                 host: address.to_string(),
@@ -238,8 +263,8 @@ fn devices_line(args: &UpArgs, config: &crate::config::Config, rate: f64) -> Str
             config.sense.bus, config.device_id
         ),
         (false, 0) => format!(
-            "no simulated devices (publish to it: iotpipe publish -t {})",
-            config.mqtt.topic
+            "no simulated devices (publish to it: iotpipe publish -t {} -h {} -p {})",
+            config.mqtt.topic, config.mqtt.host, config.mqtt.port
         ),
         (false, n) => format!("{n} simulated devices at {rate} readings/s each"),
     }

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use toml::Value;
 
+/// The longest duration any key or flag takes: deadlines are computed from
+/// it, and a clock cannot count past its range.
+pub const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// What a key accepts.
 #[derive(Debug, Clone, Copy)]
 pub enum ValueKind {
@@ -36,7 +40,7 @@ impl ValueKind {
             ValueKind::Int { min, max } => format!("an integer from {min} to {max}"),
             ValueKind::Float { above } => format!("a number greater than {above}"),
             ValueKind::Duration { min_ms } => format!(
-                "a duration such as \"500ms\", \"1s\", \"5m\" (at least {})",
+                "a duration such as \"500ms\", \"1s\", \"5m\" (at least {}, at most 100 years)",
                 humantime::format_duration(Duration::from_millis(*min_ms))
             ),
             ValueKind::OneOf(choices) => format!("one of {}", choices.join(", ")),
@@ -60,7 +64,9 @@ impl ValueKind {
             }
             (ValueKind::Duration { min_ms }, Value::String(s)) => {
                 match humantime::parse_duration(s) {
-                    Ok(d) if d >= Duration::from_millis(*min_ms) => Ok(value.clone()),
+                    Ok(d) if d >= Duration::from_millis(*min_ms) && d <= LONGEST_DURATION => {
+                        Ok(value.clone())
+                    }
                     _ => Err(()),
                 }
             }

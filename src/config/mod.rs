@@ -17,7 +17,7 @@ use crate::error::{Diagnose, Exit};
 use serde::Deserialize;
 use toml::Value;
 
-pub use keys::{KEYS, Key, ValueKind, env_name, find_key};
+pub use keys::{KEYS, Key, LONGEST_DURATION, ValueKind, env_name, find_key};
 pub use settings::*;
 
 /// Configuration that cannot be used: a bad file, key, value or flag combination.
@@ -365,14 +365,21 @@ fn syntax_message(text: &str, error: &toml::de::Error) -> String {
     )
 }
 
-/// The key name when `line` assigns a secret key (`password = ...`, in any
-/// section or dotted), else None.
-fn secret_assignment(line: &str) -> Option<&str> {
-    let key = line.split('=').next()?.trim().trim_matches(['"', '\'']);
-    KEYS.iter()
-        .filter(|k| k.secret)
-        .any(|k| k.name == key || k.name.rsplit('.').next() == Some(key))
-        .then_some(key)
+/// The name of a secret key `line` assigns anywhere in it (`password = ...`,
+/// dotted, quoted, or inside an inline table such as `mqtt = { password =
+/// ... }`), else None.
+fn secret_assignment(line: &str) -> Option<&'static str> {
+    KEYS.iter().filter(|k| k.secret).find_map(|key| {
+        let name = key.name.rsplit('.').next().unwrap_or(key.name);
+        line.match_indices(name)
+            .any(|(at, _)| {
+                let before = line[..at].chars().next_back();
+                let after = line[at + name.len()..].trim_start_matches(['"', '\'', ' ', '\t']);
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-')
+                    && after.starts_with('=')
+            })
+            .then_some(name)
+    })
 }
 
 fn shown(key: &Key, text: &str) -> String {

@@ -21,6 +21,8 @@ use crate::store::ObjectInfo;
 pub enum CounterError {
     #[error("counter database {path}: {message}")]
     Database { path: String, message: String },
+    #[error("counter database {path} cannot be written: {message}")]
+    ReadOnly { path: String, message: String },
     #[error("DynamoDB table {table}: {message}")]
     Table { table: String, message: String },
     #[error("no batch {0}")]
@@ -36,6 +38,12 @@ impl Diagnose for CounterError {
         match self {
             CounterError::Database { .. } => Some(
                 "check the data dir (--data-dir); the counter is <data_dir>/counter.sqlite3".into(),
+            ),
+            CounterError::ReadOnly { .. } => Some(
+                "SQLite writes beside the database even to read it (its write-ahead log): run \
+                 as a user who may write the data dir, or copy the data dir somewhere writable \
+                 and point --data-dir at the copy"
+                    .into(),
             ),
             CounterError::Table { .. } => Some(
                 "check counter.table (`iotpipe counters --init` creates it), the credentials \

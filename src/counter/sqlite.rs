@@ -78,14 +78,32 @@ fn prepare(conn: &Connection) -> rusqlite::Result<()> {
 
 impl SqliteCounter {
     pub fn open(path: &Path) -> Result<SqliteCounter, CounterError> {
-        let fail = |e: rusqlite::Error| CounterError::Database {
-            path: path.display().to_string(),
-            message: e.to_string(),
+        let fail = |e: rusqlite::Error| {
+            let read_only = matches!(
+                &e,
+                rusqlite::Error::SqliteFailure(f, _)
+                    if matches!(f.code, rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen)
+            );
+            if read_only {
+                CounterError::ReadOnly {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
+            } else {
+                CounterError::Database {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }
+            }
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| CounterError::Database {
                 path: path.display().to_string(),
-                message: e.to_string(),
+                message: if dir.exists() && !dir.is_dir() {
+                    format!("the data dir {} is a file, not a directory", dir.display())
+                } else {
+                    e.to_string()
+                },
             })?;
         }
         let conn = Connection::open(path).map_err(fail)?;

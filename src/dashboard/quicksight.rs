@@ -62,6 +62,11 @@ impl crate::error::Diagnose for QuickSightError {
             QuickSightError::NoDataset { .. } => "`iotpipe refresh-dashboard --list` shows the \
                  account's datasets; set quicksight.datasets (or --dataset) to their ids"
                 .into(),
+            QuickSightError::Api { message, .. } if message.starts_with("dispatch failure") => {
+                "QuickSight could not be reached: check the network, the region (--region) and \
+                 any --endpoint-url / AWS_ENDPOINT_URL"
+                    .into()
+            }
             QuickSightError::Api { .. } => "check the account id (quicksight.account_id), the \
                  region (QuickSight datasets live in one region) and quicksight:CreateIngestion, \
                  DescribeIngestion, ListIngestions permissions"

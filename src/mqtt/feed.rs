@@ -2,7 +2,7 @@
 //! read like `mosquitto_pub -l` (batched, paced, checked against the broker's
 //! limits and, for `--replay`, schema v1). Readings come from [`super::publish::paced`].
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,10 +71,22 @@ impl Lines {
                 break;
             }
             let mut line = Vec::new();
-            match reader.read_until(b'\n', &mut line) {
+            // At most one byte past the largest payload (and its line end): a
+            // line that never ends (`--file /dev/zero`) is refused, not buffered.
+            let limit = self.settings.max_payload() as u64 + 3;
+            match (&mut reader).take(limit).read_until(b'\n', &mut line) {
                 Ok(0) => break,
                 Ok(_) => {}
                 Err(e) => return fail(format!("reading {} failed: {e}", at(index))),
+            }
+            if line.len() as u64 == limit && line.last() != Some(&b'\n') {
+                let _ = tx.blocking_send(Input::Payloads(std::mem::take(&mut batch)));
+                return fail(format!(
+                    "{} runs past {} bytes without a line end, more than a message can hold \
+                     (the lines before it were sent)",
+                    at(index),
+                    self.settings.max_payload()
+                ));
             }
             index += 1;
             if line.last() == Some(&b'\n') {

@@ -149,7 +149,7 @@ impl Output {
     /// asked for, `value` on stdout.
     pub fn summary<T: Serialize>(&mut self, line: &str, value: Option<&T>) -> io::Result<()> {
         if !self.quiet {
-            eprintln!("{line}");
+            crate::note!("{line}");
         }
         match value {
             Some(value) if self.json_requested => self.value(value),

@@ -53,6 +53,8 @@ pub enum SenseError {
         line: usize,
         reason: String,
     },
+    #[error("reading {seq} would be dated after 9999-12-31, the last time a reading can carry")]
+    ClockOverflow { seq: u64 },
 }
 
 impl crate::error::Diagnose for SenseError {
@@ -86,6 +88,9 @@ impl crate::error::Diagnose for SenseError {
             SenseError::Replay { .. } => "--replay takes JSON lines of schema v1 (docs/payload.md), as \
                 `iotpipe sense --sim -o jsonl` writes them"
                 .into(),
+            SenseError::ClockOverflow { .. } => {
+                "give --start an earlier time, or fewer readings (--count)".into()
+            }
         })
     }
 }

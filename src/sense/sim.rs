@@ -109,8 +109,11 @@ impl Source for Sim {
         let seq = self.seq;
         let elapsed = self.opts.step.as_secs_f64() * seq as f64;
         let offset_ns = self.opts.step.as_nanos().saturating_mul(u128::from(seq));
-        let at = self.opts.start
-            + time::Duration::nanoseconds(i64::try_from(offset_ns).unwrap_or(i64::MAX));
+        let at = i64::try_from(offset_ns)
+            .ok()
+            .and_then(|ns| self.opts.start.checked_add(time::Duration::nanoseconds(ns)))
+            .filter(|at| at.year() <= 9999)
+            .ok_or(SenseError::ClockOverflow { seq })?;
         let day = (self.day_phase + elapsed / DAY_SECS).fract();
         // Warmest mid-afternoon (15:00), coolest before dawn.
         let daily = 3.0 * (TAU * (day - 0.375)).cos();

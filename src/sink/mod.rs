@@ -44,6 +44,11 @@ pub enum SinkError {
     Counter(#[from] CounterError),
     #[error("the sink journal {} is in use by another sink or `iotpipe up`", .dir.display())]
     Busy { dir: std::path::PathBuf },
+    #[error("the sink's client id in {}: {source}", .path.display())]
+    ClientId {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Diagnose for SinkError {
@@ -60,7 +65,7 @@ impl Diagnose for SinkError {
             SinkError::Mqtt(e) => e.hint(),
             SinkError::Store(e) => e.hint(),
             SinkError::Counter(e) => e.hint(),
-            SinkError::Journal(_) => {
+            SinkError::Journal(_) | SinkError::ClientId { .. } => {
                 Some("check free space and permissions of the data dir".into())
             }
             SinkError::Busy { .. } => Some(
@@ -422,6 +427,40 @@ pub async fn serve(
     }
     notify(landing.flush().await?);
     Ok(())
+}
+
+/// The client id a sink landing into `journal_dir` connects as: `derived`
+/// (the role's id) plus a suffix of its own, kept in the journal directory, so
+/// that sinks with different data dirs never share a persistent session
+/// (the broker would knock each off in turn and split the readings between
+/// them) while a sink keeps its id, and its session, across restarts. A
+/// journal from before the suffix keeps `derived`, and the session it has.
+pub fn client_id(journal_dir: &Path, derived: &str) -> Result<String, SinkError> {
+    let path = journal_dir.join("client-id");
+    let failed = |source| SinkError::ClientId {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(failed(e)),
+    }
+    let earlier_journal = std::fs::read_dir(journal_dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    let id = if earlier_journal {
+        derived.to_string()
+    } else {
+        format!(
+            "{derived}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        )
+    };
+    std::fs::create_dir_all(journal_dir).map_err(failed)?;
+    std::fs::write(&path, format!("{id}\n")).map_err(failed)?;
+    Ok(id)
 }
 
 /// Records raw objects the counter has not seen; returns how many.

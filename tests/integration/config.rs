@@ -172,6 +172,13 @@ fn bad_config_exits_2_naming_file_key_and_expectation() {
         &["not valid TOML", "line 3", "password = (hidden)"],
     );
     assert!(!out.contains("hunter2"), "{out}");
+    // Nor inside an inline table, where the line assigns a section first.
+    let out = config_error(
+        d,
+        "mqtt = { password = \"S3CRET-1\", port = }\n",
+        &["not valid TOML", "line 1", "password = (hidden)"],
+    );
+    assert!(!out.contains("S3CRET-1"), "{out}");
     let doctor = iotpipe(d).args(["doctor", "--only", "device"]).run();
     let report = format!("{}{}", doctor.stdout(), doctor.stderr());
     assert!(report.contains("password = (hidden)"), "{report}");

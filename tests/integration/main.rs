@@ -1,6 +1,8 @@
 //! Integration tests: the built `iotpipe` binary against real services.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// A test tells what it is waiting for on stderr.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
 
 #[path = "../common/mod.rs"]
 mod common;

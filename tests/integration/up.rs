@@ -322,7 +322,9 @@ fn with_no_devices_up_lands_and_compacts_what_other_publishers_send() {
         .args(["--data-dir", "data", "-o", "json"])
         .start();
     up.wait_for_stderr("up starts with no devices of its own", |err| {
-        err.contains("no simulated devices (publish to it: iotpipe publish -t sensor/data)")
+        err.contains(&format!(
+            "no simulated devices (publish to it: iotpipe publish -t sensor/data -h 127.0.0.1 -p {port})"
+        ))
     });
     // Its sink subscribes just after start-up; another Pi publishes then.
     std::thread::sleep(std::time::Duration::from_secs(2));

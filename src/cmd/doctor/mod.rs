@@ -35,7 +35,7 @@ pub struct DoctorArgs {
     pub only: Vec<Area>,
 
     /// How long to wait for the broker and AWS before calling them unreachable
-    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = crate::cmd::args::parse_duration)]
     pub timeout: Duration,
 }
 
@@ -164,9 +164,18 @@ pub fn run(ctx: &mut Context, args: &DoctorArgs) -> anyhow::Result<Exit> {
                 if wanted(Area::Mqtt) {
                     mqtt::check(&mut report, &config, args.timeout).await;
                 }
+                // With backend = "local" the AWS side is checked only when asked for.
                 #[cfg(feature = "pipeline")]
-                if wanted(Area::Aws) {
+                if args.only.contains(&Area::Aws)
+                    || (args.only.is_empty() && config.backend == crate::config::Backend::Aws)
+                {
                     aws::check(&mut report, &config).await;
+                } else if args.only.is_empty() {
+                    report.skip(
+                        "aws",
+                        "AWS checks",
+                        "backend is \"local\": nothing here uses AWS (`--only aws` checks it anyway)",
+                    );
                 }
             });
         }
@@ -188,7 +197,7 @@ pub fn run(ctx: &mut Context, args: &DoctorArgs) -> anyhow::Result<Exit> {
             .iter()
             .filter(|c| c.status == Status::Skip)
             .count();
-        eprintln!(
+        crate::note!(
             "doctor: {} checks, {failed} failed, {skipped} skipped",
             report.checks.len()
         );

@@ -16,7 +16,7 @@ use crate::output::Records;
 use crate::output::payloads::{MessageRow, Printer};
 
 #[derive(Debug, Args)]
-#[command(disable_help_flag = true)]
+#[command(disable_help_flag = true, disable_version_flag = true)]
 pub struct TailMqttArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,

@@ -52,7 +52,7 @@ pub struct FollowArgs {
     pub timeout: Option<Duration>,
 
     /// How often to look for new objects [default: 500ms locally, 2s on S3]
-    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DUR", value_parser = crate::cmd::args::parse_duration)]
     pub poll: Option<Duration>,
 }
 

@@ -172,7 +172,9 @@ impl AthenaEngine {
                         "stopping Athena query {id}: this runner lost its lease on the batch"
                     );
                 } else {
-                    eprintln!("compact: stopping Athena query {id} (Ctrl-C again to quit at once)");
+                    crate::note!(
+                        "compact: stopping Athena query {id} (Ctrl-C again to quit at once)"
+                    );
                 }
                 let stopped = self
                     .client
