@@ -987,7 +987,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__publish)
-            opts="-h -p -i -u -P -t -q -m -l -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
+            opts="-h -p -i -u -P -V -t -q -m -l -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,6 +1042,14 @@ _iotpipe() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -V)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1285,7 +1293,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__sink)
-            opts="-h -p -i -u -P -t -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --data-dir --buffer-bytes --buffer-interval --gzip --no-gzip --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
+            opts="-h -p -i -u -P -V -t -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --data-dir --buffer-bytes --buffer-interval --gzip --no-gzip --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1340,6 +1348,14 @@ _iotpipe() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -V)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1591,7 +1607,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__mqtt)
-            opts="-h -p -i -u -P -t -q -C -W -v -o -V --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --help --topic --qos --count --timeout --show-topic --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --version"
+            opts="-h -p -i -u -P -V -t -q -C -W -v -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --count --timeout --show-topic --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1646,6 +1662,14 @@ _iotpipe() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -V)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

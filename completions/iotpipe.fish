@@ -108,12 +108,13 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s h -l help -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s p -l port -d 'Broker port (config mqtt.port)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: derived from the command and device_id: a random suffix for publish and tail, one kept per data dir for sink]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s u -l username -d 'Username (config mqtt.username)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l protocol-version -d 'MQTT protocol version, as mosquitto\'s -V: iotpipe speaks 3.1.1 (mqttv311)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s t -l topic -d 'Topic to publish to (config mqtt.topic)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s q -l qos -d 'QoS 0 or 1 (config mqtt.qos); 1 counts a PUBACK per message' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l max-inflight -d 'Unacknowledged QoS 1 messages in flight (config mqtt.max_inflight)' -r
@@ -140,6 +141,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l alpn -d 'TLS
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s l -l stdin-lines -d 'Publish each line of stdin as one message (like mosquitto_pub -l)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l sim -d 'Publish simulated readings instead of the Sense HAT\'s'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l imu -d 'Include the simulated IMU in --sim readings'
@@ -147,7 +149,6 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-outbox -d
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l no-color -d 'Same as --color never'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -170,12 +171,13 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_see
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s p -l port -d 'Broker port (config mqtt.port)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: derived from the command and device_id: a random suffix for publish and tail, one kept per data dir for sink]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s u -l username -d 'Username (config mqtt.username)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s V -l protocol-version -d 'MQTT protocol version, as mosquitto\'s -V: iotpipe speaks 3.1.1 (mqttv311)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s t -l topic -d 'Topic filter, repeatable; + and # wildcards [default: mqtt.topic]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s q -l qos -d 'Subscription QoS 0 or 1' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s C -l count -d 'Exit after N messages' -r
@@ -194,11 +196,11 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s v -l show-topic -d 'Print the topic too'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l no-color -d 'Same as --color never'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l stream -d 'Stream name [default: kinesis.stream]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l from -d 'Where to start: latest, trim-horizon, or at-timestamp TIME (RFC 3339, e.g. 2026-11-26T10:00:00Z, or a duration ago, e.g. 15m) [default: latest]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s C -l count -d 'Exit after N records' -r
@@ -266,12 +268,13 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s h -l host -d 'Broker host (config mqtt.host)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s p -l port -d 'Broker port (config mqtt.port)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: iotpipe-<command>-<device_id>-<random>]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s i -l client-id -d 'Client id (config mqtt.client_id) [default: derived from the command and device_id: a random suffix for publish and tail, one kept per data dir for sink]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s u -l username -d 'Username (config mqtt.username)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s P -l password -d 'Password (config mqtt.password; prefer IOTPIPE_MQTT_PASSWORD, which ps cannot see)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l cafile -d 'CA certificates (PEM) that signed the broker\'s certificate; turns TLS on' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s V -l protocol-version -d 'MQTT protocol version, as mosquitto\'s -V: iotpipe speaks 3.1.1 (mqttv311)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s t -l topic -d 'Topic filter to land, repeatable [default: mqtt.topic]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l data-dir -d 'Data directory: raw/, rejected/, the counter and the journal (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l buffer-bytes -d 'Write an object once this many bytes are buffered (config sink.buffer_bytes)' -r
@@ -290,12 +293,12 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l alpn -d 'TLS wi
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l tls -d 'TLS even without certificate flags (verified against the system\'s CAs)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l help -d 'Print help'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l gzip -d 'gzip the raw objects (config sink.gzip, default true)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l no-gzip -d 'Plain newline-delimited JSON objects'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l no-color -d 'Same as --color never'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s V -l version -d 'Print version'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l data-dir -d 'Data directory holding the store and the counter (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'

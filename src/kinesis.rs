@@ -433,7 +433,23 @@ impl ShardPlan {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::{Shard, ShardPlan, Start};
+
+    proptest! {
+        /// `--from` of any words (times, durations ago, far past or future)
+        /// is a start or an error, never a panic.
+        #[test]
+        fn any_from_words_are_a_start_or_an_error(words in proptest::collection::vec("[a-z0-9:TZ.+-]{0,24}", 0..3)) {
+            let _ = Start::from_words(&words);
+        }
+
+        #[test]
+        fn durations_ago_of_any_size_are_a_start_or_an_error(amount in any::<u64>(), unit in "(s|m|h|d|y)") {
+            let _ = Start::from_words(&[format!("{amount}{unit}")]);
+        }
+    }
 
     fn shard(id: &str, parents: &[&str], closed: bool) -> Shard {
         Shard {

@@ -172,3 +172,46 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     };
     parsed.map_err(|e| format!("{e} (examples: 10, 2.5, 500ms, 2m)"))
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever a user types, the parsers answer with a value in range
+        /// or an error, never a panic.
+        #[test]
+        fn rates_durations_and_timeouts_never_panic(text in ".{0,40}") {
+            if let Ok(rate) = parse_rate(&text) {
+                prop_assert!((MIN_RATE..=MAX_RATE).contains(&rate));
+            }
+            if let Ok(duration) = parse_duration(&text) {
+                prop_assert!(!duration.is_zero() && duration <= crate::config::LONGEST_DURATION);
+            }
+            if let Ok(timeout) = parse_timeout(&text) {
+                prop_assert!(timeout <= crate::config::LONGEST_DURATION);
+            }
+            let _ = parse_protocol_version(&text);
+        }
+
+        #[test]
+        fn numbers_of_any_size_are_rates_or_errors(number in proptest::num::f64::ANY) {
+            let text = number.to_string();
+            prop_assert_eq!(parse_rate(&text).is_ok(), (MIN_RATE..=MAX_RATE).contains(&number));
+            let timeout = parse_timeout(&text);
+            if number.is_finite() && number > 0.0 && number < 3.0e9 {
+                prop_assert!(timeout.is_ok(), "{} seconds: {:?}", number, timeout);
+            }
+        }
+
+        #[test]
+        fn durations_in_any_unit_are_bounded(amount in any::<u64>(), unit in "(ns|ms|s|m|h|d|w|y)") {
+            let text = format!("{amount}{unit}");
+            if let Ok(duration) = parse_duration(&text) {
+                prop_assert!(duration <= crate::config::LONGEST_DURATION);
+            }
+        }
+    }
+}

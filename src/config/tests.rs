@@ -116,3 +116,34 @@ fn derived_defaults_follow_their_inputs() {
         Some("s3://b/athena-results/")
     );
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,30}".prop_map(Value::String),
+            any::<i64>().prop_map(Value::Integer),
+            proptest::num::f64::ANY.prop_map(Value::Float),
+            any::<bool>().prop_map(Value::Boolean),
+            proptest::collection::vec(".{0,8}", 0..3)
+                .prop_map(|v| Value::Array(v.into_iter().map(Value::String).collect())),
+        ]
+    }
+
+    proptest! {
+        /// Any value in the file, and any text in an IOTPIPE_* variable, for
+        /// any key: accepted or refused, never a panic.
+        #[test]
+        fn every_key_checks_any_value(value in any_value(), text in ".{0,30}") {
+            for key in KEYS {
+                let _ = key.kind.check(&value);
+                if let Ok(parsed) = key.kind.parse_env(&text) {
+                    let _ = key.kind.check(&parsed);
+                }
+            }
+        }
+    }
+}

@@ -265,6 +265,10 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// An open tab reloads the page this often: `up` redraws it after each
+/// compaction, `refresh-dashboard` whenever it is run.
+const REFRESH_SECONDS: u32 = 15;
+
 fn render(devices: &BTreeMap<String, DeviceData>, summary: &PageSummary) -> String {
     let generated = crate::payload::format_ts(time::OffsetDateTime::now_utc());
     let tiles = tiles(summary);
@@ -273,6 +277,7 @@ fn render(devices: &BTreeMap<String, DeviceData>, summary: &PageSummary) -> Stri
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
 <title>iotpipe dashboard</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; }}
@@ -284,11 +289,11 @@ table {{ border-collapse: collapse; width: 100%; }} td, th {{ border-bottom: 1px
 .dot {{ display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 6px; }}
 svg {{ width: 100%; height: auto; background: #fafafa; border: 1px solid #eee; }}
 svg .grid {{ stroke: #e4e4e4; }} svg .tick, svg .unit, svg .empty {{ font-size: 11px; fill: #666; }}
-.legend {{ color: #666; font-size: 12px; }}
+.legend {{ color: #666; font-size: 12px; margin-top: 16px; }} .legend .entry {{ margin-right: 14px; white-space: nowrap; }}
 </style></head>
 <body>
 <h1>iotpipe dashboard</h1>
-<div class="meta">Generated {generated}. Solid lines: compacted Parquet. Dashed lines: raw objects still pending compaction.</div>
+<div class="meta">Generated {generated}; reloads every {REFRESH_SECONDS} s. Solid lines: compacted Parquet. Dashed lines: raw objects still pending compaction.</div>
 <div class="tiles">{tiles}</div>
 <h2>Latest values</h2>
 <table><thead><tr><th>device</th><th>time (UTC)</th><th>temperature °C</th><th>humidity %</th><th>pressure hPa</th></tr></thead>
@@ -348,7 +353,7 @@ fn latest_rows(devices: &BTreeMap<String, DeviceData>) -> String {
 
 /// An SVG line chart per measurement, a line per device.
 fn charts(devices: &BTreeMap<String, DeviceData>) -> String {
-    let mut charts = String::new();
+    let mut charts = legend(devices);
     for (chart, (title, unit, _)) in CHARTS.iter().enumerate() {
         let sampled: Vec<Sampled> = devices
             .iter()
@@ -383,6 +388,24 @@ fn charts(devices: &BTreeMap<String, DeviceData>) -> String {
         ));
     }
     charts
+}
+
+/// Which colour is which device, and what solid and dashed lines mean.
+fn legend(devices: &BTreeMap<String, DeviceData>) -> String {
+    let entries: String = devices
+        .keys()
+        .enumerate()
+        .map(|(index, device)| {
+            format!(
+                r#"<span class="entry"><span class="dot" style="background:{}"></span>{}</span>"#,
+                svg::PALETTE[index % svg::PALETTE.len()],
+                escape(device)
+            )
+        })
+        .collect();
+    format!(
+        r#"<div class="legend" id="legend">{entries}<span class="entry">── compacted</span><span class="entry">- - pending</span></div>"#
+    )
 }
 
 /// A device's chart lines: label, colour, compacted points, pending points.

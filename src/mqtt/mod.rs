@@ -444,7 +444,22 @@ pub fn random_suffix() -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Topics and filters of any text are accepted or refused with a reason.
+        #[test]
+        fn any_topic_or_filter_is_checked_without_panicking(text in "[a-z/+#$\\x00 é]{0,40}") {
+            for iot_core in [false, true] {
+                let _ = settings(iot_core).check_topic(&text);
+            }
+            if Settings::check_filter(&text).is_ok() {
+                prop_assert!(!text.is_empty());
+            }
+        }
+    }
 
     fn settings(iot_core: bool) -> Settings {
         Settings {

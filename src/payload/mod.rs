@@ -302,7 +302,38 @@ pub fn new_run_id() -> String {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// A payload line of any bytes is a reading or a reason, never a panic;
+        /// a reading prints as JSON that parses to the same reading.
+        #[test]
+        fn any_payload_line_parses_or_is_refused(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(reading) = Reading::parse(&bytes) {
+                prop_assert_eq!(Reading::parse(reading.to_json().as_bytes()).ok(), Some(reading));
+            }
+        }
+
+        #[test]
+        fn readings_with_any_field_values_parse_or_are_refused(
+            seq in any::<i128>(),
+            ts in "[0-9:TZ+.-]{0,30}",
+            temperature in proptest::num::f64::ANY,
+            device in ".{0,20}",
+        ) {
+            let line = format!(
+                r#"{{"v":1,"device_id":{},"run_id":"r","seq":{seq},"ts":{},"temperature_c":{}}}"#,
+                serde_json::to_string(&device).unwrap_or_default(),
+                serde_json::to_string(&ts).unwrap_or_default(),
+                if temperature.is_finite() { temperature.to_string() } else { "null".into() },
+            );
+            if let Ok(reading) = Reading::parse(line.as_bytes()) {
+                prop_assert!(reading.timestamp().is_ok());
+            }
+        }
+    }
 
     fn sample() -> Reading {
         Reading::parse(

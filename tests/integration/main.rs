@@ -10,6 +10,7 @@ mod common;
 mod arm64;
 mod assets;
 mod aws;
+mod bad_input;
 mod chaos;
 mod cli;
 mod compact;

@@ -134,6 +134,13 @@ fn the_dashboard_renders_in_headless_chromium_without_errors() {
     );
     assert_eq!(html.matches("<svg").count(), 3, "three charts");
     assert!(html.contains("sim-1") && html.contains("sim-3"));
+    // A legend names each device's colour; an open tab reloads itself.
+    let legend = &html[html.find(r#"id="legend""#).expect("a legend")..];
+    let legend = &legend[..legend.find("</div>").unwrap()];
+    for device in ["sim-1", "sim-2", "sim-3"] {
+        assert!(legend.contains(device), "{device} in {legend}");
+    }
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="15">"#));
 
     let shot = dir.path().join("dashboard.png");
     let profile = dir.path().join("chromium-profile");
