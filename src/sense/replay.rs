@@ -1,7 +1,7 @@
 //! Recorded readings as a source: JSON lines of schema v1 (what
 //! `iotpipe sense -o jsonl` writes), validated line by line.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use super::{SenseError, Source};
@@ -9,9 +9,13 @@ use crate::payload::Reading;
 
 pub struct Replay {
     path: PathBuf,
-    lines: std::io::Lines<std::io::BufReader<std::fs::File>>,
+    reader: std::io::BufReader<std::fs::File>,
     line: usize,
 }
+
+/// The longest line a recording may hold: a reading is a few hundred bytes,
+/// and a line that never ends (a device file) must not fill memory.
+const MAX_LINE: u64 = 1024 * 1024;
 
 impl Replay {
     pub fn open(path: &Path) -> Result<Replay, SenseError> {
@@ -21,7 +25,7 @@ impl Replay {
         })?;
         Ok(Replay {
             path: path.to_path_buf(),
-            lines: std::io::BufReader::new(file).lines(),
+            reader: std::io::BufReader::new(file),
             line: 0,
         })
     }
@@ -33,21 +37,30 @@ impl Iterator for Replay {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let text = self.lines.next()?;
+            let mut text = Vec::new();
+            let read = (&mut self.reader)
+                .take(MAX_LINE + 1)
+                .read_until(b'\n', &mut text);
             self.line += 1;
             let fail = |reason: String| SenseError::Replay {
                 path: self.path.clone(),
                 line: self.line,
                 reason,
             };
-            let text = match text {
-                Ok(text) => text,
+            match read {
+                Ok(0) => return None,
+                Ok(_) => {}
                 Err(e) => return Some(Err(fail(e.to_string()))),
-            };
-            if text.trim().is_empty() {
+            }
+            if text.len() as u64 > MAX_LINE {
+                return Some(Err(fail(format!(
+                    "longer than {MAX_LINE} bytes: not a reading (is this a recording?)"
+                ))));
+            }
+            if text.trim_ascii().is_empty() {
                 continue;
             }
-            return Some(Reading::parse(text.as_bytes()).map_err(|e| fail(e.to_string())));
+            return Some(Reading::parse(&text).map_err(|e| fail(e.to_string())));
         }
     }
 }

@@ -332,6 +332,16 @@ fn an_endless_line_is_refused_with_bounded_memory() {
         "{}",
         run.stderr()
     );
+    let run = iotpipe(dir.path())
+        .args(["sense", "--replay", "/dev/zero"])
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("/dev/zero:1: longer than 1048576 bytes"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
