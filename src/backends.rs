@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::compact::athena::AthenaEngine;
 use crate::compact::local::LocalEngine;
 use crate::compact::{Compactor, Engine, FailPoint, Lease, Pipeline, TableSetup};
-use crate::config::{Backend, Config};
+use crate::config::{Backend, Config, CounterBackend};
 use crate::counter::Counter;
 use crate::counter::dynamodb::DynamoCounter;
 use crate::counter::sqlite::SqliteCounter;
@@ -78,12 +78,27 @@ struct Aws {
 }
 
 impl Stages {
-    /// The data dir and SQLite (`backend = "local"`), or S3 (`aws.bucket`) and
-    /// DynamoDB (`counter.table`).
+    /// The stages the configuration names: the data dir or S3 (`aws.bucket`)
+    /// as the store, counted in SQLite or DynamoDB (`counter.backend`; by
+    /// default SQLite with the data dir, DynamoDB with S3). Objects in the
+    /// data dir cannot be counted in DynamoDB: nothing in AWS could see them.
     pub async fn new(config: &Config) -> anyhow::Result<Stages> {
-        match config.backend {
-            Backend::Local => Stages::local(config),
-            Backend::Aws => Stages::aws(config).await,
+        match (config.backend, config.counter.backend) {
+            (Backend::Local, None | Some(CounterBackend::Sqlite)) => Stages::local(config),
+            (Backend::Local, Some(CounterBackend::Dynamodb)) => Err(Hinted::new(
+                Exit::Usage,
+                "counter.backend = \"dynamodb\" counts objects in DynamoDB, but backend is \
+                 \"local\": they land in the data dir, where nothing in AWS sees them",
+                "set backend = \"aws\" with aws.bucket to land in S3, or leave counter.backend \
+                 unset (SQLite in the data dir)",
+            )
+            .into()),
+            (Backend::Aws, None | Some(CounterBackend::Dynamodb)) => Stages::aws(config).await,
+            (Backend::Aws, Some(CounterBackend::Sqlite)) => {
+                let mut stages = Stages::aws(config).await?;
+                stages.counter = sqlite_counter(config)?;
+                Ok(stages)
+            }
         }
     }
 
@@ -92,9 +107,7 @@ impl Stages {
     pub fn local(config: &Config) -> anyhow::Result<Stages> {
         Ok(Stages {
             store: data_dir_store(config),
-            counter: Arc::new(SqliteCounter::open(
-                &config.data_dir.join("counter.sqlite3"),
-            )?),
+            counter: sqlite_counter(config)?,
             aws: None,
         })
     }
@@ -179,6 +192,13 @@ impl Stages {
     }
 }
 
+/// `<data_dir>/counter.sqlite3`.
+fn sqlite_counter(config: &Config) -> anyhow::Result<Arc<dyn Counter>> {
+    Ok(Arc::new(SqliteCounter::open(
+        &config.data_dir.join("counter.sqlite3"),
+    )?))
+}
+
 /// The bucket of `aws.bucket` with the configured prefixes.
 async fn s3_store(config: &Config) -> anyhow::Result<(aws_config::SdkConfig, S3Store)> {
     let Some(bucket) = &config.aws.bucket else {
@@ -200,6 +220,7 @@ async fn s3_store(config: &Config) -> anyhow::Result<(aws_config::SdkConfig, S3S
             )
         })?;
     let sdk = crate::aws::sdk_config(aws).await;
-    let store = S3Store::new(crate::aws::s3(&sdk), bucket.clone()).with_prefixes(prefixes);
+    let client = crate::aws::s3_addressed(&sdk, aws.path_style);
+    let store = S3Store::new(client, bucket.clone()).with_prefixes(prefixes);
     Ok((sdk, store))
 }

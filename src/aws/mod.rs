@@ -33,7 +33,17 @@ pub async fn sdk_config(aws: &config::AwsConfig) -> SdkConfig {
 /// S3 with path-style addressing when an endpoint is set (moto, MinIO), since
 /// virtual-hosted buckets need DNS names such endpoints do not have.
 pub fn s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    let path_style = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+    s3_addressed(sdk, None)
+}
+
+/// S3 with path-style addressing as `path_style` says (`aws.path_style`), or
+/// when unset as [`s3`] decides.
+pub fn s3_addressed(sdk: &SdkConfig, path_style: Option<bool>) -> aws_sdk_s3::Client {
+    let path_style = path_style.unwrap_or_else(|| {
+        sdk.endpoint_url().is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+    });
     let config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(path_style)
         .build();

@@ -115,10 +115,17 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     };
     let mut subscriber =
         Subscriber::new(settings, &filters, QoS::AtLeastOnce, Session::Persistent)?;
-    let crate::backends::Stages { store, counter, .. } = crate::backends::Stages::local(&config)?;
-    let options = LandingOptions::from(&config.sink);
     let runtime = super::runtime()?;
+    let crate::backends::Stages { store, counter, .. } =
+        runtime.block_on(crate::backends::Stages::new(&config))?;
+    let options = LandingOptions::from(&config.sink);
     let quiet = ctx.quiet;
+    let landing_in = format!(
+        "{} ({}, counted in {})",
+        store.describe(),
+        crate::store::RAW,
+        counter.describe()
+    );
     let stats = runtime.block_on(async {
         let mut landing = Landing::open(store, counter, &journal, options).await?;
         if landing.stats.recovered > 0 {
@@ -132,7 +139,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
                 "sink: landing {} from {} into {}",
                 filters.join(", "),
                 subscriber.settings().endpoint(),
-                config.data_dir.join("raw").display()
+                landing_in
             );
         }
         crate::sink::serve(

@@ -50,6 +50,10 @@ pub struct BatchReport {
 /// where claimers run elsewhere (the Lambda, stopped after 15 minutes at most).
 pub const CLAIM_GRACE: time::Duration = time::Duration::minutes(16);
 
+/// How long a claimed batch may go without a lease before it is taken as
+/// abandoned by its claimer.
+const UNLEASED_CLAIM: time::Duration = time::Duration::seconds(10);
+
 /// The stores and engine one compaction run works with.
 pub struct Pipeline {
     pub store: Arc<dyn Store>,
@@ -220,41 +224,53 @@ impl Pipeline {
     }
 
     /// Batches to work on: unfinished ones, and compacted ones with raw
-    /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left alone.
+    /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left to
+    /// their claimer, unless it was a process of this machine that has died.
     pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
         let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
-        let now = time::OffsetDateTime::now_utc();
-        let mut batches: Vec<Batch> = self
-            .counter
-            .batches()
-            .await?
-            .into_iter()
-            .filter(|b| {
-                b.state != BatchState::Compacted || b.keys.iter().any(|k| present.contains(k))
-            })
-            .filter(|b| {
-                let Some(grace) = self.claim_grace else {
-                    return true;
-                };
-                let claimed = time::OffsetDateTime::parse(
-                    &b.claimed_at,
-                    &time::format_description::well_known::Rfc3339,
-                );
-                let young = claimed.is_ok_and(|at| now - at < grace);
-                if b.state == BatchState::Claimed && young {
-                    tracing::info!(
-                        "batch {} was claimed at {}: left to its claimer for now (--batch {} takes it over)",
-                        b.id,
-                        b.claimed_at,
-                        b.id
-                    );
-                    return false;
-                }
-                true
-            })
-            .collect();
+        let mut batches = Vec::new();
+        for batch in self.counter.batches().await? {
+            let unfinished = batch.state != BatchState::Compacted
+                || batch.keys.iter().any(|k| present.contains(k));
+            if unfinished && !self.left_to_its_claimer(&batch).await? {
+                batches.push(batch);
+            }
+        }
         batches.reverse(); // oldest first
         Ok(batches)
+    }
+
+    /// A batch claimed within the grace, by a runner that may still be at it.
+    async fn left_to_its_claimer(&self, batch: &Batch) -> Result<bool, CompactError> {
+        let Some(grace) = self.claim_grace else {
+            return Ok(false);
+        };
+        let age = time::OffsetDateTime::parse(
+            &batch.claimed_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|at| time::OffsetDateTime::now_utc() - at);
+        let young = age.is_ok_and(|age| age < grace);
+        if batch.state != BatchState::Claimed || !young {
+            return Ok(false);
+        }
+        // A claimer takes its lease right after claiming: one that has not
+        // after a while died in between, or leaves the batch to others (the
+        // Lambda with `lambda.compact = "off"`). Taking the lease is
+        // conditional, so resuming never races a claimer that was only slow.
+        let unleased_for_long = age.is_ok_and(|age| age > UNLEASED_CLAIM);
+        match self.counter.lease_holder(&batch.id).await? {
+            Some(holder) if crate::counter::holder_is_gone(&holder) => return Ok(false),
+            None if unleased_for_long => return Ok(false),
+            _ => {}
+        }
+        tracing::info!(
+            "batch {} was claimed at {}: left to its claimer for now (--batch {} takes it over)",
+            batch.id,
+            batch.claimed_at,
+            batch.id
+        );
+        Ok(true)
     }
 }
 

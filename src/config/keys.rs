@@ -207,6 +207,11 @@ pub const KEYS: &[Key] = &[
     ),
     key("counter.table", ValueKind::Str, Some("\"iotpipe-counter\"")),
     key(
+        "counter.backend",
+        ValueKind::OneOf(&["sqlite", "dynamodb"]),
+        None,
+    ),
+    key(
         "counter.retention_days",
         ValueKind::Int { min: 1, max: 3650 },
         Some("30"),
@@ -222,6 +227,7 @@ pub const KEYS: &[Key] = &[
     key("aws.profile", ValueKind::Str, None),
     key("aws.region", ValueKind::Str, None),
     key("aws.endpoint_url", ValueKind::Str, None),
+    key("aws.path_style", ValueKind::Bool, None),
     key("aws.bucket", ValueKind::Str, None),
     key("aws.raw_prefix", ValueKind::Str, Some("\"raw/\"")),
     key(

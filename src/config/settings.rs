@@ -19,6 +19,16 @@ pub enum Backend {
     Aws,
 }
 
+/// `counter.backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterBackend {
+    /// `<data_dir>/counter.sqlite3`: one machine lands and compacts.
+    Sqlite,
+    /// The table `counter.table`: the Lambda, other machines and `compact` share it.
+    Dynamodb,
+}
+
 /// The typed configuration every command reads.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,6 +101,9 @@ pub struct SinkConfig {
 pub struct CounterConfig {
     pub threshold: u32,
     pub table: String,
+    /// Where objects are counted; unset: SQLite with `backend = "local"`,
+    /// DynamoDB with `backend = "aws"`.
+    pub backend: Option<CounterBackend>,
     /// Days a claimed object's DynamoDB marker is kept (TTL) before it expires:
     /// longer than S3 may redeliver an event for it.
     pub retention_days: u32,
@@ -110,6 +123,9 @@ pub struct AwsConfig {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing (`endpoint/bucket/key`), as MinIO, Ceph and
+    /// Garage want; unset: on when an endpoint is set.
+    pub path_style: Option<bool>,
     pub bucket: Option<String>,
     pub raw_prefix: String,
     pub compacted_prefix: String,

@@ -171,6 +171,8 @@ pub trait Counter: Send + Sync {
         holder: &str,
         ttl: std::time::Duration,
     ) -> Result<bool, CounterError>;
+    /// Who holds batch `id`'s lease (expired or not); None when nobody took it.
+    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError>;
     /// Marks the batch compacted; only its lease holder may (or anyone, unleased).
     async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError>;
     async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError>;

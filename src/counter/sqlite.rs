@@ -323,6 +323,12 @@ impl Counter for SqliteCounter {
         })
     }
 
+    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError> {
+        Ok(self
+            .with(|conn| Self::lease_of(conn, id))?
+            .map(|(owner, _)| owner))
+    }
+
     async fn batch(&self, id: &str) -> Result<Batch, CounterError> {
         self.with(|conn| Self::load_batch(conn, id))?
             .ok_or_else(|| CounterError::NoBatch(id.to_string()))

@@ -44,8 +44,8 @@ pub enum SinkError {
     Counter(#[from] CounterError),
     #[error("the sink journal {} is in use by another sink or `iotpipe up`", .dir.display())]
     Busy { dir: std::path::PathBuf },
-    #[error("the sink's client id in {}: {source}", .path.display())]
-    ClientId {
+    #[error("the sink's state in {}: {source}", .path.display())]
+    State {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
@@ -65,7 +65,7 @@ impl Diagnose for SinkError {
             SinkError::Mqtt(e) => e.hint(),
             SinkError::Store(e) => e.hint(),
             SinkError::Counter(e) => e.hint(),
-            SinkError::Journal(_) | SinkError::ClientId { .. } => {
+            SinkError::Journal(_) | SinkError::State { .. } => {
                 Some("check free space and permissions of the data dir".into())
             }
             SinkError::Busy { .. } => Some(
@@ -196,6 +196,20 @@ pub struct Landing {
     oldest: Option<Instant>,
     pub stats: Stats,
     live: Arc<Live>,
+    /// `<journal>/landing`: the keys a flush writes, fixed before it writes them.
+    intent_path: std::path::PathBuf,
+}
+
+/// The objects a flush is about to write, and which journal ids they hold:
+/// kept (synced) while the flush runs, so that a sink killed midway writes
+/// the same ids to the same keys when it starts again, never a second object
+/// with the same readings.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct Intent {
+    raw_key: Option<String>,
+    rejected_key: Option<String>,
+    first_id: u64,
+    last_id: u64,
 }
 
 impl Landing {
@@ -229,13 +243,69 @@ impl Landing {
             oldest: None,
             stats: Stats::default(),
             live: Arc::default(),
+            intent_path: journal_dir.join("landing"),
         };
-        landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         landing.stats.recovered = backlog.len() as u64;
+        let backlog = landing.finish_interrupted_flush(backlog).await?;
+        landing.stats.recorded_late = record_unseen(&*landing.store, &*landing.counter).await?;
         for Entry { id, topic, payload } in backlog {
             landing.buffer(id, &topic, &payload);
         }
         Ok(landing)
+    }
+
+    /// Finishes the flush a killed run left midway ([`Intent`]): its ids are
+    /// written again to the same keys (the same bytes: overwriting is
+    /// harmless, recording is idempotent) or, when it had begun to
+    /// acknowledge them, were all written already. Returns the rest of `backlog`.
+    async fn finish_interrupted_flush(
+        &mut self,
+        backlog: Vec<Entry>,
+    ) -> Result<Vec<Entry>, SinkError> {
+        let intent: Intent = match std::fs::read(&self.intent_path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(intent) => intent,
+                // Torn before its rename made it whole: nothing was written under it.
+                Err(_) => return Ok(backlog),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(backlog),
+            Err(source) => {
+                return Err(SinkError::State {
+                    path: self.intent_path.clone(),
+                    source,
+                });
+            }
+        };
+        let (range, rest): (Vec<Entry>, Vec<Entry>) = backlog
+            .into_iter()
+            .partition(|e| (intent.first_id..=intent.last_id).contains(&e.id));
+        if range.is_empty() {
+            return Ok(rest);
+        }
+        let whole = range.len() as u64 == intent.last_id - intent.first_id + 1;
+        if whole {
+            tracing::info!(
+                "finishing a landing an earlier run left midway: {} messages to {}",
+                range.len(),
+                intent.raw_key.as_deref().unwrap_or("rejected/")
+            );
+            for Entry { id, topic, payload } in range {
+                self.buffer(id, &topic, &payload);
+            }
+            self.flush_as(intent).await?;
+        } else {
+            // Acknowledging had begun: the objects were written and recorded.
+            if let Some(key) = &intent.raw_key {
+                let size = self.store.get(key).await?.len() as u64;
+                self.counter.record(key, size).await?;
+            }
+            for entry in range {
+                self.journal.ack(entry.id)?;
+            }
+            self.journal.save_cursor()?;
+            self.forget_intent();
+        }
+        Ok(rest)
     }
 
     /// Keeps the key of every reading journaled from now on, for [`Live::missing`].
@@ -316,19 +386,32 @@ impl Landing {
 
     /// Writes the buffer as objects, records them, and forgets them in the journal.
     pub async fn flush(&mut self) -> Result<Option<ObjectInfo>, SinkError> {
-        if self.ids.is_empty() {
+        let (Some(&first_id), Some(&last_id)) = (self.ids.first(), self.ids.last()) else {
             return Ok(None);
-        }
-        self.journal.sync()?;
+        };
         let now = OffsetDateTime::now_utc();
+        let intent = Intent {
+            raw_key: (!self.readings.is_empty())
+                .then(|| store::raw_key(STREAM, now, self.options.gzip)),
+            rejected_key: (!self.rejected.is_empty()).then(|| store::rejected_key(now)),
+            first_id,
+            last_id,
+        };
+        self.flush_as(intent).await
+    }
+
+    /// Writes the buffer to the keys of `intent`, recorded before anything is
+    /// written; then acknowledges its ids in the journal.
+    async fn flush_as(&mut self, intent: Intent) -> Result<Option<ObjectInfo>, SinkError> {
+        self.journal.sync()?;
+        self.keep_intent(&intent)?;
         let mut landed = None;
-        if !self.readings.is_empty() {
+        if let Some(key) = intent.raw_key {
             let body = if self.options.gzip {
                 crate::store::content::gzip(&self.readings)
             } else {
                 self.readings.clone()
             };
-            let key = store::raw_key(STREAM, now, self.options.gzip);
             self.store.put(&key, &body).await?;
             if self.counter.record(&key, body.len() as u64).await? == Recorded::New {
                 self.stats.objects += 1;
@@ -347,8 +430,7 @@ impl Landing {
                 modified: None,
             });
         }
-        if !self.rejected.is_empty() {
-            let key = store::rejected_key(now);
+        if let Some(key) = intent.rejected_key {
             self.store.put(&key, &self.rejected).await?;
             self.stats.rejected += self.rejected.iter().filter(|b| **b == b'\n').count() as u64;
         }
@@ -356,11 +438,35 @@ impl Landing {
             self.journal.ack(id)?;
         }
         self.journal.save_cursor()?;
+        self.forget_intent();
         self.readings.clear();
         self.rejected.clear();
         self.reading_count = 0;
         self.oldest = None;
         Ok(landed)
+    }
+
+    /// Writes `intent` whole (a temporary file renamed over, both synced).
+    fn keep_intent(&self, intent: &Intent) -> Result<(), SinkError> {
+        let failed = |source| SinkError::State {
+            path: self.intent_path.clone(),
+            source,
+        };
+        let json = serde_json::to_vec(intent).unwrap_or_default();
+        let tmp = self.intent_path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(failed)?;
+        std::io::Write::write_all(&mut file, &json).map_err(failed)?;
+        file.sync_all().map_err(failed)?;
+        std::fs::rename(&tmp, &self.intent_path).map_err(failed)?;
+        if let Some(dir) = self.intent_path.parent() {
+            crate::journal::sync_dir(dir).map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    /// The flush is done: a crash from here on has nothing to finish.
+    fn forget_intent(&self) {
+        let _ = std::fs::remove_file(&self.intent_path);
     }
 
     /// Flushes and closes the journal.
@@ -437,7 +543,7 @@ pub async fn serve(
 /// journal from before the suffix keeps `derived`, and the session it has.
 pub fn client_id(journal_dir: &Path, derived: &str) -> Result<String, SinkError> {
     let path = journal_dir.join("client-id");
-    let failed = |source| SinkError::ClientId {
+    let failed = |source| SinkError::State {
         path: path.clone(),
         source,
     };
@@ -473,4 +579,74 @@ pub async fn record_unseen(store: &dyn Store, counter: &dyn Counter) -> Result<u
         );
     }
     Ok(drift.record_uncounted(counter).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counter::sqlite::SqliteCounter;
+    use crate::store::dir::DirStore;
+
+    fn reading(seq: u64) -> Vec<u8> {
+        format!(
+            r#"{{"v":1,"device_id":"pi","run_id":"r","seq":{seq},"ts":"2026-01-01T00:00:00.000Z","temperature_c":20.5}}"#
+        )
+        .into_bytes()
+    }
+
+    /// A sink killed after it wrote an object and before its journal forgot
+    /// the messages writes them again to the same key when it starts, so the
+    /// store never holds two objects with the same readings.
+    #[tokio::test]
+    async fn a_flush_cut_short_is_finished_under_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(DirStore::new(dir.path()));
+        let counter: Arc<dyn Counter> =
+            Arc::new(SqliteCounter::open(&dir.path().join("counter.sqlite3")).unwrap());
+        let journal_dir = dir.path().join("sink-journal");
+        let options = LandingOptions {
+            buffer_bytes: 1 << 20,
+            buffer_interval: Duration::from_secs(60),
+            gzip: true,
+        };
+        let intended = store::raw_key(STREAM, OffsetDateTime::now_utc(), true);
+        {
+            let mut landing = Landing::open(
+                store.clone(),
+                counter.clone(),
+                &journal_dir,
+                options.clone(),
+            )
+            .await
+            .unwrap();
+            for seq in 0..5 {
+                landing.accept("sensor/data", &reading(seq)).unwrap();
+            }
+            landing.accept("sensor/data", b"not json").unwrap();
+            landing.sync().unwrap();
+            // What flush does first, then the object it writes: then the kill.
+            let intent = Intent {
+                raw_key: Some(intended.clone()),
+                rejected_key: Some(store::rejected_key(OffsetDateTime::now_utc())),
+                first_id: landing.ids[0],
+                last_id: *landing.ids.last().unwrap(),
+            };
+            landing.keep_intent(&intent).unwrap();
+            let body = crate::store::content::gzip(&landing.readings);
+            store.put(&intended, &body).await.unwrap();
+        }
+        let landing = Landing::open(store.clone(), counter.clone(), &journal_dir, options)
+            .await
+            .unwrap();
+        let raw = store.list(store::RAW).await.unwrap();
+        assert_eq!(raw.len(), 1, "one object: {raw:?}");
+        assert_eq!(raw[0].key, intended);
+        assert_eq!(counter.counted().await.unwrap().len(), 1);
+        assert_eq!(landing.stats.recovered, 6);
+        assert!(landing.ids.is_empty(), "nothing left to land");
+        assert!(!journal_dir.join("landing").exists(), "the intent is done");
+        assert_eq!(store.list(store::REJECTED).await.unwrap().len(), 1);
+        let mut landing = landing;
+        assert!(landing.flush().await.unwrap().is_none());
+    }
 }

@@ -1,17 +1,30 @@
 //! Kill anything: publish -> broker -> sink -> compact while the publisher, the
 //! sink and the compactor are killed with SIGKILL and the broker is restarted
 //! at random moments, then DuckDB finds every published reading in exactly one
-//! Parquet row. The seed is printed; `IOTPIPE_CHAOS_SEED` replays a run and
-//! `IOTPIPE_CHAOS_SECONDS` (default 45) runs it longer.
+//! Parquet row: in the data dir, and (the S3 variant) with the sink landing in
+//! a bucket counted in DynamoDB (moto). The seed is printed;
+//! `IOTPIPE_CHAOS_SEED` replays a run and `IOTPIPE_CHAOS_SECONDS` (default 45,
+//! 30 on S3) runs it longer.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::common::{Running, Service, compacted_keys, iotpipe, mosquitto_with, temp_dir};
+use crate::common::{
+    Running, Service, compacted_keys, iotpipe, mosquitto_with, moto, moto_endpoint, s3_table_rows,
+    sdk, temp_dir,
+};
 
-const READINGS: usize = 12_000;
 const CHUNK: usize = 500;
+
+/// Where the sink lands and `compact` works.
+#[derive(Clone, Copy, PartialEq)]
+enum Landing {
+    /// The data dir, counted in SQLite.
+    DataDir,
+    /// Bucket `pipe` and DynamoDB table `pipe-counter` on moto.
+    S3,
+}
 
 /// A process of the pipeline that the test kills and starts again.
 struct Role {
@@ -69,6 +82,16 @@ fn keys(lines: &[String]) -> BTreeSet<(String, String, i64)> {
 
 #[test]
 fn every_reading_lands_once_whatever_is_killed() {
+    chaos(Landing::DataDir, 12_000, 45);
+}
+
+#[test]
+fn every_reading_lands_once_in_s3_whatever_is_killed() {
+    // Fewer readings: moto copies a table in each transaction.
+    chaos(Landing::S3, 6_000, 30);
+}
+
+fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
     let seed: u64 = std::env::var("IOTPIPE_CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -76,17 +99,16 @@ fn every_reading_lands_once_whatever_is_killed() {
     let seconds: u64 = std::env::var("IOTPIPE_CHAOS_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(45);
+        .unwrap_or(default_seconds);
     eprintln!("chaos: seed {seed} (IOTPIPE_CHAOS_SEED={seed} replays it), {seconds} s");
     let mut rng = fastrand::Rng::with_seed(seed);
 
     let mut broker: Service = mosquitto_with("persistence true\npersistence_file broker.db\n");
     let dir = temp_dir();
-    let data = dir.path().join("data");
     let port = broker.port.to_string();
     // The readings to publish, in chunks a publisher takes one at a time.
     let all: Vec<String> = iotpipe(dir.path())
-        .args(["sense", "--sim", "--count", &READINGS.to_string()])
+        .args(["sense", "--sim", "--count", &readings.to_string()])
         .args(["--seed", &seed.to_string()])
         .args(["--device-id", "chaos", "-o", "jsonl"])
         .run()
@@ -105,12 +127,45 @@ fn every_reading_lands_once_whatever_is_killed() {
         })
         .collect();
 
+    let cloud = (landing == Landing::S3).then(|| {
+        let moto = moto();
+        runtime().block_on(async {
+            let s3 = iotpipe::aws::s3(&sdk(&moto).await);
+            s3.create_bucket().bucket("pipe").send().await.unwrap();
+        });
+        moto
+    });
     let env = |command: crate::common::Iotpipe| {
-        command
+        let command = command
             .env("IOTPIPE_DATA_DIR", "data")
             .env("IOTPIPE_MQTT_PORT", &port)
             .env("IOTPIPE_COUNTER_THRESHOLD", "4")
-            .env("IOTPIPE_SINK_BUFFER_INTERVAL", "200ms")
+            .env("IOTPIPE_SINK_BUFFER_INTERVAL", "200ms");
+        match &cloud {
+            None => command,
+            Some(moto) => command
+                .env("IOTPIPE_BACKEND", "aws")
+                .env("IOTPIPE_AWS_BUCKET", "pipe")
+                .env("IOTPIPE_COUNTER_TABLE", "pipe-counter")
+                .env("AWS_ENDPOINT_URL", moto_endpoint(moto))
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .env("AWS_REGION", "us-east-1"),
+        }
+    };
+    if cloud.is_some() {
+        env(iotpipe(dir.path()))
+            .args(["counters", "--init"])
+            .run()
+            .success();
+    }
+    let table = |dir: &Path| match &cloud {
+        None => compacted_keys(&dir.join("data")),
+        Some(moto) => runtime().block_on(async {
+            let store =
+                iotpipe::store::s3::S3Store::new(iotpipe::aws::s3(&sdk(moto).await), "pipe");
+            s3_table_rows(&store, "compacted/").await
+        }),
     };
     let publish = |chunk: &Path| {
         env(iotpipe(dir.path()))
@@ -190,7 +245,7 @@ fn every_reading_lands_once_whatever_is_killed() {
             let _ = running.child.wait();
         }
         env(iotpipe(dir.path())).args(["compact", "--all"]).run();
-        let found = compacted_keys(&data);
+        let found = table(dir.path());
         if found.1.len() == expected.len() || Instant::now() > settle {
             break found;
         }
@@ -199,9 +254,22 @@ fn every_reading_lands_once_whatever_is_killed() {
     if let Some(mut running) = sinker.running.take() {
         running.interrupt();
     }
+    // The counter and the store agree: nothing landed uncounted, nothing counted is gone.
+    let reconcile = env(iotpipe(dir.path()))
+        .args(["counters", "--reconcile", "-o", "json"])
+        .run()
+        .success();
+    let drift: serde_json::Value = serde_json::from_str(&reconcile.stdout()).unwrap();
+    assert_eq!(
+        drift["uncounted"],
+        serde_json::json!([]),
+        "seed {seed}: {drift}"
+    );
+    assert_eq!(drift["gone"], serde_json::json!([]), "seed {seed}: {drift}");
     eprintln!(
-        "chaos: seed {seed}: survived {} publisher kills, {} sink kills, {} compactor kills and \
+        "chaos ({}): seed {seed}: survived {} publisher kills, {} sink kills, {} compactor kills and \
          {broker_restarts} broker restarts; {} publisher runs for {} chunks",
+        if cloud.is_some() { "S3" } else { "data dir" },
         publisher.kills,
         sinker.kills,
         compactor.kills,
@@ -210,11 +278,18 @@ fn every_reading_lands_once_whatever_is_killed() {
     );
     let (rows, keys) = found;
     let missing: Vec<_> = expected.difference(&keys).collect();
+    let counters = || {
+        env(iotpipe(dir.path()))
+            .args(["counters", "-o", "json"])
+            .run()
+            .stdout()
+    };
     assert!(
         missing.is_empty(),
-        "seed {seed}: {} readings missing, e.g. {:?}",
+        "seed {seed}: {} readings missing, e.g. {:?}; the counter: {}",
         missing.len(),
-        &missing[..missing.len().min(5)]
+        &missing[..missing.len().min(5)],
+        counters()
     );
     assert_eq!(
         rows,
@@ -222,4 +297,11 @@ fn every_reading_lands_once_whatever_is_killed() {
         "seed {seed}: every reading in exactly one row"
     );
     assert_eq!(keys, expected, "seed {seed}");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }

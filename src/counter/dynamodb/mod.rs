@@ -456,6 +456,10 @@ impl Counter for DynamoCounter {
         }
     }
 
+    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError> {
+        self.lease_owner(id).await
+    }
+
     async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError> {
         self.finish(id, holder, BatchState::Compacted, None).await
     }
