@@ -364,7 +364,7 @@ impl Settings {
     pub fn check_filter(filter: &str) -> Result<(), MqttError> {
         let bad_hash = filter
             .find('#')
-            .is_some_and(|i| i + 1 != filter.len() || (i > 0 && &filter[i - 1..i] != "/"));
+            .is_some_and(|i| i + 1 != filter.len() || (i > 0 && !filter[..i].ends_with('/')));
         let bad_plus = filter
             .split('/')
             .any(|level| level.contains('+') && level != "+");
@@ -447,6 +447,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_hash_after_a_multibyte_character_is_refused_not_a_panic() {
+        // Found by the property below: `tail mqtt -t 'é#'` sliced inside the `é`.
+        assert!(Settings::check_filter("é#").is_err());
+        assert!(Settings::check_filter("é/#").is_ok());
+    }
 
     proptest! {
         /// Topics and filters of any text are accepted or refused with a reason.

@@ -34,6 +34,7 @@ fn bad_values() -> Vec<OsString> {
         "0000-01-01T00:00:00Z",
         "99999999999y",
         "\u{1b}[31mred\u{7}\n",
+        "é#/+",
     ]
     .iter()
     .map(OsString::from)
