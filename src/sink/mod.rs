@@ -51,6 +51,34 @@ pub enum SinkError {
     },
 }
 
+impl SinkError {
+    /// A failure that passes by itself: throttling, a server error, a
+    /// connection that could not be made. Refused credentials, a missing
+    /// bucket or table, and local errors do not.
+    pub fn is_transient(&self) -> bool {
+        let message = match self {
+            SinkError::Store(StoreError::Remote { message, .. }) => message,
+            SinkError::Counter(CounterError::Table { message, .. }) => message,
+            _ => return false,
+        };
+        TRANSIENT.iter().any(|sign| message.contains(sign))
+    }
+}
+
+/// What AWS and S3-compatible stores say when a request may succeed later.
+const TRANSIENT: [&str; 10] = [
+    "dispatch failure",
+    "timed out",
+    "SlowDown",
+    "Throttl",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalError",
+    "status code: 500",
+    "status code: 503",
+];
+
 impl Diagnose for SinkError {
     fn exit(&self) -> Exit {
         match self {
@@ -198,7 +226,13 @@ pub struct Landing {
     live: Arc<Live>,
     /// `<journal>/landing`: the keys a flush writes, fixed before it writes them.
     intent_path: std::path::PathBuf,
+    /// The keys of a flush that failed midway, reused by the next one: what
+    /// it may have written is overwritten, never written a second time.
+    pending: Option<Intent>,
 }
+
+/// Attempts of one flush before the sink gives up (about a minute of backoff).
+const FLUSH_ATTEMPTS: u32 = 6;
 
 /// The objects a flush is about to write, and which journal ids they hold:
 /// kept (synced) while the flush runs, so that a sink killed midway writes
@@ -244,6 +278,7 @@ impl Landing {
             stats: Stats::default(),
             live: Arc::default(),
             intent_path: journal_dir.join("landing"),
+            pending: None,
         };
         landing.stats.recovered = backlog.len() as u64;
         let backlog = landing.finish_interrupted_flush(backlog).await?;
@@ -390,14 +425,49 @@ impl Landing {
             return Ok(None);
         };
         let now = OffsetDateTime::now_utc();
-        let intent = Intent {
-            raw_key: (!self.readings.is_empty())
-                .then(|| store::raw_key(STREAM, now, self.options.gzip)),
-            rejected_key: (!self.rejected.is_empty()).then(|| store::rejected_key(now)),
+        let mut intent = self.pending.take().unwrap_or(Intent {
+            raw_key: None,
+            rejected_key: None,
             first_id,
             last_id,
-        };
-        self.flush_as(intent).await
+        });
+        // Messages that arrived since a failed attempt join it under its keys.
+        intent.last_id = last_id;
+        if !self.readings.is_empty() && intent.raw_key.is_none() {
+            intent.raw_key = Some(store::raw_key(STREAM, now, self.options.gzip));
+        }
+        if !self.rejected.is_empty() && intent.rejected_key.is_none() {
+            intent.rejected_key = Some(store::rejected_key(now));
+        }
+        let flushed = self.flush_as(intent.clone()).await;
+        if flushed.is_err() {
+            self.pending = Some(intent);
+        }
+        flushed
+    }
+
+    /// [`Landing::flush`], tried again with backoff while the store or the
+    /// counter fails in a way that passes (throttling, a 5xx, no network):
+    /// the broker holds what is not acknowledged meanwhile. Other errors, and
+    /// the last attempt's, end the sink; its journal keeps every message.
+    pub async fn flush_retrying(&mut self) -> Result<Option<ObjectInfo>, SinkError> {
+        let mut delay = Duration::from_secs(1);
+        let mut attempt = 1;
+        loop {
+            match self.flush().await {
+                Err(error) if error.is_transient() && attempt < FLUSH_ATTEMPTS => {
+                    tracing::warn!(
+                        "landing failed (attempt {attempt} of {FLUSH_ATTEMPTS}): {error}; \
+                         trying again in {}",
+                        humantime::format_duration(delay)
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Writes the buffer to the keys of `intent`, recorded before anything is
@@ -498,14 +568,14 @@ pub async fn serve(
             biased;
             () = &mut stop => break,
             () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
-                notify(landing.flush().await?);
+                notify(landing.flush_retrying().await?);
             }
             delivery = subscriber.next() => match delivery? {
                 Delivery::Message(publish) => {
                     landing.accept(&publish.topic, &publish.payload)?;
                     unacked.push(publish);
                     if landing.is_full() {
-                        notify(landing.flush().await?);
+                        notify(landing.flush_retrying().await?);
                     }
                 }
                 Delivery::Connected => {
@@ -531,7 +601,7 @@ pub async fn serve(
     for publish in unacked.drain(..) {
         subscriber.ack(&publish).await;
     }
-    notify(landing.flush().await?);
+    notify(landing.flush_retrying().await?);
     Ok(())
 }
 

@@ -49,13 +49,44 @@ impl Diagnose for StoreError {
                 "check free space and permissions of the data dir (--data-dir, config data_dir)"
                     .into(),
             ),
-            StoreError::Remote { .. } => Some(
-                "check the bucket (aws.bucket), credentials (--profile) and region (--region); \
-                 --endpoint-url for a local emulator"
-                    .into(),
-            ),
+            StoreError::Remote { message, .. } => Some(remote_hint(message).into()),
             _ => None,
         }
+    }
+}
+
+/// What to do about an error S3 (or an S3-compatible store) returned.
+fn remote_hint(message: &str) -> &'static str {
+    let says = |signs: &[&str]| signs.iter().any(|sign| message.contains(sign));
+    if says(&[
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "credentials",
+    ]) {
+        "the credentials are missing, refused or expired: check --profile (or AWS_PROFILE), \
+         `aws sts get-caller-identity`, and `aws sso login` for an SSO profile"
+    } else if says(&["AccessDenied", "Forbidden"]) {
+        "this identity may not do that: it needs s3:PutObject, s3:GetObject, s3:ListBucket and \
+         s3:DeleteObject on the bucket and its prefixes"
+    } else if says(&["NoSuchBucket"]) {
+        "the bucket does not exist in this account and region: fix aws.bucket or --region, or \
+         create it"
+    } else if says(&[
+        "SlowDown",
+        "Throttl",
+        "ServiceUnavailable",
+        "status code: 503",
+    ]) {
+        "the store is throttling requests (S3 allows 3,500 writes a second per prefix); the \
+         request was retried with backoff: write larger objects (sink.buffer_bytes, \
+         sink.buffer_interval) or try again later"
+    } else if says(&["dispatch failure", "timed out"]) {
+        "the store could not be reached: check the network, --region, and aws.endpoint_url \
+         (with aws.path_style = true for MinIO, Ceph or Garage)"
+    } else {
+        "check the bucket (aws.bucket), credentials (--profile) and region (--region); \
+         --endpoint-url for a local emulator"
     }
 }
 

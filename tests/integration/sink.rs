@@ -364,3 +364,156 @@ fn sigterm_stops_long_running_commands_as_ctrl_c_does() {
         );
     }
 }
+
+/// iotpipe on bucket `pipe` and table `pipe-counter` of a moto server.
+fn on_moto(dir: &Path, moto: &Service) -> crate::common::Iotpipe {
+    crate::common::iotpipe_on_aws(dir, moto)
+}
+
+fn create_bucket(moto: &Service) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
+            s3.create_bucket().bucket("pipe").send().await.unwrap();
+        });
+}
+
+/// The bucket's objects under `prefix`, with their bytes.
+fn bucket_objects(moto: &Service, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    use iotpipe::store::Store;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
+            let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
+            let mut objects = Vec::new();
+            for object in store.list(prefix).await.unwrap() {
+                let body = store.get(&object.key).await.unwrap();
+                objects.push((object.key, body));
+            }
+            objects
+        })
+}
+
+/// `backend = "aws"` without IoT Core: the sink lands Firehose-named gzip
+/// objects in the bucket, each counted once in DynamoDB, and `compact` makes
+/// them one row per reading.
+#[test]
+fn the_sink_lands_in_s3_counted_in_dynamodb() {
+    let broker = mosquitto();
+    let moto = crate::common::moto();
+    let dir = temp_dir();
+    create_bucket(&moto);
+    on_moto(dir.path(), &moto)
+        .args(["counters", "--init"])
+        .run()
+        .success();
+    let mut sink = on_moto(dir.path(), &moto)
+        .args(["--verbose", "sink", "-p", &broker.port.to_string()])
+        .args(["--buffer-interval", "300ms", "--data-dir", "data"])
+        .start();
+    sink.wait_for_stderr("the sink subscribes", |err| err.contains("subscribed to"));
+    assert!(
+        sink.stderr()
+            .contains("into s3://pipe (raw/, counted in dynamodb table pipe-counter)"),
+        "{}",
+        sink.stderr()
+    );
+    publish_sim(dir.path(), &broker, 2000, 2000);
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, err) = sink.interrupt();
+    assert_eq!(code, Some(0), "{err}");
+
+    let raw = bucket_objects(&moto, "raw/");
+    assert!(!raw.is_empty());
+    let mut seqs = std::collections::BTreeSet::new();
+    for (key, body) in &raw {
+        let name = key.rsplit('/').next().unwrap();
+        assert!(
+            key.starts_with("raw/20")
+                && name.starts_with("iotpipe-sink-1-")
+                && name.ends_with(".jsonl.gz"),
+            "Firehose naming: {key}"
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&body[..]), &mut text)
+            .unwrap();
+        for line in text.lines() {
+            let reading: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(
+                seqs.insert(reading["seq"].as_u64().unwrap()),
+                "each reading once: {line}"
+            );
+        }
+    }
+    assert_eq!(seqs.len(), 2000);
+    assert!(
+        !dir.path().join("data/raw").exists(),
+        "nothing in the data dir"
+    );
+    let reconcile = on_moto(dir.path(), &moto)
+        .args(["counters", "--reconcile", "-o", "json"])
+        .run()
+        .success();
+    let drift: serde_json::Value = serde_json::from_str(&reconcile.stdout()).unwrap();
+    assert_eq!(drift["uncounted"], serde_json::json!([]), "{drift}");
+    assert_eq!(drift["gone"], serde_json::json!([]), "{drift}");
+    let counters: serde_json::Value = serde_json::from_str(
+        &on_moto(dir.path(), &moto)
+            .args(["counters", "-o", "json"])
+            .run()
+            .success()
+            .stdout(),
+    )
+    .unwrap();
+    assert_eq!(counters["pending"], raw.len(), "{counters}");
+    on_moto(dir.path(), &moto)
+        .args(["compact", "--all"])
+        .run()
+        .success();
+    let compacted = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let s3 = iotpipe::aws::s3(&crate::common::sdk(&moto).await);
+            let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
+            crate::common::s3_table_rows(&store, "compacted/").await
+        });
+    assert_eq!(compacted.0, 2000, "one row per reading");
+}
+
+/// Which counter goes with which store: SQLite beside a bucket for one
+/// machine, DynamoDB never with the data dir.
+#[test]
+fn counters_pair_with_stores_as_documented() {
+    let dir = temp_dir();
+    let run = iotpipe(dir.path())
+        .args(["counters"])
+        .env("IOTPIPE_COUNTER_BACKEND", "dynamodb")
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("counts objects in DynamoDB, but backend is \"local\""),
+        "{}",
+        run.stderr()
+    );
+    let moto = crate::common::moto();
+    create_bucket(&moto);
+    let run = on_moto(dir.path(), &moto)
+        .args(["counters", "--data-dir", "data", "-o", "json"])
+        .env("IOTPIPE_COUNTER_BACKEND", "sqlite")
+        .run()
+        .success();
+    let counters: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        counters["counter"], "data/counter.sqlite3",
+        "the SQLite counter beside the journal: {counters}"
+    );
+}
