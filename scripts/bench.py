@@ -189,8 +189,66 @@ def bench_sink():
             print(f"{'iotpipe sink (landed durably)':<40}{rows / landed:>10,.0f}"
                   f"   {rows}/{N} rows, {landed - published:.2f} s behind the publisher "
                   f"(includes the 1 s buffer interval); ratio {published / landed:.2f}x")
+            s3_rate = sink_to_s3(broker, lines)
+            print(f"{'iotpipe sink to S3 (moto) + DynamoDB':<40}{s3_rate:>10,.0f}"
+                  f"   {s3_rate / (rows / landed):.2f}x the local sink; moto answers each request "
+                  f"in milliseconds and copies the table in each DynamoDB transaction, so this is a "
+                  f"floor, not what S3 does")
     finally:
         broker.stop()
+
+
+def sink_to_s3(broker, lines):
+    """The same readings through `iotpipe sink` with backend = "aws" on a moto
+    server: objects in the bucket, each counted in DynamoDB. Returns landed/s."""
+    import boto3
+    import gzip
+    port = free_port()
+    moto = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "moto_server"), "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        env = dict(os.environ, IOTPIPE_BACKEND="aws", IOTPIPE_AWS_BUCKET="bench",
+                   IOTPIPE_COUNTER_TABLE="bench-counter", AWS_ENDPOINT_URL=endpoint,
+                   AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        s3.create_bucket(Bucket="bench")
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-s3-") as tmp:
+            subprocess.run([BIN, "-q", "counters", "--init"], env=env, cwd=tmp, check=True,
+                           stderr=subprocess.DEVNULL)
+            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", "data",
+                                     "--buffer-interval", "1s"],
+                                    env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for line in sink.stderr:
+                if "subscribed to" in line:
+                    break
+            start = time.time()
+            with open(lines) as stdin:
+                subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
+                               stdin=stdin, check=True)
+            seen, rows = {}, 0
+            while rows < N and time.time() - start < 300:
+                for page in s3.get_paginator("list_objects_v2").paginate(Bucket="bench", Prefix="raw/"):
+                    for obj in page.get("Contents", []):
+                        if obj["Key"] not in seen:
+                            body = s3.get_object(Bucket="bench", Key=obj["Key"])["Body"].read()
+                            seen[obj["Key"]] = gzip.decompress(body).count(b"\n")
+                rows = sum(seen.values())
+                time.sleep(0.2)
+            landed = time.time() - start
+            sink.send_signal(signal.SIGINT)
+            sink.wait(timeout=60)
+            return rows / landed
+    finally:
+        moto.terminate()
+        moto.wait()
 
 
 def bench_compact():
