@@ -49,6 +49,16 @@ class Broker:
         self.proc.wait()
 
 
+def wait_for_port(port):
+    """Until something accepts connections on 127.0.0.1:port (10 s at most)."""
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
 def payload_file(path):
     with open(path, "w") as f:
         for i in range(N):
@@ -158,6 +168,22 @@ def landed_rows(raw_dir, cache):
     return total
 
 
+def sink_and_publish(broker, lines, data, env=None, cwd=None):
+    """Starts a sink into `data`, waits for its subscription, then publishes
+    `lines` at QoS 1; returns the sink and when publishing started."""
+    sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
+                             "--buffer-interval", "1s"],
+                            env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in sink.stderr:
+        if "subscribed to" in line:
+            break
+    start = time.time()
+    with open(lines) as stdin:
+        subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
+                       stdin=stdin, check=True)
+    return sink, start
+
+
 def bench_sink():
     broker = Broker()
     try:
@@ -165,16 +191,7 @@ def bench_sink():
             lines = os.path.join(tmp, "lines.jsonl")
             payload_file(lines)
             data = os.path.join(tmp, "data")
-            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
-                                     "--buffer-interval", "1s"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            for line in sink.stderr:
-                if "subscribed to" in line:
-                    break
-            start = time.time()
-            with open(lines) as stdin:
-                subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
-                               stdin=stdin, check=True)
+            sink, start = sink_and_publish(broker, lines, data)
             published = time.time() - start
             cache, rows = {}, 0
             while rows < N and time.time() - start < 120:
@@ -208,12 +225,7 @@ def sink_to_s3(broker, lines):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         env = dict(os.environ, IOTPIPE_BACKEND="aws", IOTPIPE_AWS_BUCKET="bench",
                    IOTPIPE_COUNTER_TABLE="bench-counter", AWS_ENDPOINT_URL=endpoint,
                    AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
@@ -223,16 +235,7 @@ def sink_to_s3(broker, lines):
         with tempfile.TemporaryDirectory(prefix="iotpipe-bench-s3-") as tmp:
             subprocess.run([BIN, "-q", "counters", "--init"], env=env, cwd=tmp, check=True,
                            stderr=subprocess.DEVNULL)
-            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", "data",
-                                     "--buffer-interval", "1s"],
-                                    env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            for line in sink.stderr:
-                if "subscribed to" in line:
-                    break
-            start = time.time()
-            with open(lines) as stdin:
-                subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
-                               stdin=stdin, check=True)
+            sink, start = sink_and_publish(broker, lines, "data", env=env, cwd=tmp)
             seen, rows = {}, 0
             while rows < N and time.time() - start < 300:
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket="bench", Prefix="raw/"):
@@ -443,12 +446,7 @@ def bench_kinesis():
     node = subprocess.Popen(["node", script, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         k = boto3.client("kinesis", endpoint_url=endpoint, region_name="us-east-1",
                          aws_access_key_id="bench", aws_secret_access_key="bench")
         k.create_stream(StreamName="bench", ShardCount=2)

@@ -133,9 +133,9 @@ fn run_case(dir: &Path, line: &[OsString], env: &[(String, OsString)], limit: Du
     }
 }
 
-/// Runs every case on a few threads at once; returns the failures (a panic
-/// or an abort) and how many ran into the time limit.
-fn run_all(cases: Vec<Case>, limit: Duration) -> (Vec<String>, usize) {
+/// Runs every case on a few threads at once and fails on any panic or abort;
+/// returns how many ran into the time limit.
+fn run_all(cases: Vec<Case>, limit: Duration) -> usize {
     let next = AtomicUsize::new(0);
     let failures = Mutex::new(Vec::new());
     let timed_out = AtomicUsize::new(0);
@@ -168,7 +168,27 @@ fn run_all(cases: Vec<Case>, limit: Duration) -> (Vec<String>, usize) {
             });
         }
     });
-    (failures.into_inner().unwrap(), timed_out.into_inner())
+    let failures = failures.into_inner().unwrap();
+    assert!(
+        failures.is_empty(),
+        "{} of {} crashed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
+    timed_out.into_inner()
+}
+
+/// Runs `args`, expects exit `code` and `needle` in stderr; returns the run.
+#[track_caller]
+fn refused(dir: &Path, args: &[&str], code: i32, needle: &str) -> crate::common::Run {
+    let run = iotpipe(dir).args(args).run().expect_code(code);
+    assert!(
+        run.stderr().contains(needle),
+        "{needle:?} not in {}",
+        run.stderr()
+    );
+    run
 }
 
 #[test]
@@ -182,14 +202,8 @@ fn no_flag_of_any_command_panics_on_a_bad_value() {
         count > 1000,
         "every value-taking flag of every command: {count} cases"
     );
-    let (failures, timed_out) = run_all(cases, Duration::from_secs(3));
+    let timed_out = run_all(cases, Duration::from_secs(3));
     eprintln!("{count} generated command lines, {timed_out} still running at 3 s (stopped)");
-    assert!(
-        failures.is_empty(),
-        "{} of {count} crashed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
 }
 
 #[test]
@@ -208,14 +222,8 @@ fn no_config_key_panics_on_a_bad_value() {
         }
     }
     let count = cases.len();
-    let (failures, _) = run_all(cases, Duration::from_secs(10));
+    run_all(cases, Duration::from_secs(10));
     eprintln!("{count} generated config values");
-    assert!(
-        failures.is_empty(),
-        "{} of {count} crashed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
 }
 
 #[test]
@@ -262,14 +270,11 @@ fn far_dates_and_tiny_rates_are_errors_not_panics() {
             run.stderr()
         );
     }
-    let run = iotpipe(dir.path())
-        .args(["tail", "mqtt", "-W", "1e300"])
-        .run()
-        .expect_code(2);
-    assert!(
-        run.stderr().contains("at most 100 years"),
-        "{}",
-        run.stderr()
+    refused(
+        dir.path(),
+        &["tail", "mqtt", "-W", "1e300"],
+        2,
+        "at most 100 years",
     );
 }
 
@@ -428,14 +433,11 @@ fn two_sinks_on_one_host_keep_their_own_sessions() {
 #[test]
 fn mosquittos_dash_v_is_the_protocol_version() {
     let dir = temp_dir();
-    let run = iotpipe(dir.path())
-        .args(["publish", "-V", "mqttv5", "-m", "hi"])
-        .run()
-        .expect_code(2);
-    assert!(
-        run.stderr().contains("iotpipe speaks MQTT 3.1.1 only"),
-        "{}",
-        run.stderr()
+    let run = refused(
+        dir.path(),
+        &["publish", "-V", "mqttv5", "-m", "hi"],
+        2,
+        "iotpipe speaks MQTT 3.1.1 only",
     );
     assert!(run.stdout().is_empty());
     let run = iotpipe(dir.path())
@@ -443,14 +445,11 @@ fn mosquittos_dash_v_is_the_protocol_version() {
         .run()
         .success();
     assert!(run.stdout().contains("0.1.0"), "{}", run.stdout());
-    let run = iotpipe(dir.path())
-        .args(["publish", "--retry-for", "0s", "-m", "x"])
-        .run()
-        .expect_code(2);
-    assert!(
-        run.stderr().contains("must be longer than zero"),
-        "{}",
-        run.stderr()
+    refused(
+        dir.path(),
+        &["publish", "--retry-for", "0s", "-m", "x"],
+        2,
+        "must be longer than zero",
     );
 }
 
@@ -468,14 +467,11 @@ fn doctor_on_the_local_backend_skips_aws_and_data_dir_mistakes_are_named() {
 
     // --data-dir naming a file.
     std::fs::write(dir.path().join("afile"), "").unwrap();
-    let run = iotpipe(dir.path())
-        .args(["counters", "--data-dir", "afile"])
-        .run()
-        .expect_code(1);
-    assert!(
-        run.stderr().contains("is a file, not a directory"),
-        "{}",
-        run.stderr()
+    let run = refused(
+        dir.path(),
+        &["counters", "--data-dir", "afile"],
+        1,
+        "is a file, not a directory",
     );
     assert!(!run.stderr().contains("os error 17"), "{}", run.stderr());
 

@@ -370,34 +370,35 @@ fn on_moto(dir: &Path, moto: &Service) -> crate::common::Iotpipe {
     crate::common::iotpipe_on_aws(dir, moto)
 }
 
-fn create_bucket(moto: &Service) {
+/// Runs `work` to its end on a runtime of its own (these tests are not async).
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
-            s3.create_bucket().bucket("pipe").send().await.unwrap();
-        });
+        .block_on(work)
+}
+
+fn create_bucket(moto: &Service) {
+    block_on(async {
+        let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
+        s3.create_bucket().bucket("pipe").send().await.unwrap();
+    });
 }
 
 /// The bucket's objects under `prefix`, with their bytes.
 fn bucket_objects(moto: &Service, prefix: &str) -> Vec<(String, Vec<u8>)> {
     use iotpipe::store::Store;
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
-            let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
-            let mut objects = Vec::new();
-            for object in store.list(prefix).await.unwrap() {
-                let body = store.get(&object.key).await.unwrap();
-                objects.push((object.key, body));
-            }
-            objects
-        })
+    block_on(async {
+        let s3 = iotpipe::aws::s3(&crate::common::sdk(moto).await);
+        let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
+        let mut objects = Vec::new();
+        for object in store.list(prefix).await.unwrap() {
+            let body = store.get(&object.key).await.unwrap();
+            objects.push((object.key, body));
+        }
+        objects
+    })
 }
 
 /// `backend = "aws"` without IoT Core: the sink lands Firehose-named gzip
@@ -476,15 +477,11 @@ fn the_sink_lands_in_s3_counted_in_dynamodb() {
         .args(["compact", "--all"])
         .run()
         .success();
-    let compacted = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            let s3 = iotpipe::aws::s3(&crate::common::sdk(&moto).await);
-            let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
-            crate::common::s3_table_rows(&store, "compacted/").await
-        });
+    let compacted = block_on(async {
+        let s3 = iotpipe::aws::s3(&crate::common::sdk(&moto).await);
+        let store = iotpipe::store::s3::S3Store::new(s3, "pipe");
+        crate::common::s3_table_rows(&store, "compacted/").await
+    });
     assert_eq!(compacted.0, 2000, "one row per reading");
 }
 
