@@ -191,6 +191,10 @@ impl Handler {
             match self.counter.record(&key, size).await? {
                 Recorded::New => summary.recorded += 1,
                 Recorded::Duplicate => summary.duplicates += 1,
+                Recorded::NotAnObject(reason) => {
+                    tracing::warn!("{key} is {reason}: not counted");
+                    summary.ignored += 1;
+                }
             }
         }
         Ok(())

@@ -111,6 +111,22 @@ pub struct Batch {
 pub enum Recorded {
     New,
     Duplicate,
+    /// Not an object iotpipe can read (a console "folder" `raw/.../name/`,
+    /// a key the store refuses), with the reason: never counted.
+    NotAnObject(&'static str),
+}
+
+/// Why `key` cannot be counted, if it cannot: what every counter checks
+/// before recording.
+pub fn not_an_object(key: &str) -> Option<&'static str> {
+    match crate::store::check_key(key) {
+        Ok(()) => None,
+        Err(crate::store::StoreError::BadKey { key, .. }) if key.ends_with('/') => {
+            Some("a folder marker (a key ending in /), not an object")
+        }
+        Err(crate::store::StoreError::BadKey { reason, .. }) => Some(reason),
+        Err(_) => Some("refused by the store"),
+    }
 }
 
 /// What [`Counter::check`] found.
@@ -242,6 +258,16 @@ pub fn drift(listing: Vec<ObjectInfo>, counted: &[Counted]) -> Drift {
     let uncounted = listing
         .into_iter()
         .filter(|o| !counted_keys.contains(o.key.as_str()))
+        .filter(|o| match not_an_object(&o.key) {
+            None => true,
+            Some(reason) => {
+                tracing::warn!(
+                    "{} is {reason}: never counted (delete it to quiet this)",
+                    o.key
+                );
+                false
+            }
+        })
         .collect();
     Drift { uncounted, gone }
 }
@@ -304,6 +330,33 @@ pub mod suite {
 
     /// Makes another handle on the same counter (another process, in effect).
     pub type Open = Arc<dyn Fn() -> Box<dyn Counter> + Send + Sync>;
+
+    /// A console "folder" or a key the store refuses is never counted.
+    pub async fn keys_that_are_not_objects_are_never_recorded(open: Open) {
+        let counter = open();
+        for key in [
+            "raw/2026/01/01/00/folder/",
+            "raw/2026/01/01/00//x.jsonl",
+            "raw/../x",
+        ] {
+            assert!(
+                matches!(
+                    counter.record(key, 0).await.unwrap(),
+                    Recorded::NotAnObject(_)
+                ),
+                "{key}"
+            );
+        }
+        assert_eq!(counter.pending().await.unwrap(), 0);
+        assert!(counter.counted().await.unwrap().is_empty());
+        let folder = ObjectInfo {
+            key: "raw/2026/01/01/00/folder/".into(),
+            size: 0,
+            modified: None,
+        };
+        let drift = drift(vec![folder], &[]);
+        assert!(drift.uncounted.is_empty(), "reconcile never proposes it");
+    }
 
     pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         let counter = open();

@@ -252,6 +252,9 @@ fn now() -> String {
 #[async_trait::async_trait]
 impl Counter for SqliteCounter {
     async fn record(&self, key: &str, size: u64) -> Result<Recorded, CounterError> {
+        if let Some(reason) = super::not_an_object(key) {
+            return Ok(Recorded::NotAnObject(reason));
+        }
         let inserted = self.with(|conn| {
             conn.execute(
                 "INSERT INTO objects (key, size, recorded_at) VALUES (?1, ?2, ?3) ON CONFLICT(key) DO NOTHING",
@@ -438,6 +441,12 @@ mod tests {
     async fn records_exactly_once_and_claims_in_order() {
         let dir = tempfile::tempdir().unwrap();
         suite::records_exactly_once_and_claims_in_order(opener(&dir)).await;
+    }
+
+    #[tokio::test]
+    async fn keys_that_are_not_objects_are_never_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        suite::keys_that_are_not_objects_are_never_recorded(opener(&dir)).await;
     }
 
     #[tokio::test]

@@ -137,10 +137,13 @@ pub async fn keys(
     store: &dyn Store,
     prefix: &str,
 ) -> Result<std::collections::HashSet<String>, StoreError> {
+    // Keys the store refuses (a console "folder") cannot be read or deleted
+    // through it: they are never counted, so never anyone's leftovers.
     Ok(store
         .list(prefix)
         .await?
         .into_iter()
+        .filter(|o| check_key(&o.key).is_ok())
         .map(|o| o.key)
         .collect())
 }

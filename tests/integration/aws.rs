@@ -40,6 +40,8 @@ async fn counter_opener(moto: &Service, table: &str) -> suite::Open {
 async fn dynamodb_counter_records_exactly_once_and_claims_in_order() {
     let moto = moto();
     suite::records_exactly_once_and_claims_in_order(counter_opener(&moto, "counter-a").await).await;
+    suite::keys_that_are_not_objects_are_never_recorded(counter_opener(&moto, "counter-a2").await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

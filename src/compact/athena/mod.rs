@@ -249,14 +249,20 @@ impl Compactor for AthenaEngine {
         progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
-        let uris: Vec<String> = batch.keys.iter().map(|k| self.store.uri(k)).collect();
+        // Keys that are not objects (a console "folder" counted before such
+        // keys were refused) go straight to the local engine, which sets them aside.
+        let (objects, mut aside): (Vec<String>, Vec<String>) = batch
+            .keys
+            .iter()
+            .cloned()
+            .partition(|key| crate::store::check_key(key).is_ok());
+        let uris: Vec<String> = objects.iter().map(|k| self.store.uri(k)).collect();
         let chunks = athena_sql::chunks(&self.target, &batch.id, &uris)
             .map_err(|e| CompactError::Engine(e.to_string()))?;
         let mut compaction = Compaction {
             bytes_in: batch.bytes,
             ..Compaction::default()
         };
-        let mut aside: Vec<String> = Vec::new();
         let mut surveyed = Vec::new();
         let mut rows_in = 0;
         for chunk in &chunks {

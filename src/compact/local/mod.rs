@@ -106,6 +106,15 @@ impl LocalEngine {
                     });
                     continue;
                 }
+                // A console "folder" counted before such keys were refused.
+                Err(StoreError::BadKey { reason, .. }) => {
+                    result.set_aside.push(SetAside {
+                        key: key.clone(),
+                        reason: format!("not an object: the key {reason}"),
+                        kept_at: None,
+                    });
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             };
             result.bytes_in += body.len() as u64;
@@ -320,5 +329,48 @@ impl<'e> BatchWriter<'e> {
             );
         }
         Ok(self.result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counter::BatchState;
+    use crate::store::dir::DirStore;
+
+    /// A console "folder" counted before such keys were refused is set aside
+    /// with its reason, and its batch completes with the real objects.
+    #[tokio::test]
+    async fn a_folder_key_in_a_batch_is_set_aside_and_the_batch_completes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn Store> = Arc::new(DirStore::new(dir.path()));
+        let object = "raw/2026/01/01/00/a.jsonl";
+        let line = r#"{"v":1,"device_id":"pi","run_id":"r","seq":7,"ts":"2026-01-01T00:00:00.000Z","temperature_c":20.5}"#;
+        store
+            .put(object, format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        let batch = Batch {
+            id: "b1".into(),
+            state: BatchState::Claimed,
+            keys: vec![object.into(), "raw/2026/01/01/00/folder/".into()],
+            bytes: 0,
+            claimed_at: "2026-01-01T00:00:00.000Z".into(),
+            done_at: None,
+            error: None,
+        };
+        let engine = LocalEngine::new(store.clone(), Some(1));
+        let done = engine
+            .compact(&batch, &crate::progress::Silent, &Cancel::never())
+            .await
+            .unwrap();
+        assert_eq!(done.rows_out, 1);
+        assert_eq!(done.set_aside.len(), 1, "{:?}", done.set_aside);
+        assert_eq!(done.set_aside[0].key, "raw/2026/01/01/00/folder/");
+        assert!(
+            done.set_aside[0].reason.starts_with("not an object"),
+            "{:?}",
+            done.set_aside
+        );
     }
 }

@@ -256,6 +256,9 @@ impl DynamoCounter {
 #[async_trait::async_trait]
 impl Counter for DynamoCounter {
     async fn record(&self, key: &str, size: u64) -> Result<Recorded, CounterError> {
+        if let Some(reason) = super::not_an_object(key) {
+            return Ok(Recorded::NotAnObject(reason));
+        }
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         // Every record also updates the one counter item, so concurrent
         // recorders (parallel Lambda invocations) cancel each other with
