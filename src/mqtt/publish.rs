@@ -139,6 +139,9 @@ struct Engine {
     /// The source failed: deliver what came before it, then stop.
     input_failure: Option<MqttError>,
     topic: Arc<str>,
+    /// With an outbox: the first id kept only on disk, while the queue in
+    /// memory is full (an outage); read back as the queue drains.
+    spilled: Option<u64>,
 }
 
 /// Feeds readings from `readings` into `tx` at `rate` per second (several per
@@ -194,8 +197,12 @@ pub async fn run(
     let mut drain_deadline: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
     loop {
+        if let Err(e) = engine.refill() {
+            engine.fatal = Some(e.into());
+        }
         engine.submit();
-        let idle = engine.queue.is_empty() && engine.inflight.is_empty();
+        let idle =
+            engine.queue.is_empty() && engine.inflight.is_empty() && engine.spilled.is_none();
         if (!input_open && idle) || engine.fatal.is_some() {
             break;
         }
@@ -205,7 +212,10 @@ pub async fn run(
         if engine.gave_up() {
             break;
         }
-        let want_input = input_open && engine.queue.len() < QUEUE_AHEAD;
+        // With an outbox, sampling never waits for the broker: what does not
+        // fit in memory goes to disk only (up to the outbox's cap).
+        let want_input =
+            input_open && (engine.queue.len() < QUEUE_AHEAD || engine.outbox.is_some());
         tokio::select! {
             () = &mut interrupt, if !engine.report.interrupted => {
                 engine.report.interrupted = true;
@@ -214,6 +224,7 @@ pub async fn run(
                 // Unsent messages stay unsent (they are safe in the outbox, if any);
                 // what is in flight gets a moment to be acknowledged.
                 engine.queue.clear();
+                engine.spilled = None;
                 drain_deadline = Some(Instant::now() + engine.options.drain_for);
             }
             received = input.recv(), if want_input => match received {
@@ -280,6 +291,7 @@ impl Engine {
             fatal: None,
             input_failure: None,
             topic,
+            spilled: None,
         };
         engine.report.from_outbox = backlog.len() as u64;
         engine.report.total = backlog.len() as u64;
@@ -367,6 +379,10 @@ impl Engine {
             }
         };
         self.report.total += 1;
+        if self.outbox.is_some() && (self.spilled.is_some() || self.queue.len() >= QUEUE_AHEAD) {
+            self.spilled.get_or_insert(id);
+            return Ok(());
+        }
         self.queue.push_back(Message {
             id,
             topic: self.topic.clone(),
@@ -377,6 +393,31 @@ impl Engine {
     }
 
     /// Submits queued messages while the window has room.
+    /// Reads spilled messages back from the outbox once the queue has room
+    /// again; those the outbox's cap dropped meanwhile are counted as dropped.
+    fn refill(&mut self) -> Result<(), JournalError> {
+        let (Some(from), Some(outbox)) = (self.spilled, self.outbox.as_mut()) else {
+            return Ok(());
+        };
+        if self.queue.len() >= QUEUE_AHEAD / 2 {
+            return Ok(());
+        }
+        let entries = outbox.read_from(from, QUEUE_AHEAD - self.queue.len())?;
+        let next = entries.last().map_or(outbox.next_id(), |e| e.id + 1);
+        let first = entries.first().map_or(next, |e| e.id);
+        self.report.dropped += first - from;
+        for entry in entries {
+            self.queue.push_back(Message {
+                id: entry.id,
+                topic: Arc::from(entry.topic.as_str()),
+                payload: Arc::from(entry.payload),
+                sent_before: false,
+            });
+        }
+        self.spilled = (next < outbox.next_id()).then_some(next);
+        Ok(())
+    }
+
     fn submit(&mut self) {
         if !self.connected {
             return;
