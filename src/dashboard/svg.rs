@@ -20,6 +20,8 @@ pub const PALETTE: [&str; 8] = [
 const W: f64 = 760.0;
 const H: f64 = 240.0;
 const LEFT: f64 = 56.0;
+/// The width of a digit of the 11 px tick labels, about.
+const TICK_CHAR_WIDTH: f64 = 6.6;
 const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;
@@ -62,21 +64,28 @@ pub fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     }
     let pad = (hi - lo) * 0.08;
     let (lo, hi) = (lo - pad, hi + pad);
-    let span_t = (t1 - t0).max(1) as f64;
-    let x = |t: i64| LEFT + (t - t0) as f64 / span_t * (W - LEFT - RIGHT);
-    let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
-
-    // Horizontal grid with value labels, with enough decimals to tell them apart.
+    // Horizontal grid with value labels, with enough decimals to tell them
+    // apart, and a left margin wide enough for the longest (1013.318 hPa).
     let step = (hi - lo) / 4.0;
     let decimals = ((-step.log10()).ceil() + 1.0).clamp(0.0, 4.0) as usize;
+    let widest = [lo, hi]
+        .iter()
+        .map(|v| format!("{v:.decimals$}").len())
+        .max()
+        .unwrap_or(0);
+    let left = LEFT.max(widest as f64 * TICK_CHAR_WIDTH + 10.0);
+    let span_t = (t1 - t0).max(1) as f64;
+    let x = |t: i64| left + (t - t0) as f64 / span_t * (W - left - RIGHT);
+    let y = |v: f64| TOP + (hi - v) / (hi - lo) * (H - TOP - BOTTOM);
+
     for i in 0..=4 {
         let v = lo + (hi - lo) * f64::from(i) / 4.0;
         let yy = y(v);
         let _ = write!(
             svg,
-            r#"<line x1="{LEFT}" y1="{yy:.1}" x2="{}" y2="{yy:.1}" class="grid"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{v:.decimals$}</text>"#,
+            r#"<line x1="{left}" y1="{yy:.1}" x2="{}" y2="{yy:.1}" class="grid"/><text x="{}" y="{:.1}" text-anchor="end" class="tick">{v:.decimals$}</text>"#,
             W - RIGHT,
-            LEFT - 6.0,
+            left - 6.0,
             yy + 4.0
         );
     }
