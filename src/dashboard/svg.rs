@@ -91,23 +91,12 @@ pub fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     }
     // Time labels at the ends and the middle.
     for (t, anchor) in [(t0, "start"), ((t0 + t1) / 2, "middle"), (t1, "end")] {
-        let label = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1_000_000)
-            .map(|at| {
-                format!(
-                    "{:02}-{:02} {:02}:{:02}:{:02}",
-                    at.month() as u8,
-                    at.day(),
-                    at.hour(),
-                    at.minute(),
-                    at.second()
-                )
-            })
-            .unwrap_or_default();
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{}" text-anchor="{anchor}" class="tick">{label} UTC</text>"#,
+            r#"<text x="{:.1}" y="{}" text-anchor="{anchor}" class="tick">{} UTC</text>"#,
             x(t),
-            H - 8.0
+            H - 8.0,
+            time_label(t)
         );
     }
     for s in series {
@@ -134,6 +123,22 @@ pub fn line_chart(title: &str, series: &[Series<'_>]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// `MM-DD hh:mm:ss` of a time in milliseconds since 1970 (UTC).
+fn time_label(millis: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .map(|at| {
+            format!(
+                "{:02}-{:02} {:02}:{:02}:{:02}",
+                at.month() as u8,
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// Averages `points` into at most `max` buckets of equal time, so a chart of a
