@@ -118,6 +118,18 @@ struct Message {
     sent_before: bool,
 }
 
+/// A message the outbox held: not sent by this run yet.
+impl From<crate::journal::Entry> for Message {
+    fn from(entry: crate::journal::Entry) -> Message {
+        Message {
+            id: entry.id,
+            topic: Arc::from(entry.topic.as_str()),
+            payload: Arc::from(entry.payload),
+            sent_before: false,
+        }
+    }
+}
+
 struct Engine {
     link: Link,
     options: PublishOptions,
@@ -295,14 +307,7 @@ impl Engine {
         };
         engine.report.from_outbox = backlog.len() as u64;
         engine.report.total = backlog.len() as u64;
-        for record in backlog {
-            engine.queue.push_back(Message {
-                id: record.id,
-                topic: Arc::from(record.topic.as_str()),
-                payload: Arc::from(record.payload),
-                sent_before: false,
-            });
-        }
+        engine.queue.extend(backlog.into_iter().map(Message::from));
         engine
     }
 
@@ -406,14 +411,7 @@ impl Engine {
         let next = entries.last().map_or(outbox.next_id(), |e| e.id + 1);
         let first = entries.first().map_or(next, |e| e.id);
         self.report.dropped += first - from;
-        for entry in entries {
-            self.queue.push_back(Message {
-                id: entry.id,
-                topic: Arc::from(entry.topic.as_str()),
-                payload: Arc::from(entry.payload),
-                sent_before: false,
-            });
-        }
+        self.queue.extend(entries.into_iter().map(Message::from));
         self.spilled = (next < outbox.next_id()).then_some(next);
         Ok(())
     }
