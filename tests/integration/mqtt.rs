@@ -141,44 +141,49 @@ fn persistent_broker() -> Service {
     mosquitto_with("persistence true\npersistence_file broker.db\n")
 }
 
+/// `publish --sim` at QoS 1 (the default) through an outbox, stderr piped.
+fn sim_publisher(dir: &Path, broker: &Service, rate: u32, count: u32, outbox: &Path) -> Child {
+    iotpipe(dir)
+        .args(["publish", "--sim", "--rate", &rate.to_string()])
+        .args(["--count", &count.to_string(), "-p", &port(broker)])
+        .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The publisher exits 0 and the witness holds seq 0..count of its one run;
+/// returns the publisher's stderr.
+#[track_caller]
+fn every_reading_arrives(publisher: &mut Child, collector: &Collector, count: u64) -> String {
+    let output = wait_with_timeout(publisher, Duration::from_secs(120));
+    let err = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let lines = collector.wait_for(count as usize, Duration::from_secs(30));
+    let runs = seqs_by_run(&lines);
+    assert_eq!(runs.len(), 1, "one run");
+    let seqs = runs.values().next().unwrap();
+    let missing: Vec<u64> = (0..count).filter(|s| !seqs.contains(s)).take(10).collect();
+    assert!(missing.is_empty(), "missing seqs {missing:?}; {err}");
+    err
+}
+
 #[test]
 fn outbox_survives_five_broker_restarts() {
     let mut broker = persistent_broker();
     let collector = Collector::start(&broker, "sensor/data", &["-c", "-i", "witness"]);
     let dir = temp_dir();
     let outbox = dir.path().join("outbox");
-    let mut publisher = iotpipe(dir.path())
-        .args([
-            "publish",
-            "--sim",
-            "--rate",
-            "2000",
-            "--count",
-            "20000",
-            "-p",
-            &port(&broker),
-        ])
-        .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut publisher = sim_publisher(dir.path(), &broker, 2000, 20_000, &outbox);
     for round in 1..=5 {
         std::thread::sleep(Duration::from_millis(900));
         broker.terminate();
         std::thread::sleep(Duration::from_millis(300 + 100 * round));
         broker.restart();
     }
-    let output = wait_with_timeout(&mut publisher, Duration::from_secs(120));
-    let err = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(0), "{err}");
-    let lines = collector.wait_for(20_000, Duration::from_secs(30));
-    let runs = seqs_by_run(&lines);
-    assert_eq!(runs.len(), 1, "one run");
-    let seqs = runs.values().next().unwrap();
-    let missing: Vec<u64> = (0..20_000).filter(|s| !seqs.contains(s)).take(10).collect();
-    assert!(missing.is_empty(), "missing seqs {missing:?}; {err}");
+    let err = every_reading_arrives(&mut publisher, &collector, 20_000);
     assert!(err.contains("reconnects"), "{err}");
 }
 
@@ -675,15 +680,7 @@ fn sampling_goes_on_through_an_outage_longer_than_the_queue() {
     broker.terminate();
     let dir = temp_dir();
     let outbox = dir.path().join("outbox");
-    let mut publisher = iotpipe(dir.path())
-        .args(["publish", "--sim", "--rate", "1000", "--count", "10000"])
-        .args(["-q", "1", "-p", &port(&broker)])
-        .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut publisher = sim_publisher(dir.path(), &broker, 1000, 10_000, &outbox);
     // 7 s of outage at 1,000 readings/s: well past the queue's 4,096.
     std::thread::sleep(Duration::from_secs(7));
     let sampled = outbox_readings(&outbox);
@@ -692,13 +689,5 @@ fn sampling_goes_on_through_an_outage_longer_than_the_queue() {
         "{sampled} readings sampled into the outbox during 7 s of outage"
     );
     broker.restart();
-    let output = wait_with_timeout(&mut publisher, Duration::from_secs(120));
-    let err = String::from_utf8_lossy(&output.stderr).to_string();
-    assert_eq!(output.status.code(), Some(0), "{err}");
-    let lines = collector.wait_for(10_000, Duration::from_secs(30));
-    let runs = seqs_by_run(&lines);
-    assert_eq!(runs.len(), 1, "one run");
-    let seqs = runs.values().next().unwrap();
-    let missing: Vec<u64> = (0..10_000).filter(|s| !seqs.contains(s)).take(10).collect();
-    assert!(missing.is_empty(), "missing seqs {missing:?}; {err}");
+    every_reading_arrives(&mut publisher, &collector, 10_000);
 }
