@@ -225,7 +225,7 @@ impl Pipeline {
 
     /// Batches to work on: unfinished ones, and compacted ones with raw
     /// leftovers; claimed batches within [`Pipeline::claim_grace`] are left to
-    /// their claimer, unless it was a process of this machine that has died.
+    /// their claimer, unless it died ([`Pipeline::left_to_its_claimer`]).
     pub async fn resumable(&self) -> Result<Vec<Batch>, CompactError> {
         let present = crate::store::keys(&*self.store, crate::store::RAW).await?;
         let mut batches = Vec::new();
@@ -330,9 +330,6 @@ pub trait Watcher {
     /// A batch ended, compacted or failed.
     fn finished(&mut self, _outcome: &BatchOutcome) {}
 }
-
-/// Hears nothing.
-impl Watcher for () {}
 
 impl Pipeline {
     /// Resumes, claims and compacts batches as `drain` says until none is
