@@ -255,7 +255,7 @@ const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 impl SinkTask {
     async fn start(config: &Config, stages: &Stages) -> anyhow::Result<SinkTask> {
         let mut settings = Settings::for_role(config, ClientRole::UpSink, false)?;
-        let journal = config.data_dir.join("sink-journal");
+        let journal = crate::sink::journal_dir(&config.data_dir);
         settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
         let mut subscriber = Subscriber::new(
             settings,

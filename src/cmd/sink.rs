@@ -82,7 +82,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     // it is away, and no other client may take it over.
     let exact_id = args.broker.client_id.is_some();
     let mut settings = Settings::for_role(&config, ClientRole::Sink, exact_id)?;
-    let journal = config.data_dir.join("sink-journal");
+    let journal = crate::sink::journal_dir(&config.data_dir);
     if !exact_id {
         settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
     }

@@ -255,6 +255,12 @@ pub async fn serve(
     Ok(())
 }
 
+/// Where a sink on `data_dir` keeps its journal (and its client id and
+/// landing intent): one place for `sink` and `up`.
+pub fn journal_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("sink-journal")
+}
+
 /// The client id a sink landing into `journal_dir` connects as: `derived`
 /// (the role's id) plus a suffix of its own, kept in the journal directory, so
 /// that sinks with different data dirs never share a persistent session
