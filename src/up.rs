@@ -85,6 +85,8 @@ pub async fn run(
     cancel: &Cancel,
     status: &mut dyn FnMut(&UpStatus),
 ) -> anyhow::Result<UpOutcome> {
+    // `--duration` counts from the start, start-up included, as before.
+    let deadline = up.duration.map(|d| Instant::now() + d);
     let stages = Stages::local(config)?;
     let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
     let pipeline = stages.pipeline(engine, None);
@@ -99,7 +101,6 @@ pub async fn run(
         batches: 0,
         last: None,
     };
-    let deadline = up.duration.map(|d| Instant::now() + d);
     let mut reporter = StatusReporter::new(&sink.live, stages.counter.clone(), up.status_every);
     loop {
         tokio::select! {
