@@ -123,6 +123,8 @@ async fn compact_with_the_local_engine_against_s3_and_dynamodb() {
     let dir = temp_dir();
     let readings = iotpipe(dir.path())
         .args(["sense", "--sim", "--count", "500", "-o", "jsonl"])
+        // A fixed start: 500 s of readings begun near midnight split a batch into two days.
+        .args(["--start", "2026-03-01T00:00:00Z"])
         .run()
         .success()
         .stdout();
