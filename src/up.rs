@@ -4,6 +4,7 @@
 //! stop that lands and compacts everything that was acknowledged.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,9 +18,10 @@ use crate::backends::Stages;
 use crate::compact::{BatchOutcome, Drain, Engine, Pipeline, Watcher};
 use crate::config::Config;
 use crate::counter::Counter;
+use crate::mqtt::broker::{Broker, Ingest};
 use crate::mqtt::connection::Link;
 use crate::mqtt::publish::{self, PublishOptions};
-use crate::mqtt::subscribe::Subscriber;
+use crate::mqtt::subscribe::{Deliveries, Subscriber};
 use crate::mqtt::{ClientRole, Session, Settings};
 use crate::payload::{KeyRanges, ReadingKey};
 use crate::sense::Source;
@@ -40,6 +42,9 @@ pub struct Up {
     pub drain_timeout: Duration,
     /// How often [`UpStatus`] is reported while running.
     pub status_every: Duration,
+    /// The embedded broker and its ingest, which the sink takes readings
+    /// from; None: the sink subscribes to the broker `mqtt.host` names.
+    pub embedded: Option<(Broker, Ingest)>,
 }
 
 /// How the pipeline stands, reported every [`Up::status_every`] while it runs.
@@ -59,7 +64,8 @@ pub struct UpStatus {
 /// What a run of `up` did.
 #[derive(serde::Serialize)]
 pub struct UpOutcome {
-    /// Readings the broker acknowledged to the devices.
+    /// Readings acknowledged: by the embedded broker to every publisher, or
+    /// by another broker to up's own devices.
     pub published: u64,
     pub landed: Stats,
     pub batches: u64,
@@ -91,7 +97,8 @@ pub async fn run(
     let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
     let pipeline = stages.pipeline(engine, None);
     let dashboard = DashboardPage::new(config, &stages);
-    let mut sink = SinkTask::start(config, &stages).await?;
+    let broker_stats = up.embedded.as_ref().map(|(broker, _)| broker.stats.clone());
+    let mut sink = SinkTask::start(config, &stages, up.embedded.map(|(_, ingest)| ingest)).await?;
     let fleet = Fleet::start(config, up.devices, up.rate)?;
 
     let mut compactor = Compactions {
@@ -112,15 +119,22 @@ pub async fn run(
     }
 
     let acknowledged = fleet.stop().await?;
-    let (landed, waited_out) = sink
+    let (landed, waited_out, journaled) = sink
         .stop_once_landed(&acknowledged.keys, up.drain_timeout)
         .await?;
     let (at_end, skipped) = compactor.everything().await?;
-    // Every acknowledged reading must now be a row.
+    // Every acknowledged reading must now be a row: the devices', and every
+    // one the sink journaled (with the embedded broker, every publisher's).
     let rows = crate::compact::compacted_ranges(&*stages.store).await?;
-    let lost = acknowledged.keys.difference(&rows);
+    let mut expected = acknowledged.keys;
+    expected.extend(journaled);
+    let lost = expected.difference(&rows);
+    let published = match broker_stats {
+        Some(stats) => stats.ingest_acknowledged.load(Ordering::Relaxed),
+        None => acknowledged.count,
+    };
     Ok(UpOutcome {
-        published: acknowledged.count,
+        published,
         landed,
         batches: compactor.batches,
         batches_at_end: at_end,
@@ -254,16 +268,12 @@ struct SinkTask {
 const SUBSCRIBE_WAIT: Duration = Duration::from_secs(10);
 
 impl SinkTask {
-    async fn start(config: &Config, stages: &Stages) -> anyhow::Result<SinkTask> {
-        let mut settings = Settings::for_role(config, ClientRole::UpSink, false)?;
+    async fn start(
+        config: &Config,
+        stages: &Stages,
+        ingest: Option<Ingest>,
+    ) -> anyhow::Result<SinkTask> {
         let journal = crate::sink::journal_dir(&config.data_dir);
-        settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
-        let mut subscriber = Subscriber::new(
-            settings,
-            std::slice::from_ref(&config.mqtt.topic),
-            QoS::AtLeastOnce,
-            Session::Persistent,
-        )?;
         let mut landing = Landing::open(
             stages.store.clone(),
             stages.counter.clone(),
@@ -275,18 +285,20 @@ impl SinkTask {
         let live = landing.live();
         let (landed_tx, landed) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            crate::sink::serve(
-                &mut subscriber,
-                &mut landing,
-                stopped(stop_rx),
-                Some(&landed_tx),
-            )
-            .await?;
-            let stats = landing.close().await?;
-            subscriber.disconnect().await;
-            Ok(stats)
-        });
+        let task = match ingest {
+            Some(ingest) => tokio::spawn(land(ingest, landing, stop_rx, landed_tx)),
+            None => {
+                let mut settings = Settings::for_role(config, ClientRole::UpSink, false)?;
+                settings.client_id = crate::sink::client_id(&journal, &settings.client_id)?;
+                let subscriber = Subscriber::new(
+                    settings,
+                    std::slice::from_ref(&config.mqtt.topic),
+                    QoS::AtLeastOnce,
+                    Session::Persistent,
+                )?;
+                tokio::spawn(land(subscriber, landing, stop_rx, landed_tx))
+            }
+        };
         // A device's first readings would otherwise reach a broker nobody subscribed to yet.
         let _ = tokio::time::timeout(
             SUBSCRIBE_WAIT,
@@ -309,7 +321,7 @@ impl SinkTask {
         self,
         acknowledged: &KeyRanges,
         timeout: Duration,
-    ) -> anyhow::Result<(Stats, bool)> {
+    ) -> anyhow::Result<(Stats, bool, KeyRanges)> {
         let all_there = self
             .live
             .wait_until(|live| live.missing(acknowledged).is_empty());
@@ -323,8 +335,21 @@ impl SinkTask {
         }
         let _ = self.stop.send(true);
         let stats = self.task.await.context("the sink task failed")??;
-        Ok((stats, waited_out))
+        Ok((stats, waited_out, self.live.journaled()))
     }
+}
+
+/// The sink's work in `up`: lands what `deliveries` brings until told to stop.
+async fn land(
+    mut deliveries: impl Deliveries,
+    mut landing: Landing,
+    stop: watch::Receiver<bool>,
+    landed: mpsc::UnboundedSender<ObjectInfo>,
+) -> Result<Stats, SinkError> {
+    crate::sink::serve(&mut deliveries, &mut landing, stopped(stop), Some(&landed)).await?;
+    let stats = landing.close().await?;
+    deliveries.close().await;
+    Ok(stats)
 }
 
 /// Resolves once `true` is sent on the channel (or its sender is gone).
@@ -463,7 +488,12 @@ mod tests {
         let config = crate::config::resolve(&choice, &overrides)
             .expect("config")
             .config;
-        crate::mqtt::broker::start([127, 0, 0, 1].into(), port).expect("broker");
+        let embedded = crate::mqtt::broker::start(crate::mqtt::broker::BrokerOptions::new(
+            ([127, 0, 0, 1], port).into(),
+            &config.mqtt.topic,
+            config.sink.ingest_bytes,
+        ))
+        .expect("broker");
         let hat = SenseHat::open(
             Box::new(crate::sense::tests::board()),
             HatOptions {
@@ -479,6 +509,7 @@ mod tests {
             duration: Some(Duration::from_secs(4)),
             drain_timeout: Duration::from_secs(20),
             status_every: Duration::from_secs(1),
+            embedded: Some(embedded),
         };
         let mut statuses = 0;
         let summary = super::run(&config, up, &Cancel::never(), &mut |_| statuses += 1)

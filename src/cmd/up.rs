@@ -1,6 +1,6 @@
 //! `iotpipe up`: the whole pipeline on one machine. An embedded MQTT broker
-//! (rumqttd), simulated devices (or the Sense HAT, `--sense`) publishing
-//! through the real MQTT path, the sink, the counter, compaction whenever a
+//! (acknowledging a reading once the sink has journaled it), simulated
+//! devices (or the Sense HAT, `--sense`) publishing through the real MQTT path, the sink, the counter, compaction whenever a
 //! batch is full, and the dashboard refreshed after each compaction.
 
 use std::io::IsTerminal;
@@ -145,8 +145,8 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| 1.0 / config.sense.every.as_secs_f64().max(1e-6));
     // The Sense HAT is opened first, so a missing one fails before anything starts.
     let devices = devices(args, &config, rate)?;
-    let broker = start_broker(args, &config, port_chosen)?;
-    overrides.push(Override::new("mqtt.host", "--broker", broker.host));
+    let mut broker = start_broker(args, &config, port_chosen)?;
+    overrides.push(Override::new("mqtt.host", "--broker", broker.host.clone()));
     overrides.push(Override::new(
         "mqtt.port",
         "--broker",
@@ -171,6 +171,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         duration: args.duration,
         drain_timeout: args.drain_timeout,
         status_every: Duration::from_secs(if terminal { 1 } else { 10 }),
+        embedded: broker.embedded.take(),
     };
     let mut line = StatusLine::new(terminal);
     let quiet = ctx.quiet;
@@ -192,6 +193,20 @@ struct Broker {
     host: String,
     port: u16,
     shown: String,
+    /// The embedded broker, if it is the one.
+    embedded: Option<(broker::Broker, broker::Ingest)>,
+}
+
+fn start_embedded(
+    config: &crate::config::Config,
+    address: std::net::IpAddr,
+    port: u16,
+) -> anyhow::Result<(broker::Broker, broker::Ingest)> {
+    broker::start(broker::BrokerOptions::new(
+        (address, port).into(),
+        &config.mqtt.topic,
+        config.sink.ingest_bytes,
+    ))
 }
 
 /// The broker `--broker` names, or the embedded one, started. The embedded
@@ -209,11 +224,12 @@ fn start_broker(
                 host,
                 port,
                 shown: format!("broker {broker}"),
+                embedded: None,
             })
         }
         (None, Some(address)) if !address.is_loopback() => {
             // Devices elsewhere are configured with this port: no other will do.
-            broker::start(address, config.mqtt.port)?;
+            let embedded = start_embedded(config, address, config.mqtt.port)?;
             tracing::warn!(
                 "the embedded broker accepts anyone who reaches {address}:{}: plain MQTT, no \
                  authentication; keep it to a network you trust",
@@ -228,6 +244,7 @@ fn start_broker(
                 host: local,
                 port: config.mqtt.port,
                 shown: format!("embedded broker mqtt://{address}:{}", config.mqtt.port),
+                embedded: Some(embedded),
             })
         }
         (None, listen) => {
@@ -245,11 +262,12 @@ fn start_broker(
                 )
                 .into());
             }
-            broker::start(address, port)?;
+            let embedded = start_embedded(config, address, port)?;
             Ok(Broker {
                 host: address.to_string(),
                 port,
                 shown: format!("embedded broker mqtt://{address}:{port}"),
+                embedded: Some(embedded),
             })
         }
     }

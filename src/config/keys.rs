@@ -198,6 +198,14 @@ pub const KEYS: &[Key] = &[
     ),
     key("sink.gzip", ValueKind::Bool, Some("true")),
     key(
+        "sink.ingest_bytes",
+        ValueKind::Int {
+            min: 64 * 1024,
+            max: 1024 * 1024 * 1024,
+        },
+        Some("8388608"),
+    ),
+    key(
         "counter.threshold",
         ValueKind::Int {
             min: 1,

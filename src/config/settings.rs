@@ -94,6 +94,9 @@ pub struct SinkConfig {
     #[serde(deserialize_with = "duration")]
     pub buffer_interval: Duration,
     pub gzip: bool,
+    /// `up`'s embedded broker holds at most this many bytes of readings not
+    /// journaled yet; past it publishers wait for their acknowledgements.
+    pub ingest_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,9 +16,24 @@ pub enum Delivery {
     Lost(String),
 }
 
+/// Where a sink's messages come from: a broker it subscribes to, or the
+/// embedded broker's ingest. Each is acknowledged once journaled.
+#[allow(async_fn_in_trait)]
+pub trait Deliveries {
+    async fn next(&mut self) -> Result<Delivery, MqttError>;
+    /// Acknowledges every message delivered so far (and not lost with a connection).
+    async fn ack_delivered(&mut self);
+    /// Where the messages come from, for the log.
+    fn describe(&self) -> String;
+    /// Ends the session politely, if there is one.
+    async fn close(&mut self) {}
+}
+
 pub struct Subscriber {
     link: Link,
     filters: Vec<SubscribeFilter>,
+    /// Delivered on this connection and not acknowledged yet: (packet id, QoS).
+    delivered: Vec<(u16, QoS)>,
 }
 
 impl Subscriber {
@@ -37,6 +52,7 @@ impl Subscriber {
                 .iter()
                 .map(|f| SubscribeFilter::new(f.clone(), qos))
                 .collect(),
+            delivered: Vec::new(),
         })
     }
 
@@ -49,6 +65,19 @@ impl Subscriber {
     }
 
     pub async fn next(&mut self) -> Result<Delivery, MqttError> {
+        let delivery = self.next_event().await?;
+        match &delivery {
+            Delivery::Message(publish) if publish.qos != QoS::AtMostOnce => {
+                self.delivered.push((publish.pkid, publish.qos));
+            }
+            // The broker re-delivers what this connection did not acknowledge.
+            Delivery::Lost(_) => self.delivered.clear(),
+            _ => {}
+        }
+        Ok(delivery)
+    }
+
+    async fn next_event(&mut self) -> Result<Delivery, MqttError> {
         loop {
             match self.link.next().await? {
                 LinkEvent::Event(Event::Incoming(Packet::Publish(publish))) => {
@@ -107,7 +136,31 @@ impl Subscriber {
         }
     }
 
+    /// Acknowledges every message delivered on this connection so far.
+    pub async fn ack_delivered(&mut self) {
+        for (pkid, qos) in std::mem::take(&mut self.delivered) {
+            let mut publish = Publish::new("", qos, Vec::new());
+            publish.pkid = pkid;
+            self.ack(&publish).await;
+        }
+    }
+
     pub async fn disconnect(&mut self) {
         self.link.disconnect().await;
+    }
+}
+
+impl Deliveries for Subscriber {
+    async fn next(&mut self) -> Result<Delivery, MqttError> {
+        Subscriber::next(self).await
+    }
+    async fn ack_delivered(&mut self) {
+        Subscriber::ack_delivered(self).await;
+    }
+    fn describe(&self) -> String {
+        format!("subscribed to {}", self.filters().join(", "))
+    }
+    async fn close(&mut self) {
+        self.disconnect().await;
     }
 }

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::counter::{Counter, CounterError};
 use crate::error::{Diagnose, Exit};
 use crate::journal::JournalError;
-use crate::mqtt::subscribe::{Delivery, Subscriber};
+use crate::mqtt::subscribe::{Deliveries, Delivery};
 use crate::payload::KeyRanges;
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
@@ -180,6 +180,11 @@ impl Live {
             None => wanted.clone(),
         }
     }
+    /// Every reading journaled so far (none, untracked).
+    pub fn journaled(&self) -> KeyRanges {
+        let keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        keys.clone().unwrap_or_default()
+    }
     /// Resolves once `ready` holds, checking again at each change.
     pub async fn wait_until(&self, ready: impl Fn(&Live) -> bool) {
         // Subscribed before the first check, so no change is missed in between.
@@ -197,10 +202,15 @@ impl Live {
     }
 }
 
-/// Lands what `subscriber` delivers until `stop` resolves; then lands what is
+/// Messages journaled and not acknowledged, at most: past it the journal is
+/// synced and they are acknowledged even if more are ready, so a steady
+/// stream does not hold acknowledgements back.
+const MAX_UNSYNCED: usize = 1024;
+
+/// Lands what `deliveries` delivers until `stop` resolves; then lands what is
 /// buffered and acknowledges it. Each object written is sent to `landed`.
 pub async fn serve(
-    subscriber: &mut Subscriber,
+    deliveries: &mut impl Deliveries,
     landing: &mut Landing,
     stop: impl std::future::Future<Output = ()>,
     landed: Option<&tokio::sync::mpsc::UnboundedSender<ObjectInfo>>,
@@ -210,7 +220,7 @@ pub async fn serve(
             let _ = tx.send(object);
         }
     };
-    let mut unacked = Vec::new();
+    let mut unsynced = 0;
     tokio::pin!(stop);
     loop {
         let deadline = landing.deadline();
@@ -220,37 +230,38 @@ pub async fn serve(
             () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
                 notify(landing.flush_retrying().await?);
             }
-            delivery = subscriber.next() => match delivery? {
+            delivery = deliveries.next() => match delivery? {
                 Delivery::Message(publish) => {
                     landing.accept(&publish.topic, &publish.payload)?;
-                    unacked.push(publish);
+                    unsynced += 1;
+                    if unsynced >= MAX_UNSYNCED {
+                        landing.sync()?;
+                        deliveries.ack_delivered().await;
+                        unsynced = 0;
+                    }
                     if landing.is_full() {
                         notify(landing.flush_retrying().await?);
                     }
                 }
                 Delivery::Connected => {
                     landing.live.bump(&landing.live.subscribed);
-                    tracing::info!("subscribed to {}", subscriber.filters().join(", "));
+                    tracing::info!("{}", deliveries.describe());
                 }
                 Delivery::Lost(error) => {
                     tracing::warn!("lost the broker: {error}; reconnecting");
-                    // The broker re-delivers what this connection did not acknowledge.
-                    unacked.clear();
+                    unsynced = 0;
                 }
             },
             // Nothing else is ready: make the burst durable, then acknowledge it.
-            () = std::future::ready(()), if !unacked.is_empty() => {
+            () = std::future::ready(()), if unsynced > 0 => {
                 landing.sync()?;
-                for publish in unacked.drain(..) {
-                    subscriber.ack(&publish).await;
-                }
+                deliveries.ack_delivered().await;
+                unsynced = 0;
             }
         }
     }
     landing.sync()?;
-    for publish in unacked.drain(..) {
-        subscriber.ack(&publish).await;
-    }
+    deliveries.ack_delivered().await;
     notify(landing.flush_retrying().await?);
     Ok(())
 }

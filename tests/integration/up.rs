@@ -452,3 +452,64 @@ fn up_listen_opens_the_embedded_broker_to_the_network_and_says_so() {
     assert_eq!(summary["landed"]["readings"], 20, "{summary}");
     assert_eq!(summary["dashboard"]["compacted_rows"], 20, "{summary}");
 }
+
+/// Outboxes flushing into up's own broker at once, faster than the sink
+/// journals: the broker acknowledges a reading only once it is journaled,
+/// so the publishers slow down and every acknowledged reading is a row.
+#[test]
+fn a_burst_from_many_publishers_slows_them_down_and_loses_nothing() {
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 15_000;
+    let dir = temp_dir();
+    let mut up = iotpipe(dir.path())
+        // The least room between broker and journal: the burst must wait for it.
+        .env("IOTPIPE_SINK_INGEST_BYTES", "65536")
+        .args(["up", "--devices", "0", "--data-dir", "data", "-o", "json"])
+        .start();
+    up.wait_for_stderr("up starts", |err| err.contains("no simulated devices"));
+    let stderr = up.stderr();
+    let port = stderr
+        .split("-p ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("the port in the start-up line")
+        .to_string();
+    let publishers: Vec<_> = (0..PUBLISHERS)
+        .map(|i| {
+            iotpipe(dir.path())
+                .env("IOTPIPE_DEVICE_ID", format!("pi-{i}"))
+                .args(["-q", "publish", "--sim", "--count", &EACH.to_string()])
+                .args(["--rate", "1000000", "-q", "1", "--no-outbox", "-p", &port])
+                .args(["-o", "json"])
+                .start()
+        })
+        .collect();
+    for mut publisher in publishers {
+        let (code, err) = publisher.wait();
+        assert_eq!(code, Some(0), "a publisher failed: {err}");
+    }
+    let mut stdout = up.child.stdout.take().expect("piped stdout");
+    let (code, stderr) = up.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let all = (PUBLISHERS * EACH) as u64;
+    assert_eq!(summary["published"].as_u64(), Some(all), "{summary}");
+    assert_eq!(summary["lost_count"], 0, "{summary}");
+    let rows = duckdb(&format!(
+        "SELECT count(*) AS n, count(DISTINCT (device_id, seq)) AS d, \
+         count(DISTINCT device_id) AS devices \
+         FROM read_parquet('{}/data/compacted/**/*.parquet')",
+        dir.path().display()
+    ));
+    assert_eq!(
+        (
+            rows[0]["n"].as_u64(),
+            rows[0]["d"].as_u64(),
+            rows[0]["devices"].as_u64()
+        ),
+        (Some(all), Some(all), Some(PUBLISHERS as u64)),
+        "every reading of every publisher, once"
+    );
+}
