@@ -254,6 +254,79 @@ def sink_to_s3(broker, lines):
         moto.wait()
 
 
+def burst(port, publishers, each, tmp):
+    """`publishers` outboxes flushing at once: `iotpipe publish --sim` at full
+    speed, QoS 1, each its own device; returns seconds until every one ended."""
+    start = time.time()
+    procs = [subprocess.Popen([BIN, "-q", "publish", "--sim", "--count", str(each), "--rate", "1000000",
+                               "-q", "1", "--no-outbox", "-p", str(port)],
+                              env={**os.environ, "IOTPIPE_DEVICE_ID": f"burst-{i}"}, cwd=tmp,
+                              stdout=subprocess.DEVNULL)
+             for i in range(publishers)]
+    for proc in procs:
+        if proc.wait() != 0:
+            raise SystemExit("a burst publisher failed")
+    return time.time() - start
+
+
+def bench_burst():
+    """Readings landed per second when four publishers flush into `up`'s own
+    broker at once (acknowledged only once journaled), against the same
+    burst into mosquitto with `iotpipe sink` landing from it."""
+    publishers, each = 4, N // 4
+    total = publishers * each
+    print(f"Burst, {publishers} publishers x {each} readings at QoS 1, full speed")
+    with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+        port = free_port()
+        up = subprocess.Popen([BIN, "up", "--devices", "0", "--data-dir", os.path.join(tmp, "up"), "-o", "json"],
+                              env={**os.environ, "IOTPIPE_MQTT_PORT": str(port)}, cwd=tmp,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        wait_for_port(port)
+        peak, done = [0], [False]
+
+        def sample():
+            while not done[0]:
+                peak[0] = max(peak[0], rss_kib(up.pid))
+                time.sleep(0.1)
+        import threading
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        up_seconds = burst(port, publishers, each, tmp)
+        done[0] = True
+        sampler.join()
+        up.send_signal(signal.SIGINT)
+        out, _ = up.communicate(timeout=300)
+        summary = json.loads(out)
+    broker = Broker()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+            data = os.path.join(tmp, "data")
+            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
+                                     "--buffer-interval", "1s"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for line in sink.stderr:
+                if "subscribed to" in line:
+                    break
+            start = time.time()
+            burst(broker.port, publishers, each, tmp)
+            cache, rows = {}, 0
+            while rows < total and time.time() - start < 300:
+                rows = landed_rows(os.path.join(data, "raw"), cache)
+                time.sleep(0.05)
+            peer_seconds = time.time() - start
+            sink.send_signal(signal.SIGINT)
+            sink.wait(timeout=30)
+    finally:
+        broker.stop()
+    up_rate, peer_rate = total / up_seconds, rows / peer_seconds
+    print(f"{'':<44}{'readings/s':>12}")
+    print(f"{'up, embedded broker (acked = journaled)':<44}{up_rate:>12,.0f}"
+          f"   peak RSS {peak[0] / 1024:.0f} MiB (sink.ingest_bytes 8 MiB); "
+          f"{summary['published']} acknowledged, {summary['lost_count']} not a row")
+    print(f"{'mosquitto + iotpipe sink (landed)':<44}{peer_rate:>12,.0f}"
+          f"   {rows}/{total} rows; ratio {up_rate / peer_rate:.2f}x")
+
+
 def bench_compact():
     import gzip
     import shutil
@@ -581,6 +654,8 @@ if __name__ == "__main__":
         bench_mqtt()
     if which in ("sink", "all"):
         bench_sink()
+    if which in ("burst", "all"):
+        bench_burst()
     if which in ("compact", "all"):
         bench_compact()
         bench_compact_two_batches()
@@ -591,6 +666,6 @@ if __name__ == "__main__":
         bench_kinesis()
     if which == "soak":
         bench_soak()
-    if which not in ("mqtt", "sink", "compact", "footprint", "kinesis", "soak", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, compact, footprint, kinesis, soak "
+    if which not in ("mqtt", "sink", "burst", "compact", "footprint", "kinesis", "soak", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, burst, compact, footprint, kinesis, soak "
                          "or all (soak is not part of all: it takes an hour)")

@@ -11,6 +11,7 @@ mod arm64;
 mod assets;
 mod aws;
 mod bad_input;
+mod broker;
 mod chaos;
 mod cli;
 mod compact;
