@@ -123,6 +123,24 @@ impl KeyRanges {
         missing
     }
 
+    /// The readings missing between the first and the last of each run.
+    pub fn holes(&self) -> KeyRanges {
+        let mut holes = KeyRanges::default();
+        for (device, runs) in &self.runs {
+            for (run, ranges) in runs {
+                for pair in ranges.windows(2) {
+                    holes.push(device, run, (pair[0].1 + 1, pair[1].0 - 1));
+                }
+            }
+        }
+        holes
+    }
+
+    /// The readings in both.
+    pub fn intersection(&self, other: &KeyRanges) -> KeyRanges {
+        self.difference(&self.difference(other))
+    }
+
     /// Appends a range after every range of the run (callers go in order).
     fn push(&mut self, device: &str, run: &str, range: (u64, u64)) {
         self.runs
@@ -168,6 +186,15 @@ impl KeyRanges {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holes_are_what_a_run_skipped_between_its_first_and_last() {
+        let mut seen = of("d", "r", [3, 4, 5, 9, 12, 13]);
+        seen.extend(of("d", "other", [0, 1, 2]));
+        assert_eq!(seen.holes(), of("d", "r", [6, 7, 8, 10, 11]));
+        let late = of("d", "r", [7, 8, 11, 40]);
+        assert_eq!(seen.holes().intersection(&late), of("d", "r", [7, 8, 11]));
+    }
 
     fn of(device: &str, run: &str, seqs: impl IntoIterator<Item = u64>) -> KeyRanges {
         let mut ranges = KeyRanges::default();

@@ -33,7 +33,7 @@ struct RejectedLine<'a> {
 pub struct Landing {
     store: Arc<dyn Store>,
     counter: Arc<dyn Counter>,
-    options: LandingOptions,
+    pub(super) options: LandingOptions,
     journal: Journal,
     /// Journal ids of everything buffered (readings and rejected).
     ids: Vec<u64>,
@@ -44,6 +44,8 @@ pub struct Landing {
     oldest: Option<Instant>,
     pub stats: Stats,
     pub(super) live: Arc<Live>,
+    gaps: super::gaps::Gaps,
+    gaps_checked: Instant,
     /// `<journal>/landing`: the keys a flush writes, fixed before it writes them.
     intent_path: std::path::PathBuf,
     /// The keys of a flush that failed midway, reused by the next one: what
@@ -97,6 +99,8 @@ impl Landing {
             oldest: None,
             stats: Stats::default(),
             live: Arc::default(),
+            gaps: Default::default(),
+            gaps_checked: Instant::now(),
             intent_path: journal_dir.join("landing"),
             pending: None,
         };
@@ -169,6 +173,14 @@ impl Landing {
         keys.get_or_insert_with(Default::default);
     }
 
+    /// Warns of readings skipped in a run and still missing a buffer interval
+    /// later; call it every interval.
+    pub fn check_gaps(&mut self) {
+        let now = Instant::now();
+        self.stats.missing = self.gaps.check(now.duration_since(self.gaps_checked));
+        self.gaps_checked = now;
+    }
+
     /// Counts to watch from another task.
     pub fn live(&self) -> Arc<Live> {
         self.live.clone()
@@ -198,6 +210,8 @@ impl Landing {
                 {
                     keys.insert(&reading.device_id, &reading.run_id, reading.seq);
                 }
+                self.gaps
+                    .saw(&reading.device_id, &reading.run_id, reading.seq);
                 self.readings.extend_from_slice(payload);
                 self.readings.push(b'\n');
                 self.reading_count += 1;

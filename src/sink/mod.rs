@@ -25,6 +25,7 @@ use crate::mqtt::subscribe::{Deliveries, Delivery};
 use crate::payload::KeyRanges;
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
+mod gaps;
 mod landing;
 
 pub use landing::Landing;
@@ -134,6 +135,9 @@ pub struct Stats {
     pub recovered: u64,
     /// Objects found in the store that the counter had not recorded.
     pub recorded_late: u64,
+    /// Readings a run skipped that have not arrived a buffer interval later:
+    /// dropped by the broker after it acknowledged them (warned at once).
+    pub missing: u64,
 }
 
 /// Counts another task can watch while the sink runs (`iotpipe up`'s status
@@ -221,6 +225,8 @@ pub async fn serve(
         }
     };
     let mut unsynced = 0;
+    let mut gap_check = tokio::time::interval(landing.options.buffer_interval);
+    gap_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
     loop {
         let deadline = landing.deadline();
@@ -230,6 +236,7 @@ pub async fn serve(
             () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
                 notify(landing.flush_retrying().await?);
             }
+            _ = gap_check.tick() => landing.check_gaps(),
             delivery = deliveries.next() => match delivery? {
                 Delivery::Message(publish) => {
                     landing.accept(&publish.topic, &publish.payload)?;

@@ -514,3 +514,68 @@ fn counters_pair_with_stores_as_documented() {
         "the SQLite counter beside the journal: {counters}"
     );
 }
+
+/// A mosquitto that keeps only 10 messages for a sink that is away drops the
+/// rest after acknowledging them to the publisher; the sink names the hole
+/// in the run's seq at once and counts it.
+#[test]
+fn readings_a_broker_dropped_are_named_and_counted() {
+    let broker = crate::common::mosquitto_with("max_queued_messages 10\n");
+    let dir = temp_dir();
+    let lines: Vec<String> = iotpipe(dir.path())
+        .args(["sense", "--sim", "--count", "110", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let publish = |lines: &[String]| {
+        iotpipe(dir.path())
+            .args(["-q", "publish", "-l", "-q", "1", "--no-outbox"])
+            .args(["-p", &broker.port.to_string()])
+            .stdin(lines.join("\n") + "\n")
+            .run()
+            .success();
+    };
+    // The sink's persistent session exists; then it is away for 100 readings.
+    Sink::start(dir.path(), &broker).interrupt();
+    publish(&lines[..100]);
+    let mut sink = iotpipe(dir.path())
+        .args(["--verbose", "sink", "-p", &broker.port.to_string()])
+        .args([
+            "--buffer-interval",
+            "300ms",
+            "--data-dir",
+            "data",
+            "-o",
+            "json",
+        ])
+        .start();
+    sink.wait_for_stderr("sink did not subscribe", |err| {
+        err.contains("subscribed to")
+    });
+    publish(&lines[100..]);
+    sink.wait_for_stderr("the sink names the dropped readings", |err| {
+        err.contains("readings never arrived")
+    });
+    let mut stdout = sink.child.stdout.take().expect("piped stdout");
+    let (code, stderr) = sink.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
+    let stats: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    // What mosquitto kept (10 queued, and those in flight) and the 10 after.
+    let (rows, _, _, _) = landed(&dir.path().join("data"));
+    let kept = rows as u64 - 10;
+    assert!((10..100).contains(&kept), "{rows} rows landed");
+    assert_eq!(stats["missing"], 100 - kept, "{stats}");
+    assert!(
+        stderr.contains(&format!(
+            "{} readings never arrived (still missing after",
+            100 - kept
+        )) && stderr.contains(&format!("seq {kept}..=99"))
+            && stderr.contains("max_queued_messages"),
+        "{stderr}"
+    );
+}
