@@ -291,3 +291,42 @@ fn the_device_and_the_broker_are_checked_for_real() {
         run.stdout()
     );
 }
+
+/// A mosquitto that keeps only 10 messages for a subscriber that is away (and
+/// nothing across a restart): doctor reads its configuration and prints the
+/// lines to set; with them, the check passes.
+#[test]
+fn doctor_names_the_mosquitto_settings_that_drop_a_sinks_readings() {
+    let broker = crate::common::mosquitto_with("max_queued_messages 10\n");
+    let conf = broker.dir.path().join("mosquitto.conf");
+    let dir = temp_dir();
+    let doctor = |conf: &std::path::Path| {
+        iotpipe(dir.path())
+            .env("IOTPIPE_MQTT_PORT", broker.port.to_string())
+            .args(["doctor", "--only", "mqtt", "-o", "json"])
+            .args([std::ffi::OsStr::new("--mosquitto-conf"), conf.as_os_str()])
+            .run()
+    };
+    let run = doctor(&conf).expect_code(1);
+    let found = checks(&run.stdout());
+    let queues = find(&found, "mosquitto queues for the sink");
+    assert_eq!(queues["status"], "fail", "{queues}");
+    let detail = queues["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("max_queued_messages 10") && detail.contains("persistence off"),
+        "{detail}"
+    );
+    let fix = queues["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("`max_queued_messages 0`") && fix.contains("`persistence true`"),
+        "{fix}"
+    );
+    // The fixed configuration, a later line winning as in mosquitto.
+    let fixed = dir.path().join("fixed.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("max_queued_messages 0\npersistence true\n");
+    std::fs::write(&fixed, text).unwrap();
+    let run = doctor(&fixed).success();
+    let found = checks(&run.stdout());
+    assert_eq!(find(&found, "mosquitto queues for the sink")["status"], "ok");
+}

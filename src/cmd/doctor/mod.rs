@@ -11,6 +11,7 @@ use serde::Serialize;
 #[cfg(feature = "pipeline")]
 mod aws;
 mod device;
+mod mosquitto;
 mod mqtt;
 
 use super::Context;
@@ -37,6 +38,10 @@ pub struct DoctorArgs {
     /// How long to wait for the broker and AWS before calling them unreachable
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = crate::cmd::args::parse_duration)]
     pub timeout: Duration,
+
+    /// The configuration of a mosquitto on this machine, whose queue settings are checked
+    #[arg(long, value_name = "FILE", default_value = mosquitto::DEFAULT_CONF)]
+    pub mosquitto_conf: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,6 +168,11 @@ pub fn run(ctx: &mut Context, args: &DoctorArgs) -> anyhow::Result<Exit> {
             super::runtime()?.block_on(async {
                 if wanted(Area::Mqtt) {
                     mqtt::check(&mut report, &config, args.timeout).await;
+                    let (host, port) = (&config.mqtt.host, config.mqtt.port);
+                    let iot_core = config.mqtt.iot_core;
+                    if !iot_core.unwrap_or_else(|| host.ends_with(".amazonaws.com")) {
+                        mosquitto::check(&mut report, host, port, &args.mosquitto_conf);
+                    }
                 }
                 // With backend = "local" the AWS side is checked only when asked for.
                 #[cfg(feature = "pipeline")]
