@@ -305,3 +305,82 @@ fn runtime() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// The burst phase: four outboxes flush into `up`'s own broker at once and
+/// `up` is killed (SIGKILL) twice in the middle and started again. The
+/// broker acknowledged only what its sink had journaled; what it had not,
+/// the publishers' outboxes send again; DuckDB finds every reading of every
+/// publisher in exactly one row.
+#[test]
+fn a_burst_into_up_lands_every_reading_once_however_often_up_is_killed() {
+    const PUBLISHERS: usize = 4;
+    const EACH: usize = 5_000;
+    let dir = temp_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+        .to_string();
+    let start_up = || {
+        let up = iotpipe(dir.path())
+            .env("IOTPIPE_MQTT_PORT", &port)
+            .env("IOTPIPE_SINK_INGEST_BYTES", "65536")
+            .args(["up", "--devices", "0", "--data-dir", "data", "-o", "json"])
+            .start();
+        up.wait_for_stderr("up starts", |err| err.contains("no simulated devices"));
+        up
+    };
+    let mut up = start_up();
+    let publishers: Vec<Running> = (0..PUBLISHERS)
+        .map(|i| {
+            let outbox = dir.path().join(format!("outbox-{i}"));
+            iotpipe(dir.path())
+                .env("IOTPIPE_DEVICE_ID", format!("pi-{i}"))
+                .args(["-q", "publish", "--sim", "--count", &EACH.to_string()])
+                .args(["--rate", "4000", "-q", "1", "--retry-for", "5m", "-p", &port])
+                .args(["-o", "json"])
+                .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
+                .start()
+        })
+        .collect();
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(600));
+        up.child.kill().expect("SIGKILL up");
+        up.child.wait().expect("up reaped");
+        up = start_up();
+    }
+    let mut reconnects = 0;
+    for mut publisher in publishers {
+        let mut report = String::new();
+        let mut stdout = publisher.child.stdout.take().expect("piped stdout");
+        std::io::Read::read_to_string(&mut stdout, &mut report).unwrap();
+        let (code, err) = publisher.wait();
+        assert_eq!(code, Some(0), "a publisher failed: {err}");
+        let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+        reconnects += report["reconnects"].as_u64().unwrap_or(0);
+    }
+    assert!(reconnects >= PUBLISHERS as u64, "up was killed under them: {reconnects}");
+    let mut stdout = up.child.stdout.take().expect("piped stdout");
+    let (code, stderr) = up.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(summary["lost_count"], 0, "{summary}");
+    let (rows, keys) = compacted_keys(&dir.path().join("data"));
+    let devices: BTreeSet<&str> = keys.iter().map(|(device, _, _)| device.as_str()).collect();
+    assert_eq!(devices.len(), PUBLISHERS, "{devices:?}");
+    assert_eq!(
+        (rows, keys.len()),
+        (PUBLISHERS * EACH, PUBLISHERS * EACH),
+        "every reading once"
+    );
+    for device in devices {
+        let seqs: BTreeSet<i64> = keys
+            .iter()
+            .filter(|(d, _, _)| d == device)
+            .map(|(_, _, seq)| *seq)
+            .collect();
+        assert_eq!(seqs, (0..EACH as i64).collect(), "{device}: every seq");
+    }
+}
