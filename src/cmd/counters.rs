@@ -53,6 +53,8 @@ struct Summary {
     compacted: usize,
     failed: usize,
     set_aside: SetAside,
+    /// Readings sinks found missing: a broker dropped them after acknowledging.
+    missing_readings: u64,
     batches: Vec<BatchRow>,
 }
 
@@ -180,6 +182,7 @@ async fn show(
         compacted: count(BatchState::Compacted),
         failed: count(BatchState::Failed),
         set_aside: SetAside::of(store).await?,
+        missing_readings: crate::counter::missing_readings(counter).await?,
         batches: batches.into_iter().map(BatchRow::from).collect(),
     };
     match ctx.output.format {
@@ -201,6 +204,13 @@ async fn show(
                     format!(
                         "{} unreadable objects, {} rows that are not schema v1 (under {})",
                         summary.set_aside.objects, summary.set_aside.rows, summary.set_aside.prefix
+                    ),
+                ],
+                vec![
+                    "readings missing".into(),
+                    format!(
+                        "{} (a sink found them skipped: the broker dropped them; docs/brokers.md)",
+                        summary.missing_readings
                     ),
                 ],
                 vec!["counter".into(), summary.counter.clone()],

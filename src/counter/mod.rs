@@ -554,6 +554,27 @@ pub mod suite {
     }
 }
 
+/// The checkpoint under which sinks add up the readings they found missing.
+const MISSING_READINGS: &str = "missing-readings";
+
+/// Readings sinks reported missing (a broker dropped them after
+/// acknowledging them), over every sink run that counted here.
+pub async fn missing_readings(counter: &dyn Counter) -> Result<u64, CounterError> {
+    Ok(counter
+        .checkpoint(MISSING_READINGS)
+        .await?
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Adds `n` to [`missing_readings`].
+pub async fn add_missing_readings(counter: &dyn Counter, n: u64) -> Result<(), CounterError> {
+    let total = missing_readings(counter).await? + n;
+    counter
+        .set_checkpoint(MISSING_READINGS, &total.to_string())
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,12 @@ impl Gaps {
     }
 
     /// Warns of holes open since the last check, `waited` ago; returns how
-    /// many readings were reported missing and have not arrived since.
-    pub fn check(&mut self, waited: Duration) -> u64 {
+    /// many readings it reported now, and how many reported so far have not
+    /// arrived since.
+    pub fn check(&mut self, waited: Duration) -> (u64, u64) {
         let holes = self.seen.holes();
         let new = holes.intersection(&self.earlier).difference(&self.reported);
+        let reported_now = new.len();
         if !new.is_empty() {
             let ranges: Vec<String> = new
                 .ranges()
@@ -45,6 +47,6 @@ impl Gaps {
         }
         let missing = holes.intersection(&self.reported).len();
         self.earlier = holes;
-        missing
+        (reported_now, missing)
     }
 }

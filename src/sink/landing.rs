@@ -174,11 +174,17 @@ impl Landing {
     }
 
     /// Warns of readings skipped in a run and still missing a buffer interval
-    /// later; call it every interval.
-    pub fn check_gaps(&mut self) {
+    /// later, and adds them up in the counter (`iotpipe counters`); call it
+    /// every interval.
+    pub async fn check_gaps(&mut self) -> Result<(), SinkError> {
         let now = Instant::now();
-        self.stats.missing = self.gaps.check(now.duration_since(self.gaps_checked));
+        let (reported, missing) = self.gaps.check(now.duration_since(self.gaps_checked));
+        self.stats.missing = missing;
         self.gaps_checked = now;
+        if reported > 0 {
+            crate::counter::add_missing_readings(&*self.counter, reported).await?;
+        }
+        Ok(())
     }
 
     /// Counts to watch from another task.

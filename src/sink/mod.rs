@@ -236,7 +236,7 @@ pub async fn serve(
             () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
                 notify(landing.flush_retrying().await?);
             }
-            _ = gap_check.tick() => landing.check_gaps(),
+            _ = gap_check.tick() => landing.check_gaps().await?,
             delivery = deliveries.next() => match delivery? {
                 Delivery::Message(publish) => {
                     landing.accept(&publish.topic, &publish.payload)?;

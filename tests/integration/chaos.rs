@@ -337,7 +337,16 @@ fn a_burst_into_up_lands_every_reading_once_however_often_up_is_killed() {
             iotpipe(dir.path())
                 .env("IOTPIPE_DEVICE_ID", format!("pi-{i}"))
                 .args(["-q", "publish", "--sim", "--count", &EACH.to_string()])
-                .args(["--rate", "4000", "-q", "1", "--retry-for", "5m", "-p", &port])
+                .args([
+                    "--rate",
+                    "4000",
+                    "-q",
+                    "1",
+                    "--retry-for",
+                    "5m",
+                    "-p",
+                    &port,
+                ])
                 .args(["-o", "json"])
                 .args([std::ffi::OsStr::new("--outbox"), outbox.as_os_str()])
                 .start()
@@ -359,7 +368,10 @@ fn a_burst_into_up_lands_every_reading_once_however_often_up_is_killed() {
         let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
         reconnects += report["reconnects"].as_u64().unwrap_or(0);
     }
-    assert!(reconnects >= PUBLISHERS as u64, "up was killed under them: {reconnects}");
+    assert!(
+        reconnects >= PUBLISHERS as u64,
+        "up was killed under them: {reconnects}"
+    );
     let mut stdout = up.child.stdout.take().expect("piped stdout");
     let (code, stderr) = up.interrupt();
     assert_eq!(code, Some(0), "{stderr}");

@@ -328,5 +328,8 @@ fn doctor_names_the_mosquitto_settings_that_drop_a_sinks_readings() {
     std::fs::write(&fixed, text).unwrap();
     let run = doctor(&fixed).success();
     let found = checks(&run.stdout());
-    assert_eq!(find(&found, "mosquitto queues for the sink")["status"], "ok");
+    assert_eq!(
+        find(&found, "mosquitto queues for the sink")["status"],
+        "ok"
+    );
 }

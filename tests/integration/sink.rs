@@ -578,4 +578,7 @@ fn readings_a_broker_dropped_are_named_and_counted() {
             && stderr.contains("max_queued_messages"),
         "{stderr}"
     );
+    let (code, summary) = counters(dir.path(), &[]);
+    assert_eq!(code, 0);
+    assert_eq!(summary["missing_readings"], 100 - kept, "{summary}");
 }

@@ -44,7 +44,10 @@ pub(super) fn check(report: &mut Report, host: &str, port: u16, conf: &Path) {
             return report.skip(
                 "mqtt",
                 check,
-                format!("cannot read {}: {e} (run doctor as a user who can)", conf.display()),
+                format!(
+                    "cannot read {}: {e} (run doctor as a user who can)",
+                    conf.display()
+                ),
             );
         }
     };
@@ -88,10 +91,7 @@ pub(super) fn check(report: &mut Report, host: &str, port: u16, conf: &Path) {
         report.ok(
             "mqtt",
             check,
-            format!(
-                "{}: no queue limit, persistence on",
-                conf.display()
-            ),
+            format!("{}: no queue limit, persistence on", conf.display()),
         );
     } else {
         report.fail(
