@@ -35,6 +35,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)
@@ -69,6 +76,10 @@ pub struct GlobalArgs {
     /// Same as --color never
     #[arg(long, global = true)]
     pub no_color: bool,
+
+    /// Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[cfg_attr(not(feature = "pipeline"), arg(hide = true))]
     /// AWS named profile (config key aws.profile)

@@ -6,11 +6,32 @@
 /// must not stop a command midway, so what cannot be written is dropped.
 macro_rules! note {
     ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        $crate::note_line(&format!($($arg)*));
     }};
 }
 pub(crate) use note;
+
+/// `--log-format json`: progress notes are log lines like the others.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A progress note on stderr: the line, or with `--log-format json` one
+/// object like the log lines' (`timestamp`, `level`, `fields.message`).
+#[doc(hidden)]
+pub fn note_line(line: &str) {
+    use std::io::Write as _;
+    let mut stderr = std::io::stderr().lock();
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let object = serde_json::json!({
+            "timestamp": payload::format_ts(time::OffsetDateTime::now_utc()),
+            "level": "NOTE",
+            "fields": { "message": line },
+            "target": "iotpipe",
+        });
+        let _ = writeln!(stderr, "{object}");
+    } else {
+        let _ = writeln!(stderr, "{line}");
+    }
+}
 
 #[cfg(feature = "pipeline")]
 pub mod aws;
@@ -27,11 +48,13 @@ pub mod counter;
 pub mod dashboard;
 pub mod deadline;
 pub mod error;
+pub mod http;
 pub mod journal;
 #[cfg(feature = "pipeline")]
 pub mod kinesis;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod metrics;
 pub mod mqtt;
 pub mod output;
 pub mod payload;
@@ -42,6 +65,7 @@ pub mod signal;
 pub mod sink;
 #[cfg(feature = "pipeline")]
 pub mod store;
+pub mod systemd;
 pub mod terminal;
 #[cfg(feature = "pipeline")]
 pub mod up;
@@ -89,6 +113,7 @@ pub(crate) const ERROR_KINDS: &[error::ErrorKind] = &[
     #[cfg(feature = "pipeline")]
     error::diagnosis::<counter::CounterError>,
     error::diagnosis::<mqtt::MqttError>,
+    error::diagnosis::<http::HttpError>,
 ];
 
 pub fn run() -> ExitCode {
@@ -117,7 +142,12 @@ pub fn run() -> ExitCode {
     };
     let verbose = cli.global.verbosity();
     let color = cli.global.color();
-    init_logging(verbose, cli.global.is_quiet(), color.stderr());
+    init_logging(
+        verbose,
+        cli.global.is_quiet(),
+        color.stderr(),
+        cli.global.log_format,
+    );
 
     match cli::dispatch(cli) {
         Ok(exit) => exit.into(),
@@ -161,7 +191,7 @@ fn quit_interrupted() {
     std::process::exit(Exit::Interrupted as i32);
 }
 
-fn init_logging(verbose: u8, quiet: bool, color: bool) {
+fn init_logging(verbose: u8, quiet: bool, color: bool, format: cli::LogFormat) {
     use tracing::Level;
     use tracing::level_filters::LevelFilter;
     use tracing_subscriber::filter::Targets;
@@ -174,12 +204,13 @@ fn init_logging(verbose: u8, quiet: bool, color: bool) {
         (false, 2) => Level::DEBUG,
         (false, _) => Level::TRACE,
     };
-    // The embedded broker logs every dropped connection as an error: its
-    // messages are for debugging the broker, shown from -vv on.
+    // The embedded broker's notes on each client (a connection dropped, a
+    // malformed packet) are for debugging it, shown from -vv on; what matters
+    // to an operator (subscribers' messages dropped) it warns of with -v.
     let broker = if verbose > 1 {
         LevelFilter::from_level(level)
     } else {
-        LevelFilter::OFF
+        LevelFilter::from_level(level).min(LevelFilter::WARN)
     };
     // The AWS SDK warns about each credential and region source it tries (the
     // instance metadata service, above all) before the one that works; iotpipe
@@ -191,10 +222,24 @@ fn init_logging(verbose: u8, quiet: bool, color: bool) {
     };
     let targets = Targets::new()
         .with_default(LevelFilter::from_level(level))
-        .with_target("rumqttd", broker)
+        .with_target("iotpipe::mqtt::broker", broker)
         .with_target("aws_config", aws_sdk)
         .with_target("aws_smithy_runtime", aws_sdk)
         .with_target("aws_runtime", aws_sdk);
+    if format == cli::LogFormat::Json {
+        JSON_LOGS.store(true, std::sync::atomic::Ordering::Relaxed);
+        // One object per line, with its time and level, for journald and Fluent Bit.
+        tracing_subscriber::fmt()
+            .json()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .log_internal_errors(false)
+            .with_target(true)
+            .finish()
+            .with(targets)
+            .init();
+        return;
+    }
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)

@@ -45,6 +45,8 @@ pub struct Up {
     /// The embedded broker and its ingest, which the sink takes readings
     /// from; None: the sink subscribes to the broker `mqtt.host` names.
     pub embedded: Option<(Broker, Ingest)>,
+    /// Where to serve the live dashboard, `/metrics` and `/healthz`.
+    pub http: Option<std::net::TcpListener>,
 }
 
 /// How the pipeline stands, reported every [`Up::status_every`] while it runs.
@@ -97,6 +99,9 @@ pub async fn run(
     let engine = stages.compactor(Engine::Local, config, None, Cancel::never())?;
     let pipeline = stages.pipeline(engine, None);
     let dashboard = DashboardPage::new(config, &stages);
+    if let Some(listener) = up.http {
+        tokio::spawn(crate::http::serve(listener, dashboard.endpoints()));
+    }
     let broker_stats = up.embedded.as_ref().map(|(broker, _)| broker.stats.clone());
     let mut sink = SinkTask::start(config, &stages, up.embedded.map(|(_, ingest)| ingest)).await?;
     let fleet = Fleet::start(config, up.devices, up.rate)?;
@@ -109,14 +114,18 @@ pub async fn run(
         last: None,
     };
     let mut reporter = StatusReporter::new(&sink.live, stages.counter.clone(), up.status_every);
+    let mut watchdog = crate::systemd::Watchdog::new();
+    crate::systemd::ready();
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
             () = crate::deadline::sleep_until(deadline) => break,
             Some(_) = sink.landed.recv() => compactor.full_batches().await?,
             () = reporter.tick() => status(&reporter.status(&compactor).await?),
+            () = watchdog.due() => watchdog.ping(),
         }
     }
+    crate::systemd::stopping();
 
     let acknowledged = fleet.stop().await?;
     let (landed, waited_out, journaled) = sink
@@ -164,6 +173,17 @@ impl DashboardPage {
         }
     }
 
+    /// The live page and the numbers, served while `up` runs.
+    fn endpoints(&self) -> crate::http::Endpoints {
+        use crate::metrics::Section;
+        let page =
+            crate::dashboard::html::served(self.store.clone(), self.counter.clone(), self.window);
+        crate::http::Endpoints {
+            sections: vec![Section::Publishing, Section::Landing, Section::Compacting],
+            page: Some(page),
+        }
+    }
+
     async fn draw(
         &self,
     ) -> Result<crate::dashboard::PageSummary, crate::dashboard::DashboardError> {
@@ -198,17 +218,29 @@ struct Tally {
 
 impl Watcher for Tally {
     fn finished(&mut self, outcome: &BatchOutcome) {
+        let metrics = &crate::metrics::get().compacting;
         match outcome {
             Ok(report) => {
+                metrics.batches_compacted.inc();
+                metrics.rows_written.inc_by(report.compaction.rows_out);
+                metrics.seconds.inc_by(report.seconds);
+                crate::metrics::health().ok("compaction");
                 self.compacted += 1;
                 let now = crate::payload::format_ts(OffsetDateTime::now_utc());
                 self.last = Some((now[11..19].to_string(), report.compaction.rows_out));
             }
-            Err(failure) => tracing::error!(
-                "batch {} failed: {}; retried at the end",
-                failure.batch,
-                failure.error
-            ),
+            Err(failure) => {
+                metrics.batches_failed.inc();
+                crate::metrics::health().fail(
+                    "compaction",
+                    format!("batch {} failed: {}", failure.batch, failure.error),
+                );
+                tracing::error!(
+                    "batch {} failed: {}; retried at the end",
+                    failure.batch,
+                    failure.error
+                );
+            }
         }
     }
 }
@@ -278,7 +310,7 @@ impl SinkTask {
             stages.store.clone(),
             stages.counter.clone(),
             &journal,
-            LandingOptions::from(&config.sink),
+            LandingOptions::from(config),
         )
         .await?;
         landing.track_keys();
@@ -445,11 +477,16 @@ impl StatusReporter {
         let elapsed = now.duration_since(self.last.0).as_secs_f64().max(1e-3);
         let per_second = (readings - self.last.1) as f64 / elapsed;
         self.last = (now, readings);
+        let pending = self.counter.pending().await?;
+        crate::metrics::get()
+            .compacting
+            .pending_objects
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
         Ok(UpStatus {
             per_second,
             readings,
             objects: self.live.objects(),
-            pending: self.counter.pending().await?,
+            pending,
             threshold: compactions.threshold,
             batches: compactions.batches,
             last_compaction: compactions.last.clone(),
@@ -510,6 +547,7 @@ mod tests {
             drain_timeout: Duration::from_secs(20),
             status_every: Duration::from_secs(1),
             embedded: Some(embedded),
+            http: None,
         };
         let mut statuses = 0;
         let summary = super::run(&config, up, &Cancel::never(), &mut |_| statuses += 1)

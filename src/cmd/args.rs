@@ -215,3 +215,48 @@ mod tests {
         }
     }
 }
+
+/// `--http ADDR`, on the long-running commands.
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Serve /metrics (OpenMetrics) and /healthz on ADDR:PORT, port 0 for any
+    /// free one (config http.listen)
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+}
+
+impl HttpArgs {
+    pub fn overrides(&self) -> Vec<Override> {
+        self.http
+            .iter()
+            .map(|listen| Override::new("http.listen", "--http", listen.clone()))
+            .collect()
+    }
+}
+
+/// Starts the HTTP endpoint on `listen` (within a runtime) and says where;
+/// nothing without an address.
+pub fn serve_http(
+    listen: Option<&str>,
+    endpoints: crate::http::Endpoints,
+    quiet: bool,
+    command: &str,
+) -> anyhow::Result<Option<std::net::SocketAddr>> {
+    let Some(listen) = listen else {
+        return Ok(None);
+    };
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+        crate::error::Hinted::new(
+            crate::error::Exit::Usage,
+            format!("http.listen {listen:?} is not ADDR:PORT"),
+            "for example --http 127.0.0.1:9464 (0.0.0.0:9464 for Prometheus elsewhere; port 0: any free one)",
+        )
+    })?;
+    let listener = crate::http::bind(addr)?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    tokio::spawn(crate::http::serve(listener, endpoints));
+    if !quiet {
+        crate::note!("{command}: metrics on http://{bound}/metrics, health on /healthz");
+    }
+    Ok(Some(bound))
+}

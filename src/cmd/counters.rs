@@ -55,6 +55,8 @@ struct Summary {
     set_aside: SetAside,
     /// Readings sinks found missing: a broker dropped them after acknowledging.
     missing_readings: u64,
+    /// When each device's newest reading was taken, as the sinks saw them.
+    device_last_readings: std::collections::BTreeMap<String, String>,
     batches: Vec<BatchRow>,
 }
 
@@ -183,6 +185,7 @@ async fn show(
         failed: count(BatchState::Failed),
         set_aside: SetAside::of(store).await?,
         missing_readings: crate::counter::missing_readings(counter).await?,
+        device_last_readings: crate::counter::device_last_readings(counter).await?,
         batches: batches.into_iter().map(BatchRow::from).collect(),
     };
     match ctx.output.format {
@@ -215,6 +218,14 @@ async fn show(
                 ],
                 vec!["counter".into(), summary.counter.clone()],
             ];
+            let now = time::OffsetDateTime::now_utc();
+            let mut rows = rows;
+            for (device, at) in &summary.device_last_readings {
+                rows.push(vec![
+                    format!("device {device}"),
+                    format!("newest reading {at} ({})", crate::output::ago(at, now)),
+                ]);
+            }
             write_table(
                 &mut ctx.output,
                 &[Column::left("", 0), Column::left("", 0)],

@@ -57,6 +57,10 @@ pub struct DashboardArgs {
     /// Data directory (config data_dir)
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Serve the live HTML dashboard on ADDR:PORT until Ctrl-C, e.g. 127.0.0.1:8080
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["datasets", "list", "schedule", "wait"])]
+    pub serve: Option<std::net::SocketAddr>,
 }
 
 pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
@@ -88,6 +92,9 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
         ));
     }
     let config = ctx.config(overrides)?.config;
+    if let Some(addr) = args.serve {
+        return serve(ctx, &config, addr);
+    }
     let html = args.local || config.quicksight.datasets.is_empty();
     if !args.local && (args.list || args.schedule.is_some()) {
         return super::runtime()?.block_on(manage_datasets(ctx, args, &config));
@@ -125,6 +132,34 @@ pub fn run(ctx: &mut Context, args: &DashboardArgs) -> anyhow::Result<Exit> {
                 ingestions(ctx, args, started, refused, waited)
             }
         }
+    })
+}
+
+/// `--serve`: the live page of the data dir (or bucket) until Ctrl-C.
+fn serve(
+    ctx: &mut Context,
+    config: &crate::config::Config,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<Exit> {
+    let listener = crate::http::bind(addr)?;
+    let bound = listener.local_addr().unwrap_or(addr);
+    let window = config.dashboard.window;
+    super::runtime()?.block_on(async {
+        let stages = crate::backends::Stages::new(config).await?;
+        let endpoints = crate::http::Endpoints {
+            sections: Vec::new(),
+            page: Some(crate::dashboard::html::served(
+                stages.store.clone(),
+                stages.counter.clone(),
+                window,
+            )),
+        };
+        tokio::spawn(crate::http::serve(listener, endpoints));
+        if !ctx.quiet {
+            crate::note!("refresh-dashboard: the live dashboard on http://{bound}/ until Ctrl-C");
+        }
+        super::on_signals().cancelled().await;
+        anyhow::Ok(Exit::Ok)
     })
 }
 

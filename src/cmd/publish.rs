@@ -26,6 +26,9 @@ pub struct PublishArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,
 
+    #[command(flatten)]
+    pub http: super::args::HttpArgs,
+
     /// Topic to publish to (config mqtt.topic)
     #[arg(short = 't', long, value_name = "TOPIC")]
     pub topic: Option<String>,
@@ -134,6 +137,7 @@ impl PublishArgs {
 
     fn overrides(&self) -> Vec<Override> {
         let mut o = self.broker.overrides();
+        o.extend(self.http.overrides());
         if let Some(topic) = &self.topic {
             o.push(Override::new("mqtt.topic", "--topic", topic.as_str()));
         }
@@ -190,6 +194,19 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let link = Link::new(settings.clone(), mqtt::Session::Clean)?;
 
     let runtime = super::runtime()?;
+    let endpoints = crate::http::Endpoints {
+        sections: vec![crate::metrics::Section::Publishing],
+        page: None,
+    };
+    runtime.block_on(async {
+        super::args::serve_http(
+            config.http.listen.as_deref(),
+            endpoints,
+            ctx.quiet,
+            "publish",
+        )
+    })?;
+    crate::systemd::ready();
     let endless = sampling && args.count.is_none();
     let outcome = runtime.block_on(async {
         let outbox = if use_outbox {
@@ -226,6 +243,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
         Ok::<_, MqttError>(outcome)
     })?;
 
+    crate::systemd::stopping();
     let report = &outcome.report;
     ctx.output
         .summary(&report.summary(&settings.endpoint(), qos), Some(report))?;

@@ -44,12 +44,16 @@ pub struct SinkArgs {
     /// Plain newline-delimited JSON objects
     #[arg(long, overrides_with = "gzip")]
     pub no_gzip: bool,
+
+    #[command(flatten)]
+    pub http: super::args::HttpArgs,
 }
 
 impl SinkArgs {
     fn overrides(&self) -> Vec<Override> {
         let mut o = self.broker.overrides();
         o.extend(super::args::data_dir_override(self.data_dir.as_deref()));
+        o.extend(self.http.overrides());
         if let Some(n) = self.buffer_bytes {
             o.push(Override::new(
                 "sink.buffer_bytes",
@@ -118,7 +122,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
     let runtime = super::runtime()?;
     let crate::backends::Stages { store, counter, .. } =
         runtime.block_on(crate::backends::Stages::new(&config))?;
-    let options = LandingOptions::from(&config.sink);
+    let options = LandingOptions::from(&config);
     let quiet = ctx.quiet;
     let landing_in = format!(
         "{} ({}, counted in {})",
@@ -142,6 +146,12 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
                 landing_in
             );
         }
+        let endpoints = crate::http::Endpoints {
+            sections: vec![crate::metrics::Section::Landing],
+            page: None,
+        };
+        super::args::serve_http(config.http.listen.as_deref(), endpoints, quiet, "sink")?;
+        crate::systemd::ready();
         crate::sink::serve(
             &mut subscriber,
             &mut landing,
@@ -149,6 +159,7 @@ pub fn run(ctx: &mut Context, args: &SinkArgs) -> anyhow::Result<Exit> {
             None,
         )
         .await?;
+        crate::systemd::stopping();
         let stats = landing.close().await?;
         subscriber.disconnect().await;
         anyhow::Ok(stats)

@@ -58,6 +58,11 @@ pub struct UpArgs {
     /// Seed of the simulated devices [default: random]
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+
+    /// Serve the live dashboard at /, /metrics and /healthz on ADDR:PORT, or
+    /// `off` (config http.listen) [default: 127.0.0.1, a free port]
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 fn parse_broker(text: &str) -> anyhow::Result<(String, u16)> {
@@ -126,6 +131,9 @@ fn devices(
 
 pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     let mut overrides = super::args::data_dir_override(args.data_dir.as_deref());
+    if let Some(listen) = &args.http {
+        overrides.push(Override::new("http.listen", "--http", listen.as_str()));
+    }
     // Objects every 5 s unless configured: a demo should show data moving.
     overrides.push(Override::default_of(
         "iotpipe up",
@@ -153,9 +161,15 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         i64::from(broker.port),
     ));
     let config = ctx.config(overrides)?.config;
+    let http = bind_http(&config)?;
     if !ctx.quiet {
+        let live = http
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|addr| format!("http://{addr}/ (metrics on /metrics), file "))
+            .unwrap_or_default();
         crate::note!(
-            "up: {}, {}, data in {}, dashboard {}",
+            "up: {}, {}, data in {}, dashboard {live}{}",
             broker.shown,
             devices_line(args, &config, rate),
             config.data_dir.display(),
@@ -172,6 +186,7 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         drain_timeout: args.drain_timeout,
         status_every: Duration::from_secs(if terminal { 1 } else { 10 }),
         embedded: broker.embedded.take(),
+        http,
     };
     let mut line = StatusLine::new(terminal);
     let quiet = ctx.quiet;
@@ -186,6 +201,23 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     });
     line.end();
     report(ctx, &outcome?)
+}
+
+/// The live dashboard's socket: `http.listen`, `off`, or by default a free
+/// port on 127.0.0.1.
+fn bind_http(config: &crate::config::Config) -> anyhow::Result<Option<std::net::TcpListener>> {
+    let listen = config.http.listen.as_deref().unwrap_or("127.0.0.1:0");
+    if listen == "off" {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+        Hinted::new(
+            Exit::Usage,
+            format!("http.listen {listen:?} is not ADDR:PORT or off"),
+            "for example --http 127.0.0.1:8080 (0.0.0.0:8080 for other machines), or --http off",
+        )
+    })?;
+    Ok(Some(crate::http::bind(addr)?))
 }
 
 /// Where devices here connect, and how the start-up line names the broker.

@@ -265,6 +265,12 @@ pub const KEYS: &[Key] = &[
         Some("\"hourly\""),
     ),
     key("dashboard.out", ValueKind::Path, None),
+    key("http.listen", ValueKind::Str, None),
+    key(
+        "alert.quiet_after",
+        ValueKind::Duration { min_ms: 1000 },
+        Some("\"5m\""),
+    ),
     key(
         "dashboard.window",
         ValueKind::Duration { min_ms: 60_000 },

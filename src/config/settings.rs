@@ -48,6 +48,25 @@ pub struct Config {
     pub lambda: LambdaConfig,
     pub quicksight: QuickSightConfig,
     pub dashboard: DashboardConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    pub alert: AlertConfig,
+}
+
+/// `--http`: where a long-running command serves `/metrics` and `/healthz`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// ADDR:PORT; unset: off, except for `up` (127.0.0.1, a free port).
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// A device that has sent nothing for this long is logged, once, as quiet.
+    #[serde(deserialize_with = "duration")]
+    pub quiet_after: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize)]

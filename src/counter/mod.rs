@@ -567,6 +567,37 @@ pub async fn missing_readings(counter: &dyn Counter) -> Result<u64, CounterError
         .unwrap_or(0))
 }
 
+/// The checkpoint holding each device's newest reading time (a JSON object).
+const DEVICE_LAST_READINGS: &str = "device-last-readings";
+
+/// When each device's newest reading was taken, as sinks saw them.
+pub async fn device_last_readings(
+    counter: &dyn Counter,
+) -> Result<std::collections::BTreeMap<String, String>, CounterError> {
+    Ok(counter
+        .checkpoint(DEVICE_LAST_READINGS)
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+/// Keeps the newer of each device's time in `newest` and the counter's.
+pub async fn merge_device_last_readings(
+    counter: &dyn Counter,
+    newest: std::collections::BTreeMap<String, String>,
+) -> Result<(), CounterError> {
+    let mut all = device_last_readings(counter).await?;
+    for (device, at) in newest {
+        // RFC 3339 in UTC with a fixed width: text order is time order.
+        let entry = all.entry(device).or_default();
+        if at > *entry {
+            *entry = at;
+        }
+    }
+    let json = serde_json::to_string(&all).unwrap_or_default();
+    counter.set_checkpoint(DEVICE_LAST_READINGS, &json).await
+}
+
 /// Adds `n` to [`missing_readings`].
 pub async fn add_missing_readings(counter: &dyn Counter, n: u64) -> Result<(), CounterError> {
     let total = missing_readings(counter).await? + n;

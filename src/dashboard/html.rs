@@ -91,6 +91,46 @@ pub async fn refresh(
     out: &Path,
     window: std::time::Duration,
 ) -> Result<PageSummary, DashboardError> {
+    let (html, mut summary) = page(store, counter, window, Delivery::File).await?;
+    summary.path = write_page(out, &html)?;
+    Ok(summary)
+}
+
+/// How the page reaches its reader, which decides how it stays current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// A file opened from disk: it reloads itself.
+    File,
+    /// Served over HTTP (`up`, `refresh-dashboard --serve`): it fetches
+    /// itself again and swaps its content in place.
+    Served,
+}
+
+/// The page as `up` and `refresh-dashboard --serve` serve it: built afresh
+/// at each request.
+pub fn served(
+    store: Arc<dyn Store>,
+    counter: Arc<dyn Counter>,
+    window: std::time::Duration,
+) -> crate::http::PageFn {
+    Arc::new(move || {
+        let (store, counter) = (store.clone(), counter.clone());
+        Box::pin(async move {
+            page(store, counter, window, Delivery::Served)
+                .await
+                .map(|(html, _)| html)
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// The page, built from the store and the counter.
+pub async fn page(
+    store: Arc<dyn Store>,
+    counter: Arc<dyn Counter>,
+    window: std::time::Duration,
+    delivery: Delivery,
+) -> Result<(String, PageSummary), DashboardError> {
     let mut devices: BTreeMap<String, DeviceData> = BTreeMap::new();
     let mut summary = PageSummary::default();
     read_compacted_window(&*store, window, &mut devices, &mut summary).await?;
@@ -105,8 +145,11 @@ pub async fn refresh(
     summary.batches_compacted = count(BatchState::Compacted);
     summary.batches_failed = count(BatchState::Failed);
     summary.devices = devices.len();
-    summary.path = write_page(out, &render(&devices, &summary))?;
-    Ok(summary)
+    let last_readings = crate::counter::device_last_readings(&*counter).await?;
+    Ok((
+        render(&devices, &summary, &last_readings, delivery),
+        summary,
+    ))
 }
 
 /// Reads the points of the compacted files within `window` of the newest
@@ -269,15 +312,47 @@ fn escape(text: &str) -> String {
 /// compaction, `refresh-dashboard` whenever it is run.
 const REFRESH_SECONDS: u32 = 15;
 
-fn render(devices: &BTreeMap<String, DeviceData>, summary: &PageSummary) -> String {
-    let generated = crate::payload::format_ts(time::OffsetDateTime::now_utc());
+/// A served page fetches itself this often and swaps its body in place (no
+/// reload, no CDN: the script is these lines).
+const LIVE_SECONDS: u32 = 5;
+
+fn render(
+    devices: &BTreeMap<String, DeviceData>,
+    summary: &PageSummary,
+    last_readings: &BTreeMap<String, String>,
+    delivery: Delivery,
+) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let generated = crate::payload::format_ts(now);
     let tiles = tiles(summary);
     let latest = latest_rows(devices);
+    let seen = last_seen_rows(last_readings, now);
     let charts = charts(devices);
+    let (stay_current, how) = match delivery {
+        Delivery::File => (
+            format!(r#"<meta http-equiv="refresh" content="{REFRESH_SECONDS}">"#),
+            format!("reloads every {REFRESH_SECONDS} s"),
+        ),
+        Delivery::Served => (
+            format!(
+                r#"<script>
+setInterval(async () => {{
+  try {{
+    const response = await fetch(location.pathname, {{ cache: "no-store" }});
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    document.body.innerHTML = page.body.innerHTML;
+  }} catch (e) {{ /* the server is restarting: try again at the next tick */ }}
+}}, {LIVE_SECONDS}000);
+</script>"#
+            ),
+            format!("live, updated every {LIVE_SECONDS} s"),
+        ),
+    };
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+{stay_current}
 <title>iotpipe dashboard</title>
 <style>
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 820px; color: #222; }}
@@ -293,11 +368,14 @@ svg .grid {{ stroke: #e4e4e4; }} svg .tick, svg .unit, svg .empty {{ font-size: 
 </style></head>
 <body>
 <h1>iotpipe dashboard</h1>
-<div class="meta">Generated {generated}; reloads every {REFRESH_SECONDS} s. Solid lines: compacted Parquet. Dashed lines: raw objects still pending compaction.</div>
+<div class="meta">Generated {generated}; {how}. Solid lines: compacted Parquet. Dashed lines: raw objects still pending compaction.</div>
 <div class="tiles">{tiles}</div>
 <h2>Latest values</h2>
 <table><thead><tr><th>device</th><th>time (UTC)</th><th>temperature °C</th><th>humidity %</th><th>pressure hPa</th></tr></thead>
 <tbody>{latest}</tbody></table>
+<h2>Devices</h2>
+<table><thead><tr><th>device</th><th>newest reading (UTC)</th><th>last seen</th></tr></thead>
+<tbody>{seen}</tbody></table>
 {charts}
 </body></html>
 "#
@@ -326,6 +404,23 @@ fn tiles(summary: &PageSummary) -> String {
         tile("rejected payloads", summary.rejected_payloads.to_string()),
     ]
     .join("")
+}
+
+/// A row per device the sinks have seen: its newest reading and how long ago.
+fn last_seen_rows(last_readings: &BTreeMap<String, String>, now: time::OffsetDateTime) -> String {
+    let mut rows = String::new();
+    for (device, at) in last_readings {
+        let age = crate::output::ago(at, now);
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{age}</td></tr>",
+            escape(device),
+            escape(at)
+        ));
+    }
+    if rows.is_empty() {
+        rows.push_str(r#"<tr><td colspan="3">no reading landed by a sink yet</td></tr>"#);
+    }
+    rows
 }
 
 /// A table row per device with its latest values.

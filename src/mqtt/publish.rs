@@ -154,6 +154,8 @@ struct Engine {
     /// With an outbox: the first id kept only on disk, while the queue in
     /// memory is full (an outage); read back as the queue drains.
     spilled: Option<u64>,
+    /// What the metrics were last told: total, acknowledged, dropped.
+    exported: (u64, u64, u64),
 }
 
 /// Feeds readings from `readings` into `tx` at `rate` per second (several per
@@ -208,6 +210,7 @@ pub async fn run(
     let mut input_open = true;
     let mut drain_deadline: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut watchdog = crate::systemd::Watchdog::new();
     loop {
         if let Err(e) = engine.refill() {
             engine.fatal = Some(e.into());
@@ -260,11 +263,14 @@ pub async fn run(
                 if let Some(Err(e)) = engine.outbox.as_mut().map(Journal::save_cursor) {
                     engine.fatal = Some(e.into());
                 }
+                engine.export_metrics();
             }
+            () = watchdog.due() => watchdog.ping(),
         }
     }
 
     engine.link.disconnect().await;
+    engine.export_metrics();
     engine.finish(started, input_open)
 }
 
@@ -275,6 +281,26 @@ pub struct Outcome {
 }
 
 impl Engine {
+    /// Brings the process's metrics up to this publisher's report.
+    fn export_metrics(&mut self) {
+        let metrics = &crate::metrics::get().publishing;
+        let report = &self.report;
+        let (total, acked, dropped) = self.exported;
+        metrics.published.inc_by(report.total.saturating_sub(total));
+        metrics
+            .acknowledged
+            .inc_by(report.acknowledged.saturating_sub(acked));
+        metrics
+            .outbox_dropped
+            .inc_by(report.dropped.saturating_sub(dropped));
+        let backlog_before = total.saturating_sub(acked).saturating_sub(dropped);
+        let backlog = report.unacknowledged();
+        metrics
+            .outbox_backlog
+            .inc_by(backlog as i64 - backlog_before as i64);
+        self.exported = (report.total, report.acknowledged, report.dropped);
+    }
+
     /// A publisher on `link`, with what the outbox holds queued first.
     fn new(
         link: Link,
@@ -300,6 +326,7 @@ impl Engine {
             warned_unreachable: false,
             next_id: 0,
             report: PublishReport::default(),
+            exported: (0, 0, 0),
             fatal: None,
             input_failure: None,
             topic,
@@ -457,6 +484,7 @@ impl Engine {
     fn handle(&mut self, event: LinkEvent) -> Result<(), JournalError> {
         match event {
             LinkEvent::Event(Event::Incoming(Packet::ConnAck(_))) => {
+                crate::metrics::health().ok("broker");
                 self.connected = true;
                 self.unreachable_since = None;
                 self.warned_unreachable = false;
@@ -490,6 +518,7 @@ impl Engine {
                     );
                 }
                 self.connected = false;
+                crate::metrics::health().fail("broker", format!("unreachable: {error}"));
                 self.unreachable_since.get_or_insert_with(Instant::now);
                 self.report.last_error = Some(error.clone());
                 // Everything unacknowledged goes back to the front, in id order.

@@ -307,6 +307,20 @@ pub fn number(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.decimals$}"))
 }
 
+/// How long ago the reading time `ts` (RFC 3339) was, e.g. "2m 5s ago"; empty
+/// if it does not parse.
+pub fn ago(ts: &str, now: time::OffsetDateTime) -> String {
+    crate::payload::parse_ts(ts)
+        .map(|taken| {
+            let seconds = (now - taken).whole_seconds().max(0).unsigned_abs();
+            format!(
+                "{} ago",
+                humantime::format_duration(std::time::Duration::from_secs(seconds))
+            )
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,3 +343,4 @@ mod tests {
         assert_eq!(String::from_utf8(buf).unwrap(), "ab         7  z\n");
     }
 }
+

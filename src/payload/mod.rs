@@ -281,7 +281,8 @@ fn check_id(field: &'static str, id: &str) -> Result<(), Invalid> {
     Err(Invalid::Field { field, problem })
 }
 
-fn parse_ts(ts: &str) -> Result<OffsetDateTime, String> {
+/// A reading's `ts`: RFC 3339, as [`format_ts`] writes it.
+pub fn parse_ts(ts: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(ts, &Rfc3339)
         .map_err(|e| format!("= {ts:?} is not an RFC 3339 timestamp ({e})"))
 }

@@ -46,6 +46,7 @@ pub struct Landing {
     pub(super) live: Arc<Live>,
     gaps: super::gaps::Gaps,
     gaps_checked: Instant,
+    devices: super::devices::Devices,
     /// `<journal>/landing`: the keys a flush writes, fixed before it writes them.
     intent_path: std::path::PathBuf,
     /// The keys of a flush that failed midway, reused by the next one: what
@@ -87,6 +88,7 @@ impl Landing {
                 SinkError::Journal(e)
             }
         })?;
+        let quiet_after = options.quiet_after;
         let mut landing = Landing {
             store,
             counter,
@@ -101,6 +103,7 @@ impl Landing {
             live: Arc::default(),
             gaps: Default::default(),
             gaps_checked: Instant::now(),
+            devices: super::devices::Devices::new(quiet_after),
             intent_path: journal_dir.join("landing"),
             pending: None,
         };
@@ -173,16 +176,22 @@ impl Landing {
         keys.get_or_insert_with(Default::default);
     }
 
-    /// Warns of readings skipped in a run and still missing a buffer interval
-    /// later, and adds them up in the counter (`iotpipe counters`); call it
-    /// every interval.
-    pub async fn check_gaps(&mut self) -> Result<(), SinkError> {
+    /// The checks of every buffer interval: readings skipped in a run and
+    /// still missing (warned of, added up in the counter for `counters`),
+    /// devices gone quiet (logged once), each device's newest reading (kept
+    /// in the counter for `counters` and the dashboard).
+    pub async fn watch(&mut self) -> Result<(), SinkError> {
         let now = Instant::now();
         let (reported, missing) = self.gaps.check(now.duration_since(self.gaps_checked));
         self.stats.missing = missing;
         self.gaps_checked = now;
         if reported > 0 {
+            crate::metrics::get().landing.missing.inc_by(reported);
             crate::counter::add_missing_readings(&*self.counter, reported).await?;
+        }
+        self.devices.check();
+        if let Some(newest) = self.devices.take_changed() {
+            crate::counter::merge_device_last_readings(&*self.counter, newest).await?;
         }
         Ok(())
     }
@@ -197,6 +206,9 @@ impl Landing {
         let id = self.journal.append(topic, payload)?;
         self.stats.messages += 1;
         self.buffer(id, topic, payload);
+        let metrics = &crate::metrics::get().landing;
+        metrics.received.inc();
+        metrics.journal_backlog.set(self.ids.len() as i64);
         // After buffering, which tracks its key: a waiter then sees both.
         self.live.bump(&self.live.messages);
         Ok(())
@@ -218,6 +230,9 @@ impl Landing {
                 }
                 self.gaps
                     .saw(&reading.device_id, &reading.run_id, reading.seq);
+                if let Ok(taken) = reading.timestamp() {
+                    self.devices.saw(&reading.device_id, taken);
+                }
                 self.readings.extend_from_slice(payload);
                 self.readings.push(b'\n');
                 self.reading_count += 1;
@@ -329,6 +344,9 @@ impl Landing {
             }
             self.stats.bytes_written += body.len() as u64;
             self.stats.readings += self.reading_count;
+            let metrics = &crate::metrics::get().landing;
+            metrics.objects.inc();
+            metrics.landed.inc_by(self.reading_count);
             tracing::info!(
                 "landed {key}: {} readings, {} bytes",
                 self.reading_count,
@@ -342,12 +360,15 @@ impl Landing {
         }
         if let Some(key) = intent.rejected_key {
             self.store.put(&key, &self.rejected).await?;
-            self.stats.rejected += self.rejected.iter().filter(|b| **b == b'\n').count() as u64;
+            let rejected = self.rejected.iter().filter(|b| **b == b'\n').count() as u64;
+            self.stats.rejected += rejected;
+            crate::metrics::get().landing.rejected.inc_by(rejected);
         }
         for id in self.ids.drain(..) {
             self.journal.ack(id)?;
         }
         self.journal.save_cursor()?;
+        crate::metrics::get().landing.journal_backlog.set(0);
         self.forget_intent();
         self.readings.clear();
         self.rejected.clear();
@@ -414,6 +435,7 @@ mod tests {
             buffer_bytes: 1 << 20,
             buffer_interval: Duration::from_secs(60),
             gzip: true,
+            quiet_after: Duration::from_secs(300),
         };
         let intended = store::raw_key(STREAM, OffsetDateTime::now_utc(), true);
         {

@@ -25,6 +25,7 @@ use crate::mqtt::subscribe::{Deliveries, Delivery};
 use crate::payload::KeyRanges;
 use crate::store::{self, ObjectInfo, Store, StoreError};
 
+mod devices;
 mod gaps;
 mod landing;
 
@@ -111,14 +112,17 @@ pub struct LandingOptions {
     pub buffer_bytes: u64,
     pub buffer_interval: Duration,
     pub gzip: bool,
+    /// A device silent this long is logged as quiet.
+    pub quiet_after: Duration,
 }
 
-impl From<&crate::config::SinkConfig> for LandingOptions {
-    fn from(sink: &crate::config::SinkConfig) -> LandingOptions {
+impl From<&crate::config::Config> for LandingOptions {
+    fn from(config: &crate::config::Config) -> LandingOptions {
         LandingOptions {
-            buffer_bytes: sink.buffer_bytes,
-            buffer_interval: sink.buffer_interval,
-            gzip: sink.gzip,
+            buffer_bytes: config.sink.buffer_bytes,
+            buffer_interval: config.sink.buffer_interval,
+            gzip: config.sink.gzip,
+            quiet_after: config.alert.quiet_after,
         }
     }
 }
@@ -225,6 +229,7 @@ pub async fn serve(
         }
     };
     let mut unsynced = 0;
+    let mut watchdog = crate::systemd::Watchdog::new();
     let mut gap_check = tokio::time::interval(landing.options.buffer_interval);
     gap_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(stop);
@@ -236,7 +241,8 @@ pub async fn serve(
             () = crate::deadline::sleep_until(deadline), if deadline.is_some() => {
                 notify(landing.flush_retrying().await?);
             }
-            _ = gap_check.tick() => landing.check_gaps().await?,
+            _ = gap_check.tick() => landing.watch().await?,
+            () = watchdog.due() => watchdog.ping(),
             delivery = deliveries.next() => match delivery? {
                 Delivery::Message(publish) => {
                     landing.accept(&publish.topic, &publish.payload)?;
@@ -252,10 +258,12 @@ pub async fn serve(
                 }
                 Delivery::Connected => {
                     landing.live.bump(&landing.live.subscribed);
+                    crate::metrics::health().ok("broker");
                     tracing::info!("{}", deliveries.describe());
                 }
                 Delivery::Lost(error) => {
                     tracing::warn!("lost the broker: {error}; reconnecting");
+                    crate::metrics::health().fail("broker", format!("lost: {error}; reconnecting"));
                     unsynced = 0;
                 }
             },

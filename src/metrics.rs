@@ -1,0 +1,252 @@
+//! What an operator scrapes: the counters and gauges of each stage, in the
+//! OpenMetrics text format Prometheus reads (`--http ADDR`, `/metrics`), and
+//! the health a supervisor asks for (`/healthz`). One set per process, filled
+//! by the stages as they work; a command shows the sections it runs.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Mutex, OnceLock};
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// A metric's labels: here, the device.
+pub type Labels = Vec<(String, String)>;
+
+/// `publish` (and `up`'s devices).
+pub struct Publishing {
+    pub published: Counter,
+    pub acknowledged: Counter,
+    /// Readings in the outbox and not acknowledged yet.
+    pub outbox_backlog: Gauge,
+    pub outbox_dropped: Counter,
+}
+
+/// `sink` (and `up`'s).
+pub struct Landing {
+    pub received: Counter,
+    pub landed: Counter,
+    pub rejected: Counter,
+    pub objects: Counter,
+    /// Messages journaled and not yet in an object.
+    pub journal_backlog: Gauge,
+    pub missing: Counter,
+    pub device_last_reading: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub device_readings: Family<Labels, Counter>,
+    /// Devices that have sent nothing for `alert.quiet_after`.
+    pub quiet_devices: Gauge,
+}
+
+/// The compaction `up` runs.
+pub struct Compacting {
+    pub pending_objects: Gauge,
+    pub batches_compacted: Counter,
+    pub batches_failed: Counter,
+    pub rows_written: Counter,
+    pub seconds: Counter<f64, AtomicU64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Publishing,
+    Landing,
+    Compacting,
+}
+
+pub struct Metrics {
+    pub publishing: Publishing,
+    pub landing: Landing,
+    pub compacting: Compacting,
+    registries: [(Section, Registry); 3],
+}
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        let publishing = Publishing {
+            published: Counter::default(),
+            acknowledged: Counter::default(),
+            outbox_backlog: Gauge::default(),
+            outbox_dropped: Counter::default(),
+        };
+        let mut device = Registry::with_prefix("iotpipe");
+        device.register(
+            "readings_published",
+            "Readings taken to publish",
+            publishing.published.clone(),
+        );
+        device.register(
+            "readings_acknowledged",
+            "Readings the broker acknowledged",
+            publishing.acknowledged.clone(),
+        );
+        device.register(
+            "outbox_backlog",
+            "Readings in the outbox not acknowledged yet",
+            publishing.outbox_backlog.clone(),
+        );
+        device.register(
+            "outbox_dropped",
+            "Readings dropped at the outbox's cap",
+            publishing.outbox_dropped.clone(),
+        );
+
+        let landing = Landing {
+            received: Counter::default(),
+            landed: Counter::default(),
+            rejected: Counter::default(),
+            objects: Counter::default(),
+            journal_backlog: Gauge::default(),
+            missing: Counter::default(),
+            device_last_reading: Family::default(),
+            device_readings: Family::default(),
+            quiet_devices: Gauge::default(),
+        };
+        let mut sink = Registry::with_prefix("iotpipe");
+        sink.register(
+            "messages_received",
+            "Messages the sink received",
+            landing.received.clone(),
+        );
+        sink.register(
+            "readings_landed",
+            "Schema v1 readings landed in raw objects",
+            landing.landed.clone(),
+        );
+        sink.register(
+            "payloads_rejected",
+            "Payloads set aside under rejected/",
+            landing.rejected.clone(),
+        );
+        sink.register(
+            "objects_written",
+            "Raw objects written",
+            landing.objects.clone(),
+        );
+        sink.register(
+            "journal_backlog",
+            "Messages journaled and not yet in an object",
+            landing.journal_backlog.clone(),
+        );
+        sink.register(
+            "readings_missing",
+            "Readings a run skipped and that never arrived (dropped by a broker)",
+            landing.missing.clone(),
+        );
+        sink.register(
+            "device_last_reading_timestamp_seconds",
+            "When each device's newest reading was taken (Unix seconds)",
+            landing.device_last_reading.clone(),
+        );
+        sink.register(
+            "device_readings",
+            "Readings received per device",
+            landing.device_readings.clone(),
+        );
+        sink.register(
+            "quiet_devices",
+            "Devices that have sent nothing for alert.quiet_after",
+            landing.quiet_devices.clone(),
+        );
+
+        let compacting = Compacting {
+            pending_objects: Gauge::default(),
+            batches_compacted: Counter::default(),
+            batches_failed: Counter::default(),
+            rows_written: Counter::default(),
+            seconds: Counter::default(),
+        };
+        let mut compaction = Registry::with_prefix("iotpipe");
+        compaction.register(
+            "pending_objects",
+            "Raw objects counted and not yet compacted",
+            compacting.pending_objects.clone(),
+        );
+        compaction.register(
+            "batches_compacted",
+            "Batches compacted into Parquet",
+            compacting.batches_compacted.clone(),
+        );
+        compaction.register(
+            "batches_failed",
+            "Batch compactions that failed",
+            compacting.batches_failed.clone(),
+        );
+        compaction.register(
+            "rows_written",
+            "Rows written to compacted/",
+            compacting.rows_written.clone(),
+        );
+        compaction.register(
+            "compaction_seconds",
+            "Time spent compacting batches",
+            compacting.seconds.clone(),
+        );
+        Metrics {
+            publishing,
+            landing,
+            compacting,
+            registries: [
+                (Section::Publishing, device),
+                (Section::Landing, sink),
+                (Section::Compacting, compaction),
+            ],
+        }
+    }
+}
+
+/// The OpenMetrics text of `sections`.
+pub fn encode(sections: &[Section]) -> String {
+    let mut text = String::new();
+    for (section, registry) in &get().registries {
+        if sections.contains(section) {
+            // Writing to a String does not fail.
+            let _ = prometheus_client::encoding::text::encode_registry(&mut text, registry);
+        }
+    }
+    let _ = prometheus_client::encoding::text::encode_eof(&mut text);
+    text
+}
+
+/// What is wrong right now, by part: the broker, the journal, compaction.
+/// Healthy while empty.
+pub struct Health {
+    problems: Mutex<BTreeMap<&'static str, String>>,
+}
+
+/// The process's health.
+pub fn health() -> &'static Health {
+    static HEALTH: OnceLock<Health> = OnceLock::new();
+    HEALTH.get_or_init(|| Health {
+        problems: Mutex::new(BTreeMap::new()),
+    })
+}
+
+impl Health {
+    pub fn fail(&self, part: &'static str, reason: impl Into<String>) {
+        self.lock().insert(part, reason.into());
+    }
+
+    pub fn ok(&self, part: &'static str) {
+        self.lock().remove(part);
+    }
+
+    /// `part: reason` for each problem.
+    pub fn problems(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .map(|(part, reason)| format!("{part}: {reason}"))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, String>> {
+        self.problems.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
