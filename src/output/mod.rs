@@ -343,4 +343,3 @@ mod tests {
         assert_eq!(String::from_utf8(buf).unwrap(), "ab         7  z\n");
     }
 }
-

@@ -340,6 +340,8 @@ fn the_systemd_units_verify_and_run_real_commands() {
             "ReadWritePaths=/var/lib/iotpipe",
             "DeviceAllow=/dev/i2c-1 rw",
             "KillSignal=SIGTERM",
+            "Type=notify",
+            "WatchdogSec=60",
         ] {
             assert!(text.lines().any(|l| l == line), "{name} lacks {line}");
         }

@@ -21,6 +21,7 @@ mod examples;
 mod harness;
 mod lambda;
 mod mqtt;
+mod operate;
 mod quicksight;
 mod sense;
 mod sink;

@@ -117,7 +117,7 @@ fn walk(dir: &Path) -> Vec<String> {
     out
 }
 
-fn chromium() -> String {
+pub fn chromium() -> String {
     std::env::var("IOTPIPE_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
