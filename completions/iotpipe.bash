@@ -173,7 +173,7 @@ _iotpipe() {
 
     case "${cmd}" in
         iotpipe)
-            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help"
+            opts="-o -v -q -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,6 +193,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -215,7 +219,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__compact)
-            opts="-o -h -V --engine --batch --all --dry-run --init --threads --data-dir --fail-point --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --engine --batch --all --dry-run --init --threads --data-dir --fail-point --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +261,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -277,7 +285,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__completions)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version bash elvish fish powershell zsh"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -297,6 +305,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -319,7 +331,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__config)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version show init help"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version show init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,6 +351,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -417,7 +433,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__config__subcmd__init)
-            opts="-o -h -V --from-stack --file --force --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --from-stack --file --force --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +463,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -467,7 +487,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__config__subcmd__show)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,6 +507,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -509,7 +533,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__counters)
-            opts="-o -h -V --data-dir --reconcile --fix --init --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --data-dir --reconcile --fix --init --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -535,6 +559,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -555,7 +583,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__doctor)
-            opts="-o -h -V --only --timeout --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --only --timeout --mosquitto-conf --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -566,6 +594,10 @@ _iotpipe() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mosquitto-conf)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -583,6 +615,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -605,7 +641,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__generate__subcmd__assets)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +661,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -941,7 +981,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__lambda)
-            opts="-o -h -V --event --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --event --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -967,6 +1007,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -987,7 +1031,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__publish)
-            opts="-h -p -i -u -P -V -t -q -m -l -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
+            opts="-h -p -i -u -P -V -t -q -m -l -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --http --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,6 +1094,10 @@ _iotpipe() {
                     return 0
                     ;;
                 -V)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --http)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1129,6 +1177,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1149,7 +1201,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__refresh__subcmd__dashboard)
-            opts="-o -h -V --local --dataset --wait --timeout --schedule --list --account-id --out --data-dir --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --local --dataset --wait --timeout --schedule --list --account-id --out --data-dir --serve --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1179,6 +1231,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --serve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1193,6 +1249,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1215,7 +1275,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__sense)
-            opts="-n -o -h -V --sim --replay --probe --raw --seed --count --every --device-id --start --imu --bus --cpu-heat-factor --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-n -o -h -V --sim --replay --probe --raw --seed --count --every --device-id --start --imu --bus --cpu-heat-factor --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1273,6 +1333,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1293,7 +1357,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__sink)
-            opts="-h -p -i -u -P -V -t -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --data-dir --buffer-bytes --buffer-interval --gzip --no-gzip --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
+            opts="-h -p -i -u -P -V -t -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --data-dir --buffer-bytes --buffer-interval --gzip --no-gzip --http --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1379,6 +1443,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1393,6 +1461,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1415,7 +1487,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail)
-            opts="-o -h -V --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version mqtt kinesis objects s3 help"
+            opts="-o -h -V --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version mqtt kinesis objects s3 help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1435,6 +1507,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1541,7 +1617,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__kinesis)
-            opts="-C -W -v -o -h -V --stream --from --count --timeout --show-shard --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-C -W -v -o -h -V --stream --from --count --timeout --show-shard --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1587,6 +1663,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1607,7 +1687,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__mqtt)
-            opts="-h -p -i -u -P -V -t -q -C -W -v -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --count --timeout --show-topic --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url"
+            opts="-h -p -i -u -P -V -t -q -C -W -v -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --count --timeout --show-topic --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1721,6 +1801,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1741,7 +1825,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__objects)
-            opts="-C -W -o -h -V --data-dir --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-C -W -o -h -V --data-dir --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1787,6 +1871,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1807,7 +1895,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__s3)
-            opts="-C -W -o -h -V --prefix --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-C -W -o -h -V --prefix --existing --count --timeout --poll --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1853,6 +1941,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1873,7 +1965,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__up)
-            opts="-o -h -V --data-dir --rate --devices --sense --duration --broker --listen --drain-timeout --seed --config --output --verbose --quiet --color --no-color --profile --region --endpoint-url --help --version"
+            opts="-o -h -V --data-dir --rate --devices --sense --duration --broker --listen --drain-timeout --seed --http --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1911,6 +2003,10 @@ _iotpipe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --http)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1925,6 +2021,10 @@ _iotpipe() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_iotpipe_global_optspecs
-    string join \n config= o/output= verbose v quiet q color= no-color profile= region= endpoint-url= h/help V/version
+    string join \n config= o/output= verbose v quiet q color= no-color log-format= profile= region= endpoint-url= h/help V/version
 end
 
 function __fish_iotpipe_needs_command
@@ -31,6 +31,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -63,6 +65,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l broker -d 'Use th
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l listen -d 'Address the embedded broker listens on, at mqtt.port; 0.0.0.0 accepts devices on the network (plain MQTT, no authentication) [default: 127.0.0.1]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l drain-timeout -d 'At the stop, how long to wait for every acknowledged reading to reach the sink' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l seed -d 'Seed of the simulated devices [default: random]' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l http -d 'Serve the live dashboard at /, /metrics and /healthz on ADDR:PORT, or `off` (config http.listen) [default: 127.0.0.1, a free port]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -70,6 +73,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand up" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -94,6 +99,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sense" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -115,6 +122,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cafile -d 'C
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cert -d 'Client certificate (PEM), e.g. the IoT Core device certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l key -d 'Private key (PEM) of the client certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l protocol-version -d 'MQTT protocol version, as mosquitto\'s -V: iotpipe speaks 3.1.1 (mqttv311)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l http -d 'Serve /metrics (OpenMetrics) and /healthz on ADDR:PORT, port 0 for any free one (config http.listen)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s t -l topic -d 'Topic to publish to (config mqtt.topic)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s q -l qos -d 'QoS 0 or 1 (config mqtt.qos); 1 counts a PUBACK per message' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l max-inflight -d 'Unacknowledged QoS 1 messages in flight (config mqtt.max_inflight)' -r
@@ -134,6 +142,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -156,6 +166,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and not __fish_seen_subcommand_from mqtt kinesis objects s3 help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -189,6 +201,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -212,6 +226,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -232,6 +248,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from objects" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -252,6 +270,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from s3" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -279,6 +299,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s t -l topic -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l data-dir -d 'Data directory: raw/, rejected/, the counter and the journal (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l buffer-bytes -d 'Write an object once this many bytes are buffered (config sink.buffer_bytes)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l buffer-interval -d 'Write an object at least this often, e.g. 60s (config sink.buffer_interval)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l http -d 'Serve /metrics (OpenMetrics) and /healthz on ADDR:PORT, port 0 for any free one (config http.listen)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -286,6 +307,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand sink" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -307,6 +330,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand counters" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -333,6 +358,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -352,6 +379,7 @@ off\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l account-id -d 'AWS account id [default: quicksight.account_id, else from STS]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l out -d 'Output directory of the HTML dashboard (config dashboard.out, default <data_dir>/dashboard)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l data-dir -d 'Data directory (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l serve -d 'Serve the live HTML dashboard on ADDR:PORT until Ctrl-C, e.g. 127.0.0.1:8080' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -359,6 +387,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand refresh-dashboard" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -378,6 +408,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -390,6 +422,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l only -d 'Only
 mqtt\t'The broker: TLS files, certificate, reachability'
 aws\t'Credentials, bucket, table, Athena, the IoT rule\'s role'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l timeout -d 'How long to wait for the broker and AWS before calling them unreachable' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l mosquitto-conf -d 'The configuration of a mosquitto on this machine, whose queue settings are checked' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -397,6 +430,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -412,6 +447,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show init help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show init help" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show init help" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show init help" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and not __fish_seen_subcommand_from show init help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -430,6 +467,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from show" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -447,6 +486,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from init" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from init" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from init" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from init" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand config; and __fish_seen_subcommand_from init" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -466,6 +507,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand completions" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
@@ -481,6 +524,8 @@ jsonl\t'One JSON object per line (default when piped)'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
