@@ -168,15 +168,31 @@ def landed_rows(raw_dir, cache):
     return total
 
 
-def sink_and_publish(broker, lines, data, env=None, cwd=None):
-    """Starts a sink into `data`, waits for its subscription, then publishes
-    `lines` at QoS 1; returns the sink and when publishing started."""
+def start_sink(broker, data, env=None, cwd=None):
+    """A sink into `data`, returned once subscribed."""
     sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
                              "--buffer-interval", "1s"],
                             env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     for line in sink.stderr:
         if "subscribed to" in line:
             break
+    return sink
+
+
+def wait_landed(data, wanted, start, limit):
+    """Rows landed under data/raw once `wanted` are there (or `limit` seconds
+    after `start`), and the seconds since `start`."""
+    cache, rows = {}, 0
+    while rows < wanted and time.time() - start < limit:
+        rows = landed_rows(os.path.join(data, "raw"), cache)
+        time.sleep(0.05)
+    return rows, time.time() - start
+
+
+def sink_and_publish(broker, lines, data, env=None, cwd=None):
+    """Starts a sink into `data`, waits for its subscription, then publishes
+    `lines` at QoS 1; returns the sink and when publishing started."""
+    sink = start_sink(broker, data, env, cwd)
     start = time.time()
     with open(lines) as stdin:
         subprocess.run([BIN, "-q", "publish", "-p", str(broker.port), "-q", "1", "-l"],
@@ -193,11 +209,7 @@ def bench_sink():
             data = os.path.join(tmp, "data")
             sink, start = sink_and_publish(broker, lines, data)
             published = time.time() - start
-            cache, rows = {}, 0
-            while rows < N and time.time() - start < 120:
-                rows = landed_rows(os.path.join(data, "raw"), cache)
-                time.sleep(0.05)
-            landed = time.time() - start
+            rows, landed = wait_landed(data, N, start, 120)
             sink.send_signal(signal.SIGINT)
             sink.wait(timeout=30)
             print(f"Sink, {N} readings at QoS 1 from `iotpipe publish -l` through mosquitto into gzip objects")
@@ -301,19 +313,10 @@ def bench_burst():
     try:
         with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
             data = os.path.join(tmp, "data")
-            sink = subprocess.Popen([BIN, "--verbose", "sink", "-p", str(broker.port), "--data-dir", data,
-                                     "--buffer-interval", "1s"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            for line in sink.stderr:
-                if "subscribed to" in line:
-                    break
+            sink = start_sink(broker, data)
             start = time.time()
             burst(broker.port, publishers, each, tmp)
-            cache, rows = {}, 0
-            while rows < total and time.time() - start < 300:
-                rows = landed_rows(os.path.join(data, "raw"), cache)
-                time.sleep(0.05)
-            peer_seconds = time.time() - start
+            rows, peer_seconds = wait_landed(data, total, start, 300)
             sink.send_signal(signal.SIGINT)
             sink.wait(timeout=30)
     finally:

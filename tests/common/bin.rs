@@ -46,6 +46,31 @@ impl Running {
         self.signal("-INT")
     }
 
+    /// Ctrl-C, expecting exit 0 and one JSON value on stdout (`-o json`): that value.
+    #[track_caller]
+    pub fn interrupt_for_json(&mut self) -> serde_json::Value {
+        use std::io::Read as _;
+        let mut stdout = self.child.stdout.take().expect("piped stdout");
+        let (code, stderr) = self.interrupt();
+        assert_eq!(code, Some(0), "{stderr}");
+        let mut json = String::new();
+        stdout.read_to_string(&mut json).expect("stdout");
+        serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}: {json}\n{stderr}"))
+    }
+
+    /// `up --devices 0` started: the port of its embedded broker, from the
+    /// start-up line ("publish to it: ... -p PORT").
+    #[track_caller]
+    pub fn embedded_broker_port(&self) -> u16 {
+        self.wait_for_stderr("up starts", |err| err.contains("no simulated devices"));
+        self.stderr()
+            .split("-p ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .and_then(|port| port.parse().ok())
+            .expect("the port in the start-up line")
+    }
+
     /// SIGTERM (what systemd sends to stop a service), then its exit code and stderr.
     pub fn terminate(&mut self) -> (Option<i32>, String) {
         self.signal("-TERM")

@@ -19,14 +19,7 @@ fn embedded_broker(dir: &std::path::Path) -> (Running, u16) {
     let up = iotpipe(dir)
         .args(["up", "--devices", "0", "--data-dir", "data"])
         .start();
-    up.wait_for_stderr("up starts", |err| err.contains("no simulated devices"));
-    let stderr = up.stderr();
-    let port = stderr
-        .split("-p ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|port| port.parse().ok())
-        .expect("the port in the start-up line");
+    let port = up.embedded_broker_port();
     (up, port)
 }
 

@@ -372,12 +372,7 @@ fn a_burst_into_up_lands_every_reading_once_however_often_up_is_killed() {
         reconnects >= PUBLISHERS as u64,
         "up was killed under them: {reconnects}"
     );
-    let mut stdout = up.child.stdout.take().expect("piped stdout");
-    let (code, stderr) = up.interrupt();
-    assert_eq!(code, Some(0), "{stderr}");
-    let mut json = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let summary = up.interrupt_for_json();
     assert_eq!(summary["lost_count"], 0, "{summary}");
     let (rows, keys) = compacted_keys(&dir.path().join("data"));
     let devices: BTreeSet<&str> = keys.iter().map(|(device, _, _)| device.as_str()).collect();

@@ -559,12 +559,8 @@ fn readings_a_broker_dropped_are_named_and_counted() {
     sink.wait_for_stderr("the sink names the dropped readings", |err| {
         err.contains("readings never arrived")
     });
-    let mut stdout = sink.child.stdout.take().expect("piped stdout");
-    let (code, stderr) = sink.interrupt();
-    assert_eq!(code, Some(0), "{stderr}");
-    let mut json = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
-    let stats: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let stats = sink.interrupt_for_json();
+    let stderr = sink.stderr();
     // What mosquitto kept (10 queued, and those in flight) and the 10 after.
     let (rows, _, _, _) = landed(&dir.path().join("data"));
     let kept = rows as u64 - 10;

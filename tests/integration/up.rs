@@ -466,14 +466,7 @@ fn a_burst_from_many_publishers_slows_them_down_and_loses_nothing() {
         .env("IOTPIPE_SINK_INGEST_BYTES", "65536")
         .args(["up", "--devices", "0", "--data-dir", "data", "-o", "json"])
         .start();
-    up.wait_for_stderr("up starts", |err| err.contains("no simulated devices"));
-    let stderr = up.stderr();
-    let port = stderr
-        .split("-p ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .expect("the port in the start-up line")
-        .to_string();
+    let port = up.embedded_broker_port().to_string();
     let publishers: Vec<_> = (0..PUBLISHERS)
         .map(|i| {
             iotpipe(dir.path())
@@ -488,12 +481,7 @@ fn a_burst_from_many_publishers_slows_them_down_and_loses_nothing() {
         let (code, err) = publisher.wait();
         assert_eq!(code, Some(0), "a publisher failed: {err}");
     }
-    let mut stdout = up.child.stdout.take().expect("piped stdout");
-    let (code, stderr) = up.interrupt();
-    assert_eq!(code, Some(0), "{stderr}");
-    let mut json = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut json).unwrap();
-    let summary: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let summary = up.interrupt_for_json();
     let all = (PUBLISHERS * EACH) as u64;
     assert_eq!(summary["published"].as_u64(), Some(all), "{summary}");
     assert_eq!(summary["lost_count"], 0, "{summary}");
