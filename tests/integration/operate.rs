@@ -104,19 +104,33 @@ fn up_serves_metrics_that_grow_health_and_a_live_dashboard() {
     assert_eq!(http_body(&health), "ok\n");
 
     // The page at / swaps itself in place: what Chromium renders grows.
+    let profile = temp_dir();
     let rendered = || {
-        let chromium = crate::up::chromium();
-        let out = std::process::Command::new(chromium)
+        // Past one 5 s tick of the page's own update: the swap runs, without errors.
+        let out = std::process::Command::new(crate::up::chromium())
             .args([
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
-                "--virtual-time-budget=3000",
+                "--no-first-run",
             ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+            ])
+            .args([
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=6500",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("--dump-dom")
             .arg(format!("http://127.0.0.1:{port}/"))
             .output()
             .expect("chromium runs");
+        let log = String::from_utf8_lossy(&out.stderr);
+        let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+        assert!(console.is_empty(), "console messages: {console:?}");
         let dom = String::from_utf8_lossy(&out.stdout).into_owned();
         let compacted: u64 = dom
             .split(r#"<div class="v">"#)
