@@ -416,6 +416,7 @@ impl Fleet {
                 retry_for: None,
                 drain_for: Duration::from_secs(10),
                 track_acked: true,
+                retain: false,
             };
             let stop = stopped(stop_rx.clone());
             devices.push(tokio::spawn(async move {

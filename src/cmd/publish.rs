@@ -29,6 +29,32 @@ pub struct PublishArgs {
     #[command(flatten)]
     pub http: super::args::HttpArgs,
 
+    /// Retain each message: the broker keeps the last for new subscribers
+    #[arg(short = 'r', long)]
+    pub retain: bool,
+
+    /// Status topic: the broker publishes --will-payload there when this
+    /// device vanishes (config mqtt.will_topic)
+    #[arg(long, value_name = "TOPIC")]
+    pub will_topic: Option<String>,
+
+    /// The will's payload (config mqtt.will_payload, default "offline")
+    #[arg(long, value_name = "MSG", requires = "will_topic")]
+    pub will_payload: Option<String>,
+
+    /// The will's QoS, 0 or 1 (config mqtt.will_qos, default 1)
+    #[arg(long, value_name = "0|1", requires = "will_topic", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub will_qos: Option<u8>,
+
+    /// Retain the will and the birth message (config mqtt.will_retain, default true)
+    #[arg(long, value_name = "BOOL", requires = "will_topic")]
+    pub will_retain: Option<bool>,
+
+    /// Published to the status topic on every connection, e.g. "online"
+    /// (config mqtt.birth_payload)
+    #[arg(long, value_name = "MSG", requires = "will_topic")]
+    pub birth_payload: Option<String>,
+
     /// Topic to publish to (config mqtt.topic)
     #[arg(short = 't', long, value_name = "TOPIC")]
     pub topic: Option<String>,
@@ -138,6 +164,33 @@ impl PublishArgs {
     fn overrides(&self) -> Vec<Override> {
         let mut o = self.broker.overrides();
         o.extend(self.http.overrides());
+        if let Some(topic) = &self.will_topic {
+            o.push(Override::new(
+                "mqtt.will_topic",
+                "--will-topic",
+                topic.as_str(),
+            ));
+        }
+        if let Some(payload) = &self.will_payload {
+            o.push(Override::new(
+                "mqtt.will_payload",
+                "--will-payload",
+                payload.as_str(),
+            ));
+        }
+        if let Some(qos) = self.will_qos {
+            o.push(Override::new("mqtt.will_qos", "--will-qos", i64::from(qos)));
+        }
+        if let Some(retain) = self.will_retain {
+            o.push(Override::new("mqtt.will_retain", "--will-retain", retain));
+        }
+        if let Some(payload) = &self.birth_payload {
+            o.push(Override::new(
+                "mqtt.birth_payload",
+                "--birth-payload",
+                payload.as_str(),
+            ));
+        }
         if let Some(topic) = &self.topic {
             o.push(Override::new("mqtt.topic", "--topic", topic.as_str()));
         }
@@ -234,6 +287,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
             retry_for,
             drain_for: Duration::from_secs(5),
             track_acked: false,
+            retain: args.retain,
         };
         let outcome =
             publish::run(link, options, outbox, rx, super::on_signals().cancelled()).await;

@@ -153,6 +153,15 @@ pub const KEYS: &[Key] = &[
     key("mqtt.alpn", ValueKind::Bool, Some("false")),
     key("mqtt.tls", ValueKind::Bool, None),
     key("mqtt.iot_core", ValueKind::Bool, None),
+    key("mqtt.will_topic", ValueKind::Str, None),
+    key("mqtt.will_payload", ValueKind::Str, Some("\"offline\"")),
+    key(
+        "mqtt.will_qos",
+        ValueKind::Int { min: 0, max: 1 },
+        Some("1"),
+    ),
+    key("mqtt.will_retain", ValueKind::Bool, Some("true")),
+    key("mqtt.birth_payload", ValueKind::Str, None),
     key(
         "mqtt.max_inflight",
         ValueKind::Int { min: 1, max: 65535 },

@@ -76,6 +76,14 @@ pub struct MqttConfig {
     pub port: u16,
     pub topic: String,
     pub qos: u8,
+    /// `publish`'s last will: the broker publishes `will_payload` here when
+    /// the device vanishes without saying goodbye.
+    pub will_topic: Option<String>,
+    pub will_payload: String,
+    pub will_qos: u8,
+    pub will_retain: bool,
+    /// Published to `will_topic` on every connection (an online/offline status).
+    pub birth_payload: Option<String>,
     pub client_id: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,

@@ -187,6 +187,19 @@ pub struct Settings {
     pub max_inflight: u16,
     /// Apply AWS IoT Core's limits (auto: the host is `*.amazonaws.com`).
     pub iot_core: bool,
+    /// The device's status topic: a last will, and a birth message on connect.
+    pub status: Option<Status>,
+}
+
+/// An online/offline status: the will the broker publishes when the client
+/// vanishes, and what the client publishes there itself on each connection.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub topic: String,
+    pub will: Vec<u8>,
+    pub birth: Option<Vec<u8>>,
+    pub qos: QoS,
+    pub retain: bool,
 }
 
 /// Which iotpipe client connects. Each role derives a client id of its own
@@ -265,7 +278,25 @@ impl Settings {
         };
         let mut mqtt = config.mqtt.clone();
         mqtt.client_id = Some(client_id);
-        Settings::from_config(&mqtt, String::new())
+        let mut settings = Settings::from_config(&mqtt, String::new())?;
+        // The will is the device's: other clients vanishing says nothing of it.
+        if role == ClientRole::Publish
+            && let Some(topic) = &mqtt.will_topic
+        {
+            settings.check_topic(topic)?;
+            settings.status = Some(Status {
+                topic: topic.clone(),
+                will: mqtt.will_payload.clone().into_bytes(),
+                birth: mqtt.birth_payload.clone().map(String::into_bytes),
+                qos: if mqtt.will_qos == 0 {
+                    QoS::AtMostOnce
+                } else {
+                    QoS::AtLeastOnce
+                },
+                retain: mqtt.will_retain,
+            });
+        }
+        Ok(settings)
     }
 
     /// Settings from the `[mqtt]` config; `client_id` is used when the config sets none.
@@ -300,6 +331,7 @@ impl Settings {
             keep_alive: mqtt.keep_alive,
             max_inflight: mqtt.max_inflight,
             iot_core,
+            status: None,
         };
         settings.check_client_id()?;
         Ok(settings)
@@ -427,6 +459,14 @@ impl Settings {
         if let Some(username) = &self.username {
             options.set_credentials(username, self.password.clone().unwrap_or_default());
         }
+        if let Some(status) = &self.status {
+            options.set_last_will(rumqttc::LastWill::new(
+                &status.topic,
+                status.will.clone(),
+                status.qos,
+                status.retain,
+            ));
+        }
         if let Some(tls) = &self.tls {
             let config = tls.client_config()?;
             options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
@@ -479,6 +519,7 @@ mod tests {
             keep_alive: Duration::from_secs(30),
             max_inflight: 100,
             iot_core,
+            status: None,
         }
     }
 

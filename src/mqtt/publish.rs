@@ -40,7 +40,13 @@ pub struct PublishOptions {
     pub drain_for: Duration,
     /// Keep the key of every acknowledged reading (`up` checks they all land).
     pub track_acked: bool,
+    /// Publish with the retain flag: the broker keeps the last for new subscribers.
+    pub retain: bool,
 }
+
+/// In the queue of ids waiting for a packet id: the birth message, which is
+/// no reading and no outbox entry.
+const BIRTH: u64 = u64::MAX;
 
 /// The outcome of a run, printed as the summary.
 #[derive(Debug, Default, Serialize)]
@@ -156,6 +162,8 @@ struct Engine {
     spilled: Option<u64>,
     /// What the metrics were last told: total, acknowledged, dropped.
     exported: (u64, u64, u64),
+    /// Connected and the status topic's birth message not sent yet.
+    birth_due: bool,
 }
 
 /// Feeds readings from `readings` into `tx` at `rate` per second (several per
@@ -327,6 +335,7 @@ impl Engine {
             next_id: 0,
             report: PublishReport::default(),
             exported: (0, 0, 0),
+            birth_due: false,
             fatal: None,
             input_failure: None,
             topic,
@@ -450,6 +459,20 @@ impl Engine {
         let Some(client) = self.link.client() else {
             return;
         };
+        if std::mem::take(&mut self.birth_due)
+            && let Some(status) = &self.link.settings().status
+            && let Some(birth) = &status.birth
+        {
+            // First on every connection, so the status says online before any reading.
+            if client
+                .try_publish(&status.topic, status.qos, status.retain, birth.clone())
+                .is_ok()
+            {
+                self.awaiting_pkid.push_back(BIRTH);
+            } else {
+                self.birth_due = true;
+            }
+        }
         let window = usize::from(self.link.settings().max_inflight);
         while self.awaiting_pkid.len() + self.pkids.len() < window {
             let Some(mut message) = self.queue.pop_front() else {
@@ -463,7 +486,7 @@ impl Engine {
             let sent = client.try_publish(
                 message.topic.as_ref(),
                 self.options.qos,
-                false,
+                self.options.retain,
                 message.payload.to_vec(),
             );
             if sent.is_err() {
@@ -486,6 +509,7 @@ impl Engine {
             LinkEvent::Event(Event::Incoming(Packet::ConnAck(_))) => {
                 crate::metrics::health().ok("broker");
                 self.connected = true;
+                self.birth_due = true;
                 self.unreachable_since = None;
                 self.warned_unreachable = false;
             }
@@ -493,6 +517,9 @@ impl Engine {
                 let Some(id) = self.awaiting_pkid.pop_front() else {
                     return Ok(());
                 };
+                if id == BIRTH {
+                    return Ok(());
+                }
                 if self.options.qos == QoS::AtMostOnce {
                     self.acknowledged(id)?;
                 } else {

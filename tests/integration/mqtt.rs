@@ -691,3 +691,59 @@ fn sampling_goes_on_through_an_outage_longer_than_the_queue() {
     broker.restart();
     every_reading_arrives(&mut publisher, &collector, 10_000);
 }
+
+/// A Pi's online/offline status the way fleets keep it: a retained birth
+/// message on connect, a retained last will the broker publishes when the
+/// device is killed; and `-r` retains a message for later subscribers.
+#[test]
+fn a_device_keeps_a_retained_status_online_then_offline_when_killed() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let port = broker.port.to_string();
+    let status = |topic: &str| {
+        iotpipe(dir.path())
+            .args([
+                "tail", "mqtt", "-p", &port, "-t", topic, "-C", "1", "-W", "5",
+            ])
+            .args(["-o", "jsonl"])
+            .run()
+            .success()
+            .stdout()
+    };
+    let mut device = iotpipe(dir.path())
+        .args([
+            "publish",
+            "--sim",
+            "--rate",
+            "2",
+            "--no-outbox",
+            "-p",
+            &port,
+        ])
+        .args([
+            "--will-topic",
+            "status/pi-kitchen",
+            "--birth-payload",
+            "online",
+        ])
+        .start();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status("status/pi-kitchen") != "online\n" {
+        assert!(Instant::now() < deadline, "no retained birth");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    device.child.kill().expect("SIGKILL");
+    device.child.wait().expect("reaped");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status("status/pi-kitchen") != "offline\n" {
+        assert!(Instant::now() < deadline, "no retained will");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    iotpipe(dir.path())
+        .args([
+            "-q", "publish", "-m", "kept", "-r", "-t", "notes/pi", "-p", &port,
+        ])
+        .run()
+        .success();
+    assert_eq!(status("notes/pi"), "kept\n");
+}
