@@ -274,16 +274,16 @@ pub const KEYS: &[Key] = &[
         Some("\"hourly\""),
     ),
     key("dashboard.out", ValueKind::Path, None),
+    key(
+        "dashboard.window",
+        ValueKind::Duration { min_ms: 60_000 },
+        Some("\"7d\""),
+    ),
     key("http.listen", ValueKind::Str, None),
     key(
         "alert.quiet_after",
         ValueKind::Duration { min_ms: 1000 },
         Some("\"5m\""),
-    ),
-    key(
-        "dashboard.window",
-        ValueKind::Duration { min_ms: 60_000 },
-        Some("\"7d\""),
     ),
 ];
 

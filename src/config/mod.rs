@@ -297,7 +297,7 @@ fn read_file(path: &Path) -> Result<Vec<(&'static str, Value)>, ConfigError> {
 }
 
 /// The `[section]` tables of the file, as listed in hints.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 14] = [
     "[mqtt]",
     "[outbox]",
     "[sense]",
@@ -310,6 +310,8 @@ const SECTIONS: [&str; 12] = [
     "[lambda]",
     "[quicksight]",
     "[dashboard]",
+    "[http]",
+    "[alert]",
 ];
 
 fn is_section(name: &str) -> bool {

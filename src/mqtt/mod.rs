@@ -13,6 +13,7 @@ pub mod feed;
 pub mod publish;
 pub mod subscribe;
 mod tls;
+pub mod topic;
 
 pub use tls::{Tls, Validity, keys_match, read_certs};
 

@@ -7,6 +7,7 @@
 pub mod payloads;
 #[cfg(feature = "pipeline")]
 pub mod progress;
+pub mod template;
 
 use std::io::{self, IsTerminal, Write};
 

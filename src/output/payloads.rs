@@ -6,8 +6,37 @@ use std::io::Write;
 
 use serde::Serialize;
 
+use super::template::{Meta, Template};
 use super::{Column, Format, Records, Row, number, sanitize};
 use crate::payload::Reading;
+
+/// How a payload is shown: as received, or encoded for binary payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PayloadEncoding {
+    #[default]
+    Raw,
+    Hex,
+    Base64,
+}
+
+impl PayloadEncoding {
+    fn apply<'p>(self, payload: &'p [u8]) -> std::borrow::Cow<'p, [u8]> {
+        use base64::Engine as _;
+        match self {
+            PayloadEncoding::Raw => payload.into(),
+            PayloadEncoding::Hex => payload
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+                .into_bytes()
+                .into(),
+            PayloadEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                .encode(payload)
+                .into_bytes()
+                .into(),
+        }
+    }
+}
 
 /// A payload as a table row: valid readings show their values, others their
 /// raw text. `topic` is the MQTT topic, or the shard a Kinesis record came from.
@@ -19,6 +48,8 @@ pub enum MessageRow {
         reading: Box<Reading>,
     },
     Malformed {
+        /// When it arrived, where known.
+        time: Option<String>,
         topic: String,
         raw: String,
     },
@@ -46,10 +77,10 @@ impl Row for MessageRow {
                 number(r.humidity_pct, 2),
                 number(r.pressure_hpa, 2),
             ],
-            MessageRow::Malformed { topic, raw } => {
+            MessageRow::Malformed { time, topic, raw } => {
                 let preview: String = raw.chars().take(80).collect();
                 vec![
-                    "(not schema v1)".into(),
+                    time.clone().unwrap_or_else(|| "(not schema v1)".into()),
                     topic.clone(),
                     preview,
                     String::new(),
@@ -101,6 +132,11 @@ pub struct Printer {
     source: &'static str,
     show_source: bool,
     malformed: Malformed,
+    /// Warn of payloads that are not schema v1 (a viewer of any topic does not).
+    pub warn_malformed: bool,
+    pub encoding: PayloadEncoding,
+    /// `-F`: each message through this format instead.
+    pub template: Option<Template>,
 }
 
 impl Printer {
@@ -112,44 +148,71 @@ impl Printer {
             source,
             show_source,
             malformed: Malformed { seen: 0 },
+            warn_malformed: true,
+            encoding: PayloadEncoding::Raw,
+            template: None,
         }
     }
 
+    /// Prints one payload; `meta` is what MQTT says of it (None from Kinesis).
     pub fn print(
         &mut self,
         records: &mut Records<'_, MessageRow>,
         source: &str,
         payload: &[u8],
+        meta: Option<&Meta>,
     ) -> std::io::Result<()> {
         let parsed = Reading::parse(payload);
-        if let Err(error) = &parsed {
+        if let Err(error) = &parsed
+            && self.warn_malformed
+        {
             self.malformed.warn(source, error, payload);
         }
-        match self.format {
-            Format::Jsonl => {
-                let is_json = parsed.is_ok()
-                    || serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok();
-                let shown = self.show_source.then_some((self.source, source));
-                // Byte for byte when piped; escaped where a terminal would act on it.
-                let escaped;
-                let payload = if self.terminal {
-                    escaped = sanitize(&String::from_utf8_lossy(payload)).into_owned();
-                    escaped.as_bytes()
-                } else {
-                    payload
-                };
-                write_jsonl(records.raw(), shown, payload, is_json)?
+        let shown = self.encoding.apply(payload);
+        // Byte for byte when piped; escaped where a terminal would act on it.
+        let escaped;
+        let shown: &[u8] = if self.terminal && self.encoding == PayloadEncoding::Raw {
+            escaped = sanitize(&String::from_utf8_lossy(&shown)).into_owned();
+            escaped.as_bytes()
+        } else {
+            &shown
+        };
+        if let (Some(template), Some(meta)) = (&self.template, meta) {
+            records
+                .raw()
+                .write_all(&template.render(source, shown, meta))?;
+        } else {
+            match self.format {
+                Format::Jsonl => match (self.show_source, meta) {
+                    (true, Some(meta)) => {
+                        let mut object = super::template::json(source, shown, meta);
+                        if let Some(object) = object.as_object_mut() {
+                            object.insert("received_at".into(), object["tst"].clone());
+                            object.remove("tst");
+                        }
+                        writeln!(records.raw(), "{object}")?;
+                    }
+                    _ => {
+                        let is_json = self.encoding == PayloadEncoding::Raw
+                            && (parsed.is_ok()
+                                || serde_json::from_slice::<serde::de::IgnoredAny>(payload)
+                                    .is_ok());
+                        let wrapped = self.show_source.then_some((self.source, source));
+                        write_jsonl(records.raw(), wrapped, shown, is_json)?
+                    }
+                },
+                _ => records.write(&match parsed {
+                    Ok(reading) => MessageRow::Reading {
+                        topic: source.to_string(),
+                        reading: Box::new(reading),
+                    },
+                    Err(_) => MessageRow::Malformed {
+                        time: meta.map(|m| crate::payload::format_ts(m.received_at)),
+                        topic: source.to_string(),
+                        raw: String::from_utf8_lossy(shown).into_owned(),
+                    },
+                })?,
             }
-            _ => records.write(&match parsed {
-                Ok(reading) => MessageRow::Reading {
-                    topic: source.to_string(),
-                    reading: Box::new(reading),
-                },
-                Err(_) => MessageRow::Malformed {
-                    topic: source.to_string(),
-                    raw: String::from_utf8_lossy(payload).into_owned(),
-                },
-            })?,
         }
         if self.terminal {
             records.flush()?;

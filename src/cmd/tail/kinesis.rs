@@ -80,7 +80,7 @@ impl Follower for KinesisTail<'_> {
         match self.incoming.recv().await {
             Some(Ok(record)) => {
                 self.printer
-                    .print(&mut self.records, &record.shard, &record.data)?;
+                    .print(&mut self.records, &record.shard, &record.data, None)?;
                 Ok(Step::Printed(1))
             }
             Some(Err(error)) => Err(error.into()),

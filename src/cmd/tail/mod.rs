@@ -18,7 +18,7 @@ use crate::error::Exit;
 #[derive(Debug, Subcommand)]
 pub enum TailCommand {
     /// Subscribe to MQTT topics and print what arrives (like mosquitto_sub)
-    Mqtt(mqtt::TailMqttArgs),
+    Mqtt(Box<mqtt::TailMqttArgs>),
 
     #[cfg(feature = "pipeline")]
     /// Print records from a Kinesis data stream: every shard, following reshards

@@ -13,7 +13,8 @@ use crate::error::{Exit, Hinted};
 use crate::mqtt::subscribe::{Delivery, Subscriber};
 use crate::mqtt::{self, ClientRole, Settings};
 use crate::output::Records;
-use crate::output::payloads::{MessageRow, Printer};
+use crate::output::payloads::{MessageRow, PayloadEncoding, Printer};
+use crate::output::template::{Meta, Template};
 
 #[derive(Debug, Args)]
 #[command(disable_help_flag = true, disable_version_flag = true)]
@@ -37,9 +38,27 @@ pub struct TailMqttArgs {
     #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Print the topic too
+    /// Print the topic too; with -o jsonl, one object per message with its
+    /// topic, qos, retain flag, receive time and payload (parsed when JSON)
     #[arg(short = 'v', long = "show-topic", action = ArgAction::SetTrue)]
     pub show_topic: bool,
+
+    /// Print each message in this format, as mosquitto_sub -F does:
+    /// %t %p %q %r %l %m %x %I %U %j %% and \n \t escapes
+    #[arg(short = 'F', long = "format", value_name = "FMT")]
+    pub format: Option<Template>,
+
+    /// Show payloads as received, or as hex or base64 for binary ones
+    #[arg(long, value_name = "HOW", value_enum, default_value_t = PayloadEncoding::Raw)]
+    pub payload: PayloadEncoding,
+
+    /// Skip retained messages (those the broker kept from before)
+    #[arg(short = 'R', long = "no-retained")]
+    pub no_retained: bool,
+
+    /// Do not print messages on topics this filter matches; repeatable
+    #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
+    pub filter_out: Vec<String>,
 }
 
 pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
@@ -62,11 +81,20 @@ pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
         filters.join(", "),
         subscriber.settings().endpoint()
     );
-    let printer = Printer::new(&ctx.output, "topic", args.show_topic);
+    for filter in &args.filter_out {
+        Settings::check_filter(filter)?;
+    }
+    let mut printer = Printer::new(&ctx.output, "topic", args.show_topic);
+    // A viewer of any topic: status messages and other firmware are not errors.
+    printer.warn_malformed = false;
+    printer.encoding = args.payload;
+    printer.template = args.format.clone();
     crate::cmd::runtime()?.block_on(async {
         let mut tail = MqttTail {
             subscriber,
             printer,
+            no_retained: args.no_retained,
+            filter_out: args.filter_out.clone(),
             records: ctx.output.records::<MessageRow>(true),
             unreachable: None,
         };
@@ -81,6 +109,8 @@ pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
 struct MqttTail<'o> {
     subscriber: Subscriber,
     printer: Printer,
+    no_retained: bool,
+    filter_out: Vec<String>,
     records: Records<'o, MessageRow>,
     /// Set while the broker cannot be reached, for the -W message.
     unreachable: Option<String>,
@@ -90,8 +120,25 @@ impl Follower for MqttTail<'_> {
     async fn next(&mut self, _remaining: Option<u64>) -> anyhow::Result<Step> {
         match self.subscriber.next().await? {
             Delivery::Message(publish) => {
-                self.printer
-                    .print(&mut self.records, &publish.topic, &publish.payload)?;
+                let filtered = self
+                    .filter_out
+                    .iter()
+                    .any(|filter| crate::mqtt::topic::matches(&publish.topic, filter));
+                if (self.no_retained && publish.retain) || filtered {
+                    return Ok(Step::Printed(0));
+                }
+                let meta = Meta {
+                    qos: publish.qos as u8,
+                    retain: publish.retain,
+                    mid: publish.pkid,
+                    received_at: time::OffsetDateTime::now_utc(),
+                };
+                self.printer.print(
+                    &mut self.records,
+                    &publish.topic,
+                    &publish.payload,
+                    Some(&meta),
+                )?;
                 Ok(Step::Printed(1))
             }
             Delivery::Connected => {

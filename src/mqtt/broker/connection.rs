@@ -19,7 +19,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
-use super::{Ingested, MAX_PACKET, Online, Outgoing, Session, Shared, topic};
+use super::{Ingested, MAX_PACKET, Online, Outgoing, Session, Shared};
+use crate::mqtt::topic;
 
 /// How long a new connection has to send CONNECT.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);

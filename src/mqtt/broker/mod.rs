@@ -28,9 +28,9 @@ use rumqttc::{Publish, QoS};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use super::subscribe::{Deliveries, Delivery};
+use super::topic;
 
 mod connection;
-pub mod topic;
 
 /// How the embedded broker runs.
 #[derive(Debug, Clone)]
