@@ -747,3 +747,107 @@ fn a_device_keeps_a_retained_status_online_then_offline_when_killed() {
         .success();
     assert_eq!(status("notes/pi"), "kept\n");
 }
+
+/// `tail mqtt -F` beside mosquitto_sub -F with the same format on the same
+/// messages (a retained status, plain text, JSON, a reading): the same bytes.
+/// Then -R, -T, -v and --payload hex.
+#[test]
+fn tail_mqtt_prints_any_payload_byte_for_byte_like_mosquitto_sub() {
+    let broker = mosquitto();
+    let dir = temp_dir();
+    let port = broker.port.to_string();
+    let publish = |topic: &str, message: &str, retain: bool| {
+        let mut run = iotpipe(dir.path()).args(["-q", "publish", "-t", topic, "-m", message]);
+        if retain {
+            run = run.args(["-r"]);
+        }
+        run.args(["-p", &port]).run().success();
+    };
+    publish("status/pi", "online", true);
+    let format = r"%t|%p|%q|%r|%l|%%\t.";
+    let ours = iotpipe(dir.path())
+        .args([
+            "tail", "mqtt", "-p", &port, "-t", "#", "-C", "4", "-W", "10", "-F", format,
+        ])
+        .start();
+    let theirs = std::process::Command::new("mosquitto_sub")
+        .args(["-p", &port, "-t", "#", "-C", "4", "-W", "10", "-F", format])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub is installed by scripts/test");
+    // Both have the retained status once subscribed; then the live ones.
+    std::thread::sleep(Duration::from_millis(1500));
+    let reading = iotpipe(dir.path())
+        .args(["sense", "--sim", "-n", "1", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout();
+    publish("notes/a", "plain text, not JSON", false);
+    publish("other/json", r#"{"a": [1, 2]}"#, false);
+    publish("sensor/data", reading.trim(), false);
+    let theirs = theirs.wait_with_output().unwrap().stdout;
+    let mut ours = ours;
+    let mut our_bytes = Vec::new();
+    std::io::Read::read_to_end(&mut ours.child.stdout.take().unwrap(), &mut our_bytes).unwrap();
+    let (code, err) = ours.wait();
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&our_bytes),
+        String::from_utf8_lossy(&theirs)
+    );
+    assert!(
+        !err.contains("malformed"),
+        "no warning for payloads that are not readings: {err}"
+    );
+
+    // -R skips the retained status, -T the notes; -v carries qos, retain and time.
+    let tail = iotpipe(dir.path())
+        .args([
+            "tail", "mqtt", "-p", &port, "-t", "#", "-C", "1", "-W", "10",
+        ])
+        .args(["-R", "-T", "notes/#", "-v", "-o", "jsonl"])
+        .start();
+    std::thread::sleep(Duration::from_millis(1000));
+    publish("notes/b", "filtered out", false);
+    publish("other/json", r#"{"a": 3}"#, false);
+    let mut tail = tail;
+    let mut line = String::new();
+    std::io::Read::read_to_string(&mut tail.child.stdout.take().unwrap(), &mut line).unwrap();
+    let (code, err) = tail.wait();
+    assert_eq!(code, Some(0), "{err}");
+    let message: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(
+        (
+            &message["topic"],
+            &message["qos"],
+            &message["retain"],
+            &message["payload"]["a"]
+        ),
+        (&"other/json".into(), &0.into(), &0.into(), &3.into()),
+        "{message}"
+    );
+    assert!(
+        message["received_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    let hex = iotpipe(dir.path())
+        .args([
+            "tail",
+            "mqtt",
+            "-p",
+            &port,
+            "-t",
+            "status/pi",
+            "-C",
+            "1",
+            "-W",
+            "5",
+        ])
+        .args(["--payload", "hex", "-o", "jsonl"])
+        .run()
+        .success()
+        .stdout();
+    assert_eq!(hex, "6f6e6c696e65\n", "'online' in hex");
+}
