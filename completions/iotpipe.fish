@@ -123,6 +123,12 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l cert -d 'Cli
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l key -d 'Private key (PEM) of the client certificate' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s V -l protocol-version -d 'MQTT protocol version, as mosquitto\'s -V: iotpipe speaks 3.1.1 (mqttv311)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l http -d 'Serve /metrics (OpenMetrics) and /healthz on ADDR:PORT, port 0 for any free one (config http.listen)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l will-topic -d 'Status topic: the broker publishes --will-payload there when this device vanishes (config mqtt.will_topic)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l will-payload -d 'The will\'s payload (config mqtt.will_payload, default "offline")' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l will-qos -d 'The will\'s QoS, 0 or 1 (config mqtt.will_qos, default 1)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l will-retain -d 'Retain the will and the birth message (config mqtt.will_retain, default true)' -r -f -a "true\t''
+false\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l birth-payload -d 'Published to the status topic on every connection, e.g. "online" (config mqtt.birth_payload)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s t -l topic -d 'Topic to publish to (config mqtt.topic)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s q -l qos -d 'QoS 0 or 1 (config mqtt.qos); 1 counts a PUBACK per message' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l max-inflight -d 'Unacknowledged QoS 1 messages in flight (config mqtt.max_inflight)' -r
@@ -152,6 +158,7 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l tls -d 'TLS 
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l help -d 'Print help'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s r -l retain -d 'Retain each message: the broker keeps the last for new subscribers'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -s l -l stdin-lines -d 'Publish each line of stdin as one message (like mosquitto_pub -l)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l sim -d 'Publish simulated readings instead of the Sense HAT\'s'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand publish" -l imu -d 'Include the simulated IMU in --sim readings'
@@ -194,6 +201,11 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s q -l qos -d 'Subscription QoS 0 or 1' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s C -l count -d 'Exit after N messages' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s W -l timeout -d 'Exit with code 4 after this long without a message (seconds, or e.g. 500ms, 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s F -l format -d 'Print each message in this format, as mosquitto_sub -F does: %t %p %q %r %l %m %x %I %U %j %% and \\n \\t escapes' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l payload -d 'Show payloads as received, or as hex or base64 for binary ones' -r -f -a "raw\t''
+hex\t''
+base64\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s T -l filter-out -d 'Do not print messages on topics this filter matches; repeatable' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -211,7 +223,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l iot-core -d 'Enforce AWS IoT Core\'s limits [default: when the host ends in .amazonaws.com]'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l help -d 'Print help'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s v -l show-topic -d 'Print the topic too'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s v -l show-topic -d 'Print the topic too; with -o jsonl, one object per message with its topic, qos, retain flag, receive time and payload (parsed when JSON)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -s R -l no-retained -d 'Skip retained messages (those the broker kept from before)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from mqtt" -l no-color -d 'Same as --color never'
