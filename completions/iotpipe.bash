@@ -1637,7 +1637,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__kinesis)
-            opts="-C -W -v -o -h -V --stream --from --count --timeout --show-shard --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
+            opts="-C -W -v -o -h -V --stream --from --count --timeout --show-shard --until --shard --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1664,6 +1664,14 @@ _iotpipe() {
                     return 0
                     ;;
                 -W)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -232,6 +232,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_su
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l from -d 'Where to start: latest, trim-horizon, or at-timestamp TIME (RFC 3339, e.g. 2026-11-26T10:00:00Z, or a duration ago, e.g. 15m) [default: latest]' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s C -l count -d 'Exit after N records' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s W -l timeout -d 'Exit with code 4 after this long without a record (seconds, or e.g. 500ms, 2m)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l until -d 'Stop at records that arrived after TIME (RFC 3339, or a duration ago, e.g. 5m), or at `latest`: what the stream holds now, then exit 0' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l shard -d 'Read only this shard (e.g. shardId-000000000000); repeatable' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
@@ -244,7 +246,7 @@ json\t''"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l profile -d 'AWS named profile (config key aws.profile)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l region -d 'AWS region (config key aws.region)' -r
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s v -l show-shard -d 'Print the shard too (JSON lines: {"shard": ..., "payload": ...})'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -s v -l show-shard -d 'Print the shard too; with -o jsonl, one object per record with its shard, sequence number, partition key, arrival time and payload'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand tail; and __fish_seen_subcommand_from kinesis" -l no-color -d 'Same as --color never'

@@ -27,11 +27,27 @@ pub enum Start {
     At(OffsetDateTime),
 }
 
+/// What to read: from where, until when, which shards.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub start: Start,
+    /// Stop each shard at its first record that arrived after this time, or
+    /// once it has caught up past it.
+    pub until: Option<OffsetDateTime>,
+    /// Only these shards (none: all, children included).
+    pub shards: Vec<String>,
+}
+
 /// One record as read.
 #[derive(Debug, Clone)]
 pub struct StreamRecord {
     pub shard: String,
     pub sequence: String,
+    pub partition_key: String,
+    /// When Kinesis took it (ApproximateArrivalTimestamp).
+    pub arrived: Option<OffsetDateTime>,
+    /// How far the shard's reader was behind the stream's tip.
+    pub behind_ms: Option<i64>,
     pub data: Vec<u8>,
 }
 
@@ -39,6 +55,8 @@ pub struct StreamRecord {
 pub enum KinesisError {
     #[error("Kinesis stream {stream} does not exist")]
     NoStream { stream: String },
+    #[error("Kinesis stream {stream} has no shard {shard}")]
+    NoShard { stream: String, shard: String },
     #[error("Kinesis {operation} on {stream}: {message}")]
     Api {
         operation: &'static str,
@@ -52,6 +70,9 @@ impl crate::error::Diagnose for KinesisError {
         Some(match self {
             KinesisError::NoStream { .. } => {
                 "check the name (--stream, config kinesis.stream) and the region (--region)".into()
+            }
+            KinesisError::NoShard { stream, .. } => {
+                format!("`aws kinesis list-shards --stream-name {stream}` lists its shards' ids")
             }
             KinesisError::Api { .. } => "check credentials (--profile), region (--region) and \
                  kinesis:ListShards, GetShardIterator, GetRecords permissions on the stream"
@@ -108,10 +129,10 @@ impl Start {
 pub async fn follow_stream(
     config: &crate::config::Config,
     stream: String,
-    start: Start,
+    selection: Selection,
 ) -> mpsc::Receiver<Result<StreamRecord, KinesisError>> {
     let sdk = crate::aws::sdk_config(&config.aws).await;
-    follow(crate::aws::kinesis(&sdk), stream, start)
+    follow(crate::aws::kinesis(&sdk), stream, selection)
 }
 
 /// Reads `stream` from `start`; records arrive on the returned channel, each
@@ -120,14 +141,16 @@ pub async fn follow_stream(
 pub fn follow(
     client: Client,
     stream: String,
-    start: Start,
+    selection: Selection,
 ) -> mpsc::Receiver<Result<StreamRecord, KinesisError>> {
     let (tx, rx) = mpsc::channel(10_000);
     tokio::spawn(async move {
         let reader = Reader {
             client,
             stream,
-            start,
+            start: selection.start,
+            until: selection.until,
+            only: selection.shards,
             tx: tx.clone(),
         };
         if let Err(e) = reader.run().await {
@@ -142,6 +165,8 @@ struct Reader {
     client: Client,
     stream: String,
     start: Start,
+    until: Option<OffsetDateTime>,
+    only: Vec<String>,
     tx: mpsc::Sender<Result<StreamRecord, KinesisError>>,
 }
 
@@ -202,10 +227,24 @@ impl Reader {
 
     /// Starts the shards whose parents are done, and their children as each ends.
     async fn run(&self) -> Result<(), KinesisError> {
-        let mut plan = ShardPlan::new(self.start, self.list_shards().await?);
+        let shards = self.list_shards().await?;
+        if let Some(missing) = self
+            .only
+            .iter()
+            .find(|id| !shards.iter().any(|s| s.id == **id))
+        {
+            return Err(KinesisError::NoShard {
+                stream: self.stream.clone(),
+                shard: missing.clone(),
+            });
+        }
+        let wanted = |id: &str| self.only.is_empty() || self.only.iter().any(|s| s == id);
+        let mut plan = ShardPlan::new(self.start, shards);
         let mut readers = JoinSet::new();
         for (shard, start) in plan.first() {
-            readers.spawn(self.clone().read_shard(shard, start));
+            if wanted(&shard) {
+                readers.spawn(self.clone().read_shard(shard, start));
+            }
         }
         while let Some(joined) = readers.join_next().await {
             let (id, named) = joined.map_err(|e| KinesisError::Api {
@@ -222,7 +261,9 @@ impl Reader {
                 None => plan.finished_with_listing(&id, self.list_shards().await?),
             };
             for (shard, start) in next {
-                readers.spawn(self.clone().read_shard(shard, start));
+                if wanted(&shard) {
+                    readers.spawn(self.clone().read_shard(shard, start));
+                }
             }
         }
         Ok(())
@@ -308,11 +349,22 @@ impl Reader {
             backoff = Duration::from_millis(200);
             for record in output.records() {
                 last = Some(record.sequence_number().to_string());
+                let arrived = record
+                    .approximate_arrival_timestamp()
+                    .and_then(|t| OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok());
+                if let (Some(until), Some(arrived)) = (self.until, arrived)
+                    && arrived > until
+                {
+                    return Ok((shard, Vec::new())); // read up to --until
+                }
                 let sent = self
                     .tx
                     .send(Ok(StreamRecord {
                         shard: shard.clone(),
                         sequence: record.sequence_number().to_string(),
+                        partition_key: record.partition_key().to_string(),
+                        arrived,
+                        behind_ms: output.millis_behind_latest(),
                         data: record.data().as_ref().to_vec(),
                     }))
                     .await;
@@ -334,6 +386,13 @@ impl Reader {
             };
             iterator = next.to_string();
             let caught_up = output.records().is_empty() && output.millis_behind_latest() == Some(0);
+            if caught_up
+                && self
+                    .until
+                    .is_some_and(|until| OffsetDateTime::now_utc() >= until)
+            {
+                return Ok((shard, Vec::new())); // nothing more before --until
+            }
             tokio::time::sleep_until(called + if caught_up { IDLE } else { spacing }).await;
         }
     }

@@ -162,12 +162,7 @@ impl Printer {
         payload: &[u8],
         meta: Option<&Meta>,
     ) -> std::io::Result<()> {
-        let parsed = Reading::parse(payload);
-        if let Err(error) = &parsed
-            && self.warn_malformed
-        {
-            self.malformed.warn(source, error, payload);
-        }
+        let parsed = self.parse(source, payload);
         let shown = self.encoding.apply(payload);
         // Byte for byte when piped; escaped where a terminal would act on it.
         let escaped;
@@ -186,11 +181,11 @@ impl Printer {
                 Format::Jsonl => match (self.show_source, meta) {
                     (true, Some(meta)) => {
                         let mut object = super::template::json(source, shown, meta);
-                        if let Some(object) = object.as_object_mut() {
-                            object.insert("received_at".into(), object["tst"].clone());
-                            object.remove("tst");
+                        if let Some(fields) = object.as_object_mut() {
+                            fields.insert("received_at".into(), fields["tst"].clone());
+                            fields.remove("tst");
                         }
-                        writeln!(records.raw(), "{object}")?;
+                        write_object(records.raw(), object)?;
                     }
                     _ => {
                         let is_json = self.encoding == PayloadEncoding::Raw
@@ -220,9 +215,37 @@ impl Printer {
         Ok(())
     }
 
+    /// The payload as a reading, warning (when enabled) if it is not one.
+    pub fn parse(
+        &mut self,
+        source: &str,
+        payload: &[u8],
+    ) -> Result<Reading, crate::payload::Invalid> {
+        let parsed = Reading::parse(payload);
+        if let Err(error) = &parsed
+            && self.warn_malformed
+        {
+            self.malformed.warn(source, error, payload);
+        }
+        parsed
+    }
+
     pub fn finish(&self) {
         self.malformed.finish();
     }
+}
+
+/// One message as a JSON line: its `payload` is the payload's own JSON, or
+/// when it is not JSON the text as `payload_raw` (what `-v` prints).
+pub fn write_object(out: &mut dyn Write, mut object: serde_json::Value) -> std::io::Result<()> {
+    if let Some(fields) = object.as_object_mut()
+        && let Some(serde_json::Value::String(text)) = fields.get("payload")
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err()
+    {
+        let raw = fields.remove("payload").unwrap_or_default();
+        fields.insert("payload_raw".into(), raw);
+    }
+    writeln!(out, "{object}")
 }
 
 /// Writes one payload as received; with -v, wrapped with its topic (or shard)

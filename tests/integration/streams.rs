@@ -262,3 +262,102 @@ async fn tail_s3_prints_objects_as_they_land() {
         "only new objects, named in the layout"
     );
 }
+
+/// `--until latest` reads what the stream holds and exits 0 by itself;
+/// `--shard` reads one shard; `-v` carries what Kinesis says of each record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_kinesis_until_latest_one_shard_and_record_details() {
+    let kinesalite = kinesalite();
+    let client = iotpipe::aws::kinesis(&sdk(&kinesalite).await);
+    client
+        .create_stream()
+        .stream_name("two")
+        .shard_count(2)
+        .send()
+        .await
+        .unwrap();
+    wait_active(&client, "two").await;
+    for i in 0..20 {
+        put(
+            &client,
+            "two",
+            &format!("pi-{i}"),
+            &format!(r#"{{"n":{i}}}"#),
+        )
+        .await;
+    }
+    let dir = temp_dir();
+    let all = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &[
+            "--stream",
+            "two",
+            "--from",
+            "trim-horizon",
+            "--until",
+            "latest",
+        ],
+    )
+    .args(["-W", "20", "-v", "-o", "jsonl"])
+    .run()
+    .success();
+    let lines = all.json_lines();
+    assert_eq!(
+        lines.len(),
+        20,
+        "every record, then the end: {}",
+        all.stderr()
+    );
+    for line in &lines {
+        assert!(
+            line["partition_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("pi-"))
+        );
+        assert!(line["sequence"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(
+            line["arrived_at"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+        assert!(line["payload"]["n"].is_u64(), "{line}");
+    }
+    let shard = lines[0]["shard"].as_str().unwrap().to_string();
+    let in_shard = lines
+        .iter()
+        .filter(|l| l["shard"] == shard.as_str())
+        .count();
+    assert!(in_shard < 20, "the keys spread over both shards");
+    let one = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &[
+            "--stream",
+            "two",
+            "--from",
+            "trim-horizon",
+            "--until",
+            "latest",
+        ],
+    )
+    .args(["--shard", &shard, "-W", "20", "-v", "-o", "jsonl"])
+    .run()
+    .success();
+    let one = one.json_lines();
+    assert_eq!(one.len(), in_shard);
+    assert!(one.iter().all(|l| l["shard"] == shard.as_str()));
+    let unknown = tail_kinesis(dir.path(), &kinesalite, &["--stream", "two"])
+        .args(["--shard", "shardId-000000000042", "-W", "5"])
+        .run();
+    assert_ne!(unknown.code(), 0);
+    assert!(
+        unknown
+            .stderr()
+            .contains("has no shard shardId-000000000042")
+            && unknown.stderr().contains("list-shards"),
+        "{}",
+        unknown.stderr()
+    );
+}

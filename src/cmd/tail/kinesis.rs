@@ -32,9 +32,19 @@ pub struct TailKinesisArgs {
     #[arg(short = 'W', long = "timeout", value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
-    /// Print the shard too (JSON lines: {"shard": ..., "payload": ...})
+    /// Print the shard too; with -o jsonl, one object per record with its
+    /// shard, sequence number, partition key, arrival time and payload
     #[arg(short = 'v', long = "show-shard", action = ArgAction::SetTrue)]
     pub show_shard: bool,
+
+    /// Stop at records that arrived after TIME (RFC 3339, or a duration ago,
+    /// e.g. 5m), or at `latest`: what the stream holds now, then exit 0
+    #[arg(long, value_name = "TIME|latest")]
+    pub until: Option<String>,
+
+    /// Read only this shard (e.g. shardId-000000000000); repeatable
+    #[arg(long = "shard", value_name = "ID")]
+    pub shards: Vec<String>,
 }
 
 pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
@@ -46,6 +56,21 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
              (or a duration ago: --from at-timestamp 15m)",
         )
     })?;
+    let until = match args.until.as_deref() {
+        None => None,
+        Some("latest") => Some(time::OffsetDateTime::now_utc()),
+        Some(time) => match Start::from_words(&["at-timestamp".to_string(), time.to_string()]) {
+            Ok(Start::At(at)) => Some(at),
+            _ => {
+                return Err(Hinted::new(
+                    Exit::Usage,
+                    format!("--until {time:?} is not a time"),
+                    "use --until latest, --until 2026-11-26T10:00:00Z, or a duration ago: --until 5m",
+                )
+                .into());
+            }
+        },
+    };
     let config = ctx.config(Vec::new())?.config;
     let stream = args
         .stream
@@ -53,12 +78,18 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
         .unwrap_or_else(|| config.kinesis.stream.clone());
     let printer = Printer::new(&ctx.output, "shard", args.show_shard);
     crate::cmd::runtime()?.block_on(async {
-        let incoming = crate::kinesis::follow_stream(&config, stream.clone(), start).await;
+        let selection = crate::kinesis::Selection {
+            start,
+            until,
+            shards: args.shards.clone(),
+        };
+        let incoming = crate::kinesis::follow_stream(&config, stream.clone(), selection).await;
         tracing::info!("reading every shard of {stream}");
         let mut tail = KinesisTail {
             stream,
             incoming,
             printer,
+            detailed: args.show_shard && ctx.output.format == crate::output::Format::Jsonl,
             records: ctx.output.records::<MessageRow>(true),
         };
         let outcome = follow(&mut tail, args.count, args.timeout).await;
@@ -70,6 +101,8 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
 
 struct KinesisTail<'o> {
     stream: String,
+    /// -v -o jsonl: each record as an object with what Kinesis says of it.
+    detailed: bool,
     incoming: tokio::sync::mpsc::Receiver<Result<StreamRecord, KinesisError>>,
     printer: Printer,
     records: Records<'o, MessageRow>,
@@ -78,6 +111,21 @@ struct KinesisTail<'o> {
 impl Follower for KinesisTail<'_> {
     async fn next(&mut self, _remaining: Option<u64>) -> anyhow::Result<Step> {
         match self.incoming.recv().await {
+            Some(Ok(record)) if self.detailed => {
+                let _ = self.printer.parse(&record.shard, &record.data);
+                let payload = serde_json::from_slice::<serde_json::Value>(&record.data)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&record.data).into_owned().into());
+                let object = serde_json::json!({
+                    "shard": record.shard,
+                    "sequence": record.sequence,
+                    "partition_key": record.partition_key,
+                    "arrived_at": record.arrived.map(crate::payload::format_ts),
+                    "behind_ms": record.behind_ms,
+                    "payload": payload,
+                });
+                crate::output::payloads::write_object(self.records.raw(), object)?;
+                Ok(Step::Printed(1))
+            }
             Some(Ok(record)) => {
                 self.printer
                     .print(&mut self.records, &record.shard, &record.data, None)?;
