@@ -286,3 +286,31 @@ fn the_sink_notifies_systemd_and_pings_its_watchdog() {
     }
     assert!(stderr.contains("subscribed to"), "{stderr}");
 }
+
+/// `refresh-dashboard --serve` serves the live page of an existing data dir.
+#[test]
+fn refresh_dashboard_serves_the_live_page_of_a_data_dir() {
+    let dir = temp_dir();
+    iotpipe(dir.path())
+        .args(["up", "--devices", "1", "--rate", "20", "--duration", "3s"])
+        .args(["--data-dir", "data", "--http", "off"])
+        .run()
+        .success();
+    let port = free_port();
+    let mut serving = iotpipe(dir.path())
+        .args(["refresh-dashboard", "--data-dir", "data"])
+        .args(["--serve", &format!("127.0.0.1:{port}")])
+        .start();
+    serving.wait_for_stderr("serving", |err| {
+        err.contains(&format!("the live dashboard on http://127.0.0.1:{port}/"))
+    });
+    let page = http_get(port, "/").expect("the page");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let body = http_body(&page);
+    assert!(
+        body.contains("live, updated every 5 s") && body.contains("sim-1"),
+        "{body}"
+    );
+    let (code, stderr) = serving.interrupt();
+    assert_eq!(code, Some(0), "{stderr}");
+}
