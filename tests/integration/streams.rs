@@ -28,6 +28,18 @@ async fn wait_active(client: &aws_sdk_kinesis::Client, stream: &str) {
     }
 }
 
+/// A new stream of `shards` shards, once ACTIVE.
+async fn new_stream(client: &aws_sdk_kinesis::Client, stream: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(stream)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap();
+    wait_active(client, stream).await;
+}
+
 async fn put(client: &aws_sdk_kinesis::Client, stream: &str, key: &str, data: &str) {
     client
         .put_record()
@@ -50,14 +62,7 @@ fn tail_kinesis(dir: &std::path::Path, kinesalite: &Service, args: &[&str]) -> I
 async fn tail_kinesis_reads_every_record_once_parents_before_children_across_a_split() {
     let kinesalite = kinesalite();
     let client = iotpipe::aws::kinesis(&sdk(&kinesalite).await);
-    client
-        .create_stream()
-        .stream_name("sensor")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    wait_active(&client, "sensor").await;
+    new_stream(&client, "sensor", 1).await;
     let dir = temp_dir();
     let readings = iotpipe(dir.path())
         .args(["sense", "--sim", "--count", "60", "-o", "jsonl"])
@@ -269,14 +274,7 @@ async fn tail_s3_prints_objects_as_they_land() {
 async fn tail_kinesis_until_latest_one_shard_and_record_details() {
     let kinesalite = kinesalite();
     let client = iotpipe::aws::kinesis(&sdk(&kinesalite).await);
-    client
-        .create_stream()
-        .stream_name("two")
-        .shard_count(2)
-        .send()
-        .await
-        .unwrap();
-    wait_active(&client, "two").await;
+    new_stream(&client, "two", 2).await;
     for i in 0..20 {
         put(
             &client,
