@@ -1031,7 +1031,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__publish)
-            opts="-h -p -i -u -P -V -r -t -q -m -l -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --http --retain --will-topic --will-payload --will-qos --will-retain --birth-payload --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
+            opts="-h -p -i -u -P -V -r -t -q -m -l -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --http --sigv4 --retain --will-topic --will-payload --will-qos --will-retain --birth-payload --topic --qos --max-inflight --message --stdin-lines --file --replay --sim --seed --imu --device-id --rate --count --outbox --no-outbox --retry-for --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1715,7 +1715,7 @@ _iotpipe() {
             return 0
             ;;
         iotpipe__subcmd__tail__subcmd__mqtt)
-            opts="-h -p -i -u -P -V -t -q -C -W -v -F -R -T -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --count --timeout --show-topic --format --payload --no-retained --filter-out --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
+            opts="-h -p -i -u -P -V -t -q -C -W -v -F -R -T -o --host --port --client-id --username --password --cafile --cert --key --alpn --tls --iot-core --protocol-version --help --version --topic --qos --count --timeout --show-topic --format --payload --no-retained --sigv4 --filter-out --config --output --verbose --quiet --color --no-color --log-format --profile --region --endpoint-url"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -260,3 +260,27 @@ pub fn serve_http(
     }
     Ok(Some(bound))
 }
+
+/// `--sigv4`: AWS IoT Core over WebSockets (port 443 unless `-p`), each
+/// connection signed with the AWS credentials instead of a device certificate.
+#[cfg(feature = "pipeline")]
+pub fn sign_with_aws(
+    settings: &mut crate::mqtt::Settings,
+    config: &crate::config::Config,
+    port: Option<u16>,
+) -> anyhow::Result<()> {
+    let sigv4 = super::runtime()?
+        .block_on(crate::aws::iot_ws::SigV4::from_config(&config.aws))
+        .map_err(|reason| {
+            crate::error::Hinted::new(
+                crate::error::Exit::Failure,
+                format!("--sigv4: {reason}"),
+                "configure AWS credentials (`aws configure`, `aws sso login`, or AWS_PROFILE) and \
+                 the endpoint's region (--region or aws.region)",
+            )
+        })?;
+    settings.sigv4 = Some(sigv4);
+    settings.port = port.unwrap_or(443);
+    settings.iot_core = true;
+    Ok(())
+}

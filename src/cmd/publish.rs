@@ -29,6 +29,12 @@ pub struct PublishArgs {
     #[command(flatten)]
     pub http: super::args::HttpArgs,
 
+    /// AWS IoT Core over WebSockets on 443, signed with your AWS credentials
+    /// (profile, SSO, environment) instead of a device certificate
+    #[cfg(feature = "pipeline")]
+    #[arg(long)]
+    pub sigv4: bool,
+
     /// Retain each message: the broker keeps the last for new subscribers
     #[arg(short = 'r', long)]
     pub retain: bool,
@@ -224,7 +230,12 @@ impl PublishArgs {
 pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.overrides())?.config;
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, ClientRole::Publish, exact_id)?;
+    #[allow(unused_mut)]
+    let mut settings = Settings::for_role(&config, ClientRole::Publish, exact_id)?;
+    #[cfg(feature = "pipeline")]
+    if args.sigv4 {
+        super::args::sign_with_aws(&mut settings, &config, args.broker.port)?;
+    }
     let qos = settings.qos(args.qos.unwrap_or(config.mqtt.qos))?;
     settings.check_topic(&config.mqtt.topic)?;
     let source = args.source();

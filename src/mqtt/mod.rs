@@ -190,6 +190,9 @@ pub struct Settings {
     pub iot_core: bool,
     /// The device's status topic: a last will, and a birth message on connect.
     pub status: Option<Status>,
+    /// Connect over WebSockets signed with SigV4 (IoT Core without a certificate).
+    #[cfg(feature = "pipeline")]
+    pub sigv4: Option<crate::aws::iot_ws::SigV4>,
 }
 
 /// An online/offline status: the will the broker publishes when the client
@@ -333,12 +336,18 @@ impl Settings {
             max_inflight: mqtt.max_inflight,
             iot_core,
             status: None,
+            #[cfg(feature = "pipeline")]
+            sigv4: None,
         };
         settings.check_client_id()?;
         Ok(settings)
     }
 
     pub fn endpoint(&self) -> String {
+        #[cfg(feature = "pipeline")]
+        if self.sigv4.is_some() {
+            return format!("wss://{}:{}/mqtt (SigV4)", self.host, self.port);
+        }
         let scheme = if self.tls.is_some() { "mqtts" } else { "mqtt" };
         format!("{scheme}://{}:{}", self.host, self.port)
     }
@@ -468,6 +477,10 @@ impl Settings {
                 status.retain,
             ));
         }
+        #[cfg(feature = "pipeline")]
+        if let Some(sigv4) = &self.sigv4 {
+            return self.websocket_options(options, sigv4);
+        }
         if let Some(tls) = &self.tls {
             let config = tls.client_config()?;
             options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
@@ -475,6 +488,50 @@ impl Settings {
             )));
         }
         Ok(options)
+    }
+}
+
+#[cfg(feature = "pipeline")]
+impl Settings {
+    /// `options` over WebSockets (TLS, the system's or `mqtt.cafile`'s CAs, no
+    /// client certificate), each connection's URL signed anew with SigV4.
+    fn websocket_options(
+        &self,
+        options: MqttOptions,
+        sigv4: &crate::aws::iot_ws::SigV4,
+    ) -> Result<MqttOptions, MqttError> {
+        let tls = Tls {
+            cafile: self.tls.as_ref().and_then(|tls| tls.cafile.clone()),
+            cert: None,
+            key: None,
+            alpn: false,
+        };
+        let config = tls.client_config()?;
+        let url = format!("wss://{}:{}/mqtt", self.host, self.port);
+        let mut websocket = MqttOptions::new(options.client_id(), url, self.port);
+        websocket
+            .set_keep_alive(options.keep_alive())
+            .set_clean_session(options.clean_session())
+            .set_manual_acks(options.manual_acks())
+            .set_inflight(options.inflight())
+            .set_max_packet_size(MQTT_MAX_PACKET, self.max_payload() + u16::MAX as usize + 4);
+        if let Some(will) = options.last_will() {
+            websocket.set_last_will(will);
+        }
+        websocket.set_transport(Transport::Wss(TlsConfiguration::Rustls(Arc::new(config))));
+        let (sigv4, host, port) = (sigv4.clone(), self.host.clone(), self.port);
+        websocket.set_request_modifier(move |mut request: hyper::Request<()>| {
+            let (sigv4, host) = (sigv4.clone(), host.clone());
+            async move {
+                match sigv4.url(&host, port).await.map(|url| url.parse()) {
+                    Ok(Ok(uri)) => *request.uri_mut() = uri,
+                    Ok(Err(e)) => tracing::warn!("the signed WebSocket URL does not parse: {e}"),
+                    Err(e) => tracing::warn!("{e}"),
+                }
+                request
+            }
+        });
+        Ok(websocket)
     }
 }
 
@@ -521,6 +578,8 @@ mod tests {
             max_inflight: 100,
             iot_core,
             status: None,
+            #[cfg(feature = "pipeline")]
+            sigv4: None,
         }
     }
 

@@ -88,6 +88,17 @@ impl StatusLine {
         self.drawn = true;
     }
 
+    /// Takes the line off a terminal, so that output can take its place.
+    pub fn clear(&mut self) {
+        if self.terminal && self.drawn {
+            use std::io::Write as _;
+            let mut stderr = std::io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[2K");
+            let _ = stderr.flush();
+        }
+        self.drawn = false;
+    }
+
     /// Ends the line so that what follows starts on its own.
     pub fn end(&mut self) {
         if self.terminal && self.drawn {

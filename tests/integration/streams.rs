@@ -346,6 +346,27 @@ async fn tail_kinesis_until_latest_one_shard_and_record_details() {
     let one = one.json_lines();
     assert_eq!(one.len(), in_shard);
     assert!(one.iter().all(|l| l["shard"] == shard.as_str()));
+    // On a terminal a line says how far along it is.
+    let shown = tail_kinesis(
+        dir.path(),
+        &kinesalite,
+        &[
+            "--stream",
+            "two",
+            "--from",
+            "trim-horizon",
+            "--until",
+            "latest",
+        ],
+    )
+    .args(["-W", "20"])
+    .on_terminal();
+    assert!(
+        shown.stdout().contains("tail kinesis: 2 shards read, ")
+            && shown.stdout().contains("ms behind, 20 records"),
+        "{}",
+        shown.stdout()
+    );
     let unknown = tail_kinesis(dir.path(), &kinesalite, &["--stream", "two"])
         .args(["--shard", "shardId-000000000042", "-W", "5"])
         .run();

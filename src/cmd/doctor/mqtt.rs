@@ -31,6 +31,18 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
                  (examples/aws/iotpipe.yaml does, with ThingName={thing})"
             ),
         );
+        let topic = &config.mqtt.topic;
+        report.ok(
+            "mqtt",
+            "IoT Core with --sigv4",
+            format!(
+                "`tail mqtt --sigv4` and `publish --sigv4` connect over WebSockets with your AWS \
+                 credentials instead of a certificate: that IAM identity needs iot:Connect on \
+                 arn:aws:iot:REGION:ACCOUNT:client/{thing} and client/{thing}-*, iot:Subscribe on \
+                 topicfilter/{topic} and iot:Receive on topic/{topic} (tail), iot:Publish on \
+                 topic/{topic} (publish)"
+            ),
+        );
     }
     let tls_ok = match &settings.tls {
         None => {

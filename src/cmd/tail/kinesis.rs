@@ -1,6 +1,7 @@
 //! `iotpipe tail kinesis`: the records of a Kinesis data stream as they come,
 //! printed like `tail mqtt` (the IoT rule puts the MQTT payloads there).
 
+use std::io::IsTerminal as _;
 use std::time::Duration;
 
 use clap::{ArgAction, Args};
@@ -90,17 +91,67 @@ pub fn run(ctx: &mut Context, args: &TailKinesisArgs) -> anyhow::Result<Exit> {
             incoming,
             printer,
             detailed: args.show_shard && ctx.output.format == crate::output::Format::Jsonl,
+            progress: (!ctx.quiet && std::io::stderr().is_terminal()).then(Progress::default),
             records: ctx.output.records::<MessageRow>(true),
         };
         let outcome = follow(&mut tail, args.count, args.timeout).await;
+        if let Some(progress) = tail.progress.as_mut() {
+            progress.line.end();
+        }
         tail.records.finish()?;
         tail.printer.finish();
         outcome
     })
 }
 
+/// `tail kinesis`'s line on a terminal: shards read, how far behind, records.
+struct Progress {
+    line: crate::output::progress::StatusLine,
+    /// Each shard's distance from the stream's tip at its last record.
+    behind: std::collections::HashMap<String, i64>,
+    records: u64,
+    drawn: Option<std::time::Instant>,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            line: crate::output::progress::StatusLine::new(true),
+            behind: Default::default(),
+            records: 0,
+            drawn: None,
+        }
+    }
+}
+
+impl Progress {
+    fn saw(&mut self, record: &StreamRecord) {
+        self.records += 1;
+        self.behind
+            .insert(record.shard.clone(), record.behind_ms.unwrap_or(0));
+    }
+
+    /// Redraws at most twice a second.
+    fn draw(&mut self) {
+        if self
+            .drawn
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(500))
+        {
+            return;
+        }
+        let behind = self.behind.values().copied().max().unwrap_or(0);
+        self.line.draw(&format!(
+            "tail kinesis: {} shards read, {behind} ms behind, {} records",
+            self.behind.len(),
+            self.records
+        ));
+        self.drawn = Some(std::time::Instant::now());
+    }
+}
+
 struct KinesisTail<'o> {
     stream: String,
+    progress: Option<Progress>,
     /// -v -o jsonl: each record as an object with what Kinesis says of it.
     detailed: bool,
     incoming: tokio::sync::mpsc::Receiver<Result<StreamRecord, KinesisError>>,
@@ -110,7 +161,35 @@ struct KinesisTail<'o> {
 
 impl Follower for KinesisTail<'_> {
     async fn next(&mut self, _remaining: Option<u64>) -> anyhow::Result<Step> {
-        match self.incoming.recv().await {
+        let received = self.incoming.recv().await;
+        if let (Some(progress), Some(Ok(record))) = (self.progress.as_mut(), &received) {
+            progress.saw(record);
+            // Off the screen while the record prints, back after it.
+            progress.line.clear();
+            progress.drawn = None;
+        }
+        let step = self.print(received);
+        if let Some(progress) = self.progress.as_mut() {
+            progress.draw();
+        }
+        step
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.records.flush()
+    }
+
+    fn timed_out(&self, after: Duration) -> anyhow::Error {
+        self.timed_out_error(after)
+    }
+}
+
+impl KinesisTail<'_> {
+    fn print(
+        &mut self,
+        received: Option<Result<StreamRecord, KinesisError>>,
+    ) -> anyhow::Result<Step> {
+        match received {
             Some(Ok(record)) if self.detailed => {
                 let _ = self.printer.parse(&record.shard, &record.data);
                 let payload = serde_json::from_slice::<serde_json::Value>(&record.data)
@@ -137,11 +216,7 @@ impl Follower for KinesisTail<'_> {
         }
     }
 
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.records.flush()
-    }
-
-    fn timed_out(&self, after: Duration) -> anyhow::Error {
+    fn timed_out_error(&self, after: Duration) -> anyhow::Error {
         Hinted::new(
             Exit::Timeout,
             format!(

@@ -56,6 +56,12 @@ pub struct TailMqttArgs {
     #[arg(short = 'R', long = "no-retained")]
     pub no_retained: bool,
 
+    /// AWS IoT Core over WebSockets on 443, signed with your AWS credentials
+    /// (profile, SSO, environment) instead of a device certificate
+    #[cfg(feature = "pipeline")]
+    #[arg(long)]
+    pub sigv4: bool,
+
     /// Do not print messages on topics this filter matches; repeatable
     #[arg(short = 'T', long = "filter-out", value_name = "FILTER")]
     pub filter_out: Vec<String>,
@@ -64,7 +70,12 @@ pub struct TailMqttArgs {
 pub fn run(ctx: &mut Context, args: &TailMqttArgs) -> anyhow::Result<Exit> {
     let config = ctx.config(args.broker.overrides())?.config;
     let exact_id = args.broker.client_id.is_some();
-    let settings = Settings::for_role(&config, ClientRole::Tail, exact_id)?;
+    #[allow(unused_mut)]
+    let mut settings = Settings::for_role(&config, ClientRole::Tail, exact_id)?;
+    #[cfg(feature = "pipeline")]
+    if args.sigv4 {
+        crate::cmd::args::sign_with_aws(&mut settings, &config, args.broker.port)?;
+    }
     let filters = if args.topics.is_empty() {
         vec![config.mqtt.topic.clone()]
     } else {
