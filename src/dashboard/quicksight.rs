@@ -19,16 +19,23 @@ use super::{
 use crate::config::Schedule;
 use crate::progress::Progress;
 
+/// Ingestions per dataset per 24 hours on QuickSight Standard edition
+/// (Enterprise allows 32).
+const STANDARD_DAILY_INGESTIONS: usize = 8;
+
 /// The id of the refresh schedule iotpipe manages on each dataset.
 pub const SCHEDULE_ID: &str = "iotpipe-refresh";
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuickSightError {
     #[error(
-        "QuickSight's ingestion quota for dataset {dataset} is used up ({recent} ingestions in the last 24 h)"
+        "QuickSight refused an ingestion of dataset {dataset}: LimitExceededException: {said} \
+         ({recent} ingestions in the last 24 h)"
     )]
     Quota {
         dataset: String,
+        /// What QuickSight said: the daily quota, or another limit.
+        said: String,
         recent: usize,
         next_slot: Option<OffsetDateTime>,
     },
@@ -47,6 +54,16 @@ pub enum QuickSightError {
 impl crate::error::Diagnose for QuickSightError {
     fn hint(&self) -> Option<String> {
         Some(match self {
+            // QuickSight Developer Guide, "Service quotas": 32 ingestions per
+            // dataset per 24 h on Enterprise edition, 8 on Standard.
+            QuickSightError::Quota { recent, .. } if *recent < STANDARD_DAILY_INGESTIONS => {
+                format!(
+                    "{recent} ingestions in the last 24 h is under the daily quota (32 on \
+                     Enterprise edition, 8 on Standard), so this is another QuickSight limit, \
+                     such as ingestions running at once in the account: let running ones finish \
+                     (`refresh-dashboard --list`) and retry"
+                )
+            }
             QuickSightError::Quota { next_slot, .. } => {
                 let when = next_slot
                     .and_then(|t| {
@@ -167,8 +184,9 @@ impl QuickSight {
             }),
             Err(e) => {
                 let service = e.as_service_error();
-                if service.is_some_and(|s| s.is_limit_exceeded_exception()) {
-                    return Err(self.quota(dataset).await);
+                if let Some(limit) = service.filter(|s| s.is_limit_exceeded_exception()) {
+                    let said = limit.meta().message().unwrap_or("(no message)").to_string();
+                    return Err(self.quota(dataset, said).await);
                 }
                 if service.is_some_and(|s| s.is_resource_not_found_exception()) {
                     return Err(QuickSightError::NoDataset {
@@ -183,7 +201,7 @@ impl QuickSight {
 
     /// The quota error, with how many ingestions the last 24 hours hold and
     /// when the oldest of them leaves the window.
-    async fn quota(&self, dataset: &str) -> QuickSightError {
+    async fn quota(&self, dataset: &str, said: String) -> QuickSightError {
         let day_ago = OffsetDateTime::now_utc() - time::Duration::DAY;
         let recent: Vec<OffsetDateTime> = self
             .ingestions(dataset)
@@ -195,6 +213,7 @@ impl QuickSight {
             .collect();
         QuickSightError::Quota {
             dataset: dataset.to_string(),
+            said,
             recent: recent.len(),
             next_slot: recent.iter().min().map(|t| *t + time::Duration::DAY),
         }

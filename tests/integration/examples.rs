@@ -77,10 +77,13 @@ fn the_example_matches_what_iotpipe_expects() {
         allowed,
         &json!([
             {"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": {"Fn::GetAtt": ["SensorStream", "Arn"]}},
-            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["RuleErrors", "Arn"]}}
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["RuleErrors", "Arn"]}}
         ]),
-        "least privilege: the stream, and the error log"
+        "least privilege: the stream, and the error log (the three actions the IoT \
+         guide's CloudWatch Logs action requires)"
     );
+    // A stack whose workgroup ran queries can still be deleted.
+    assert_eq!(props("Workgroup")["RecursiveDeleteOption"], true);
     let rule = props("SensorRule");
     let action = &rule["TopicRulePayload"]["Actions"][0]["Kinesis"];
     assert_eq!(

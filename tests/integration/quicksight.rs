@@ -192,15 +192,28 @@ fn the_daily_quota_and_the_timeout_are_explained() {
         .iotpipe(&["--dataset", "sensor-readings", "--wait"])
         .run()
         .expect_code(1);
+    // Three ingestions is under any daily quota: what QuickSight said, and not "used up".
     let stderr = quota.stderr();
     assert!(
         stderr.contains(
-            "quota for dataset sensor-readings is used up (3 ingestions in the last 24 h)"
-        ),
+            "refused an ingestion of dataset sensor-readings: LimitExceededException: \
+             Ingestion limit exceeded for this dataset (3 ingestions in the last 24 h)"
+        ) && stderr.contains("another QuickSight limit"),
         "{stderr}"
     );
+    double.plan(serde_json::json!({
+        "dataset": "sensor-readings",
+        "limit_exceeded": true,
+        "history_hours": (0..32).map(|i| 0.5 + f64::from(i) * 0.7).collect::<Vec<_>>(),
+    }));
+    let used_up = double
+        .iotpipe(&["--dataset", "sensor-readings"])
+        .run()
+        .expect_code(1);
+    let stderr = used_up.stderr();
     assert!(
-        stderr.contains("32 ingestions per dataset per 24 hours")
+        stderr.contains("(35 ingestions in the last 24 h)")
+            && stderr.contains("32 ingestions per dataset per 24 hours")
             && stderr.contains("retry after 20"),
         "{stderr}"
     );
@@ -209,7 +222,10 @@ fn the_daily_quota_and_the_timeout_are_explained() {
         .iter()
         .filter(|r| r["method"] == "PUT")
         .count();
-    assert_eq!(creates, 1, "a refused CreateIngestion is not retried");
+    assert_eq!(
+        creates, 2,
+        "a refused CreateIngestion is not retried (two runs)"
+    );
 
     double.plan(serde_json::json!({"dataset": "slow", "states": ["QUEUED"]}));
     let timeout = double
