@@ -71,6 +71,10 @@ pub struct Invocation {
     /// Raw objects whose event never arrived, counted by the scheduled run.
     #[serde(skip_serializing_if = "is_zero")]
     pub missed: u64,
+    /// Claiming or compacting failed after the records were counted; the
+    /// scheduled run resumes it (SQS: the messages are done all the same).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_error: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -256,7 +260,15 @@ impl Handler {
                 response.batch_item_failures.push(failure);
             }
         }
-        self.claim(&mut summary).await?;
+        // The messages recorded are done whatever claiming does: failing the
+        // invocation would have SQS deliver them again until the dead-letter
+        // queue, which is for events that could not be recorded.
+        if let Err(error) = self.claim(&mut summary).await {
+            tracing::error!(
+                "claiming after recording failed: {error}; the scheduled run claims what is pending"
+            );
+            summary.claim_error = Some(error.to_string());
+        }
         tracing::info!("{}", serde_json::to_string(&summary).unwrap_or_default());
         Ok(response)
     }

@@ -456,3 +456,134 @@ async fn the_scheduled_run_counts_objects_whose_events_were_lost() {
     assert_eq!(later["missed"], 1, "{later}");
     assert_eq!(counter.pending().await.unwrap(), 4);
 }
+
+/// A counter whose claims fail (a throttled or unreachable table) while
+/// recording works.
+struct ClaimsFail(iotpipe::counter::sqlite::SqliteCounter);
+
+#[async_trait::async_trait]
+impl Counter for ClaimsFail {
+    async fn record(
+        &self,
+        key: &str,
+        size: u64,
+    ) -> Result<iotpipe::counter::Recorded, iotpipe::counter::CounterError> {
+        self.0.record(key, size).await
+    }
+    async fn pending(&self) -> Result<u64, iotpipe::counter::CounterError> {
+        self.0.pending().await
+    }
+    async fn claim(
+        &self,
+        _n: u32,
+    ) -> Result<Option<iotpipe::counter::Batch>, iotpipe::counter::CounterError> {
+        Err(iotpipe::counter::CounterError::Table {
+            table: "lambda-counter".into(),
+            message: "ProvisionedThroughputExceededException: throttled".into(),
+        })
+    }
+    async fn batch(
+        &self,
+        id: &str,
+    ) -> Result<iotpipe::counter::Batch, iotpipe::counter::CounterError> {
+        self.0.batch(id).await
+    }
+    async fn batches(
+        &self,
+    ) -> Result<Vec<iotpipe::counter::Batch>, iotpipe::counter::CounterError> {
+        self.0.batches().await
+    }
+    async fn lease(
+        &self,
+        id: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, iotpipe::counter::CounterError> {
+        self.0.lease(id, holder, ttl).await
+    }
+    async fn lease_holder(
+        &self,
+        id: &str,
+    ) -> Result<Option<String>, iotpipe::counter::CounterError> {
+        self.0.lease_holder(id).await
+    }
+    async fn mark_compacted(
+        &self,
+        id: &str,
+        holder: &str,
+    ) -> Result<(), iotpipe::counter::CounterError> {
+        self.0.mark_compacted(id, holder).await
+    }
+    async fn mark_failed(
+        &self,
+        id: &str,
+        holder: &str,
+        error: &str,
+    ) -> Result<(), iotpipe::counter::CounterError> {
+        self.0.mark_failed(id, holder, error).await
+    }
+    async fn counted(
+        &self,
+    ) -> Result<Vec<iotpipe::counter::Counted>, iotpipe::counter::CounterError> {
+        self.0.counted().await
+    }
+    async fn pending_objects(
+        &self,
+    ) -> Result<Vec<iotpipe::counter::Pending>, iotpipe::counter::CounterError> {
+        self.0.pending_objects().await
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    async fn checkpoint(
+        &self,
+        name: &str,
+    ) -> Result<Option<String>, iotpipe::counter::CounterError> {
+        self.0.checkpoint(name).await
+    }
+    async fn set_checkpoint(
+        &self,
+        name: &str,
+        key: &str,
+    ) -> Result<(), iotpipe::counter::CounterError> {
+        self.0.set_checkpoint(name, key).await
+    }
+}
+
+/// SQS: messages whose events were recorded are done even when claiming
+/// fails afterwards; failing the invocation would have SQS redeliver them
+/// into the dead-letter queue, which is for events that could not be recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_sqs_messages_are_done_even_when_claiming_fails() {
+    let moto = moto();
+    let s3 = iotpipe::aws::s3(&sdk(&moto).await);
+    s3.create_bucket().bucket("pipe").send().await.unwrap();
+    let store = Arc::new(S3Store::new(s3, "pipe"));
+    let dir = temp_dir();
+    let counter =
+        iotpipe::counter::sqlite::SqliteCounter::open(&dir.path().join("c.sqlite3")).unwrap();
+    let handler = Handler {
+        store,
+        counter: Arc::new(ClaimsFail(counter)),
+        threshold: 2,
+        pipeline: None,
+    };
+    let message = |id: &str, keys: &[String]| {
+        json!({"messageId": id, "receiptHandle": "h", "attributes": {}, "messageAttributes": {},
+               "body": json!({"Records": keys.iter().map(|k| created(k)).collect::<Vec<_>>()}).to_string(),
+               "md5OfBody": "x", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
+    };
+    let keys: Vec<String> = (0..4).map(raw_key).collect();
+    let sqs = json!({"Records": [message("m1", &keys[..2]), message("m2", &keys[2..]), message("m3", &[])]});
+    let response = handler.handle(sqs).await.unwrap();
+    assert_eq!(
+        response,
+        json!({"batchItemFailures": []}),
+        "every message recorded: none goes back to the queue"
+    );
+    assert_eq!(
+        handler.counter.pending().await.unwrap(),
+        4,
+        "all four counted"
+    );
+}
