@@ -70,125 +70,9 @@ pub fn get() -> &'static Metrics {
 
 impl Metrics {
     fn new() -> Metrics {
-        let publishing = Publishing {
-            published: Counter::default(),
-            acknowledged: Counter::default(),
-            outbox_backlog: Gauge::default(),
-            outbox_dropped: Counter::default(),
-        };
-        let mut device = Registry::with_prefix("iotpipe");
-        device.register(
-            "readings_published",
-            "Readings taken to publish",
-            publishing.published.clone(),
-        );
-        device.register(
-            "readings_acknowledged",
-            "Readings the broker acknowledged",
-            publishing.acknowledged.clone(),
-        );
-        device.register(
-            "outbox_backlog",
-            "Readings in the outbox not acknowledged yet",
-            publishing.outbox_backlog.clone(),
-        );
-        device.register(
-            "outbox_dropped",
-            "Readings dropped at the outbox's cap",
-            publishing.outbox_dropped.clone(),
-        );
-
-        let landing = Landing {
-            received: Counter::default(),
-            landed: Counter::default(),
-            rejected: Counter::default(),
-            objects: Counter::default(),
-            journal_backlog: Gauge::default(),
-            missing: Counter::default(),
-            device_last_reading: Family::default(),
-            device_readings: Family::default(),
-            quiet_devices: Gauge::default(),
-        };
-        let mut sink = Registry::with_prefix("iotpipe");
-        sink.register(
-            "messages_received",
-            "Messages the sink received",
-            landing.received.clone(),
-        );
-        sink.register(
-            "readings_landed",
-            "Schema v1 readings landed in raw objects",
-            landing.landed.clone(),
-        );
-        sink.register(
-            "payloads_rejected",
-            "Payloads set aside under rejected/",
-            landing.rejected.clone(),
-        );
-        sink.register(
-            "objects_written",
-            "Raw objects written",
-            landing.objects.clone(),
-        );
-        sink.register(
-            "journal_backlog",
-            "Messages journaled and not yet in an object",
-            landing.journal_backlog.clone(),
-        );
-        sink.register(
-            "readings_missing",
-            "Readings a run skipped and that never arrived (dropped by a broker)",
-            landing.missing.clone(),
-        );
-        sink.register(
-            "device_last_reading_timestamp_seconds",
-            "When each device's newest reading was taken (Unix seconds)",
-            landing.device_last_reading.clone(),
-        );
-        sink.register(
-            "device_readings",
-            "Readings received per device",
-            landing.device_readings.clone(),
-        );
-        sink.register(
-            "quiet_devices",
-            "Devices that have sent nothing for alert.quiet_after",
-            landing.quiet_devices.clone(),
-        );
-
-        let compacting = Compacting {
-            pending_objects: Gauge::default(),
-            batches_compacted: Counter::default(),
-            batches_failed: Counter::default(),
-            rows_written: Counter::default(),
-            seconds: Counter::default(),
-        };
-        let mut compaction = Registry::with_prefix("iotpipe");
-        compaction.register(
-            "pending_objects",
-            "Raw objects counted and not yet compacted",
-            compacting.pending_objects.clone(),
-        );
-        compaction.register(
-            "batches_compacted",
-            "Batches compacted into Parquet",
-            compacting.batches_compacted.clone(),
-        );
-        compaction.register(
-            "batches_failed",
-            "Batch compactions that failed",
-            compacting.batches_failed.clone(),
-        );
-        compaction.register(
-            "rows_written",
-            "Rows written to compacted/",
-            compacting.rows_written.clone(),
-        );
-        compaction.register(
-            "compaction_seconds",
-            "Time spent compacting batches",
-            compacting.seconds.clone(),
-        );
+        let (publishing, device) = Publishing::registered();
+        let (landing, sink) = Landing::registered();
+        let (compacting, compaction) = Compacting::registered();
         Metrics {
             publishing,
             landing,
@@ -199,6 +83,150 @@ impl Metrics {
                 (Section::Compacting, compaction),
             ],
         }
+    }
+}
+
+impl Publishing {
+    fn registered() -> (Publishing, Registry) {
+        let metrics = Publishing {
+            published: Counter::default(),
+            acknowledged: Counter::default(),
+            outbox_backlog: Gauge::default(),
+            outbox_dropped: Counter::default(),
+        };
+        let mut registry = Registry::with_prefix("iotpipe");
+        let m = &metrics;
+        registry.register(
+            "readings_published",
+            "Readings taken to publish",
+            m.published.clone(),
+        );
+        registry.register(
+            "readings_acknowledged",
+            "Readings the broker acknowledged",
+            m.acknowledged.clone(),
+        );
+        registry.register(
+            "outbox_backlog",
+            "Readings in the outbox not acknowledged yet",
+            m.outbox_backlog.clone(),
+        );
+        registry.register(
+            "outbox_dropped",
+            "Readings dropped at the outbox's cap",
+            m.outbox_dropped.clone(),
+        );
+        (metrics, registry)
+    }
+}
+
+impl Landing {
+    fn registered() -> (Landing, Registry) {
+        let metrics = Landing {
+            received: Counter::default(),
+            landed: Counter::default(),
+            rejected: Counter::default(),
+            objects: Counter::default(),
+            journal_backlog: Gauge::default(),
+            missing: Counter::default(),
+            device_last_reading: Family::default(),
+            device_readings: Family::default(),
+            quiet_devices: Gauge::default(),
+        };
+        let mut registry = Registry::with_prefix("iotpipe");
+        let m = &metrics;
+        let counters = [
+            (
+                "messages_received",
+                "Messages the sink received",
+                &m.received,
+            ),
+            (
+                "readings_landed",
+                "Schema v1 readings landed in raw objects",
+                &m.landed,
+            ),
+            (
+                "payloads_rejected",
+                "Payloads set aside under rejected/",
+                &m.rejected,
+            ),
+            ("objects_written", "Raw objects written", &m.objects),
+            (
+                "readings_missing",
+                "Readings a run skipped and that never arrived (dropped by a broker)",
+                &m.missing,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "journal_backlog",
+            "Messages journaled and not yet in an object",
+            m.journal_backlog.clone(),
+        );
+        registry.register(
+            "device_last_reading_timestamp_seconds",
+            "When each device's newest reading was taken (Unix seconds)",
+            m.device_last_reading.clone(),
+        );
+        registry.register(
+            "device_readings",
+            "Readings received per device",
+            m.device_readings.clone(),
+        );
+        registry.register(
+            "quiet_devices",
+            "Devices that have sent nothing for alert.quiet_after",
+            m.quiet_devices.clone(),
+        );
+        (metrics, registry)
+    }
+}
+
+impl Compacting {
+    fn registered() -> (Compacting, Registry) {
+        let metrics = Compacting {
+            pending_objects: Gauge::default(),
+            batches_compacted: Counter::default(),
+            batches_failed: Counter::default(),
+            rows_written: Counter::default(),
+            seconds: Counter::default(),
+        };
+        let mut registry = Registry::with_prefix("iotpipe");
+        let m = &metrics;
+        registry.register(
+            "pending_objects",
+            "Raw objects counted and not yet compacted",
+            m.pending_objects.clone(),
+        );
+        let counters = [
+            (
+                "batches_compacted",
+                "Batches compacted into Parquet",
+                &m.batches_compacted,
+            ),
+            (
+                "batches_failed",
+                "Batch compactions that failed",
+                &m.batches_failed,
+            ),
+            (
+                "rows_written",
+                "Rows written to compacted/",
+                &m.rows_written,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        registry.register(
+            "compaction_seconds",
+            "Time spent compacting batches",
+            m.seconds.clone(),
+        );
+        (metrics, registry)
     }
 }
 

@@ -273,23 +273,7 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     crate::systemd::ready();
     let endless = sampling && args.count.is_none();
     let outcome = runtime.block_on(async {
-        let outbox = if use_outbox {
-            Some(
-                Journal::open(&config.outbox.dir, config.outbox.max_bytes)
-                    .map_err(MqttError::from)?,
-            )
-        } else {
-            None
-        };
-        if let Some((_, backlog)) = &outbox
-            && !backlog.is_empty()
-        {
-            tracing::warn!(
-                "sending {} messages left in the outbox {} by an earlier run first",
-                backlog.len(),
-                config.outbox.dir.display()
-            );
-        }
+        let outbox = open_outbox(&config, use_outbox)?;
         let (tx, rx) = mpsc::channel(4096);
         let producer = spawn_source(source, sensor, &config, &settings, args, tx);
         let options = publish::PublishOptions {
@@ -315,6 +299,37 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     if let Some(error) = outcome.error {
         return Err(error.into());
     }
+    exit_of(report, &config, &settings, use_outbox, endless)
+}
+
+/// The outbox and what an earlier run left in it, when one is used.
+fn open_outbox(
+    config: &crate::config::Config,
+    use_outbox: bool,
+) -> Result<Option<(Journal, Vec<crate::journal::Entry>)>, MqttError> {
+    if !use_outbox {
+        return Ok(None);
+    }
+    let (journal, backlog) = Journal::open(&config.outbox.dir, config.outbox.max_bytes)?;
+    if !backlog.is_empty() {
+        tracing::warn!(
+            "sending {} messages left in the outbox {} by an earlier run first",
+            backlog.len(),
+            config.outbox.dir.display()
+        );
+    }
+    Ok(Some((journal, backlog)))
+}
+
+/// The exit a finished run deserves: 3 for readings neither acknowledged nor
+/// kept, or dropped at the outbox's cap; 130 for an interrupted count.
+fn exit_of(
+    report: &publish::PublishReport,
+    config: &crate::config::Config,
+    settings: &Settings,
+    use_outbox: bool,
+    endless: bool,
+) -> anyhow::Result<Exit> {
     let unacked = report.unacknowledged();
     if unacked > 0 || (!report.input_complete && !report.interrupted) {
         return Err(MqttError::Unacknowledged {

@@ -21,28 +21,7 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
         .to_string();
     let client_id = settings.client_id.clone();
     if settings.iot_core {
-        report.ok(
-            "mqtt",
-            "IoT Core client ids",
-            format!(
-                "publish connects as `{thing}` (the thing name), this check as `{client_id}`, \
-                 tail as `{thing}-tail-…`: the device policy must allow iot:Connect on \
-                 client/{thing} and client/{thing}-* for a certificate attached to thing {thing} \
-                 (examples/aws/iotpipe.yaml does, with ThingName={thing})"
-            ),
-        );
-        let topic = &config.mqtt.topic;
-        report.ok(
-            "mqtt",
-            "IoT Core with --sigv4",
-            format!(
-                "`tail mqtt --sigv4` and `publish --sigv4` connect over WebSockets with your AWS \
-                 credentials instead of a certificate: that IAM identity needs iot:Connect on \
-                 arn:aws:iot:REGION:ACCOUNT:client/{thing} and client/{thing}-*, iot:Subscribe on \
-                 topicfilter/{topic} and iot:Receive on topic/{topic} (tail), iot:Publish on \
-                 topic/{topic} (publish)"
-            ),
-        );
+        iot_core_ids(report, config, &thing, &client_id);
     }
     let tls_ok = match &settings.tls {
         None => {
@@ -107,6 +86,32 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
             "is a firewall dropping the port? check mqtt.host/mqtt.port; --timeout waits longer",
         ),
     }
+}
+
+/// Which client ids and IAM actions IoT Core must allow, said before trying.
+fn iot_core_ids(report: &mut Report, config: &Config, thing: &str, client_id: &str) {
+    report.ok(
+        "mqtt",
+        "IoT Core client ids",
+        format!(
+            "publish connects as `{thing}` (the thing name), this check as `{client_id}`, \
+             tail as `{thing}-tail-…`: the device policy must allow iot:Connect on \
+             client/{thing} and client/{thing}-* for a certificate attached to thing {thing} \
+             (examples/aws/iotpipe.yaml does, with ThingName={thing})"
+        ),
+    );
+    let topic = &config.mqtt.topic;
+    report.ok(
+        "mqtt",
+        "IoT Core with --sigv4",
+        format!(
+            "`tail mqtt --sigv4` and `publish --sigv4` connect over WebSockets with your AWS \
+             credentials instead of a certificate: that IAM identity needs iot:Connect on \
+             arn:aws:iot:REGION:ACCOUNT:client/{thing} and client/{thing}-*, iot:Subscribe on \
+             topicfilter/{topic} and iot:Receive on topic/{topic} (tail), iot:Publish on \
+             topic/{topic} (publish)"
+        ),
+    );
 }
 
 /// A TLS file read.
