@@ -111,11 +111,6 @@ impl Publishing {
             "Readings in the outbox not acknowledged yet",
             m.outbox_backlog.clone(),
         );
-        registry.register(
-            "outbox_dropped",
-            "Readings dropped at the outbox's cap",
-            m.outbox_dropped.clone(),
-        );
         (metrics, registry)
     }
 }
@@ -158,9 +153,7 @@ impl Landing {
                 &m.missing,
             ),
         ];
-        for (name, help, counter) in counters {
-            registry.register(name, help, counter.clone());
-        }
+        register_counters(&mut registry, &counters);
         registry.register(
             "journal_backlog",
             "Messages journaled and not yet in an object",
@@ -218,15 +211,20 @@ impl Compacting {
                 &m.rows_written,
             ),
         ];
-        for (name, help, counter) in counters {
-            registry.register(name, help, counter.clone());
-        }
+        register_counters(&mut registry, &counters);
         registry.register(
             "compaction_seconds",
             "Time spent compacting batches",
             m.seconds.clone(),
         );
         (metrics, registry)
+    }
+}
+
+/// Registers counters: name (without `_total`), help, the counter.
+fn register_counters(registry: &mut Registry, counters: &[(&str, &str, &Counter)]) {
+    for (name, help, counter) in counters {
+        registry.register(*name, *help, (*counter).clone());
     }
 }
 

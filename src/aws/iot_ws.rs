@@ -57,31 +57,22 @@ impl SigV4 {
         } else {
             format!("{host}:{port}")
         };
-        presigned_url(
+        presign(
             &authority,
             "/mqtt",
             &self.region,
             SERVICE,
             &credentials,
             SystemTime::now(),
+            VALID_FOR,
         )
         .map(|query| format!("wss://{authority}/mqtt?{query}"))
     }
 }
 
 /// The query string that presigns a GET of `https://authority/path` for
-/// `service`: what SigV4's query-parameter signing adds, the session token last.
-pub fn presigned_url(
-    authority: &str,
-    path: &str,
-    region: &str,
-    service: &str,
-    credentials: &Credentials,
-    at: SystemTime,
-) -> Result<String, String> {
-    presign(authority, path, region, service, credentials, at, VALID_FOR)
-}
-
+/// `service`, valid for `valid_for`: what SigV4's query-parameter signing
+/// adds, the session token last.
 fn presign(
     authority: &str,
     path: &str,
