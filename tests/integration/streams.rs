@@ -285,21 +285,25 @@ async fn tail_kinesis_until_latest_one_shard_and_record_details() {
         .await;
     }
     let dir = temp_dir();
-    let all = tail_kinesis(
-        dir.path(),
-        &kinesalite,
-        &[
-            "--stream",
-            "two",
-            "--from",
-            "trim-horizon",
-            "--until",
-            "latest",
-        ],
-    )
-    .args(["-W", "20", "-v", "-o", "jsonl"])
-    .run()
-    .success();
+    // Everything the stream holds now, then the end.
+    let until_latest = || {
+        tail_kinesis(
+            dir.path(),
+            &kinesalite,
+            &[
+                "--stream",
+                "two",
+                "--from",
+                "trim-horizon",
+                "--until",
+                "latest",
+            ],
+        )
+    };
+    let all = until_latest()
+        .args(["-W", "20", "-v", "-o", "jsonl"])
+        .run()
+        .success();
     let lines = all.json_lines();
     assert_eq!(
         lines.len(),
@@ -328,39 +332,15 @@ async fn tail_kinesis_until_latest_one_shard_and_record_details() {
         .filter(|l| l["shard"] == shard.as_str())
         .count();
     assert!(in_shard < 20, "the keys spread over both shards");
-    let one = tail_kinesis(
-        dir.path(),
-        &kinesalite,
-        &[
-            "--stream",
-            "two",
-            "--from",
-            "trim-horizon",
-            "--until",
-            "latest",
-        ],
-    )
-    .args(["--shard", &shard, "-W", "20", "-v", "-o", "jsonl"])
-    .run()
-    .success();
+    let one = until_latest()
+        .args(["--shard", &shard, "-W", "20", "-v", "-o", "jsonl"])
+        .run()
+        .success();
     let one = one.json_lines();
     assert_eq!(one.len(), in_shard);
     assert!(one.iter().all(|l| l["shard"] == shard.as_str()));
     // On a terminal a line says how far along it is.
-    let shown = tail_kinesis(
-        dir.path(),
-        &kinesalite,
-        &[
-            "--stream",
-            "two",
-            "--from",
-            "trim-horizon",
-            "--until",
-            "latest",
-        ],
-    )
-    .args(["-W", "20"])
-    .on_terminal();
+    let shown = until_latest().args(["-W", "20"]).on_terminal();
     assert!(
         shown.stdout().contains("tail kinesis: 2 shards read, ")
             && shown.stdout().contains("ms behind, 20 records"),
