@@ -111,6 +111,42 @@ def publish_run(broker, cmd, qos, lines_path, tmp):
     return last - base, elapsed, pub.returncode
 
 
+def publish_footprint(broker, cmd, lines_path):
+    """Wall seconds and peak RSS (MiB) of one `-l -q 1` publisher (/usr/bin/time)."""
+    with open(lines_path) as stdin:
+        run = subprocess.run(["/usr/bin/time", "-f", "%e %M", "-o", "/dev/stderr"] + cmd
+                             + ["-p", str(broker.port), "-t", "bench/footprint", "-q", "1", "-l"],
+                             stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    seconds, kib = run.stderr.strip().splitlines()[-1].split()
+    return float(seconds), int(kib) / 1024
+
+
+def bench_publish_footprint():
+    """60,000 lines at QoS 1 (mosquitto_pub -l -q 1 stops past 65,535): speed
+    and peak RSS of each, medians of 3, alternating."""
+    broker = Broker()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
+            lines = os.path.join(tmp, "lines.jsonl")
+            payload_file(lines)
+            with open(lines) as all_lines, open(lines + ".60k", "w") as out:
+                for i, line in enumerate(all_lines):
+                    if i == 60_000:
+                        break
+                    out.write(line)
+            ours, theirs = [], []
+            for _ in range(3):
+                ours.append(publish_footprint(broker, [BIN, "-q", "publish", "--no-outbox"], lines + ".60k"))
+                theirs.append(publish_footprint(broker, ["mosquitto_pub"], lines + ".60k"))
+            (t_i, m_i), (t_m, m_m) = [tuple(median(list(v)) for v in zip(*runs)) for runs in (ours, theirs)]
+            print("publish -l -q 1, 60,000 lines, medians of 3")
+            print(f"{'':<28}{'iotpipe':>12}{'mosquitto_pub':>15}{'ratio':>8}")
+            print(f"{'msg/s':<28}{60_000 / t_i:>12,.0f}{60_000 / t_m:>15,.0f}{t_m / t_i:>7.2f}x")
+            print(f"{'peak RSS (MiB)':<28}{m_i:>12.1f}{m_m:>15.1f}{m_i / m_m:>7.2f}x")
+    finally:
+        broker.stop()
+
+
 def tail_run(broker, cmd, lines_path):
     """Runs a subscriber to /dev/null with -C N; returns seconds for N messages."""
     topic = "bench/tail"
@@ -655,6 +691,7 @@ if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("mqtt", "all"):
         bench_mqtt()
+        bench_publish_footprint()
     if which in ("sink", "all"):
         bench_sink()
     if which in ("burst", "all"):

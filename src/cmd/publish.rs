@@ -274,7 +274,15 @@ pub fn run(ctx: &mut Context, args: &PublishArgs) -> anyhow::Result<Exit> {
     let endless = sampling && args.count.is_none();
     let outcome = runtime.block_on(async {
         let outbox = open_outbox(&config, use_outbox)?;
-        let (tx, rx) = mpsc::channel(4096);
+        // Lines come in batches of up to 256: a few batches ahead is enough
+        // to keep the connection busy, and memory stays that small whatever
+        // the input's size (4,096 batches held a whole file).
+        let ahead = if matches!(source, SourceKind::Lines { .. }) {
+            16
+        } else {
+            4096
+        };
+        let (tx, rx) = mpsc::channel(ahead);
         let producer = spawn_source(source, sensor, &config, &settings, args, tx);
         let options = publish::PublishOptions {
             topic: config.mqtt.topic.clone(),

@@ -383,10 +383,19 @@ impl Engine {
         first: Input,
         input: &mut mpsc::Receiver<Input>,
     ) -> Result<(), JournalError> {
+        // At most about 1,024 payloads per sync, counting those inside batches.
+        let size = |input: &Input| match input {
+            Input::Payloads(payloads) => payloads.len(),
+            _ => 1,
+        };
+        let mut taken = size(&first);
         let mut batch = vec![first];
-        while batch.len() < 1024 {
+        while taken < 1024 {
             match input.try_recv() {
-                Ok(more) => batch.push(more),
+                Ok(more) => {
+                    taken += size(&more);
+                    batch.push(more);
+                }
                 Err(_) => break,
             }
         }
