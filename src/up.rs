@@ -409,7 +409,7 @@ impl Fleet {
             let settings = Settings::for_role(config, ClientRole::Device(index), false)?;
             let link = Link::new(settings, Session::Clean)?;
             let (tx, rx) = mpsc::channel(1024);
-            let feeder = tokio::spawn(publish::paced(source, rate, None, tx));
+            let feeder = tokio::spawn(crate::mqtt::feed::paced(source, rate, None, tx));
             let options = PublishOptions {
                 topic: config.mqtt.topic.clone(),
                 qos: QoS::AtLeastOnce,

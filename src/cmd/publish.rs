@@ -400,7 +400,7 @@ fn spawn_source(
                     args.imu,
                 ))),
             };
-            Some(tokio::spawn(publish::paced(readings, rate, count, tx)))
+            Some(tokio::spawn(feed::paced(readings, rate, count, tx)))
         }
     }
 }

@@ -1,12 +1,13 @@
 //! What `publish` sends: one message repeated, or lines of stdin or a file
 //! read like `mosquitto_pub -l` (batched, paced, checked against the broker's
-//! limits and, for `--replay`, schema v1). Readings come from [`super::publish::paced`].
+//! limits and, for `--replay`, schema v1); and readings from a source, paced.
 
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::publish::Input;
 use super::{MqttError, Settings};
@@ -134,5 +135,38 @@ impl Lines {
         if !batch.is_empty() {
             let _ = tx.blocking_send(Input::Payloads(batch));
         }
+    }
+}
+
+/// Feeds readings from `readings` into `tx` at `rate` per second (several per
+/// wake-up at high rates, on a fixed schedule so the rate does not drift),
+/// until `count` readings or until the engine stops listening.
+pub async fn paced(
+    mut readings: Box<dyn crate::sense::Source>,
+    rate: f64,
+    count: Option<u64>,
+    tx: mpsc::Sender<Input>,
+) {
+    let started = Instant::now();
+    let mut produced: u64 = 0;
+    loop {
+        let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
+        while produced < due && count.is_none_or(|n| produced < n) {
+            let input = match readings.next_reading() {
+                Ok(reading) => Input::Payload(reading.to_json().into_bytes()),
+                Err(e) => {
+                    tracing::error!("reading the sensors failed: {e}");
+                    return;
+                }
+            };
+            if tx.send(input).await.is_err() {
+                return;
+            }
+            produced += 1;
+        }
+        if count.is_some_and(|n| produced >= n) {
+            return;
+        }
+        tokio::time::sleep_until(started + Duration::from_secs_f64(produced as f64 / rate)).await;
     }
 }

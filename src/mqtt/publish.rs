@@ -166,39 +166,6 @@ struct Engine {
     birth_due: bool,
 }
 
-/// Feeds readings from `readings` into `tx` at `rate` per second (several per
-/// wake-up at high rates, on a fixed schedule so the rate does not drift),
-/// until `count` readings or until the engine stops listening.
-pub async fn paced(
-    mut readings: Box<dyn crate::sense::Source>,
-    rate: f64,
-    count: Option<u64>,
-    tx: mpsc::Sender<Input>,
-) {
-    let started = Instant::now();
-    let mut produced: u64 = 0;
-    loop {
-        let due = (started.elapsed().as_secs_f64() * rate) as u64 + 1;
-        while produced < due && count.is_none_or(|n| produced < n) {
-            let input = match readings.next_reading() {
-                Ok(reading) => Input::Payload(reading.to_json().into_bytes()),
-                Err(e) => {
-                    tracing::error!("reading the sensors failed: {e}");
-                    return;
-                }
-            };
-            if tx.send(input).await.is_err() {
-                return;
-            }
-            produced += 1;
-        }
-        if count.is_some_and(|n| produced >= n) {
-            return;
-        }
-        tokio::time::sleep_until(started + Duration::from_secs_f64(produced as f64 / rate)).await;
-    }
-}
-
 /// How many messages to hold in memory ahead of the connection.
 const QUEUE_AHEAD: usize = 4096;
 
