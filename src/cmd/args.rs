@@ -234,6 +234,27 @@ impl HttpArgs {
     }
 }
 
+/// The socket `http.listen` names (ADDR:PORT, port 0: any free one), bound
+/// so that the caller can say where before anything runs. `off_allowed`:
+/// `off` is a value too (`up`, which serves by default), giving None.
+pub fn bind_http(listen: &str, off_allowed: bool) -> anyhow::Result<Option<std::net::TcpListener>> {
+    if off_allowed && listen == "off" {
+        return Ok(None);
+    }
+    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
+        crate::error::Hinted::new(
+            crate::error::Exit::Usage,
+            format!(
+                "http.listen {listen:?} is not ADDR:PORT{}",
+                if off_allowed { " or off" } else { "" }
+            ),
+            "for example --http 127.0.0.1:9464 (0.0.0.0:9464 for Prometheus elsewhere; port \
+             0: any free one)",
+        )
+    })?;
+    Ok(Some(crate::http::bind(addr)?))
+}
+
 /// Starts the HTTP endpoint on `listen` (within a runtime) and says where;
 /// nothing without an address.
 pub fn serve_http(
@@ -242,18 +263,14 @@ pub fn serve_http(
     quiet: bool,
     command: &str,
 ) -> anyhow::Result<Option<std::net::SocketAddr>> {
-    let Some(listen) = listen else {
+    let Some(listener) = listen
+        .map(|listen| bind_http(listen, false))
+        .transpose()?
+        .flatten()
+    else {
         return Ok(None);
     };
-    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
-        crate::error::Hinted::new(
-            crate::error::Exit::Usage,
-            format!("http.listen {listen:?} is not ADDR:PORT"),
-            "for example --http 127.0.0.1:9464 (0.0.0.0:9464 for Prometheus elsewhere; port 0: any free one)",
-        )
-    })?;
-    let listener = crate::http::bind(addr)?;
-    let bound = listener.local_addr().unwrap_or(addr);
+    let bound = listener.local_addr()?;
     tokio::spawn(crate::http::serve(listener, endpoints));
     if !quiet {
         crate::note!("{command}: metrics on http://{bound}/metrics, health on /healthz");

@@ -161,7 +161,9 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
         i64::from(broker.port),
     ));
     let config = ctx.config(overrides)?.config;
-    let http = bind_http(&config)?;
+    // The live dashboard's socket: by default a free port on 127.0.0.1.
+    let listen = config.http.listen.as_deref().unwrap_or("127.0.0.1:0");
+    let http = super::args::bind_http(listen, true)?;
     if !ctx.quiet {
         let live = http
             .as_ref()
@@ -201,23 +203,6 @@ pub fn run(ctx: &mut Context, args: &UpArgs) -> anyhow::Result<Exit> {
     });
     line.end();
     report(ctx, &outcome?)
-}
-
-/// The live dashboard's socket: `http.listen`, `off`, or by default a free
-/// port on 127.0.0.1.
-fn bind_http(config: &crate::config::Config) -> anyhow::Result<Option<std::net::TcpListener>> {
-    let listen = config.http.listen.as_deref().unwrap_or("127.0.0.1:0");
-    if listen == "off" {
-        return Ok(None);
-    }
-    let addr: std::net::SocketAddr = listen.parse().map_err(|_| {
-        Hinted::new(
-            Exit::Usage,
-            format!("http.listen {listen:?} is not ADDR:PORT or off"),
-            "for example --http 127.0.0.1:8080 (0.0.0.0:8080 for other machines), or --http off",
-        )
-    })?;
-    Ok(Some(crate::http::bind(addr)?))
 }
 
 /// Where devices here connect, and how the start-up line names the broker.

@@ -180,11 +180,7 @@ impl Printer {
             match self.format {
                 Format::Jsonl => match (self.show_source, meta) {
                     (true, Some(meta)) => {
-                        let mut object = super::template::json(source, shown, meta);
-                        if let Some(fields) = object.as_object_mut() {
-                            fields.insert("received_at".into(), fields["tst"].clone());
-                            fields.remove("tst");
-                        }
+                        let object = super::template::json(source, shown, meta, "received_at");
                         write_object(records.raw(), object)?;
                     }
                     _ => {

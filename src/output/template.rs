@@ -154,7 +154,7 @@ impl Template {
                     );
                 }
                 Piece::Json => {
-                    out.extend_from_slice(json(topic, payload, meta).to_string().as_bytes());
+                    out.extend_from_slice(json(topic, payload, meta, "tst").to_string().as_bytes());
                 }
             }
         }
@@ -163,15 +163,16 @@ impl Template {
     }
 }
 
-/// A message as one JSON object: what `-F %j` and `-v -o jsonl` print.
-pub fn json(topic: &str, payload: &[u8], meta: &Meta) -> serde_json::Value {
+/// A message as one JSON object, its receive time under `time_field`: what
+/// `-F %j` (`tst`, as mosquitto_sub) and `-v -o jsonl` (`received_at`) print.
+pub fn json(topic: &str, payload: &[u8], meta: &Meta, time_field: &str) -> serde_json::Value {
     let mut object = serde_json::json!({
-        "tst": crate::payload::format_ts(meta.received_at),
         "topic": topic,
         "qos": meta.qos,
         "retain": u8::from(meta.retain),
         "payloadlen": payload.len(),
     });
+    object[time_field] = crate::payload::format_ts(meta.received_at).into();
     match serde_json::from_slice::<serde_json::Value>(payload) {
         Ok(value) => object["payload"] = value,
         Err(_) => {

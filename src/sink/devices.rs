@@ -46,7 +46,7 @@ impl Devices {
                 let labels = vec![("device".to_string(), device_id.to_string())];
                 self.seen.entry(device_id.to_string()).or_insert(Device {
                     arrived: Instant::now(),
-                    taken,
+                    taken: OffsetDateTime::UNIX_EPOCH,
                     quiet: false,
                     readings: metrics.device_readings.get_or_create_owned(&labels),
                     last_reading: metrics.device_last_reading.get_or_create_owned(&labels),
@@ -55,7 +55,7 @@ impl Devices {
         };
         device.arrived = Instant::now();
         device.readings.inc();
-        if taken > device.taken || device.readings.get() == 1 {
+        if taken > device.taken {
             device.taken = taken;
             device
                 .last_reading

@@ -110,7 +110,6 @@ struct Progress {
     /// Each shard's distance from the stream's tip at its last record.
     behind: std::collections::HashMap<String, i64>,
     records: u64,
-    drawn: Option<std::time::Instant>,
 }
 
 impl Default for Progress {
@@ -119,7 +118,6 @@ impl Default for Progress {
             line: crate::output::progress::StatusLine::new(true),
             behind: Default::default(),
             records: 0,
-            drawn: None,
         }
     }
 }
@@ -131,21 +129,13 @@ impl Progress {
             .insert(record.shard.clone(), record.behind_ms.unwrap_or(0));
     }
 
-    /// Redraws at most twice a second.
     fn draw(&mut self) {
-        if self
-            .drawn
-            .is_some_and(|at| at.elapsed() < Duration::from_millis(500))
-        {
-            return;
-        }
         let behind = self.behind.values().copied().max().unwrap_or(0);
         self.line.draw(&format!(
             "tail kinesis: {} shards read, {behind} ms behind, {} records",
             self.behind.len(),
             self.records
         ));
-        self.drawn = Some(std::time::Instant::now());
     }
 }
 
@@ -166,7 +156,6 @@ impl Follower for KinesisTail<'_> {
             progress.saw(record);
             // Off the screen while the record prints, back after it.
             progress.line.clear();
-            progress.drawn = None;
         }
         let step = self.print(received);
         if let Some(progress) = self.progress.as_mut() {

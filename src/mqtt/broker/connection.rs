@@ -330,8 +330,9 @@ impl Connection {
         let repeat = publish.qos == QoS::ExactlyOnce && !self.received_qos2.insert(publish.pkid);
         let mut journaled = None;
         if !repeat {
-            let ingest = &self.shared.ingest;
-            if topic::matches(&publish.topic, &ingest.filter) {
+            // To the sink before any subscriber: a publish the sink cannot
+            // take is not acknowledged, and reaches nobody.
+            if topic::matches(&publish.topic, &self.shared.ingest.filter) {
                 journaled = Some(self.ingest(publish.clone()).await?);
             }
             self.shared.route(&publish);
