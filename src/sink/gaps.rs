@@ -22,9 +22,9 @@ impl Gaps {
         self.seen.insert(device_id, run_id, seq);
     }
 
-    /// Warns of holes open since the last check, `waited` ago; returns how
-    /// many readings it reported now, and how many reported so far have not
-    /// arrived since.
+    /// Warns of holes open since the last check, `waited` ago (one buffer
+    /// interval); returns how many readings it reported now, and how many
+    /// reported so far have not arrived since.
     pub fn check(&mut self, waited: Duration) -> (u64, u64) {
         let holes = self.seen.holes();
         let new = holes.intersection(&self.earlier).difference(&self.reported);

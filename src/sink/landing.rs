@@ -45,7 +45,6 @@ pub struct Landing {
     pub stats: Stats,
     pub(super) live: Arc<Live>,
     gaps: super::gaps::Gaps,
-    gaps_checked: Instant,
     devices: super::devices::Devices,
     /// `<journal>/landing`: the keys a flush writes, fixed before it writes them.
     intent_path: std::path::PathBuf,
@@ -102,7 +101,6 @@ impl Landing {
             stats: Stats::default(),
             live: Arc::default(),
             gaps: Default::default(),
-            gaps_checked: Instant::now(),
             devices: super::devices::Devices::new(quiet_after),
             intent_path: journal_dir.join("landing"),
             pending: None,
@@ -181,10 +179,9 @@ impl Landing {
     /// devices gone quiet (logged once), each device's newest reading (kept
     /// in the counter for `counters` and the dashboard).
     pub async fn watch(&mut self) -> Result<(), SinkError> {
-        let now = Instant::now();
-        let (reported, missing) = self.gaps.check(now.duration_since(self.gaps_checked));
+        // Called every buffer interval: a hole seen at the last call has been open that long.
+        let (reported, missing) = self.gaps.check(self.options.buffer_interval);
         self.stats.missing = missing;
-        self.gaps_checked = now;
         if reported > 0 {
             crate::metrics::get().landing.missing.inc_by(reported);
             crate::counter::add_missing_readings(&*self.counter, reported).await?;
