@@ -253,6 +253,11 @@ impl Run {
         self.expect_code(0)
     }
 
+    /// stdout's lines.
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout().lines().map(str::to_string).collect()
+    }
+
     /// stdout parsed as JSON lines.
     #[track_caller]
     pub fn json_lines(&self) -> Vec<serde_json::Value> {

@@ -107,16 +107,13 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
     let dir = temp_dir();
     let port = broker.port.to_string();
     // The readings to publish, in chunks a publisher takes one at a time.
-    let all: Vec<String> = iotpipe(dir.path())
+    let all = iotpipe(dir.path())
         .args(["sense", "--sim", "--count", &readings.to_string()])
         .args(["--seed", &seed.to_string()])
         .args(["--device-id", "chaos", "-o", "jsonl"])
         .run()
         .success()
-        .stdout()
-        .lines()
-        .map(str::to_string)
-        .collect();
+        .stdout_lines();
     let chunks: Vec<PathBuf> = all
         .chunks(CHUNK)
         .enumerate()

@@ -179,22 +179,20 @@ fn healthz_follows_the_broker_and_quiet_devices_are_named() {
     eventually("healthy", || {
         http_get(http, "/healthz").is_some_and(|r| r.starts_with("HTTP/1.1 200"))
     });
-    iotpipe(dir.path())
-        .env("IOTPIPE_DEVICE_ID", "pi-attic")
-        .args(["-q", "publish", "--sim", "--count", "5", "--no-outbox"])
-        .args(["-p", &broker.port.to_string()])
-        .run()
-        .success();
+    let attic_sends = |count: &str| {
+        iotpipe(dir.path())
+            .env("IOTPIPE_DEVICE_ID", "pi-attic")
+            .args(["-q", "publish", "--sim", "--count", count, "--no-outbox"])
+            .args(["-p", &broker.port.to_string()])
+            .run()
+            .success();
+    };
+    attic_sends("5");
     sink.wait_for_stderr("the quiet device named", |err| {
         err.contains("device pi-attic has sent nothing for")
     });
     assert_eq!(value(&scrape(http), "iotpipe_quiet_devices"), 1.0);
-    iotpipe(dir.path())
-        .env("IOTPIPE_DEVICE_ID", "pi-attic")
-        .args(["-q", "publish", "--sim", "--count", "1", "--no-outbox"])
-        .args(["-p", &broker.port.to_string()])
-        .run()
-        .success();
+    attic_sends("1");
     sink.wait_for_stderr("the device back", |err| {
         err.contains("device pi-attic is sending again")
     });

@@ -522,14 +522,11 @@ fn counters_pair_with_stores_as_documented() {
 fn readings_a_broker_dropped_are_named_and_counted() {
     let broker = crate::common::mosquitto_with("max_queued_messages 10\n");
     let dir = temp_dir();
-    let lines: Vec<String> = iotpipe(dir.path())
+    let lines = iotpipe(dir.path())
         .args(["sense", "--sim", "--count", "110", "-o", "jsonl"])
         .run()
         .success()
-        .stdout()
-        .lines()
-        .map(str::to_string)
-        .collect();
+        .stdout_lines();
     let publish = |lines: &[String]| {
         iotpipe(dir.path())
             .args(["-q", "publish", "-l", "-q", "1", "--no-outbox"])
