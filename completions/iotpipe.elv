@@ -44,6 +44,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
             cand lambda 'The AWS Lambda handler: count S3 objects once, claim and compact batches'
+            cand device 'A fleet on AWS IoT Core: a device''s key and CSR; add, list and remove things'
             cand doctor 'Check config, Sense HAT, broker and AWS set-up; print the fix for each failure'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
@@ -466,6 +467,119 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'iotpipe;device'= {
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --log-format 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand csr 'Make this device''s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+            cand add 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+            cand list 'List the things: certificate, its status and expiry, the newest reading'
+            cand remove 'Detach, deactivate and delete a device''s certificate, and delete its thing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'iotpipe;device;csr'= {
+            cand --name 'The thing name, the certificate''s common name (config device_id)'
+            cand --data-dir 'Data directory the key is kept under (config data_dir)'
+            cand --out 'Write the request to FILE instead of stdout'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --log-format 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;device;add'= {
+            cand --csr 'The request `iotpipe device csr` printed on the device'
+            cand --policy 'The fleet''s IoT policy (config aws.device_policy; the stack''s DevicePolicy output)'
+            cand --out 'Where to write the certificate [default: NAME.pem.crt]'
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --log-format 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;device;list'= {
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --log-format 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;device;remove'= {
+            cand --config 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)'
+            cand -o 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --output 'Output format [default: table on a terminal, jsonl when piped]'
+            cand --color 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)'
+            cand --log-format 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)'
+            cand --profile 'AWS named profile (config key aws.profile)'
+            cand --region 'AWS region (config key aws.region)'
+            cand --endpoint-url 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)'
+            cand --verbose 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+            cand --quiet 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+            cand --no-color 'Same as --color never'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'iotpipe;device;help'= {
+            cand csr 'Make this device''s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+            cand add 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+            cand list 'List the things: certificate, its status and expiry, the newest reading'
+            cand remove 'Detach, deactivate and delete a device''s certificate, and delete its thing'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'iotpipe;device;help;csr'= {
+        }
+        &'iotpipe;device;help;add'= {
+        }
+        &'iotpipe;device;help;list'= {
+        }
+        &'iotpipe;device;help;remove'= {
+        }
+        &'iotpipe;device;help;help'= {
+        }
         &'iotpipe;doctor'= {
             cand --only 'Only these checks (the configuration is always checked); repeatable'
             cand --timeout 'How long to wait for the broker and AWS before calling them unreachable'
@@ -598,6 +712,7 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
             cand compact 'Compact full batches of raw objects into Parquet, exactly once'
             cand refresh-dashboard 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
             cand lambda 'The AWS Lambda handler: count S3 objects once, claim and compact batches'
+            cand device 'A fleet on AWS IoT Core: a device''s key and CSR; add, list and remove things'
             cand doctor 'Check config, Sense HAT, broker and AWS set-up; print the fix for each failure'
             cand config 'Inspect the effective configuration'
             cand completions 'Print a shell completion script'
@@ -633,6 +748,20 @@ set edit:completion:arg-completer[iotpipe] = {|@words|
         &'iotpipe;help;refresh-dashboard'= {
         }
         &'iotpipe;help;lambda'= {
+        }
+        &'iotpipe;help;device'= {
+            cand csr 'Make this device''s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+            cand add 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+            cand list 'List the things: certificate, its status and expiry, the newest reading'
+            cand remove 'Detach, deactivate and delete a device''s certificate, and delete its thing'
+        }
+        &'iotpipe;help;device;csr'= {
+        }
+        &'iotpipe;help;device;add'= {
+        }
+        &'iotpipe;help;device;list'= {
+        }
+        &'iotpipe;help;device;remove'= {
         }
         &'iotpipe;help;doctor'= {
         }

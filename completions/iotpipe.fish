@@ -52,6 +52,7 @@ complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "counters" -d 'Show 
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "refresh-dashboard" -d 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "lambda" -d 'The AWS Lambda handler: count S3 objects once, claim and compact batches'
+complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "device" -d 'A fleet on AWS IoT Core: a device\'s key and CSR; add, list and remove things'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "doctor" -d 'Check config, Sense HAT, broker and AWS set-up; print the fix for each failure'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "config" -d 'Inspect the effective configuration'
 complete -c iotpipe -n "__fish_iotpipe_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -435,6 +436,107 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l quiet -d 'Onl
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand lambda" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -f -a "csr" -d 'Make this device\'s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -f -a "add" -d 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -f -a "list" -d 'List the things: certificate, its status and expiry, the newest reading'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -f -a "remove" -d 'Detach, deactivate and delete a device\'s certificate, and delete its thing'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and not __fish_seen_subcommand_from csr add list remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l name -d 'The thing name, the certificate\'s common name (config device_id)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l data-dir -d 'Data directory the key is kept under (config data_dir)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l out -d 'Write the request to FILE instead of stdout' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from csr" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l csr -d 'The request `iotpipe device csr` printed on the device' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l policy -d 'The fleet\'s IoT policy (config aws.device_policy; the stack\'s DevicePolicy output)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l out -d 'Where to write the certificate [default: NAME.pem.crt]' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
+json\t'One JSON document (an array for lists)'
+jsonl\t'One JSON object per line (default when piped)'"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l color -d 'When to use colour on stderr and in tables (NO_COLOR and TERM=dumb turn auto off)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l log-format -d 'Log lines on stderr as text, or one JSON object each (journald, Fluent Bit)' -r -f -a "text\t''
+json\t''"
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l profile -d 'AWS named profile (config key aws.profile)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l region -d 'AWS region (config key aws.region)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l endpoint-url -d 'Endpoint for every AWS service, e.g. a local moto server (config key aws.endpoint_url)' -r
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l verbose -d 'More detail on stderr (-v info, -vv debug, -vvv trace), and error backtraces. The short -v works before the command (`iotpipe -v sense`), since commands that mirror mosquitto use -v themselves'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l quiet -d 'Only errors on stderr: no progress, no summaries. The short -q works before the command (`iotpipe -q sense`), since `publish -q` is the QoS as in mosquitto_pub'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -l no-color -d 'Same as --color never'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from remove" -s V -l version -d 'Print version'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "csr" -d 'Make this device\'s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "add" -d 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the things: certificate, its status and expiry, the newest reading'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Detach, deactivate and delete a device\'s certificate, and delete its thing'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand doctor" -l only -d 'Only these checks (the configuration is always checked); repeatable' -r -f -a "device\t'The Sense HAT: I2C bus, permissions, chips'
 mqtt\t'The broker: TLS files, certificate, reachability'
 aws\t'Credentials, bucket, table, Athena, the IoT rule\'s role'"
@@ -551,23 +653,28 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l quie
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -l no-color -d 'Same as --color never'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand generate-assets" -s V -l version -d 'Print version'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "up" -d 'Run the whole pipeline on this machine, no cloud account needed'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "counters" -d 'Show pending objects and batches; --reconcile checks them against the store'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "refresh-dashboard" -d 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "lambda" -d 'The AWS Lambda handler: count S3 objects once, claim and compact batches'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "doctor" -d 'Check config, Sense HAT, broker and AWS set-up; print the fix for each failure'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
-complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda doctor config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "up" -d 'Run the whole pipeline on this machine, no cloud account needed'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "sense" -d 'Read the Sense HAT (or the simulator) and print readings'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "publish" -d 'Publish readings or lines over MQTT, counting every acknowledgement'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "tail" -d 'Follow the stream: MQTT topics, a Kinesis stream, or objects as they land'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "sink" -d 'Land MQTT payloads as Firehose-style raw objects, counted exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "counters" -d 'Show pending objects and batches; --reconcile checks them against the store'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "compact" -d 'Compact full batches of raw objects into Parquet, exactly once'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "refresh-dashboard" -d 'Rebuild the local HTML dashboard, or refresh the QuickSight datasets'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "lambda" -d 'The AWS Lambda handler: count S3 objects once, claim and compact batches'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "device" -d 'A fleet on AWS IoT Core: a device\'s key and CSR; add, list and remove things'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "doctor" -d 'Check config, Sense HAT, broker and AWS set-up; print the fix for each failure'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "config" -d 'Inspect the effective configuration'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "completions" -d 'Print a shell completion script'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "generate-assets" -d 'Regenerate the checked-in completions and man pages under DIR'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and not __fish_seen_subcommand_from up sense publish tail sink counters compact refresh-dashboard lambda device doctor config completions generate-assets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "mqtt" -d 'Subscribe to MQTT topics and print what arrives (like mosquitto_sub)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "kinesis" -d 'Print records from a Kinesis data stream: every shard, following reshards'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "objects" -d 'Print raw objects as they land in the local store (key, size, rows)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from tail" -f -a "s3" -d 'Print objects as they land in S3 (key, size, rows); needs aws.bucket'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "csr" -d 'Make this device\'s private key (once, 0600, under data_dir) and print a certificate signing request for `device add`'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "add" -d 'Register a device on IoT Core: its thing, a certificate from its CSR, attached exclusively to the thing and to the fleet policy'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "list" -d 'List the things: certificate, its status and expiry, the newest reading'
+complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from device" -f -a "remove" -d 'Detach, deactivate and delete a device\'s certificate, and delete its thing'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every key, its effective value and its source (default, file, env or flag)'
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "init" -d 'Write iotpipe.toml from a deployed examples/aws/iotpipe.yaml stack\'s outputs'

@@ -174,6 +174,14 @@ pub enum Command {
     #[cfg(feature = "lambda")]
     Lambda(cmd::lambda::LambdaArgs),
 
+    /// A fleet on AWS IoT Core: a device's key and CSR; add, list and remove things
+    #[command(subcommand)]
+    #[cfg_attr(
+        not(feature = "pipeline"),
+        command(about = "This device's key and certificate signing request for AWS IoT Core")
+    )]
+    Device(cmd::device::DeviceCommand),
+
     /// Check config, Sense HAT, broker and AWS set-up; print the fix for each failure
     #[cfg_attr(
         not(feature = "pipeline"),
@@ -220,6 +228,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::RefreshDashboard(args) => cmd::dashboard::run(&mut ctx, &args),
         #[cfg(feature = "lambda")]
         Command::Lambda(args) => cmd::lambda::run(&mut ctx, &args),
+        Command::Device(args) => cmd::device::run(&mut ctx, &args),
         Command::Doctor(args) => cmd::doctor::run(&mut ctx, &args),
         Command::Config(args) => cmd::config::run(&mut ctx, &args),
         Command::Completions(args) => cmd::completions::run(&mut ctx, &args, Cli::command()),

@@ -47,6 +47,7 @@ pub mod counter;
 #[cfg(feature = "pipeline")]
 pub mod dashboard;
 pub mod deadline;
+pub mod device;
 pub mod error;
 pub mod http;
 pub mod journal;
@@ -96,6 +97,7 @@ pub(crate) const ERROR_KINDS: &[error::ErrorKind] = &[
     error::diagnosis::<config::ConfigError>,
     error::diagnosis::<error::Hinted>,
     error::diagnosis::<sense::SenseError>,
+    error::diagnosis::<device::DeviceError>,
     #[cfg(feature = "pipeline")]
     error::diagnosis::<sink::SinkError>,
     #[cfg(feature = "pipeline")]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod counters;
 #[cfg(feature = "pipeline")]
 pub mod dashboard;
+pub mod device;
 pub mod doctor;
 #[cfg(feature = "lambda")]
 pub mod lambda;

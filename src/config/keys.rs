@@ -255,6 +255,7 @@ pub const KEYS: &[Key] = &[
     key("aws.rejected_prefix", ValueKind::Str, Some("\"rejected/\"")),
     key("aws.iot_rule_role", ValueKind::Str, None),
     key("aws.iot_rule", ValueKind::Str, None),
+    key("aws.device_policy", ValueKind::Str, None),
     key("athena.database", ValueKind::Str, Some("\"iotpipe\"")),
     key("athena.raw_table", ValueKind::Str, Some("\"raw_readings\"")),
     key("athena.table", ValueKind::Str, Some("\"readings\"")),

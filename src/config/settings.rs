@@ -164,6 +164,8 @@ pub struct AwsConfig {
     pub iot_rule_role: Option<String>,
     /// The IoT topic rule routing readings to Kinesis (`doctor` checks it).
     pub iot_rule: Option<String>,
+    /// The IoT policy every device's certificate gets (`device add`).
+    pub device_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,6 +16,7 @@ mod chaos;
 mod cli;
 mod compact;
 mod config;
+mod device;
 mod doctor;
 mod examples;
 mod harness;
