@@ -100,7 +100,15 @@ fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String 
          # key = \"/etc/iotpipe/private.pem.key\"\n",
     );
     if let Some(topic) = parameter("Topic") {
-        text.push_str(&format!("topic = {}\n", quote(topic)));
+        // The fleet policy lets a device publish on <Topic>/<its thing> only.
+        let topic = match parameter("ThingName") {
+            Some(thing) => format!("{topic}/{thing}"),
+            None => topic.clone(),
+        };
+        text.push_str(&format!(
+            "# The device's own topic: the policy allows <Topic>/<thing name> only.\ntopic = {}\n",
+            quote(&topic)
+        ));
     }
     text.push_str("\n[counter]\n");
     if let Some(table) = output("CounterTable") {
@@ -121,6 +129,11 @@ fn from_stack(stack: &crate::aws::stack::Stack, region: Option<&str>) -> String 
     }
     if let Some(rule) = output("IotRuleName") {
         text.push_str(&format!("iot_rule = {rule}\n"));
+    }
+    if let Some(policy) = output("DevicePolicy") {
+        text.push_str(&format!(
+            "# The fleet's policy, attached by `iotpipe device add`.\ndevice_policy = {policy}\n"
+        ));
     }
     text.push_str("\n[athena]\n");
     if let Some(database) = output("Database") {

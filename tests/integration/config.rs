@@ -303,6 +303,7 @@ async fn config_init_writes_the_config_from_a_stacks_outputs() {
             "Workgroup": {"Value": "iotpipe"},
             "Database": {"Value": "iotpipe"},
             "IotRuleRoleArn": {"Value": "arn:aws:iam::123456789012:role/iotpipe-iot-rule"},
+            "DevicePolicy": {"Value": "iotpipe-device"},
             "DataSetId": {"Value": "iotpipe-readings"}
         }
     });
@@ -348,8 +349,9 @@ async fn config_init_writes_the_config_from_a_stacks_outputs() {
     let value = |key: &str| values[key].0.clone();
     assert_eq!(value("backend"), "aws");
     assert_eq!(value("device_id"), "pi-kitchen");
-    assert_eq!(value("mqtt.topic"), "sensor/data");
+    assert_eq!(value("mqtt.topic"), "sensor/data/pi-kitchen");
     assert_eq!(value("mqtt.iot_core"), true);
+    assert_eq!(value("aws.device_policy"), "iotpipe-device");
     assert_eq!(value("aws.bucket"), "iotpipe-123456789012-data");
     assert_eq!(value("aws.region"), "us-east-1");
     assert_eq!(

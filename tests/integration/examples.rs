@@ -15,7 +15,7 @@ fn template_path() -> PathBuf {
 }
 
 /// The template as JSON, decoded by cfn-lint (which understands !Ref, !Sub, ...).
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     let path = template_path();
     let json = python(
         "import json, os\n\
@@ -77,11 +77,85 @@ fn the_example_matches_what_iotpipe_expects() {
         allowed,
         &json!([
             {"Effect": "Allow", "Action": "kinesis:PutRecord", "Resource": {"Fn::GetAtt": ["SensorStream", "Arn"]}},
-            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["RuleErrors", "Arn"]}}
+            {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], "Resource": {"Fn::GetAtt": ["RuleErrors", "Arn"]}},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Name}-${AWS::AccountId}-data/rejected/identity/*"}}
         ]),
-        "least privilege: the stream, and the error log (the three actions the IoT \
-         guide's CloudWatch Logs action requires)"
+        "least privilege: the stream, the error log (the three actions the IoT \
+         guide's CloudWatch Logs action requires), and where impostors are set aside"
     );
+    // A device publishes only as itself: the readings rule routes a reading
+    // only when its device_id is the thing whose topic it came on, and the
+    // impostor rule sets aside exactly the others (its condition is the
+    // first's negation, a missing device_id included).
+    let sql = |name: &str| props(name)["TopicRulePayload"]["Sql"]["Fn::Sub"].as_str().unwrap().to_string();
+    assert_eq!(
+        sql("SensorRule"),
+        "SELECT * FROM '${Topic}/+' WHERE topic() = concat('${Topic}/', device_id)"
+    );
+    let impostors = sql("ImpostorRule");
+    assert!(
+        impostors.contains("FROM '${Topic}/+' WHERE isUndefined(device_id) OR topic() <> concat('${Topic}/', device_id)"),
+        "{impostors}"
+    );
+    let set_aside = &props("ImpostorRule")["TopicRulePayload"]["Actions"][0]["S3"];
+    assert_eq!(set_aside["BucketName"], json!({"Ref": "DataBucket"}));
+    assert!(
+        set_aside["Key"].as_str().is_some_and(|k| k.starts_with("rejected/identity/")),
+        "{set_aside}"
+    );
+    // Both rules may use the role, and no other rule.
+    let sources = trust[0]["Condition"]["ArnLike"]["aws:SourceArn"].to_string();
+    assert!(
+        sources.contains("_sensor_to_kinesis") && sources.contains("_set_aside_impostors"),
+        "{sources}"
+    );
+    // Every certificate attached exclusively: `doctor` and `tail` connect
+    // under <thing>-… ids, which a non-exclusive attachment refuses.
+    assert_eq!(
+        props("DeviceCertificateThing")["ThingPrincipalType"],
+        "EXCLUSIVE_THING"
+    );
+    assert!(template["Outputs"]["DevicePolicy"].is_object(), "config init writes aws.device_policy");
+
+    // Roles as the services document them: an Athena INSERT into a Glue table
+    // reads partitions in batches (the AmazonAthenaFullAccess managed policy
+    // grants glue:BatchGetPartition beside GetPartition(s)); Firehose's S3
+    // destination needs GetObject beside PutObject ("Grant Firehose access to
+    // an Amazon S3 destination").
+    let actions_of = |role: &str| -> Vec<String> {
+        props(role)["Policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+            .flat_map(|s| match &s["Action"] {
+                Value::String(one) => vec![one.clone()],
+                many => many.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+            })
+            .collect()
+    };
+    let lambda = actions_of("CounterRole");
+    for action in [
+        "glue:GetTable",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+        "glue:BatchGetPartition",
+        "glue:BatchCreatePartition",
+        "athena:GetQueryResults",
+    ] {
+        assert!(lambda.iter().any(|a| a == action), "the Lambda's role lacks {action}");
+    }
+    let firehose = actions_of("FirehoseRole");
+    for action in [
+        "s3:AbortMultipartUpload",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:ListBucketMultipartUploads",
+        "s3:PutObject",
+    ] {
+        assert!(firehose.iter().any(|a| a == action), "Firehose's role lacks {action}");
+    }
     // A stack whose workgroup ran queries can still be deleted.
     assert_eq!(props("Workgroup")["RecursiveDeleteOption"], true);
     let rule = props("SensorRule");
@@ -202,33 +276,7 @@ fn the_example_matches_what_iotpipe_expects() {
         "{}",
         parameters["LambdaCodeKey"]
     );
-    // The device policy lets the ids iotpipe derives connect: the publisher as
-    // the thing, the other clients as <thing>-…, with the thing's certificate.
-    let statements = &props("DevicePolicy")["PolicyDocument"]["Statement"];
-    let connect = statements
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["Action"] == "iot:Connect")
-        .expect("an iot:Connect statement");
-    let resources_allowed = connect["Resource"].to_string();
-    assert!(
-        resources_allowed.contains("client/${ThingName}\"")
-            && resources_allowed.contains("client/${ThingName}-*"),
-        "{resources_allowed}"
-    );
-    assert_eq!(
-        connect["Condition"]["Bool"]["iot:Connection.Thing.IsAttached"],
-        "true"
-    );
-    use iotpipe::mqtt::ClientRole;
-    assert_eq!(ClientRole::Publish.client_id(Some("pi"), "pi"), "pi");
-    for role in [ClientRole::Doctor, ClientRole::Tail] {
-        assert!(
-            role.client_id(Some("pi"), "pi").starts_with("pi-"),
-            "{role:?}"
-        );
-    }
+    // The device policy itself is evaluated, for every id and topic, in iot_policy.rs.
     // A certificate from a CSR made on the Pi, attached to the thing and the policy.
     assert_eq!(
         props("DeviceCertificate")["CertificateSigningRequest"],

@@ -20,6 +20,7 @@ mod device;
 mod doctor;
 mod examples;
 mod harness;
+mod iot_policy;
 mod lambda;
 mod mqtt;
 mod operate;

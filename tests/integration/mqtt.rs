@@ -624,6 +624,7 @@ fn on_iot_core_publish_connects_as_the_thing_name_and_the_other_clients_beside_i
         iotpipe(dir.path())
             .env("IOTPIPE_DEVICE_ID", "pi-kitchen")
             .env("IOTPIPE_MQTT_IOT_CORE", "true")
+            .env("IOTPIPE_MQTT_TOPIC", "sensor/data/pi-kitchen")
             .env("IOTPIPE_MQTT_PORT", port(&broker))
     };
     cli()
@@ -634,12 +635,24 @@ fn on_iot_core_publish_connects_as_the_thing_name_and_the_other_clients_beside_i
         .args(["doctor", "--only", "mqtt", "-o", "json"])
         .run()
         .success();
+    for says in [
+        "client/${iot:Connection.Thing.ThingName} and …-* to a certificate attached exclusively to thing pi-kitchen",
+        "sensor/data/pi-kitchen: the device's own topic",
+    ] {
+        assert!(doctor.stdout().contains(says), "{says}: {}", doctor.stdout());
+    }
+    // The fleet policy lets a device publish on <prefix>/<its thing> only: doctor says so first.
+    let shared_topic = cli()
+        .env("IOTPIPE_MQTT_TOPIC", "sensor/data")
+        .args(["doctor", "--only", "mqtt", "-o", "json"])
+        .run()
+        .expect_code(1);
     assert!(
-        doctor.stdout().contains(
-            "the device policy must allow iot:Connect on client/pi-kitchen and client/pi-kitchen-*"
-        ),
+        shared_topic
+            .stdout()
+            .contains("set mqtt.topic = \\\"sensor/data/pi-kitchen\\\""),
         "{}",
-        doctor.stdout()
+        shared_topic.stdout()
     );
     cli().args(["tail", "mqtt", "--timeout", "1"]).run();
     let log = broker.log();

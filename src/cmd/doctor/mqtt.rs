@@ -59,10 +59,11 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
                      mqtt.alpn = true)"
                     .to_string(),
                 ConnectFailure::Auth => format!(
-                    "check mqtt.username/mqtt.password, or for IoT Core: activate the \
-                     certificate, attach it to thing `{thing}` and attach a policy allowing \
-                     iot:Connect on client/{thing} and client/{thing}-* (this check connected as \
-                     `{client_id}`; set device_id or mqtt.client_id to the thing name)"
+                    "check mqtt.username/mqtt.password, or for IoT Core: `iotpipe device list` \
+                     shows whether thing `{thing}` has an ACTIVE certificate attached \
+                     exclusively; `iotpipe device add {thing}` attaches it and the fleet policy \
+                     (this check connected as `{client_id}`; set device_id or mqtt.client_id to \
+                     the thing name)"
                 ),
                 ConnectFailure::Tls => "mqtt.cafile must hold the CA that signed the broker's \
                      certificate (AmazonRootCA1.pem for IoT Core), and mqtt.host must match a \
@@ -88,19 +89,36 @@ pub(super) async fn check(report: &mut Report, config: &Config, timeout: Duratio
     }
 }
 
-/// Which client ids and IAM actions IoT Core must allow, said before trying.
+/// Which client ids, topics and IAM actions IoT Core must allow, said before trying.
 fn iot_core_ids(report: &mut Report, config: &Config, thing: &str, client_id: &str) {
     report.ok(
         "mqtt",
         "IoT Core client ids",
         format!(
             "publish connects as `{thing}` (the thing name), this check as `{client_id}`, \
-             tail as `{thing}-tail-…`: the device policy must allow iot:Connect on \
-             client/{thing} and client/{thing}-* for a certificate attached to thing {thing} \
-             (examples/aws/iotpipe.yaml does, with ThingName={thing})"
+             tail as `{thing}-tail-…`: the fleet policy (examples/aws/iotpipe.yaml, \
+             DevicePolicy) allows client/${{iot:Connection.Thing.ThingName}} and …-* to a \
+             certificate attached exclusively to thing {thing} (`iotpipe device add` attaches it so)"
         ),
     );
     let topic = &config.mqtt.topic;
+    // The fleet policy lets a device publish on <prefix>/<its thing> only.
+    if topic.rsplit('/').next() == Some(thing) {
+        report.ok(
+            "mqtt",
+            "IoT Core topic",
+            format!("{topic}: the device's own topic, which the fleet policy allows it alone"),
+        );
+    } else {
+        report.fail(
+            "mqtt",
+            "IoT Core topic",
+            format!("{topic} does not end in /{thing}: the fleet policy refuses it"),
+            format!(
+                "set mqtt.topic = \"{topic}/{thing}\" (the stack's Topic, then the thing name)"
+            ),
+        );
+    }
     report.ok(
         "mqtt",
         "IoT Core with --sigv4",
