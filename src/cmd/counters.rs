@@ -68,6 +68,9 @@ struct SetAside {
     /// Lines that are not schema v1, with the reason each.
     rows: u64,
     prefix: String,
+    /// Readings IoT Core's impostor rule kept under `rejected/identity/`:
+    /// their device_id was not the thing that published them.
+    impostors: usize,
 }
 
 impl SetAside {
@@ -77,6 +80,10 @@ impl SetAside {
             prefix: prefix.clone(),
             ..SetAside::default()
         };
+        found.impostors = store
+            .list(&format!("{}identity/", store::REJECTED))
+            .await?
+            .len();
         for object in store.list(&prefix).await? {
             let rest = &object.key[prefix.len()..];
             // batch-<id>/<object> holds an object; batch-<id>.jsonl holds rows.
@@ -202,13 +209,22 @@ async fn show(
                         summary.claimed, summary.compacted, summary.failed
                     ),
                 ],
-                vec![
-                    "set aside".into(),
-                    format!(
+                vec!["set aside".into(), {
+                    let set_aside = &summary.set_aside;
+                    let mut text = format!(
                         "{} unreadable objects, {} rows that are not schema v1 (under {})",
-                        summary.set_aside.objects, summary.set_aside.rows, summary.set_aside.prefix
-                    ),
-                ],
+                        set_aside.objects, set_aside.rows, set_aside.prefix
+                    );
+                    if set_aside.impostors > 0 {
+                        text.push_str(&format!(
+                            "; {} readings whose device_id was not the thing that sent \
+                                 them (under {}identity/)",
+                            set_aside.impostors,
+                            store::REJECTED
+                        ));
+                    }
+                    text
+                }],
                 vec![
                     "readings missing".into(),
                     format!(

@@ -212,9 +212,14 @@ mod fleet {
     }
 
     pub fn add(ctx: &mut Context, args: &AddArgs) -> anyhow::Result<Exit> {
+        crate::device::check_thing_name(&args.name)?;
         let mut overrides = Vec::new();
         if let Some(policy) = &args.policy {
-            overrides.push(Override::new("aws.device_policy", "--policy", policy.as_str()));
+            overrides.push(Override::new(
+                "aws.device_policy",
+                "--policy",
+                policy.as_str(),
+            ));
         }
         let config = ctx.config(overrides)?.config;
         let Some(policy) = config.aws.device_policy.clone() else {
@@ -253,7 +258,11 @@ mod fleet {
                  said (data_dir/device/certificate.pem.crt)",
                 if added.created_thing { "made" } else { "kept" },
                 args.name,
-                if added.created_certificate { "a new" } else { "its" },
+                if added.created_certificate {
+                    "a new"
+                } else {
+                    "its"
+                },
                 added.certificate.id,
                 out.display(),
             );
@@ -296,6 +305,7 @@ mod fleet {
     }
 
     pub fn remove(ctx: &mut Context, args: &RemoveArgs) -> anyhow::Result<Exit> {
+        crate::device::check_thing_name(&args.name)?;
         let config = ctx.config(Vec::new())?.config;
         let removed = super::super::runtime()?.block_on(async {
             let sdk = crate::aws::sdk_config(&config.aws).await;

@@ -6,9 +6,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
-use x509_parser::prelude::FromDer as _;
 use rustls_pki_types::CertificateSigningRequestDer;
 use rustls_pki_types::pem::PemObject as _;
+use x509_parser::prelude::FromDer as _;
 
 use super::DeviceError;
 
@@ -77,8 +77,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// A PEM certificate signing request for `thing` (its common name), signed by `key`.
 pub fn request(key: &KeyPair, thing: &str) -> Result<String, DeviceError> {
-    let mut params =
-        CertificateParams::new(Vec::<String>::new()).map_err(|e| DeviceError::Signing(e.to_string()))?;
+    let mut params = CertificateParams::new(Vec::<String>::new())
+        .map_err(|e| DeviceError::Signing(e.to_string()))?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, thing);
     params.distinguished_name = name;
@@ -129,7 +129,10 @@ mod tests {
             use std::os::unix::fs::PermissionsExt as _;
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{mode:o}");
-            let mode = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o700, "{mode:o}");
         }
         let (again, made) = load_or_create(&path).unwrap();

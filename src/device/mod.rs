@@ -28,9 +28,15 @@ pub enum DeviceError {
     #[error("making the signing request: {0}")]
     Signing(String),
     #[error("AWS refused {action}: {message}")]
-    Denied { action: &'static str, message: String },
+    Denied {
+        action: &'static str,
+        message: String,
+    },
     #[error("{action}: {message}")]
-    Call { action: &'static str, message: String },
+    Call {
+        action: &'static str,
+        message: String,
+    },
     #[error("no IoT policy named {0}")]
     NoPolicy(String),
     #[error(
@@ -67,9 +73,11 @@ impl Diagnose for DeviceError {
                  (a certificate made for the old key then needs `iotpipe device add` again)",
                 path.display()
             ),
-            DeviceError::NotCsr { .. } => "make the request on the device with `iotpipe device csr \
+            DeviceError::NotCsr { .. } => {
+                "make the request on the device with `iotpipe device csr \
                  > NAME.csr.pem` and pass that file to --csr"
-                .into(),
+                    .into()
+            }
             DeviceError::Signing(_) => "report this: the key could not sign a request".into(),
             DeviceError::Denied { action, .. } => format!(
                 "allow {action} to this AWS identity (docs/aws.md lists what `iotpipe device` \
@@ -79,9 +87,11 @@ impl Diagnose for DeviceError {
                 "check the region (--region) and your credentials; rerun: every step is idempotent"
                     .into()
             }
-            DeviceError::NoPolicy(_) => "name the fleet policy with --policy or aws.device_policy: \
+            DeviceError::NoPolicy(_) => {
+                "name the fleet policy with --policy or aws.device_policy: \
                  the stack's DevicePolicy output (`aws cloudformation describe-stacks`)"
-                .into(),
+                    .into()
+            }
             DeviceError::OtherCertificate { thing, .. } => format!(
                 "`iotpipe device remove {thing}` first if that device is gone, or add this one \
                  under another name"

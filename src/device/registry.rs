@@ -197,7 +197,10 @@ impl Registry {
         let expires = description
             .and_then(|d| d.validity())
             .and_then(|v| v.not_after())
-            .and_then(|t| t.fmt(aws_sdk_iot::primitives::DateTimeFormat::DateTime).ok());
+            .and_then(|t| {
+                t.fmt(aws_sdk_iot::primitives::DateTimeFormat::DateTime)
+                    .ok()
+            });
         Ok(Certificate {
             id: id.to_string(),
             arn: description

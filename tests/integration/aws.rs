@@ -668,21 +668,28 @@ async fn objects_athena_cannot_read_are_set_aside_and_never_block_the_batch() {
         rejected.iter().any(|k| k.ends_with("g-broken.jsonl.gz")),
         "the unreadable object kept: {rejected:?}"
     );
-    let counters: serde_json::Value = serde_json::from_str(
-        &cloud
-            .cli(dir.path())
-            .args(["counters", "-o", "json"])
-            .run()
-            .success()
-            .stdout(),
-    )
-    .unwrap();
+    // What IoT Core's impostor rule writes (examples/aws/iotpipe.yaml,
+    // ImpostorRule): one JSON object per reading under rejected/identity/<topic>/.
+    store
+        .put(
+            "rejected/identity/sensor/data/pi-attic/5f0c.json",
+            br#"{"v":1,"device_id":"pi-kitchen","received_on":"sensor/data/pi-attic"}"#,
+        )
+        .await
+        .unwrap();
+    let counters = cloud
+        .cli(dir.path())
+        .args(["counters", "-o", "json"])
+        .run()
+        .success();
+    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
     assert_eq!(
         (
             &counters["set_aside"]["objects"],
-            &counters["set_aside"]["rows"]
+            &counters["set_aside"]["rows"],
+            &counters["set_aside"]["impostors"]
         ),
-        (&json!(1), &json!(2)),
+        (&json!(1), &json!(2), &json!(1)),
         "{counters}"
     );
 }

@@ -57,7 +57,11 @@ fn device_csr_keeps_one_key_readable_by_its_owner_and_says_what_comes_next() {
         .args(["device", "csr", "--name", "pi-attic"])
         .run()
         .success();
-    assert!(first.stdout().starts_with("-----BEGIN CERTIFICATE REQUEST-----"));
+    assert!(
+        first
+            .stdout()
+            .starts_with("-----BEGIN CERTIFICATE REQUEST-----")
+    );
     let key = device.path().join("data/device/private.pem.key");
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -78,14 +82,26 @@ fn device_csr_keeps_one_key_readable_by_its_owner_and_says_what_comes_next() {
         .args(["device", "csr", "--name", "pi-attic"])
         .run()
         .success();
-    assert!(again.stderr().contains("kept the private key"), "{}", again.stderr());
-    assert_eq!(std::fs::read(&key).unwrap(), before, "the key is never replaced");
+    assert!(
+        again.stderr().contains("kept the private key"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        before,
+        "the key is never replaced"
+    );
 
     let bad = iotpipe(device.path())
         .args(["device", "csr", "--name", "pi attic"])
         .run()
         .expect_code(2);
-    assert!(bad.stderr().contains("cannot be a thing name"), "{}", bad.stderr());
+    assert!(
+        bad.stderr().contains("cannot be a thing name"),
+        "{}",
+        bad.stderr()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,12 +132,19 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
     assert_eq!(row["status"], "ACTIVE");
     assert_eq!(row["attachment"], "exclusive");
     let id = row["certificate_id"].as_str().unwrap().to_string();
-    assert!(added.stderr().contains("made thing pi-attic"), "{}", added.stderr());
+    assert!(
+        added.stderr().contains("made thing pi-attic"),
+        "{}",
+        added.stderr()
+    );
     // The certificate written is for the device's own key.
     let pem = std::fs::read_to_string(&cert).unwrap();
     assert_eq!(
         iotpipe::device::key::certificate_public_key(&pem),
-        Some(iotpipe::device::key::request_public_key("", &std::fs::read(&request).unwrap()).unwrap())
+        Some(
+            iotpipe::device::key::request_public_key("", &std::fs::read(&request).unwrap())
+                .unwrap()
+        )
     );
     // As IoT has it: attached to the thing exclusively, the fleet policy on it.
     let attached = principals(&iot, "pi-attic").await;
@@ -134,7 +157,11 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
         .await
         .unwrap();
     assert_eq!(
-        policies.policies().iter().filter_map(|p| p.policy_name()).collect::<Vec<_>>(),
+        policies
+            .policies()
+            .iter()
+            .filter_map(|p| p.policy_name())
+            .collect::<Vec<_>>(),
         [POLICY]
     );
 
@@ -142,14 +169,20 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
     std::fs::remove_file(&cert).unwrap();
     let rerun = add().run().success();
     assert!(
-        rerun.stderr().contains("kept thing pi-attic, its certificate"),
+        rerun
+            .stderr()
+            .contains("kept thing pi-attic, its certificate"),
         "{}",
         rerun.stderr()
     );
     assert!(rerun.stdout().contains(&id), "{}", rerun.stdout());
     assert_eq!(std::fs::read_to_string(&cert).unwrap(), pem);
     let certificates = iot.list_certificates().send().await.unwrap();
-    assert_eq!(certificates.certificates().len(), 1, "no second certificate");
+    assert_eq!(
+        certificates.certificates().len(),
+        1,
+        "no second certificate"
+    );
 
     // Another device's key under a taken name is refused, and so is what is not a request.
     let impostor = temp_dir();
@@ -168,7 +201,9 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
         .run()
         .expect_code(2);
     assert!(
-        not_a_request.stderr().contains("is not a certificate signing request"),
+        not_a_request
+            .stderr()
+            .contains("is not a certificate signing request"),
         "{}",
         not_a_request.stderr()
     );
@@ -177,15 +212,29 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
         .args([&other])
         .run()
         .expect_code(2);
-    assert!(no_policy.stderr().contains("no IoT policy named no-such"), "{}", no_policy.stderr());
+    assert!(
+        no_policy.stderr().contains("no IoT policy named no-such"),
+        "{}",
+        no_policy.stderr()
+    );
     let unnamed = cli()
         .args(["device", "add", "pi-den", "--csr"])
         .args([&other])
         .run()
         .expect_code(2);
-    assert!(unnamed.stderr().contains("aws.device_policy"), "{}", unnamed.stderr());
+    assert!(
+        unnamed.stderr().contains("aws.device_policy"),
+        "{}",
+        unnamed.stderr()
+    );
     // Nothing was made for the refused requests.
-    assert!(iot.describe_thing().thing_name("pi-den").send().await.is_err());
+    assert!(
+        iot.describe_thing()
+            .thing_name("pi-den")
+            .send()
+            .await
+            .is_err()
+    );
 
     // An identity without iot:CreateCertificateFromCsr is told which action to allow.
     http_post(
@@ -205,7 +254,11 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
         "AWS refused iot:CreateCertificateFromCsr",
         "allow iot:CreateCertificateFromCsr",
     ] {
-        assert!(denied.stderr().contains(says), "{says}: {}", denied.stderr());
+        assert!(
+            denied.stderr().contains(says),
+            "{says}: {}",
+            denied.stderr()
+        );
     }
     http_post(moto.port, "/iotpipe-test/iot/deny", r#"{"operations": []}"#);
 
@@ -216,7 +269,11 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
     .unwrap();
     iotpipe::counter::merge_device_last_readings(
         &counter,
-        [("pi-attic".to_string(), "2026-12-05T08:00:00.000Z".to_string())].into(),
+        [(
+            "pi-attic".to_string(),
+            "2026-12-05T08:00:00.000Z".to_string(),
+        )]
+        .into(),
     )
     .await
     .unwrap();
@@ -228,7 +285,10 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
     assert_eq!(attic_row["certificate_id"], id.as_str());
     assert_eq!(attic_row["status"], "ACTIVE");
     assert_eq!(attic_row["attachment"], "exclusive");
-    assert!(attic_row["expires"].as_str().is_some_and(|e| e.len() >= 20), "{attic_row}");
+    assert!(
+        attic_row["expires"].as_str().is_some_and(|e| e.len() >= 20),
+        "{attic_row}"
+    );
     assert_eq!(attic_row["newest_reading"], "2026-12-05T08:00:00.000Z");
     // The refused add left its thing: a rerun finishes it.
     let cellar_row = rows.iter().find(|r| r["thing"] == "pi-cellar").unwrap();
@@ -241,10 +301,26 @@ async fn device_add_list_remove_manage_the_fleet_in_iot_core() {
         .success();
     let summary: serde_json::Value = serde_json::from_str(&removed.stdout()).unwrap();
     assert_eq!(summary["deleted_certificates"], serde_json::json!([id]));
-    assert!(iot.describe_thing().thing_name("pi-attic").send().await.is_err());
-    assert!(iot.describe_certificate().certificate_id(&id).send().await.is_err());
+    assert!(
+        iot.describe_thing()
+            .thing_name("pi-attic")
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        iot.describe_certificate()
+            .certificate_id(&id)
+            .send()
+            .await
+            .is_err()
+    );
     let again = cli().args(["device", "remove", "pi-attic"]).run().success();
-    assert!(again.stderr().contains("nothing to remove"), "{}", again.stderr());
+    assert!(
+        again.stderr().contains("nothing to remove"),
+        "{}",
+        again.stderr()
+    );
     // The name is free again for the same device.
     add().run().success();
 }

@@ -87,7 +87,12 @@ fn the_example_matches_what_iotpipe_expects() {
     // only when its device_id is the thing whose topic it came on, and the
     // impostor rule sets aside exactly the others (its condition is the
     // first's negation, a missing device_id included).
-    let sql = |name: &str| props(name)["TopicRulePayload"]["Sql"]["Fn::Sub"].as_str().unwrap().to_string();
+    let sql = |name: &str| {
+        props(name)["TopicRulePayload"]["Sql"]["Fn::Sub"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(
         sql("SensorRule"),
         "SELECT * FROM '${Topic}/+' WHERE topic() = concat('${Topic}/', device_id)"
@@ -100,7 +105,9 @@ fn the_example_matches_what_iotpipe_expects() {
     let set_aside = &props("ImpostorRule")["TopicRulePayload"]["Actions"][0]["S3"];
     assert_eq!(set_aside["BucketName"], json!({"Ref": "DataBucket"}));
     assert!(
-        set_aside["Key"].as_str().is_some_and(|k| k.starts_with("rejected/identity/")),
+        set_aside["Key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("rejected/identity/")),
         "{set_aside}"
     );
     // Both rules may use the role, and no other rule.
@@ -115,7 +122,10 @@ fn the_example_matches_what_iotpipe_expects() {
         props("DeviceCertificateThing")["ThingPrincipalType"],
         "EXCLUSIVE_THING"
     );
-    assert!(template["Outputs"]["DevicePolicy"].is_object(), "config init writes aws.device_policy");
+    assert!(
+        template["Outputs"]["DevicePolicy"].is_object(),
+        "config init writes aws.device_policy"
+    );
 
     // Roles as the services document them: an Athena INSERT into a Glue table
     // reads partitions in batches (the AmazonAthenaFullAccess managed policy
@@ -130,7 +140,12 @@ fn the_example_matches_what_iotpipe_expects() {
             .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
             .flat_map(|s| match &s["Action"] {
                 Value::String(one) => vec![one.clone()],
-                many => many.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+                many => many
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
             })
             .collect()
     };
@@ -143,7 +158,10 @@ fn the_example_matches_what_iotpipe_expects() {
         "glue:BatchCreatePartition",
         "athena:GetQueryResults",
     ] {
-        assert!(lambda.iter().any(|a| a == action), "the Lambda's role lacks {action}");
+        assert!(
+            lambda.iter().any(|a| a == action),
+            "the Lambda's role lacks {action}"
+        );
     }
     let firehose = actions_of("FirehoseRole");
     for action in [
@@ -154,7 +172,10 @@ fn the_example_matches_what_iotpipe_expects() {
         "s3:ListBucketMultipartUploads",
         "s3:PutObject",
     ] {
-        assert!(firehose.iter().any(|a| a == action), "Firehose's role lacks {action}");
+        assert!(
+            firehose.iter().any(|a| a == action),
+            "Firehose's role lacks {action}"
+        );
     }
     // A stack whose workgroup ran queries can still be deleted.
     assert_eq!(props("Workgroup")["RecursiveDeleteOption"], true);

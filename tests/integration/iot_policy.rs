@@ -90,14 +90,25 @@ impl Policy {
 
     /// Whether `action` on `resource` (after `arn:aws:iot:REGION:ACCOUNT:`) is
     /// allowed to a connection of `certificate` as `client_id`.
-    fn allows(&self, certificate: &Certificate, client_id: &str, action: &str, resource: &str) -> bool {
+    fn allows(
+        &self,
+        certificate: &Certificate,
+        client_id: &str,
+        action: &str,
+        resource: &str,
+    ) -> bool {
         let thing = certificate.thing(client_id);
         let arn = format!("arn:aws:iot:{REGION}:{ACCOUNT}:{resource}");
         self.statements.iter().any(|statement| {
             assert_eq!(statement["Effect"], "Allow", "no Deny to evaluate");
             let actions = match &statement["Action"] {
                 Value::String(one) => vec![one.clone()],
-                many => many.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect(),
+                many => many
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect(),
             };
             if !actions.iter().any(|a| a == action || a == "iot:*") {
                 return false;
@@ -116,7 +127,10 @@ impl Policy {
                 if pattern.contains("${iot:Connection.Thing.ThingName}") {
                     // Unresolved, a variable matches nothing.
                     let Some(thing) = thing else { return false };
-                    glob(&pattern.replace("${iot:Connection.Thing.ThingName}", thing), &arn)
+                    glob(
+                        &pattern.replace("${iot:Connection.Thing.ThingName}", thing),
+                        &arn,
+                    )
                 } else {
                     assert!(!pattern.contains("${"), "an unknown variable in {pattern}");
                     glob(pattern, &arn)
@@ -143,7 +157,12 @@ fn the_fleet_policy_lets_each_device_act_as_itself_and_as_no_other() {
     let own_topic = format!("{TOPIC}/pi-kitchen");
     for client in client_ids("pi-kitchen") {
         assert!(
-            policy.allows(&kitchen, &client, "iot:Connect", &format!("client/{client}")),
+            policy.allows(
+                &kitchen,
+                &client,
+                "iot:Connect",
+                &format!("client/{client}")
+            ),
             "{client}"
         );
         for (action, resource) in [
@@ -152,7 +171,10 @@ fn the_fleet_policy_lets_each_device_act_as_itself_and_as_no_other() {
             ("iot:Subscribe", format!("topicfilter/{own_topic}")),
             ("iot:Receive", format!("topic/{own_topic}")),
         ] {
-            assert!(policy.allows(&kitchen, &client, action, &resource), "{client} {action} {resource}");
+            assert!(
+                policy.allows(&kitchen, &client, action, &resource),
+                "{client} {action} {resource}"
+            );
         }
         // Another device's topics, the bare prefix, and wildcards over the fleet.
         for (action, resource) in [
@@ -163,15 +185,23 @@ fn the_fleet_policy_lets_each_device_act_as_itself_and_as_no_other() {
             ("iot:Subscribe", format!("topicfilter/{TOPIC}/+")),
             ("iot:Subscribe", format!("topicfilter/{TOPIC}/#")),
             ("iot:Receive", format!("topic/{TOPIC}/pi-attic")),
-            ("iot:UpdateThingShadow", format!("thing/pi-kitchen")),
+            ("iot:UpdateThingShadow", "thing/pi-kitchen".to_string()),
         ] {
-            assert!(!policy.allows(&kitchen, &client, action, &resource), "{client} {action} {resource}");
+            assert!(
+                !policy.allows(&kitchen, &client, action, &resource),
+                "{client} {action} {resource}"
+            );
         }
     }
     // Never under another device's ids.
     for client in client_ids("pi-attic") {
         assert!(
-            !policy.allows(&kitchen, &client, "iot:Connect", &format!("client/{client}")),
+            !policy.allows(
+                &kitchen,
+                &client,
+                "iot:Connect",
+                &format!("client/{client}")
+            ),
             "{client}"
         );
     }
@@ -185,7 +215,10 @@ fn the_fleet_policy_lets_each_device_act_as_itself_and_as_no_other() {
     let ids = client_ids("pi-kitchen");
     assert!(policy.allows(&shared, &ids[0], "iot:Connect", "client/pi-kitchen"));
     for client in &ids[1..] {
-        assert!(!policy.allows(&shared, client, "iot:Connect", &format!("client/{client}")), "{client}");
+        assert!(
+            !policy.allows(&shared, client, "iot:Connect", &format!("client/{client}")),
+            "{client}"
+        );
     }
     // A certificate attached to no thing connects as nobody.
     let loose = Certificate { things: &[] };
@@ -199,6 +232,9 @@ fn the_evaluation_reads_wildcards_as_iot_does() {
     assert!(glob("client/pi-*", "client/pi-kitchen-tail-x"));
     assert!(glob("topic/a/?", "topic/a/b"));
     assert!(!glob("topic/a/?", "topic/a/bc"));
-    assert!(!glob("topicfilter/a/+", "topicfilter/a/b"), "+ is a plain character");
+    assert!(
+        !glob("topicfilter/a/+", "topicfilter/a/b"),
+        "+ is a plain character"
+    );
     assert!(glob("topicfilter/a/+", "topicfilter/a/+"));
 }

@@ -639,7 +639,11 @@ fn on_iot_core_publish_connects_as_the_thing_name_and_the_other_clients_beside_i
         "client/${iot:Connection.Thing.ThingName} and …-* to a certificate attached exclusively to thing pi-kitchen",
         "sensor/data/pi-kitchen: the device's own topic",
     ] {
-        assert!(doctor.stdout().contains(says), "{says}: {}", doctor.stdout());
+        assert!(
+            doctor.stdout().contains(says),
+            "{says}: {}",
+            doctor.stdout()
+        );
     }
     // The fleet policy lets a device publish on <prefix>/<its thing> only: doctor says so first.
     let shared_topic = cli()
