@@ -174,6 +174,10 @@ const PIPELINE_COMMANDS: &[&str] = &[
     "objects",
     "s3",
     "init",
+    // device add, list, remove: the fleet is managed where the AWS credentials are.
+    "add",
+    "list",
+    "remove",
 ];
 
 /// The command `err` did not recognize, when it is one this build left out.

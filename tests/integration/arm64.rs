@@ -146,6 +146,7 @@ fn the_arm64_device_build_publishes_and_names_what_it_leaves_out() {
         "sense",
         "publish",
         "tail",
+        "device",
         "doctor",
         "config",
         "completions",
@@ -170,6 +171,29 @@ fn the_arm64_device_build_publishes_and_names_what_it_leaves_out() {
             help.stdout()
         );
     }
+    // The device makes its key and request; the fleet is managed elsewhere.
+    let csr = arm
+        .iotpipe(dir.path())
+        .env("IOTPIPE_DATA_DIR", dir.path().join("data"))
+        .args(["device", "csr", "--name", "pi-arm"])
+        .run()
+        .success();
+    assert!(
+        csr.stdout()
+            .starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{}",
+        csr.stdout()
+    );
+    let add = arm
+        .iotpipe(dir.path())
+        .args(["device", "add", "pi-arm", "--csr", "x"])
+        .run()
+        .expect_code(2);
+    assert!(
+        add.stderr().contains("`add` is not in this build"),
+        "{}",
+        add.stderr()
+    );
     let up = arm.iotpipe(dir.path()).args(["up"]).run().expect_code(2);
     assert!(
         up.stderr().contains("`up` is not in this build"),

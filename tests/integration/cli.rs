@@ -35,6 +35,7 @@ fn help_lists_only_working_commands() {
             "compact",
             "refresh-dashboard",
             "lambda",
+            "device",
             "doctor",
             "config",
             "completions",
