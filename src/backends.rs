@@ -69,6 +69,8 @@ pub struct Stages {
     pub store: Arc<dyn Store>,
     pub counter: Arc<dyn Counter>,
     aws: Option<Aws>,
+    /// `compact.lease`; unset: a length for the engine.
+    lease: Option<std::time::Duration>,
 }
 
 /// The AWS side of `backend = "aws"`: one SDK configuration, the bucket and the table.
@@ -109,6 +111,7 @@ impl Stages {
             store: data_dir_store(config),
             counter: sqlite_counter(config)?,
             aws: None,
+            lease: config.compact.lease,
         })
     }
 
@@ -122,6 +125,7 @@ impl Stages {
             store: store.clone(),
             counter,
             aws: Some(Aws { sdk, store }),
+            lease: config.compact.lease,
         })
     }
 
@@ -183,11 +187,11 @@ impl Stages {
             fail_point,
             // On S3 a Lambda may be compacting what it claimed.
             claim_grace: self.aws.is_some().then_some(crate::compact::CLAIM_GRACE),
-            lease: Lease::for_this_runner(if self.aws.is_some() {
+            lease: Lease::for_this_runner(self.lease.unwrap_or(if self.aws.is_some() {
                 ATHENA_LEASE
             } else {
                 LOCAL_LEASE
-            }),
+            })),
         }
     }
 }

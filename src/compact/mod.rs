@@ -60,6 +60,8 @@ pub enum CompactError {
     },
     #[error("batch {batch} is held by another runner")]
     Held { batch: String },
+    #[error("batch {batch} waited too long for another runner to finish writing the table")]
+    WriterBusy { batch: String },
     #[error("this runner lost its lease on the batch{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
     LeaseLost { query: Option<String> },
     #[error("interrupted{}", query.as_ref().map(|q| format!("; Athena query {q} was stopped")).unwrap_or_default())]
@@ -98,6 +100,11 @@ impl Diagnose for CompactError {
             CompactError::Held { .. } => Some(
                 "another `iotpipe compact`, `up` or the Lambda is working on it; it is free again \
                  when that runner ends or its lease expires"
+                    .into(),
+            ),
+            CompactError::WriterBusy { .. } => Some(
+                "one runner writes compacted files at a time, so that each sees every reading \
+                 already written; the batch was given back and the next run takes it"
                     .into(),
             ),
             CompactError::LeaseLost { .. } => Some(

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{CompactError, Compaction, Compactor, Progress};
-use crate::counter::{Batch, BatchState, Counter};
+use crate::counter::{Batch, BatchState, Counter, Hold, WRITER};
 use crate::signal::Cancel;
 use crate::store::Store;
 use crate::store::content::parquet_rows;
@@ -75,6 +75,22 @@ pub struct Lease {
     pub ttl: std::time::Duration,
 }
 
+/// When a lease was last renewed, by the wall clock: tokio's timers and
+/// `Instant` stop while the machine is suspended, so only the wall clock
+/// tells a runner that wakes up that its lease ran out meanwhile.
+struct Renewed(std::time::SystemTime);
+
+impl Renewed {
+    fn now() -> Renewed {
+        Renewed(std::time::SystemTime::now())
+    }
+
+    /// How long ago; a clock set back counts as no time.
+    fn elapsed(&self) -> std::time::Duration {
+        self.0.elapsed().unwrap_or_default()
+    }
+}
+
 impl Lease {
     /// A lease for this process lasting `ttl` per batch: longer than the
     /// longest the engine can take (Athena stops a DML query after 30 minutes).
@@ -83,6 +99,12 @@ impl Lease {
             holder: crate::counter::new_holder(),
             ttl,
         }
+    }
+
+    /// How long a batch waits for another runner to finish writing before
+    /// it is given back: half a lease, and never past a Lambda's 15 minutes.
+    fn writer_wait(&self) -> std::time::Duration {
+        (self.ttl / 2).min(std::time::Duration::from_secs(10 * 60))
     }
 }
 
@@ -105,60 +127,31 @@ impl Pipeline {
                 resumed_deletion: true,
             });
         }
-        let holder = &self.lease.holder;
-        if !self
+        let ttl = self.lease.ttl;
+        let Some(fence) = self
             .counter
-            .lease(&batch.id, holder, self.lease.ttl)
+            .lease(&batch.id, &self.lease.holder, ttl, None)
             .await?
-        {
+        else {
             return Err(CompactError::Held {
                 batch: batch.id.clone(),
             });
-        }
-        let lost = Cancel::never();
-        let work = self.write_and_verify(batch, progress, &lost);
-        tokio::pin!(work);
-        // Renewed while the engine works, so that a long batch keeps it; a
-        // renewal refused means another runner may own the batch now.
-        let renew_every = self.lease.ttl / 3;
-        let written = loop {
-            tokio::select! {
-                written = &mut work => break written,
-                () = tokio::time::sleep(renew_every), if !lost.is_cancelled() => {
-                    match self.counter.lease(&batch.id, holder, self.lease.ttl).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            tracing::warn!("batch {}: lease lost to another runner", batch.id);
-                            lost.fire();
-                        }
-                        // Unknown: keep working; marking is conditional on the lease anyway.
-                        Err(e) => tracing::warn!("batch {}: renewing its lease: {e}", batch.id),
-                    }
-                }
-            }
         };
-        if lost.is_cancelled() {
-            // Touch nothing: the batch may be another runner's now.
-            return Err(match written {
-                Err(error @ CompactError::LeaseLost { .. }) => error,
-                _ => CompactError::LeaseLost { query: None },
-            });
-        }
-        let compaction = match written {
-            Ok(compaction) => compaction,
-            Err(error) => {
-                // Leave the batch retryable, with the reason for `iotpipe counters`.
-                let _ = self
-                    .counter
-                    .mark_failed(&batch.id, holder, &error.to_string())
-                    .await;
-                return Err(error);
-            }
+        let mut hold = Hold {
+            holder: self.lease.holder.clone(),
+            batch: fence,
+            writer: None,
         };
-        fail_at(FailPoint::AfterWrite, self.fail_point);
-        // Conditional on still holding the lease: a runner that lost it marks
-        // and deletes nothing.
-        self.counter.mark_compacted(&batch.id, holder).await?;
+        let mut renewed = Renewed::now();
+        self.take_writer(batch, &mut hold, &mut renewed).await?;
+        let written = self
+            .write_under_lease(batch, progress, &hold, &mut renewed)
+            .await;
+        let writer = hold.writer.unwrap_or_default();
+        let result = self.mark(batch, &hold, written, &renewed).await;
+        // Given back whatever happened; only this holder's, under its fence.
+        let _ = self.counter.unlock(WRITER, &hold.holder, writer).await;
+        let compaction = result?;
         fail_at(FailPoint::AfterMark, self.fail_point);
         let deleted = self.delete_raw(batch).await?;
         Ok(BatchReport {
@@ -169,6 +162,161 @@ impl Pipeline {
             seconds: started.elapsed().as_secs_f64(),
             resumed_deletion: false,
         })
+    }
+
+    /// Waits for the table's [`WRITER`] lock, renewing the batch's lease;
+    /// gives the batch back when another runner writes longer than the wait.
+    async fn take_writer(
+        &self,
+        batch: &Batch,
+        hold: &mut Hold,
+        renewed: &mut Renewed,
+    ) -> Result<(), CompactError> {
+        let ttl = self.lease.ttl;
+        let give_up = Renewed::now();
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            if let Some(fence) = self.counter.lock(WRITER, &hold.holder, ttl, None).await? {
+                hold.writer = Some(fence);
+                return Ok(());
+            }
+            if give_up.elapsed() > self.lease.writer_wait() {
+                // Given back now rather than when it runs out.
+                let _ = self
+                    .counter
+                    .lease(
+                        &batch.id,
+                        &hold.holder,
+                        std::time::Duration::ZERO,
+                        Some(hold.batch),
+                    )
+                    .await;
+                return Err(CompactError::WriterBusy {
+                    batch: batch.id.clone(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            if renewed.elapsed() > ttl / 3 {
+                self.renew(batch, hold, renewed).await?;
+            }
+        }
+    }
+
+    /// Renews the batch's lease (and the writer lock, when held) under their
+    /// fences; LeaseLost when either is refused, fails, or comes after the
+    /// lease ran out (tokio's timers stop while the machine sleeps; the wall
+    /// clock does not).
+    async fn renew(
+        &self,
+        batch: &Batch,
+        hold: &Hold,
+        renewed: &mut Renewed,
+    ) -> Result<(), CompactError> {
+        let ttl = self.lease.ttl;
+        if renewed.elapsed() >= ttl {
+            tracing::warn!(
+                "batch {}: renewing {:.0} s after the last renewal, past the lease: stopping",
+                batch.id,
+                renewed.elapsed().as_secs_f64()
+            );
+            return Err(CompactError::LeaseLost { query: None });
+        }
+        let at = Renewed::now();
+        let batch_renewed = self
+            .counter
+            .lease(&batch.id, &hold.holder, ttl, Some(hold.batch))
+            .await;
+        let writer_renewed = match hold.writer {
+            Some(fence) => self
+                .counter
+                .lock(WRITER, &hold.holder, ttl, Some(fence))
+                .await
+                .map(|renewed| renewed.is_some()),
+            None => Ok(true),
+        };
+        match (batch_renewed, writer_renewed) {
+            (Ok(Some(_)), Ok(true)) => {
+                *renewed = at;
+                Ok(())
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                // Unknown is lost: marking would be refused anyway, and the
+                // lease may run out before the counter answers again.
+                tracing::warn!("batch {}: renewing its lease: {e}; stopping", batch.id);
+                Err(CompactError::LeaseLost { query: None })
+            }
+            _ => {
+                tracing::warn!("batch {}: lease lost to another runner", batch.id);
+                Err(CompactError::LeaseLost { query: None })
+            }
+        }
+    }
+
+    /// Writes and verifies the batch while renewing what it holds; a renewal
+    /// refused, failed or late stops the engine (`lost`).
+    async fn write_under_lease(
+        &self,
+        batch: &Batch,
+        progress: &dyn Progress,
+        hold: &Hold,
+        renewed: &mut Renewed,
+    ) -> Result<Compaction, CompactError> {
+        let lost = Cancel::never();
+        let work = self.write_and_verify(batch, progress, &lost);
+        tokio::pin!(work);
+        let renew_every = self.lease.ttl / 3;
+        let mut lost_because = None;
+        let written = loop {
+            tokio::select! {
+                written = &mut work => break written,
+                () = tokio::time::sleep(renew_every), if lost_because.is_none() => {
+                    if let Err(error) = self.renew(batch, hold, renewed).await {
+                        lost_because = Some(error);
+                        lost.fire();
+                    }
+                }
+            }
+        };
+        match lost_because {
+            // Touch nothing: the batch may be another runner's now.
+            Some(error) => Err(match written {
+                Err(error @ CompactError::LeaseLost { .. }) => error,
+                _ => error,
+            }),
+            None => written,
+        }
+    }
+
+    /// Marks the batch failed (keeping it retryable) or, right after checking
+    /// that the lease has not run out meanwhile, compacted.
+    async fn mark(
+        &self,
+        batch: &Batch,
+        hold: &Hold,
+        written: Result<Compaction, CompactError>,
+        renewed: &Renewed,
+    ) -> Result<Compaction, CompactError> {
+        let compaction = match written {
+            Ok(compaction) => compaction,
+            Err(error @ CompactError::LeaseLost { .. }) => return Err(error),
+            Err(error) => {
+                // Leave the batch retryable, with the reason for `iotpipe counters`.
+                let _ = self
+                    .counter
+                    .mark_failed(&batch.id, hold, &error.to_string())
+                    .await;
+                return Err(error);
+            }
+        };
+        fail_at(FailPoint::AfterWrite, self.fail_point);
+        if renewed.elapsed() >= self.lease.ttl {
+            return Err(CompactError::LeaseLost { query: None });
+        }
+        // Conditional on both fences: a runner that lost either marks nothing
+        // and so deletes nothing.
+        self.counter.mark_compacted(&batch.id, hold).await?;
+        Ok(compaction)
     }
 
     async fn write_and_verify(
@@ -260,7 +408,13 @@ impl Pipeline {
         // conditional, so resuming never races a claimer that was only slow.
         let unleased_for_long = age.is_ok_and(|age| age > UNLEASED_CLAIM);
         match self.counter.lease_holder(&batch.id).await? {
-            Some(holder) if crate::counter::holder_is_gone(&holder) => return Ok(false),
+            Some(lease) if crate::counter::holder_is_gone(&lease.holder) => return Ok(false),
+            // Given back or run out: its claimer has let it go.
+            Some(lease)
+                if crate::counter::expired(&lease.until, time::OffsetDateTime::now_utc()) =>
+            {
+                return Ok(false);
+            }
             None if unleased_for_long => return Ok(false),
             _ => {}
         }
@@ -374,6 +528,17 @@ impl Pipeline {
                 Err(CompactError::Held { batch }) => {
                     tracing::info!("batch {batch} is held by another runner: left to it");
                     continue;
+                }
+                // Claiming more would only leave more batches waiting.
+                Err(error @ CompactError::WriterBusy { .. }) if drain.only.is_some() => {
+                    return Err(error);
+                }
+                Err(CompactError::WriterBusy { batch }) => {
+                    tracing::info!(
+                        "another runner is writing the table: batch {batch} and the rest are \
+                         left for later"
+                    );
+                    return Ok(drained);
                 }
                 Err(CompactError::LeaseLost { .. }) if drain.only.is_none() => {
                     tracing::warn!(

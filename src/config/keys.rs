@@ -241,6 +241,7 @@ pub const KEYS: &[Key] = &[
         },
         Some("16384"),
     ),
+    key("compact.lease", ValueKind::Duration { min_ms: 1_000 }, None),
     key("aws.profile", ValueKind::Str, None),
     key("aws.region", ValueKind::Str, None),
     key("aws.endpoint_url", ValueKind::Str, None),

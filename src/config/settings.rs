@@ -12,6 +12,12 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     humantime::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|text| humantime::parse_duration(&text).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -145,6 +151,10 @@ pub struct CompactConfig {
     /// Rows per Parquet row group of the local engine, and the most rows a day
     /// of a batch holds in memory: what bounds its memory, whatever the batch.
     pub row_group_rows: u32,
+    /// How long a runner holds a batch (and the writer lock) between
+    /// renewals; unset: 15 minutes locally, 35 with Athena.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub lease: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -167,6 +167,42 @@ pub struct Counted {
     pub compacted: bool,
 }
 
+/// A lease's fencing token. It grows with every new holder, and every write a
+/// holder makes under the lease names it: a holder that lost the lease while
+/// frozen, suspended or cut off can change nothing when it comes back.
+pub type Fence = u64;
+
+/// A lease as the counter has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseState {
+    pub holder: String,
+    /// RFC 3339: free after this (by the caller's clock), or at once when the
+    /// holder is a dead process of this machine.
+    pub until: String,
+    pub fence: Fence,
+}
+
+/// What a runner holds while it works a batch: the batch's lease, and while
+/// it writes compacted files and marks, the table's [`WRITER`] lock.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    pub holder: String,
+    pub batch: Fence,
+    pub writer: Option<Fence>,
+}
+
+/// The lock one runner at a time holds from before it writes a batch's
+/// compacted files until the batch is marked: each writer's dedup against the
+/// table then sees every reading already committed, whichever engine, process
+/// or machine wrote it.
+pub const WRITER: &str = "compaction-writer";
+
+/// Whether a lease that runs `until` (RFC 3339) has run out at `now`: one
+/// given back is free within the same millisecond.
+pub fn expired(until: &str, now: time::OffsetDateTime) -> bool {
+    until <= crate::payload::format_ts(now).as_str()
+}
+
 #[async_trait::async_trait]
 pub trait Counter: Send + Sync {
     /// Records an object once; a repeated key is a no-op.
@@ -178,20 +214,39 @@ pub trait Counter: Send + Sync {
     async fn batch(&self, id: &str) -> Result<Batch, CounterError>;
     /// Every batch, newest first.
     async fn batches(&self) -> Result<Vec<Batch>, CounterError>;
-    /// Takes (or renews) batch `id` for `holder` until `ttl` from now: a
-    /// claimed or failed batch that nobody else holds (an expired lease, or one
-    /// whose holder is a dead process on this machine, is free). False: held.
+    /// Takes batch `id` for `holder` until `ttl` from now (`held` None): a
+    /// claimed or failed batch whose lease is free (never taken, run out,
+    /// given back, or held by a dead process of this machine), under a new,
+    /// greater fence. Renews it (`held` Some): only under that very fence and
+    /// before it runs out. None: not taken or not renewed.
     async fn lease(
         &self,
         id: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<bool, CounterError>;
-    /// Who holds batch `id`'s lease (expired or not); None when nobody took it.
-    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError>;
-    /// Marks the batch compacted; only its lease holder may (or anyone, unleased).
-    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError>;
-    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError>;
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError>;
+    /// Batch `id`'s lease (run out or not); None when nobody ever took it.
+    async fn lease_holder(&self, id: &str) -> Result<Option<LeaseState>, CounterError>;
+    /// Takes (`held` None) or renews the lock `name`, as [`Counter::lease`]
+    /// does a batch's.
+    async fn lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError>;
+    /// Gives the lock back if `holder` still holds it under `fence` (it runs
+    /// out now; the fence stays).
+    async fn unlock(&self, name: &str, holder: &str, fence: Fence) -> Result<(), CounterError>;
+    /// Marks the batch compacted: only under its lease's fence and the
+    /// [`WRITER`] lock's, both unexpired.
+    async fn mark_compacted(&self, id: &str, hold: &Hold) -> Result<(), CounterError>;
+    /// Marks the batch failed and retryable: only under its lease's fence,
+    /// which stays (the lease runs out now; whoever takes it next gets a
+    /// greater fence).
+    async fn mark_failed(&self, id: &str, hold: &Hold, error: &str) -> Result<(), CounterError>;
     /// Every object ever recorded.
     async fn counted(&self) -> Result<Vec<Counted>, CounterError>;
     /// The objects not yet in a batch, in the order claims take them (by key).

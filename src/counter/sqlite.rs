@@ -10,8 +10,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Batch, BatchState, Counted, Counter, CounterError, Pending, Recorded, holder_is_gone,
-    new_batch_id,
+    Batch, BatchState, Counted, Counter, CounterError, Fence, Hold, LeaseState, Pending, Recorded,
+    WRITER, expired, holder_is_gone, new_batch_id,
 };
 use crate::payload::format_ts;
 
@@ -31,7 +31,14 @@ CREATE TABLE IF NOT EXISTS batches (
     done_at TEXT,
     error TEXT,
     lease_owner TEXT,
-    lease_until TEXT
+    lease_until TEXT,
+    fence INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS locks (
+    name TEXT PRIMARY KEY,
+    lease_owner TEXT,
+    lease_until TEXT,
+    fence INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
@@ -56,15 +63,22 @@ fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.execute_batch(SCHEMA)?;
-    // Leases came later: add their columns to an older database.
-    for column in ["lease_owner", "lease_until"] {
+    // Leases and their fences came later: add their columns to an older database.
+    for (column, kind) in [
+        ("lease_owner", "TEXT"),
+        ("lease_until", "TEXT"),
+        ("fence", "INTEGER NOT NULL DEFAULT 0"),
+    ] {
         let present: bool = conn.query_row(
             "SELECT count(*) FROM pragma_table_info('batches') WHERE name = ?1",
             [column],
             |row| row.get::<_, i64>(0),
         )? > 0;
         if !present {
-            let added = conn.execute(&format!("ALTER TABLE batches ADD COLUMN {column} TEXT"), []);
+            let added = conn.execute(
+                &format!("ALTER TABLE batches ADD COLUMN {column} {kind}"),
+                [],
+            );
             match added {
                 Ok(_) => {}
                 // Another process opening the same old database added it first.
@@ -191,57 +205,170 @@ impl SqliteCounter {
         }))
     }
 
+    /// Marks batch `id` `state` under `hold`: see [`Counter::mark_compacted`]
+    /// and [`Counter::mark_failed`].
     fn finish(
         &self,
         id: &str,
-        holder: &str,
+        hold: &Hold,
         state: BatchState,
         error: Option<&str>,
     ) -> Result<(), CounterError> {
-        let changed = self.with(|conn| {
-            conn.execute(
-                "UPDATE batches SET state = ?2, done_at = ?3, error = ?4, lease_owner = NULL \
-                 WHERE id = ?1 AND state IN ('claimed', 'failed') \
-                 AND (lease_owner IS NULL OR lease_owner = ?5)",
-                params![id, state.to_string(), now(), error, holder],
-            )
-        })?;
-        if changed == 0 {
-            let current = self.with(|conn| {
-                Ok((
-                    Self::load_batch(conn, id)?,
-                    Self::lease_of(conn, id)?.map(|(owner, _)| owner),
-                ))
-            })?;
-            return Err(match current {
-                (Some(batch), _) if batch.state == BatchState::Compacted => {
-                    CounterError::WrongState {
-                        id: id.to_string(),
-                        state: batch.state,
-                    }
-                }
-                (Some(_), Some(owner)) => CounterError::LeaseLost {
-                    id: id.to_string(),
-                    holder: owner,
-                },
-                (Some(batch), None) => CounterError::WrongState {
+        let now = time::OffsetDateTime::now_utc();
+        let compacted = state == BatchState::Compacted;
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let Some(batch) = Self::load_batch(&tx, id)? else {
+                return Ok(Err(CounterError::NoBatch(id.to_string())));
+            };
+            if batch.state == BatchState::Compacted {
+                return Ok(Err(CounterError::WrongState {
                     id: id.to_string(),
                     state: batch.state,
-                },
-                (None, _) => CounterError::NoBatch(id.to_string()),
-            });
-        }
-        Ok(())
+                }));
+            }
+            let lease = Self::lease_of(&tx, Leased::Batch, id)?;
+            let holds = |lease: &Option<LeaseState>, fence: Fence, unexpired: bool| {
+                lease.as_ref().is_some_and(|l| {
+                    l.holder == hold.holder
+                        && l.fence == fence
+                        && !(unexpired && expired(&l.until, now))
+                })
+            };
+            let writer_held = !compacted || {
+                let writer = Self::lease_of(&tx, Leased::Lock, WRITER)?;
+                hold.writer.is_some_and(|fence| holds(&writer, fence, true))
+            };
+            if !holds(&lease, hold.batch, compacted) || !writer_held {
+                return Ok(Err(CounterError::LeaseLost {
+                    id: id.to_string(),
+                    holder: lease.map_or_else(|| "nobody".into(), |l| l.holder),
+                }));
+            }
+            tx.execute(
+                "UPDATE batches SET state = ?2, done_at = ?3, error = ?4, \
+                 lease_until = CASE WHEN ?2 = 'failed' THEN ?3 ELSE lease_until END \
+                 WHERE id = ?1",
+                params![id, state.to_string(), format_ts(now), error],
+            )?;
+            tx.commit()?;
+            Ok(Ok(()))
+        })?
     }
 
-    /// The batch's lease holder and expiry, if it has one.
-    fn lease_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<(String, String)>> {
+    /// The lease of a batch or a lock, if one was ever taken.
+    fn lease_of(
+        conn: &Connection,
+        leased: Leased,
+        id: &str,
+    ) -> rusqlite::Result<Option<LeaseState>> {
         conn.query_row(
-            "SELECT lease_owner, lease_until FROM batches WHERE id = ?1 AND lease_owner IS NOT NULL",
+            &format!(
+                "SELECT lease_owner, lease_until, fence FROM {} WHERE {} = ?1 \
+                 AND lease_owner IS NOT NULL",
+                leased.table(),
+                leased.key()
+            ),
             [id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| {
+                Ok(LeaseState {
+                    holder: row.get(0)?,
+                    until: row.get(1)?,
+                    fence: row.get::<_, i64>(2)?.max(0) as Fence,
+                })
+            },
         )
         .optional()
+    }
+
+    /// Takes or renews a fenced lease: see [`Counter::lease`].
+    fn fenced(
+        &self,
+        leased: Leased,
+        id: &str,
+        holder: &str,
+        ttl: Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        let now = time::OffsetDateTime::now_utc();
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if leased == Leased::Lock {
+                tx.execute("INSERT OR IGNORE INTO locks (name) VALUES (?1)", [id])?;
+            }
+            let takeable: bool = tx.query_row(
+                &format!(
+                    "SELECT count(*) FROM {} WHERE {} = ?1 {}",
+                    leased.table(),
+                    leased.key(),
+                    leased.only_when()
+                ),
+                [id],
+                |row| row.get::<_, i64>(0),
+            )? > 0;
+            if !takeable {
+                return Ok(None);
+            }
+            let lease = Self::lease_of(&tx, leased, id)?;
+            let fence = match (held, &lease) {
+                (None, None) => 1,
+                (None, Some(l)) => {
+                    let free =
+                        l.holder == holder || expired(&l.until, now) || holder_is_gone(&l.holder);
+                    if !free {
+                        return Ok(None);
+                    }
+                    l.fence + 1
+                }
+                (Some(fence), Some(l))
+                    if l.holder == holder && l.fence == fence && !expired(&l.until, now) =>
+                {
+                    fence
+                }
+                (Some(_), _) => return Ok(None),
+            };
+            tx.execute(
+                &format!(
+                    "UPDATE {} SET lease_owner = ?2, lease_until = ?3, fence = ?4 WHERE {} = ?1",
+                    leased.table(),
+                    leased.key()
+                ),
+                params![id, holder, format_ts(now + ttl), fence as i64],
+            )?;
+            tx.commit()?;
+            Ok(Some(fence))
+        })
+    }
+}
+
+/// What a fenced lease is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leased {
+    Batch,
+    Lock,
+}
+
+impl Leased {
+    fn table(self) -> &'static str {
+        match self {
+            Leased::Batch => "batches",
+            Leased::Lock => "locks",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Leased::Batch => "id",
+            Leased::Lock => "name",
+        }
+    }
+
+    /// Only a batch still to compact is leased.
+    fn only_when(self) -> &'static str {
+        match self {
+            Leased::Batch => "AND state IN ('claimed', 'failed')",
+            Leased::Lock => "",
+        }
     }
 }
 
@@ -326,10 +453,8 @@ impl Counter for SqliteCounter {
         })
     }
 
-    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError> {
-        Ok(self
-            .with(|conn| Self::lease_of(conn, id))?
-            .map(|(owner, _)| owner))
+    async fn lease_holder(&self, id: &str) -> Result<Option<LeaseState>, CounterError> {
+        self.with(|conn| Self::lease_of(conn, Leased::Batch, id))
     }
 
     async fn batch(&self, id: &str) -> Result<Batch, CounterError> {
@@ -353,33 +478,43 @@ impl Counter for SqliteCounter {
         })
     }
 
-    async fn lease(&self, id: &str, holder: &str, ttl: Duration) -> Result<bool, CounterError> {
-        let now = time::OffsetDateTime::now_utc();
-        let until = format_ts(now + ttl);
+    async fn lease(
+        &self,
+        id: &str,
+        holder: &str,
+        ttl: Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.fenced(Leased::Batch, id, holder, ttl, held)
+    }
+
+    async fn lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.fenced(Leased::Lock, name, holder, ttl, held)
+    }
+
+    async fn unlock(&self, name: &str, holder: &str, fence: Fence) -> Result<(), CounterError> {
         self.with(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let free = match Self::lease_of(&tx, id)? {
-                None => true,
-                Some((owner, _)) if owner == holder => true,
-                Some((owner, expires)) => expires < format_ts(now) || holder_is_gone(&owner),
-            };
-            let taken = free
-                && tx.execute(
-                    "UPDATE batches SET lease_owner = ?2, lease_until = ?3 \
-                     WHERE id = ?1 AND state IN ('claimed', 'failed')",
-                    params![id, holder, until],
-                )? == 1;
-            tx.commit()?;
-            Ok(taken)
-        })
+            conn.execute(
+                "UPDATE locks SET lease_until = ?4 WHERE name = ?1 AND lease_owner = ?2 \
+                 AND fence = ?3",
+                params![name, holder, fence as i64, now()],
+            )
+        })?;
+        Ok(())
     }
 
-    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError> {
-        self.finish(id, holder, BatchState::Compacted, None)
+    async fn mark_compacted(&self, id: &str, hold: &Hold) -> Result<(), CounterError> {
+        self.finish(id, hold, BatchState::Compacted, None)
     }
 
-    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError> {
-        self.finish(id, holder, BatchState::Failed, Some(error))
+    async fn mark_failed(&self, id: &str, hold: &Hold, error: &str) -> Result<(), CounterError> {
+        self.finish(id, hold, BatchState::Failed, Some(error))
     }
 
     async fn counted(&self) -> Result<Vec<Counted>, CounterError> {

@@ -83,50 +83,151 @@ pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         counter.record("raw/k0", 10).await.unwrap(),
         Recorded::Duplicate
     );
+    // Leases: one holder at a time, under a fence that grows with every new
+    // holder; only the holder marks, under its exact fence.
+    let long = std::time::Duration::from_secs(600);
+    let hold = |holder: &str, batch: Fence, writer: Option<Fence>| Hold {
+        holder: holder.into(),
+        batch,
+        writer,
+    };
+    let a = counter
+        .lease(&batch.id, "runner-a", long, None)
+        .await
+        .unwrap()
+        .expect("a claimed batch is free");
     counter
-        .mark_failed(&batch.id, "suite", "engine exploded")
+        .mark_failed(&batch.id, &hold("runner-a", a, None), "engine exploded")
         .await
         .unwrap();
     assert_eq!(
         counter.batch(&batch.id).await.unwrap().error.as_deref(),
         Some("engine exploded")
     );
-    // Leases: one holder at a time; only the holder marks; an expired lease is free.
-    let long = std::time::Duration::from_secs(600);
-    assert!(counter.lease(&batch.id, "runner-a", long).await.unwrap());
-    assert!(
-        counter.lease(&batch.id, "runner-a", long).await.unwrap(),
-        "renewed"
+    // Failing gives the lease back at once; the next holder gets a greater fence.
+    let a = counter
+        .lease(&batch.id, "runner-a", long, None)
+        .await
+        .unwrap()
+        .expect("a failed batch is free again");
+    assert_eq!(
+        counter
+            .lease(&batch.id, "runner-a", long, Some(a))
+            .await
+            .unwrap(),
+        Some(a),
+        "renewed under its fence"
     );
-    assert!(
-        !counter.lease(&batch.id, "runner-b", long).await.unwrap(),
+    assert_eq!(
+        counter
+            .lease(&batch.id, "runner-b", long, None)
+            .await
+            .unwrap(),
+        None,
         "held by a"
     );
+    assert_eq!(
+        counter
+            .lease(&batch.id, "runner-b", long, Some(a))
+            .await
+            .unwrap(),
+        None,
+        "b cannot renew a's lease"
+    );
+    // A stale holder changes nothing (issue 27, scenario 2): a freezes past its
+    // lease; b takes the batch over, fails and marks it failed; a thaws.
+    counter
+        .lease(&batch.id, "runner-a", std::time::Duration::ZERO, Some(a))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let b = counter
+        .lease(&batch.id, "runner-b", long, None)
+        .await
+        .unwrap()
+        .expect("run out: free");
+    assert!(b > a, "fences grow: {a} then {b}");
+    counter
+        .mark_failed(&batch.id, &hold("runner-b", b, None), "b failed")
+        .await
+        .unwrap();
+    assert_eq!(
+        counter
+            .lease(&batch.id, "runner-a", long, Some(a))
+            .await
+            .unwrap(),
+        None,
+        "a's renewal is refused"
+    );
+    let a_writes = counter
+        .lock(WRITER, "runner-a", long, None)
+        .await
+        .unwrap()
+        .expect("the writer lock is free");
+    for marked in [
+        counter
+            .mark_compacted(&batch.id, &hold("runner-a", a, Some(a_writes)))
+            .await,
+        counter
+            .mark_failed(&batch.id, &hold("runner-a", a, None), "a failed")
+            .await,
+    ] {
+        assert!(
+            matches!(marked, Err(CounterError::LeaseLost { .. })),
+            "{marked:?}"
+        );
+    }
+    assert_eq!(
+        counter.batch(&batch.id).await.unwrap().error.as_deref(),
+        Some("b failed")
+    );
+    // One writer at a time; compacting needs the writer lock as well.
+    assert_eq!(
+        counter.lock(WRITER, "suite", long, None).await.unwrap(),
+        None,
+        "a writes"
+    );
+    counter.unlock(WRITER, "runner-a", a_writes).await.unwrap();
+    let mine = counter
+        .lease(&batch.id, "suite", long, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(
-        counter.mark_compacted(&batch.id, "runner-b").await,
+        counter
+            .mark_compacted(&batch.id, &hold("suite", mine, None))
+            .await,
         Err(CounterError::LeaseLost { .. })
     ));
-    assert!(
+    let writes = counter
+        .lock(WRITER, "suite", long, None)
+        .await
+        .unwrap()
+        .expect("given back");
+    assert!(writes > a_writes, "the writer lock's fence grows too");
+    assert!(matches!(
         counter
-            .lease(&batch.id, "runner-a", std::time::Duration::ZERO)
-            .await
-            .unwrap()
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert!(
-        counter.lease(&batch.id, "suite", long).await.unwrap(),
-        "expired: free"
-    );
-    counter.mark_compacted(&batch.id, "suite").await.unwrap();
-    assert!(
-        !counter.lease(&batch.id, "suite", long).await.unwrap(),
+            .mark_compacted(&batch.id, &hold("suite", mine, Some(a_writes)))
+            .await,
+        Err(CounterError::LeaseLost { .. })
+    ));
+    counter
+        .mark_compacted(&batch.id, &hold("suite", mine, Some(writes)))
+        .await
+        .unwrap();
+    counter.unlock(WRITER, "suite", writes).await.unwrap();
+    assert_eq!(
+        counter.lease(&batch.id, "suite", long, None).await.unwrap(),
+        None,
         "a compacted batch is not leased"
     );
     let done = counter.batch(&batch.id).await.unwrap();
     assert_eq!(done.state, BatchState::Compacted);
     assert!(done.done_at.is_some());
     assert!(matches!(
-        counter.mark_failed(&batch.id, "suite", "late").await,
+        counter
+            .mark_failed(&batch.id, &hold("suite", mine, None), "late")
+            .await,
         Err(CounterError::WrongState { .. })
     ));
     assert!(matches!(

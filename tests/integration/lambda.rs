@@ -459,6 +459,8 @@ async fn the_scheduled_run_counts_objects_whose_events_were_lost() {
 
 /// A counter whose claims fail (a throttled or unreachable table) while
 /// recording works.
+use iotpipe::counter::{CounterError, Fence, Hold, LeaseState};
+
 struct ClaimsFail(iotpipe::counter::sqlite::SqliteCounter);
 
 #[async_trait::async_trait]
@@ -498,29 +500,30 @@ impl Counter for ClaimsFail {
         id: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<bool, iotpipe::counter::CounterError> {
-        self.0.lease(id, holder, ttl).await
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.0.lease(id, holder, ttl, held).await
     }
-    async fn lease_holder(
-        &self,
-        id: &str,
-    ) -> Result<Option<String>, iotpipe::counter::CounterError> {
+    async fn lease_holder(&self, id: &str) -> Result<Option<LeaseState>, CounterError> {
         self.0.lease_holder(id).await
     }
-    async fn mark_compacted(
+    async fn lock(
         &self,
-        id: &str,
+        name: &str,
         holder: &str,
-    ) -> Result<(), iotpipe::counter::CounterError> {
-        self.0.mark_compacted(id, holder).await
+        ttl: std::time::Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.0.lock(name, holder, ttl, held).await
     }
-    async fn mark_failed(
-        &self,
-        id: &str,
-        holder: &str,
-        error: &str,
-    ) -> Result<(), iotpipe::counter::CounterError> {
-        self.0.mark_failed(id, holder, error).await
+    async fn unlock(&self, name: &str, holder: &str, fence: Fence) -> Result<(), CounterError> {
+        self.0.unlock(name, holder, fence).await
+    }
+    async fn mark_compacted(&self, id: &str, hold: &Hold) -> Result<(), CounterError> {
+        self.0.mark_compacted(id, hold).await
+    }
+    async fn mark_failed(&self, id: &str, hold: &Hold, error: &str) -> Result<(), CounterError> {
+        self.0.mark_failed(id, hold, error).await
     }
     async fn counted(
         &self,

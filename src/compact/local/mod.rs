@@ -135,10 +135,9 @@ impl Compactor for LocalEngine {
         &self,
         batch: &Batch,
         progress: &dyn Progress,
-        // Nothing runs elsewhere to stop: the pipeline checks the lease before marking.
-        _lost: &Cancel,
+        lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
-        let mut writer = BatchWriter::new(self, batch);
+        let mut writer = BatchWriter::new(self, batch, lost);
         // A window of objects at a time, one per thread, so memory does not
         // grow with the batch.
         let windows: Vec<&[String]> = batch.keys.chunks(self.threads).collect();
@@ -159,6 +158,7 @@ impl Compactor for LocalEngine {
                 );
             }
             let parsed = parsed(parsing).await?;
+            writer.still_held()?;
             writer.open_days(&parsed).await?;
             for (key, body, object) in parsed {
                 writer.take(key, body, object).await?;
@@ -173,6 +173,8 @@ impl Compactor for LocalEngine {
 struct BatchWriter<'e> {
     engine: &'e LocalEngine,
     batch: &'e Batch,
+    /// Fired when the runner lost its lease: nothing more is written.
+    lost: &'e Cancel,
     result: Compaction,
     ids: Interner,
     seen: HashSet<(u32, u32, u64), ahash::RandomState>,
@@ -183,10 +185,11 @@ struct BatchWriter<'e> {
 }
 
 impl<'e> BatchWriter<'e> {
-    fn new(engine: &'e LocalEngine, batch: &'e Batch) -> BatchWriter<'e> {
+    fn new(engine: &'e LocalEngine, batch: &'e Batch, lost: &'e Cancel) -> BatchWriter<'e> {
         BatchWriter {
             engine,
             batch,
+            lost,
             result: Compaction::default(),
             ids: Interner::default(),
             seen: HashSet::default(),
@@ -194,6 +197,15 @@ impl<'e> BatchWriter<'e> {
             buffered: 0,
             invalid_lines: Vec::new(),
         }
+    }
+
+    /// Stops the batch once the runner lost its lease: the batch may be
+    /// another runner's now, whose files this one must not overwrite.
+    fn still_held(&self) -> Result<(), CompactError> {
+        if self.lost.is_cancelled() {
+            return Err(CompactError::LeaseLost { query: None });
+        }
+        Ok(())
     }
 
     /// Opens a file for each day the objects reach that has none yet, with
@@ -298,6 +310,7 @@ impl<'e> BatchWriter<'e> {
             let key = super::output_key(&day, &self.batch.id);
             match file.finish(self.engine.row_group_rows)? {
                 Some((bytes, rows, ranges)) => {
+                    self.still_held()?;
                     store.put(&key, &bytes).await?;
                     let size = bytes.len() as u64;
                     super::day_index::record(store, &day, &key, size, ranges).await?;
@@ -308,6 +321,7 @@ impl<'e> BatchWriter<'e> {
                 // An earlier attempt may have written this day before another
                 // batch did: its rows now live there.
                 None => {
+                    self.still_held()?;
                     store.delete(&key).await?;
                     store
                         .delete(&super::day_index::sidecar_key(&day, &key))

@@ -9,10 +9,12 @@
 //! (`schema.rs`), so a claim reads (`read.rs`) the objects it takes, oldest key
 //! first, instead of scanning the table. Claims (`claim.rs`) set each marker's batch
 //! only where none is set, so two claimers can never take the same object, and
-//! give it an expiry (TTL, `counter.retention_days`). Leases (`lease_owner`,
-//! `lease_until` on the batch item) keep one runner per batch.
+//! give it an expiry (TTL, `counter.retention_days`). Fenced leases on batch
+//! items and named locks (`lease.rs`) keep one runner per batch and one
+//! writer per table.
 
 mod claim;
+mod lease;
 mod read;
 mod schema;
 
@@ -22,7 +24,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    Batch, BatchState, Counted, Counter, CounterError, Pending, Readiness, Recorded, Setup,
+    Batch, BatchState, Counted, Counter, CounterError, Fence, Hold, LeaseState, Pending, Readiness,
+    Recorded, Setup,
 };
 use crate::payload::format_ts;
 
@@ -179,74 +182,6 @@ impl DynamoCounter {
                     .is_some_and(|s| s.is_resource_in_use_exception()) =>
             {
                 Ok(false)
-            }
-            Err(e) => Err(self.fail(&e)),
-        }
-    }
-
-    /// The batch's lease holder, if any.
-    async fn lease_owner(&self, id: &str) -> Result<Option<String>, CounterError> {
-        let item = self.get(&format!("batch#{id}")).await?;
-        Ok(item
-            .as_ref()
-            .and_then(|i| i.get("lease_owner"))
-            .and_then(|v| v.as_s().ok())
-            .cloned())
-    }
-
-    async fn finish(
-        &self,
-        id: &str,
-        holder: &str,
-        state: BatchState,
-        error: Option<&str>,
-    ) -> Result<(), CounterError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("batch#{id}")))
-            .condition_expression(
-                "attribute_exists(pk) AND (#s = :claimed OR #s = :failed) \
-                 AND (attribute_not_exists(lease_owner) OR lease_owner = :holder)",
-            )
-            .expression_attribute_names("#s", "state")
-            .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":state", s(&state.to_string()))
-            .expression_attribute_values(":done", s(&now()));
-        update = match error {
-            Some(error) => update
-                .update_expression(
-                    "SET #s = :state, done_at = :done, #e = :error REMOVE lease_owner",
-                )
-                .expression_attribute_names("#e", "error")
-                .expression_attribute_values(":error", s(error)),
-            None => update
-                .update_expression("SET #s = :state, done_at = :done REMOVE #e, lease_owner")
-                .expression_attribute_names("#e", "error"),
-        };
-        match update.send().await {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                let owner = self.lease_owner(id).await?;
-                match self.batch(id).await {
-                    Ok(batch) if batch.state != BatchState::Compacted && owner.is_some() => {
-                        Err(CounterError::LeaseLost {
-                            id: id.to_string(),
-                            holder: owner.unwrap_or_default(),
-                        })
-                    }
-                    Ok(batch) => Err(CounterError::WrongState {
-                        id: id.to_string(),
-                        state: batch.state,
-                    }),
-                    Err(e) => Err(e),
-                }
             }
             Err(e) => Err(self.fail(&e)),
         }
@@ -416,60 +351,37 @@ impl Counter for DynamoCounter {
         id: &str,
         holder: &str,
         ttl: std::time::Duration,
-    ) -> Result<bool, CounterError> {
-        let now = time::OffsetDateTime::now_utc();
-        // A holder that died on this machine frees its lease at once.
-        let stale = self
-            .lease_owner(id)
-            .await?
-            .filter(|owner| owner != holder && super::holder_is_gone(owner));
-        let mut condition =
-            "(#s = :claimed OR #s = :failed) AND (attribute_not_exists(lease_owner) \
-             OR lease_owner = :holder OR lease_until < :now"
-                .to_string();
-        if stale.is_some() {
-            condition.push_str(" OR lease_owner = :stale");
-        }
-        condition.push(')');
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&format!("batch#{id}")))
-            .update_expression("SET lease_owner = :holder, lease_until = :until")
-            .condition_expression(condition)
-            .expression_attribute_names("#s", "state")
-            .expression_attribute_values(":claimed", s("claimed"))
-            .expression_attribute_values(":failed", s("failed"))
-            .expression_attribute_values(":holder", s(holder))
-            .expression_attribute_values(":now", s(&format_ts(now)))
-            .expression_attribute_values(":until", s(&format_ts(now + ttl)));
-        if let Some(stale) = &stale {
-            update = update.expression_attribute_values(":stale", s(stale));
-        }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(self.fail(&e)),
-        }
-    }
-
-    async fn lease_holder(&self, id: &str) -> Result<Option<String>, CounterError> {
-        self.lease_owner(id).await
-    }
-
-    async fn mark_compacted(&self, id: &str, holder: &str) -> Result<(), CounterError> {
-        self.finish(id, holder, BatchState::Compacted, None).await
-    }
-
-    async fn mark_failed(&self, id: &str, holder: &str, error: &str) -> Result<(), CounterError> {
-        self.finish(id, holder, BatchState::Failed, Some(error))
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.fenced(&format!("batch#{id}"), true, holder, ttl, held)
             .await
+    }
+
+    async fn lease_holder(&self, id: &str) -> Result<Option<LeaseState>, CounterError> {
+        self.lease_on(&format!("batch#{id}")).await
+    }
+
+    async fn lock(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+        held: Option<Fence>,
+    ) -> Result<Option<Fence>, CounterError> {
+        self.fenced(&lease::lock_key(name), false, holder, ttl, held)
+            .await
+    }
+
+    async fn unlock(&self, name: &str, holder: &str, fence: Fence) -> Result<(), CounterError> {
+        self.give_back(name, holder, fence).await
+    }
+
+    async fn mark_compacted(&self, id: &str, hold: &Hold) -> Result<(), CounterError> {
+        self.finish(id, hold, BatchState::Compacted, None).await
+    }
+
+    async fn mark_failed(&self, id: &str, hold: &Hold, error: &str) -> Result<(), CounterError> {
+        self.finish(id, hold, BatchState::Failed, Some(error)).await
     }
 
     async fn counted(&self) -> Result<Vec<Counted>, CounterError> {
