@@ -5,6 +5,8 @@
 //! [`Cancel`] token and returns its own "interrupted" error.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
@@ -13,6 +15,10 @@ use tokio::sync::watch;
 pub struct Cancel {
     fired: watch::Receiver<bool>,
     sender: Arc<watch::Sender<bool>>,
+    /// Also fired from this wall-clock time on (milliseconds since the
+    /// epoch; 0: never): a lease that ran out while the process was frozen is
+    /// seen as lost by the very next check, before any timer runs.
+    deadline: Arc<AtomicU64>,
 }
 
 impl Cancel {
@@ -22,6 +28,7 @@ impl Cancel {
         Cancel {
             fired,
             sender: Arc::new(sender),
+            deadline: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -48,8 +55,21 @@ impl Cancel {
         let _ = self.sender.send(true);
     }
 
+    /// Counts as fired from `at` on, by the wall clock (moved on each renewal).
+    pub fn fire_at(&self, at: SystemTime) {
+        let millis = at
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_millis() as u64);
+        self.deadline.store(millis.max(1), Ordering::Relaxed);
+    }
+
     pub fn is_cancelled(&self) -> bool {
+        let deadline = self.deadline.load(Ordering::Relaxed);
         *self.fired.borrow()
+            || (deadline > 0
+                && SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .is_ok_and(|now| now.as_millis() as u64 >= deadline))
     }
 
     /// Resolves once the token is fired.

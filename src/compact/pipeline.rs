@@ -24,10 +24,17 @@ pub enum FailPoint {
     AfterMark,
     /// After deleting the first raw object.
     AfterFirstDelete,
+    /// After writing, the process stops itself (SIGSTOP) as a laptop lid or
+    /// Ctrl-Z would, until something sends it SIGCONT.
+    StopAfterWrite,
 }
 
 fn fail_at(point: FailPoint, wanted: Option<FailPoint>) {
-    if wanted == Some(point) {
+    if point == FailPoint::AfterWrite && wanted == Some(FailPoint::StopAfterWrite) {
+        let _ = std::process::Command::new("kill")
+            .args(["-STOP", &std::process::id().to_string()])
+            .status();
+    } else if wanted == Some(point) {
         // Like kill -9: no cleanup, no flush.
         std::process::abort();
     }
@@ -263,6 +270,7 @@ impl Pipeline {
         renewed: &mut Renewed,
     ) -> Result<Compaction, CompactError> {
         let lost = Cancel::never();
+        lost.fire_at(renewed.0 + self.lease.ttl);
         let work = self.write_and_verify(batch, progress, &lost);
         tokio::pin!(work);
         let renew_every = self.lease.ttl / 3;
@@ -271,20 +279,20 @@ impl Pipeline {
             tokio::select! {
                 written = &mut work => break written,
                 () = tokio::time::sleep(renew_every), if lost_because.is_none() => {
-                    if let Err(error) = self.renew(batch, hold, renewed).await {
-                        lost_because = Some(error);
-                        lost.fire();
+                    match self.renew(batch, hold, renewed).await {
+                        Ok(()) => lost.fire_at(renewed.0 + self.lease.ttl),
+                        Err(error) => {
+                            lost_because = Some(error);
+                            lost.fire();
+                        }
                     }
                 }
             }
         };
-        match lost_because {
+        match (lost_because, written) {
             // Touch nothing: the batch may be another runner's now.
-            Some(error) => Err(match written {
-                Err(error @ CompactError::LeaseLost { .. }) => error,
-                _ => error,
-            }),
-            None => written,
+            (_, Err(error @ CompactError::LeaseLost { .. })) | (Some(error), _) => Err(error),
+            (None, written) => written,
         }
     }
 

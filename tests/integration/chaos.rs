@@ -1,6 +1,8 @@
 //! Kill anything: publish -> broker -> sink -> compact while the publisher, the
-//! sink and the compactor are killed with SIGKILL and the broker is restarted
-//! at random moments, then DuckDB finds every published reading in exactly one
+//! sink and the compactors are killed with SIGKILL and the broker is restarted
+//! at random moments, two compactors run side by side, and compactors are
+//! frozen (SIGSTOP) past their lease (`compact.lease`, shortened to 2 s) and
+//! thawed later; then DuckDB finds every published reading in exactly one
 //! Parquet row: in the data dir, and (the S3 variant) with the sink landing in
 //! a bucket counted in DynamoDB (moto). The seed is printed;
 //! `IOTPIPE_CHAOS_SEED` replays a run and `IOTPIPE_CHAOS_SECONDS` (default 45,
@@ -31,6 +33,9 @@ struct Role {
     running: Option<Running>,
     kills: u32,
     starts: u32,
+    /// Stopped with SIGSTOP until then.
+    frozen_until: Option<Instant>,
+    freezes: u32,
 }
 
 impl Role {
@@ -39,6 +44,37 @@ impl Role {
             running: None,
             kills: 0,
             starts: 0,
+            frozen_until: None,
+            freezes: 0,
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        if let Some(running) = &self.running {
+            let _ = std::process::Command::new("kill")
+                .args([signal, &running.child.id().to_string()])
+                .status();
+        }
+    }
+
+    /// Stops the process (SIGSTOP) for `pause`: past its lease, a frozen
+    /// runner's batch and writer lock go to others; thawed, it must change nothing.
+    fn freeze(&mut self, pause: Duration) {
+        if self.running.is_some() && self.frozen_until.is_none() {
+            self.signal("-STOP");
+            self.frozen_until = Some(Instant::now() + pause);
+            self.freezes += 1;
+        }
+    }
+
+    /// Thaws it once its pause is over (`now`: whatever the pause).
+    fn thaw(&mut self, now: bool) {
+        if self
+            .frozen_until
+            .is_some_and(|until| now || Instant::now() >= until)
+        {
+            self.signal("-CONT");
+            self.frozen_until = None;
         }
     }
 
@@ -56,6 +92,7 @@ impl Role {
     }
 
     fn kill(&mut self) -> bool {
+        self.frozen_until = None;
         let Some(mut running) = self.running.take() else {
             return false;
         };
@@ -137,6 +174,7 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
             .env("IOTPIPE_DATA_DIR", "data")
             .env("IOTPIPE_MQTT_PORT", &port)
             .env("IOTPIPE_COUNTER_THRESHOLD", "4")
+            .env("IOTPIPE_COMPACT_LEASE", "2s")
             .env("IOTPIPE_SINK_BUFFER_INTERVAL", "200ms");
         match &cloud {
             None => command,
@@ -175,7 +213,9 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
     let sink = || env(iotpipe(dir.path())).args(["-v", "sink"]).start();
     let compact = || env(iotpipe(dir.path())).args(["compact", "--all"]).start();
 
-    let (mut publisher, mut sinker, mut compactor) = (Role::new(), Role::new(), Role::new());
+    let (mut publisher, mut sinker) = (Role::new(), Role::new());
+    // Two compactors, side by side on the same data.
+    let mut compactors = [Role::new(), Role::new()];
     let mut broker_restarts = 0;
     let mut next_chunk = 0;
     // The sink's persistent session must exist before the first reading is
@@ -197,12 +237,16 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
         if sinker.ended().is_some() || sinker.running.is_none() {
             sinker.start(sink());
         }
-        let _ = compactor.ended();
-        if compactor.running.is_none() && rng.u8(..4) == 0 {
-            compactor.start(compact());
+        for compactor in &mut compactors {
+            compactor.thaw(false);
+            let _ = compactor.ended();
+            if compactor.running.is_none() && rng.u8(..4) == 0 {
+                compactor.start(compact());
+            }
         }
         if chaos {
-            match rng.u8(..10) {
+            let compactor = &mut compactors[rng.usize(..2)];
+            match rng.u8(..11) {
                 0 => {
                     publisher.kill();
                 }
@@ -217,6 +261,7 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
                     std::thread::sleep(Duration::from_millis(rng.u64(0..150)));
                     compactor.kill();
                 }
+                4 => compactor.freeze(Duration::from_millis(rng.u64(2_500..5_000))),
                 3 => {
                     broker.terminate();
                     std::thread::sleep(Duration::from_millis(rng.u64(50..400)));
@@ -237,9 +282,12 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
     let expected = keys(&all);
     let settle = Instant::now() + Duration::from_secs(60);
     let found = loop {
-        let _ = compactor.ended();
-        if let Some(mut running) = compactor.running.take() {
-            let _ = running.child.wait();
+        for compactor in &mut compactors {
+            compactor.thaw(true);
+            let _ = compactor.ended();
+            if let Some(mut running) = compactor.running.take() {
+                let _ = running.child.wait();
+            }
         }
         env(iotpipe(dir.path())).args(["compact", "--all"]).run();
         let found = table(dir.path());
@@ -264,12 +312,14 @@ fn chaos(landing: Landing, readings: usize, default_seconds: u64) {
     );
     assert_eq!(drift["gone"], serde_json::json!([]), "seed {seed}: {drift}");
     eprintln!(
-        "chaos ({}): seed {seed}: survived {} publisher kills, {} sink kills, {} compactor kills and \
-         {broker_restarts} broker restarts; {} publisher runs for {} chunks",
+        "chaos ({}): seed {seed}: survived {} publisher kills, {} sink kills, {} compactor kills, \
+         {} compactor freezes past the lease and {broker_restarts} broker restarts; {} publisher \
+         runs for {} chunks",
         if cloud.is_some() { "S3" } else { "data dir" },
         publisher.kills,
         sinker.kills,
-        compactor.kills,
+        compactors.iter().map(|c| c.kills).sum::<u32>(),
+        compactors.iter().map(|c| c.freezes).sum::<u32>(),
         publisher.starts,
         chunks.len()
     );

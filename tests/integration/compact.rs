@@ -502,3 +502,100 @@ fn a_batch_another_runner_holds_is_left_to_it_until_its_lease_ends() {
     assert_eq!(keys, keys_of(&readings));
     assert!(files(&data.join("raw")).is_empty());
 }
+
+/// Lands 1,000 readings in 40 objects, each repeating the last rows of the
+/// one before, so that consecutive batches of 5 share readings.
+fn overlapping_batches(dir: &Path) -> BTreeSet<(String, String, i64)> {
+    let readings = readings(dir);
+    land(&dir.join("data"), &readings, 40);
+    keys_of(&readings)
+}
+
+#[test]
+fn compactors_side_by_side_keep_each_reading_once() {
+    for runners in [2, 3] {
+        let dir = temp_dir();
+        let expected = overlapping_batches(dir.path());
+        let started: Vec<_> = (0..runners)
+            .map(|_| {
+                iotpipe(dir.path())
+                    .env("IOTPIPE_COUNTER_THRESHOLD", "5")
+                    .args(["compact", "--data-dir", "data", "--all"])
+                    .start()
+            })
+            .collect();
+        for mut runner in started {
+            let status = runner.child.wait().unwrap();
+            assert!(status.success(), "{runners} runners: {status}");
+        }
+        // Whatever each left to the others (a batch it waited too long for) is
+        // finished by one more run.
+        iotpipe(dir.path())
+            .env("IOTPIPE_COUNTER_THRESHOLD", "5")
+            .args(["compact", "--data-dir", "data", "--all"])
+            .run()
+            .success();
+        let (rows, keys) = compacted_keys(&dir.path().join("data"));
+        assert_eq!(keys, expected, "{runners} runners");
+        assert_eq!(
+            rows,
+            expected.len(),
+            "{runners} runners: every reading once"
+        );
+        assert!(files(&dir.path().join("data/raw")).is_empty());
+    }
+}
+
+/// Whether process `pid` is stopped (SIGSTOP), per /proc.
+fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('T'))
+    })
+}
+
+#[test]
+fn a_runner_frozen_past_its_lease_changes_nothing_when_it_thaws() {
+    let dir = temp_dir();
+    let expected = overlapping_batches(dir.path());
+    let cli = || {
+        iotpipe(dir.path())
+            .env("IOTPIPE_COMPACT_LEASE", "2s")
+            .args(["compact", "--data-dir", "data", "--all"])
+    };
+    // B writes its first batch, then freezes (as under Ctrl-Z or a closed lid).
+    let mut frozen = cli().args(["--fail-point", "stop-after-write"]).start();
+    let pid = frozen.child.id();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !stopped(pid) {
+        assert!(
+            std::time::Instant::now() < until,
+            "the runner never stopped"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // Past its lease, A takes the batch (and the writer lock) over and finishes everything.
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    cli().run().success();
+    let (rows, keys) = compacted_keys(&dir.path().join("data"));
+    assert_eq!((rows, &keys), (expected.len(), &expected));
+    // B thaws: it finds its lease ran out, and marks and deletes nothing.
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status();
+    // The drain then goes on: the batch is its new holder's, nothing failed here.
+    let (code, stderr) = frozen.wait();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("lease lost midway"), "{stderr}");
+    let (rows, keys) = compacted_keys(&dir.path().join("data"));
+    assert_eq!(keys, expected);
+    assert_eq!(rows, expected.len(), "every reading once after the thaw");
+    let counters = iotpipe(dir.path())
+        .args(["counters", "--data-dir", "data", "-o", "json"])
+        .run()
+        .success();
+    let counters: Value = serde_json::from_str(&counters.stdout()).unwrap();
+    assert_eq!(counters["failed"], 0, "{counters}");
+    assert_eq!(counters["claimed"], 0, "{counters}");
+}
