@@ -125,6 +125,7 @@ impl Pipeline {
         let started = Instant::now();
         if batch.state == BatchState::Compacted {
             let deleted = self.delete_raw(batch).await?;
+            self.counter.retire(batch).await?;
             return Ok(BatchReport {
                 batch: batch.id.clone(),
                 objects: batch.keys.len(),
@@ -161,6 +162,12 @@ impl Pipeline {
         let compaction = result?;
         fail_at(FailPoint::AfterMark, self.fail_point);
         let deleted = self.delete_raw(batch).await?;
+        // Only now may its markers expire: its objects are gone from raw/.
+        let compacted = Batch {
+            state: BatchState::Compacted,
+            ..batch.clone()
+        };
+        self.counter.retire(&compacted).await?;
         Ok(BatchReport {
             batch: batch.id.clone(),
             objects: batch.keys.len(),
@@ -387,7 +394,8 @@ impl Pipeline {
         let mut batches = Vec::new();
         for batch in self.counter.batches().await? {
             let unfinished = batch.state != BatchState::Compacted
-                || batch.keys.iter().any(|k| present.contains(k));
+                || batch.keys.iter().any(|k| present.contains(k))
+                || !batch.retired;
             if unfinished && !self.left_to_its_claimer(&batch).await? {
                 batches.push(batch);
             }

@@ -104,6 +104,9 @@ pub struct Batch {
     pub claimed_at: String,
     pub done_at: Option<String>,
     pub error: Option<String>,
+    /// Its markers were given their expiry, after it was compacted and its
+    /// raw objects deleted (DynamoDB's TTL; always so where nothing expires).
+    pub retired: bool,
 }
 
 /// Whether a record call counted something new.
@@ -263,6 +266,12 @@ pub trait Counter: Send + Sync {
     /// Creates what the counter needs before first use (a table).
     async fn init(&self) -> Result<Setup, CounterError> {
         Ok(Setup::NotNeeded)
+    }
+    /// Lets the markers of a compacted batch whose raw objects are deleted
+    /// expire (after `counter.retention_days`): until then they stay, however
+    /// long the batch takes, so that its objects are never counted again.
+    async fn retire(&self, _batch: &Batch) -> Result<(), CounterError> {
+        Ok(())
     }
 
     /// Claims the next batch: `threshold` objects once that many are pending,

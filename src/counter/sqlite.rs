@@ -202,6 +202,8 @@ impl SqliteCounter {
             claimed_at,
             done_at,
             error,
+            // SQLite keeps every row: nothing to expire.
+            retired: true,
         }))
     }
 

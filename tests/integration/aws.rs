@@ -1114,3 +1114,178 @@ async fn claims_read_the_pending_index_and_an_old_table_is_upgraded_in_place() {
         "out of the index"
     );
 }
+
+/// One item of the counter table, as DynamoDB has it.
+async fn item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(pk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item()
+        .cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markers_outlive_an_unfinished_batch_and_expire_once_it_is_done() {
+    use iotpipe::counter::{Hold, WRITER};
+    let moto = moto();
+    let open = counter_opener(&moto, "markers").await;
+    let counter = open();
+    let client = iotpipe::aws::dynamodb(&sdk(&moto).await);
+    for key in ["raw/k0", "raw/k1", "raw/k2"] {
+        counter.record(key, 10).await.unwrap();
+    }
+    let batch = counter.claim(3).await.unwrap().unwrap();
+    let marker = item(&client, "markers", "object#raw/k0").await.unwrap();
+    assert!(
+        !marker.contains_key("expires_at"),
+        "no expiry while the batch is unfinished: {marker:?}"
+    );
+    // The batch keeps failing (issue 27, scenario 3); a marker gone anyway (an
+    // older iotpipe gave markers their expiry at the claim) is still counted,
+    // so reconcile never proposes to record its object again.
+    let long = std::time::Duration::from_secs(600);
+    let fence = counter
+        .lease(&batch.id, "me", long, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let hold = Hold {
+        holder: "me".into(),
+        batch: fence,
+        writer: None,
+    };
+    counter
+        .mark_failed(&batch.id, &hold, "no s3:DeleteObject")
+        .await
+        .unwrap();
+    client
+        .delete_item()
+        .table_name("markers")
+        .key("pk", AttributeValue::S("object#raw/k0".into()))
+        .send()
+        .await
+        .unwrap();
+    let listing: Vec<iotpipe::store::ObjectInfo> = ["raw/k0", "raw/k1", "raw/k2"]
+        .into_iter()
+        .map(|key| iotpipe::store::ObjectInfo {
+            key: key.into(),
+            size: 10,
+            modified: None,
+        })
+        .collect();
+    let drift = iotpipe::counter::drift(listing, &counter.counted().await.unwrap());
+    assert!(
+        drift.uncounted.is_empty(),
+        "an object of a failed batch is never re-recorded: {:?}",
+        drift.uncounted
+    );
+    // Compacted and its raw objects deleted: only now do the markers expire.
+    let fence = counter
+        .lease(&batch.id, "me", long, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let writer = counter
+        .lock(WRITER, "me", long, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let hold = Hold {
+        holder: "me".into(),
+        batch: fence,
+        writer: Some(writer),
+    };
+    counter.mark_compacted(&batch.id, &hold).await.unwrap();
+    let compacted = counter.batch(&batch.id).await.unwrap();
+    assert!(!compacted.retired);
+    counter.retire(&compacted).await.unwrap();
+    assert!(counter.batch(&batch.id).await.unwrap().retired);
+    let marker = item(&client, "markers", "object#raw/k1").await.unwrap();
+    let expires: i64 = marker["expires_at"].as_n().unwrap().parse().unwrap();
+    let in_days = (expires - time::OffsetDateTime::now_utc().unix_timestamp()) / 86_400;
+    assert!((29..=30).contains(&in_days), "{in_days} days");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_large_claim_is_judged_by_the_expiry_its_claimer_wrote() {
+    let moto = moto();
+    let open = counter_opener(&moto, "claims").await;
+    let counter = open();
+    let client = iotpipe::aws::dynamodb(&sdk(&moto).await);
+    // A large claim in progress elsewhere: begun ten minutes ago by the
+    // roll-backer's clock (skew, or a slow claimer), renewed a moment ago.
+    let put = |pk: &str, attributes: Vec<(&str, AttributeValue)>| {
+        let mut request = client
+            .put_item()
+            .table_name("claims")
+            .item("pk", AttributeValue::S(pk.into()));
+        for (name, value) in attributes {
+            request = request.item(name, value);
+        }
+        request.send()
+    };
+    let text = |t: &str| AttributeValue::S(t.into());
+    let at = |minutes: i64| {
+        text(&iotpipe::payload::format_ts(
+            time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes),
+        ))
+    };
+    let claiming = |until: AttributeValue| {
+        vec![
+            ("state", text("claiming")),
+            ("queue", text("claiming")),
+            ("key", text("batch#elsewhere")),
+            ("parts", AttributeValue::N("1".into())),
+            ("bytes", AttributeValue::N("10".into())),
+            ("claimed_at", at(-10)),
+            ("claim_until", until),
+        ]
+    };
+    put("batch#elsewhere", claiming(at(4))).await.unwrap();
+    put(
+        "part#elsewhere#0",
+        vec![("keys", AttributeValue::L(vec![text("raw/theirs")]))],
+    )
+    .await
+    .unwrap();
+    put(
+        "object#raw/theirs",
+        vec![
+            ("key", text("raw/theirs")),
+            ("size", AttributeValue::N("10".into())),
+            ("batch", text("elsewhere")),
+        ],
+    )
+    .await
+    .unwrap();
+    // A large claim here first rolls back what is abandoned: not this one.
+    for i in 0..5 {
+        counter.record(&format!("raw/mine-{i}"), 10).await.unwrap();
+    }
+    assert!(counter.claim(99).await.unwrap().is_none(), "5 pending");
+    let theirs = item(&client, "claims", "batch#elsewhere").await.unwrap();
+    assert_eq!(
+        theirs["state"].as_s().unwrap(),
+        "claiming",
+        "still its claimer's"
+    );
+    let marker = item(&client, "claims", "object#raw/theirs").await.unwrap();
+    assert_eq!(marker["batch"].as_s().unwrap(), "elsewhere");
+    // Its claimer stops renewing: once its own expiry has passed, it is rolled back.
+    put("batch#elsewhere", claiming(at(-1))).await.unwrap();
+    assert!(counter.claim(99).await.unwrap().is_none());
+    assert!(item(&client, "claims", "batch#elsewhere").await.is_none());
+    assert!(item(&client, "claims", "part#elsewhere#0").await.is_none());
+    let marker = item(&client, "claims", "object#raw/theirs").await.unwrap();
+    assert!(!marker.contains_key("batch"), "free again: {marker:?}");
+    assert_eq!(marker["queue"].as_s().unwrap(), "waiting");
+}

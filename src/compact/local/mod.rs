@@ -372,6 +372,7 @@ mod tests {
             claimed_at: "2026-01-01T00:00:00.000Z".into(),
             done_at: None,
             error: None,
+            retired: false,
         };
         let engine = LocalEngine::new(store.clone(), Some(1));
         let done = engine

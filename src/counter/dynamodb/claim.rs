@@ -1,6 +1,14 @@
 //! Claims on DynamoDB: up to 98 objects in one transaction, larger batches
 //! (up to 10,000) in steps with the batch item as the commit point, and the
 //! roll-back of claims that lost a race or whose claimer died.
+//!
+//! A large claim's batch item carries `claim_until`, an expiry its claimer
+//! moves forward with every step; a roll-back is decided on that exact value
+//! (it flips the item to `rolling-back` only if the claimer has not renewed
+//! since it was read), and every step and the commit are conditional on the
+//! item still being `claiming`: once another runner rolls the claim back, the
+//! claimer's marks and commit stop, so no marker is left holding a batch that
+//! does not exist and the pending count never drops for a rolled-back claim.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
@@ -20,11 +28,60 @@ pub const MAX_CLAIM: u32 = 10_000;
 /// Keys per part item of a large batch (well under DynamoDB's 400 KB item limit).
 const KEYS_PER_PART: usize = 400;
 
-/// Markers per transaction while claiming a large batch.
-const MARKS_PER_STEP: usize = 100;
+/// Markers per transaction while claiming a large batch (with the renewal
+/// of the claim: 100 items).
+const MARKS_PER_STEP: usize = 99;
 
-/// A large claim abandoned this long (its claimer died) is rolled back.
+/// How far ahead a large claim's `claim_until` is moved at each step: a
+/// claim not renewed for this long (its claimer died) is rolled back.
 const CLAIMING_EXPIRES: time::Duration = time::Duration::minutes(5);
+
+/// The state of a large claim being undone.
+const ROLLING_BACK: &str = "rolling-back";
+
+/// How a step of a large claim went.
+enum Step {
+    /// Every marker taken.
+    Marked,
+    /// Another claimer took one of them first: `marked` were taken before.
+    Raced { marked: usize },
+    /// The claim is no longer this claimer's: another runner rolls it back.
+    Lost,
+}
+
+/// Whether a cancelled transaction failed on its first item's condition
+/// (the claim's batch item): the claim was rolled back.
+fn first_item_refused(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match error.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => c
+            .cancellation_reasons()
+            .first()
+            .and_then(|r| r.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
+    }
+}
+
+/// Why a large claim is rolled back.
+enum Decided {
+    /// Its own claimer lost a race for a marker.
+    Own,
+    /// Its claimer stopped renewing it; `claim_until` as read (None: an
+    /// older iotpipe's claim).
+    Abandoned { claim_until: Option<String> },
+    /// A roll-back that stopped midway: it is finished.
+    Interrupted,
+}
+
+/// A large claim's expiry from now.
+fn claim_until() -> String {
+    crate::payload::format_ts(time::OffsetDateTime::now_utc() + CLAIMING_EXPIRES)
+}
 
 impl DynamoCounter {
     /// Claims up to 98 objects in one transaction: the batch item, the
@@ -78,6 +135,7 @@ impl DynamoCounter {
                         claimed_at,
                         done_at: None,
                         error: None,
+                        retired: false,
                     }));
                 }
                 Err(e)
@@ -119,13 +177,20 @@ impl DynamoCounter {
             let id = new_batch_id();
             let claimed_at = now();
             let parts = self.put_claiming(&id, &keys, bytes, &claimed_at).await?;
-            let marked = self.mark_claimed(&id, &keys).await?;
-            if marked < keys.len() {
-                self.count_retry();
-                self.roll_back_claim(&id, &keys[..marked], parts).await?;
+            match self.mark_claimed(&id, &keys).await? {
+                Step::Marked => {}
+                Step::Raced { marked } => {
+                    self.count_retry();
+                    self.roll_back_claim(&id, &keys[..marked], parts, Decided::Own)
+                        .await?;
+                    continue;
+                }
+                // Its roll-back is another runner's to finish.
+                Step::Lost => continue,
+            }
+            if !self.commit_claim(&id, size).await? {
                 continue;
             }
-            self.commit_claim(&id, size).await?;
             return Ok(Some(Batch {
                 id,
                 state: BatchState::Claimed,
@@ -134,6 +199,7 @@ impl DynamoCounter {
                 claimed_at,
                 done_at: None,
                 error: None,
+                retired: false,
             }));
         }
         Err(CounterError::Table {
@@ -165,6 +231,7 @@ impl DynamoCounter {
             .item("parts", n(parts.len() as i64))
             .item("bytes", n(bytes as i64))
             .item("claimed_at", s(claimed_at))
+            .item("claim_until", s(&claim_until()))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await
@@ -184,35 +251,50 @@ impl DynamoCounter {
     }
 
     /// Marks `keys` as batch `id`'s, a transaction of [`MARKS_PER_STEP`] at a
-    /// time, each only where no batch is set. Returns how many were marked:
-    /// fewer than all when another claimer won a race for one of them.
-    async fn mark_claimed(&self, id: &str, keys: &[String]) -> Result<usize, CounterError> {
+    /// time, each only where no batch is set, each renewing the claim and
+    /// only while it is still `claiming`.
+    async fn mark_claimed(&self, id: &str, keys: &[String]) -> Result<Step, CounterError> {
         let mut marked = 0;
         for step in keys.chunks(MARKS_PER_STEP) {
-            let mut request = self.client.transact_write_items();
+            let renew = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(&format!("batch#{id}")))
+                .update_expression("SET claim_until = :until")
+                .condition_expression("#s = :claiming")
+                .expression_attribute_names("#s", "state")
+                .expression_attribute_values(":claiming", s("claiming"))
+                .expression_attribute_values(":until", s(&claim_until()))
+                .build()
+                .map_err(|e| self.fail(&e))?;
+            let mut request = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(renew).build());
             for key in step {
                 let mark = self.mark(key, id)?;
                 request = request.transact_items(TransactWriteItem::builder().update(mark).build());
             }
             match request.send().await {
                 Ok(_) => marked += step.len(),
+                Err(e) if first_item_refused(&e) => return Ok(Step::Lost),
                 Err(e)
                     if e.as_service_error().is_some_and(|s| {
                         s.is_transaction_canceled_exception()
                             || s.is_transaction_in_progress_exception()
                     }) =>
                 {
-                    return Ok(marked);
+                    return Ok(Step::Raced { marked });
                 }
                 Err(e) => return Err(self.fail(&e)),
             }
         }
-        Ok(marked)
+        Ok(Step::Marked)
     }
 
     /// The commit point of a large claim: the batch item flips to `claimed`
-    /// as the pending count drops by `size`, in one transaction.
-    async fn commit_claim(&self, id: &str, size: u32) -> Result<(), CounterError> {
+    /// as the pending count drops by `size`, in one transaction. False: the
+    /// claim was rolled back by another runner first.
+    async fn commit_claim(&self, id: &str, size: u32) -> Result<bool, CounterError> {
         let commit = Update::builder()
             .table_name(&self.table)
             .key("pk", s(&format!("batch#{id}")))
@@ -237,7 +319,8 @@ impl DynamoCounter {
                 .send()
                 .await;
             match sent {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(true),
+                Err(e) if first_item_refused(&e) => return Ok(false),
                 Err(e) if super::cancelled_for_now(&e) && commit_attempt < ATTEMPTS => {
                     self.count_retry();
                     commit_attempt += 1;
@@ -248,14 +331,53 @@ impl DynamoCounter {
         }
     }
 
-    /// Undoes a large claim that did not commit: its markers are free again,
-    /// its part items and batch item gone.
+    /// Undoes a large claim that did not commit: decided by flipping its
+    /// batch item to `rolling-back` (for an abandoned claim, only if its
+    /// claimer has not renewed since), then its markers are free again and
+    /// its part items and batch item gone. False: the claim was not rolled
+    /// back (renewed, committed, or someone else rolls it back).
     async fn roll_back_claim(
         &self,
         id: &str,
         marked: &[String],
         parts: usize,
-    ) -> Result<(), CounterError> {
+        decided: Decided,
+    ) -> Result<bool, CounterError> {
+        let flip = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{id}")))
+            .update_expression("SET #s = :rolling")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":claiming", s("claiming"))
+            .expression_attribute_values(":rolling", s(ROLLING_BACK));
+        let flip = match decided {
+            Decided::Own => Some(flip.condition_expression("#s = :claiming")),
+            Decided::Abandoned {
+                claim_until: Some(seen),
+            } => Some(
+                flip.condition_expression("#s = :claiming AND claim_until = :seen")
+                    .expression_attribute_values(":seen", s(&seen)),
+            ),
+            // Claimed by an older iotpipe, which did not renew.
+            Decided::Abandoned { claim_until: None } => Some(
+                flip.condition_expression("#s = :claiming AND attribute_not_exists(claim_until)"),
+            ),
+            Decided::Interrupted => None,
+        };
+        if let Some(flip) = flip {
+            match flip.send().await {
+                Ok(_) => {}
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    return Ok(false);
+                }
+                Err(e) => return Err(self.fail(&e)),
+            }
+        }
         for key in marked {
             let released = self
                 .client
@@ -292,13 +414,13 @@ impl DynamoCounter {
             .delete_item()
             .table_name(&self.table)
             .key("pk", s(&format!("batch#{id}")))
-            .condition_expression("#s = :claiming")
+            .condition_expression("#s = :rolling")
             .expression_attribute_names("#s", "state")
-            .expression_attribute_values(":claiming", s("claiming"))
+            .expression_attribute_values(":rolling", s(ROLLING_BACK))
             .send()
             .await
             .map_err(|e| self.fail(&e))?;
-        Ok(())
+        Ok(true)
     }
 
     /// Rolls back large claims whose claimer died before committing.
@@ -317,18 +439,30 @@ impl DynamoCounter {
             }
             None => self.scan("batch#").await?,
         };
+        let parse = |at: &str| {
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()
+        };
         for item in claiming {
             let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-            if text("state").as_deref() != Some("claiming") {
-                continue;
-            }
-            let started = text("claimed_at").and_then(|at| {
-                time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
-                    .ok()
-            });
-            if started.is_none_or(|at| now - at < CLAIMING_EXPIRES) {
-                continue;
-            }
+            let decided = match text("state").as_deref() {
+                Some(ROLLING_BACK) => Decided::Interrupted,
+                Some("claiming") => {
+                    let claim_until = text("claim_until");
+                    // What the claimer wrote decides; an older iotpipe's
+                    // claim, never renewed, runs out after CLAIMING_EXPIRES.
+                    let until = match &claim_until {
+                        Some(until) => parse(until),
+                        None => text("claimed_at")
+                            .and_then(|at| parse(&at))
+                            .map(|at| at + CLAIMING_EXPIRES),
+                    };
+                    if until.is_none_or(|until| now < until) {
+                        continue;
+                    }
+                    Decided::Abandoned { claim_until }
+                }
+                _ => continue,
+            };
             let Some(id) = text("pk").and_then(|pk| pk.strip_prefix("batch#").map(str::to_string))
             else {
                 continue;
@@ -339,8 +473,9 @@ impl DynamoCounter {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0);
             let keys = self.part_keys(&id, parts).await?;
-            tracing::warn!("rolling back batch {id}: its claimer stopped before committing");
-            self.roll_back_claim(&id, &keys, parts).await?;
+            if self.roll_back_claim(&id, &keys, parts, decided).await? {
+                tracing::warn!("rolled back batch {id}: its claimer stopped before committing");
+            }
         }
         Ok(())
     }

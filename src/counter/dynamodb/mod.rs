@@ -124,20 +124,33 @@ impl DynamoCounter {
     }
 
     /// The transaction item that puts object `key` into batch `id`, only where
-    /// it is recorded and in no batch yet: out of the pending index, and due to
-    /// expire after the retention (longer than S3 redelivers its event).
+    /// it is recorded and in no batch yet: out of the pending index. It gets
+    /// no expiry until the batch is done with it ([`Counter::retire`]).
     fn mark(&self, key: &str, id: &str) -> Result<Update, CounterError> {
-        let expires = time::OffsetDateTime::now_utc() + self.retention;
         Update::builder()
             .table_name(&self.table)
             .key("pk", s(&format!("object#{key}")))
-            .update_expression("SET #b = :id, #x = :expires REMOVE #q")
+            .update_expression("SET #b = :id REMOVE #q")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(#b)")
             .expression_attribute_names("#b", "batch")
-            .expression_attribute_names("#x", schema::EXPIRES)
             .expression_attribute_names("#q", schema::QUEUE)
             .expression_attribute_values(":id", s(id))
-            .expression_attribute_values(":expires", n(expires.unix_timestamp()))
+            .build()
+            .map_err(|e| self.fail(&e))
+    }
+
+    /// The transaction item that lets batch `id`'s marker of `key` expire
+    /// after the retention (longer than S3 redelivers an event).
+    fn expiring(&self, key: &str, id: &str, expires: i64) -> Result<Update, CounterError> {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&format!("object#{key}")))
+            .update_expression("SET #x = :expires")
+            .condition_expression("#b = :id")
+            .expression_attribute_names("#b", "batch")
+            .expression_attribute_names("#x", schema::EXPIRES)
+            .expression_attribute_values(":id", s(id))
+            .expression_attribute_values(":expires", n(expires))
             .build()
             .map_err(|e| self.fail(&e))
     }
@@ -376,6 +389,70 @@ impl Counter for DynamoCounter {
         self.give_back(name, holder, fence).await
     }
 
+    async fn retire(&self, batch: &Batch) -> Result<(), CounterError> {
+        if batch.retired || batch.state != BatchState::Compacted {
+            return Ok(());
+        }
+        let expires = (time::OffsetDateTime::now_utc() + self.retention).unix_timestamp();
+        // 99 markers a transaction, the last one also flagging the batch item.
+        let steps: Vec<&[String]> = batch.keys.chunks(99).collect();
+        for (index, step) in steps.iter().enumerate() {
+            let mut request = self.client.transact_write_items();
+            for key in *step {
+                let expiring = self.expiring(key, &batch.id, expires)?;
+                request =
+                    request.transact_items(TransactWriteItem::builder().update(expiring).build());
+            }
+            if index + 1 == steps.len() {
+                let flag = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(&format!("batch#{}", batch.id)))
+                    .update_expression("SET retired = :at")
+                    .expression_attribute_values(":at", s(&now()))
+                    .build()
+                    .map_err(|e| self.fail(&e))?;
+                request = request.transact_items(TransactWriteItem::builder().update(flag).build());
+            }
+            if let Err(e) = request.send().await {
+                // A marker already gone (an older iotpipe gave it an expiry
+                // when claiming) cancels the step: one at a time instead.
+                tracing::debug!("batch {}: retiring its markers together: {e}", batch.id);
+                for key in *step {
+                    let expiring = self.expiring(key, &batch.id, expires)?;
+                    let _ = self
+                        .client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("pk", s(&format!("object#{key}")))
+                        .set_update_expression(Some(expiring.update_expression().to_string()))
+                        .set_condition_expression(
+                            expiring.condition_expression().map(str::to_string),
+                        )
+                        .set_expression_attribute_names(
+                            expiring.expression_attribute_names().cloned(),
+                        )
+                        .set_expression_attribute_values(
+                            expiring.expression_attribute_values().cloned(),
+                        )
+                        .send()
+                        .await;
+                }
+                if index + 1 == steps.len() {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("pk", s(&format!("batch#{}", batch.id)))
+                        .update_expression("SET retired = :at")
+                        .expression_attribute_values(":at", s(&now()))
+                        .send()
+                        .await
+                        .map_err(|e| self.fail(&e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn mark_compacted(&self, id: &str, hold: &Hold) -> Result<(), CounterError> {
         self.finish(id, hold, BatchState::Compacted, None).await
     }
@@ -385,12 +462,11 @@ impl Counter for DynamoCounter {
     }
 
     async fn counted(&self) -> Result<Vec<Counted>, CounterError> {
-        let compacted: std::collections::HashSet<String> = self
-            .batches()
-            .await?
-            .into_iter()
+        let batches = self.batches().await?;
+        let compacted: std::collections::HashSet<&str> = batches
+            .iter()
             .filter(|b| b.state == BatchState::Compacted)
-            .map(|b| b.id)
+            .map(|b| b.id.as_str())
             .collect();
         let mut counted: Vec<Counted> = self
             .scan("object#")
@@ -401,10 +477,22 @@ impl Counter for DynamoCounter {
                 let batch = item.get("batch").and_then(|v| v.as_s().ok());
                 Some(Counted {
                     key,
-                    compacted: batch.is_some_and(|b| compacted.contains(b)),
+                    compacted: batch.is_some_and(|b| compacted.contains(b.as_str())),
                 })
             })
             .collect();
+        // An unfinished batch's objects are counted, whatever became of their
+        // markers (an older iotpipe let them expire a while after the claim).
+        let marked: std::collections::HashSet<String> =
+            counted.iter().map(|c| c.key.clone()).collect();
+        for batch in batches.iter().filter(|b| b.state != BatchState::Compacted) {
+            for key in batch.keys.iter().filter(|k| !marked.contains(*k)) {
+                counted.push(Counted {
+                    key: key.clone(),
+                    compacted: false,
+                });
+            }
+        }
         counted.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(counted)
     }

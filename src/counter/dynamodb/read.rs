@@ -138,7 +138,8 @@ impl DynamoCounter {
     pub(super) fn batch_from(item: &HashMap<String, AttributeValue>) -> Option<Batch> {
         let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
         let id = text("pk")?.strip_prefix("batch#")?.to_string();
-        if text("state").as_deref() == Some("claiming") {
+        // A large claim not committed, or being rolled back.
+        if matches!(text("state").as_deref(), Some("claiming" | "rolling-back")) {
             return None;
         }
         let keys = item
@@ -160,6 +161,7 @@ impl DynamoCounter {
             claimed_at: text("claimed_at").unwrap_or_default(),
             done_at: text("done_at"),
             error: text("error"),
+            retired: item.contains_key("retired"),
         })
     }
 
