@@ -109,9 +109,10 @@ impl Lease {
     }
 
     /// How long a batch waits for another runner to finish writing before
-    /// it is given back: half a lease, and never past a Lambda's 15 minutes.
+    /// it is given back: half a lease, at most a minute. The writer drains
+    /// on while batches fill, so a Lambda invocation need not wait it out.
     fn writer_wait(&self) -> std::time::Duration {
-        (self.ttl / 2).min(std::time::Duration::from_secs(10 * 60))
+        (self.ttl / 2).min(std::time::Duration::from_secs(60))
     }
 }
 
