@@ -290,7 +290,7 @@ _iotpipe() {
                     return 0
                     ;;
                 --fail-point)
-                    COMPREPLY=($(compgen -W "after-write after-mark after-first-delete" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "after-write after-mark after-first-delete stop-after-write" -- "${cur}"))
                     return 0
                     ;;
                 --config)

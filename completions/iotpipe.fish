@@ -368,7 +368,8 @@ complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l threads -d '
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l data-dir -d 'Data directory (config data_dir)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l fail-point -d 'Crash on purpose at this point (for crash-recovery tests)' -r -f -a "after-write\t'After the Parquet files are written, before marking'
 after-mark\t'After marking the batch compacted, before deleting raw objects'
-after-first-delete\t'After deleting the first raw object'"
+after-first-delete\t'After deleting the first raw object'
+stop-after-write\t'After writing, the process stops itself (SIGSTOP) as a laptop lid or Ctrl-Z would, until something sends it SIGCONT'"
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -l config -d 'Config file to read instead of ./iotpipe.toml or the XDG config dir (also IOTPIPE_CONFIG)' -r -F
 complete -c iotpipe -n "__fish_iotpipe_using_subcommand compact" -s o -l output -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for people (default on a terminal)'
 json\t'One JSON document (an array for lists)'
