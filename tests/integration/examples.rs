@@ -28,6 +28,19 @@ pub(crate) fn template() -> Value {
     serde_json::from_str(&json).unwrap()
 }
 
+/// A policy element that is one string or a list of them, as a list.
+pub(crate) fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(one) => vec![one.clone()],
+        many => many
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect(),
+    }
+}
+
 #[test]
 fn the_cloudformation_example_passes_cfn_lint() {
     let output = std::process::Command::new(venv().join("bin/cfn-lint"))
@@ -138,15 +151,7 @@ fn the_example_matches_what_iotpipe_expects() {
             .unwrap()
             .iter()
             .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
-            .flat_map(|s| match &s["Action"] {
-                Value::String(one) => vec![one.clone()],
-                many => many
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect(),
-            })
+            .flat_map(|s| strings(&s["Action"]))
             .collect()
     };
     let lambda = actions_of("CounterRole");

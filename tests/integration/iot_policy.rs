@@ -101,15 +101,7 @@ impl Policy {
         let arn = format!("arn:aws:iot:{REGION}:{ACCOUNT}:{resource}");
         self.statements.iter().any(|statement| {
             assert_eq!(statement["Effect"], "Allow", "no Deny to evaluate");
-            let actions = match &statement["Action"] {
-                Value::String(one) => vec![one.clone()],
-                many => many
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect(),
-            };
+            let actions = crate::examples::strings(&statement["Action"]);
             if !actions.iter().any(|a| a == action || a == "iot:*") {
                 return false;
             }

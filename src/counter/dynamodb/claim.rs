@@ -51,20 +51,9 @@ enum Step {
 
 /// Whether a cancelled transaction failed on its first item's condition
 /// (the claim's batch item): the claim was rolled back.
-fn first_item_refused(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    >,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match error.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => c
-            .cancellation_reasons()
-            .first()
-            .and_then(|r| r.code())
-            .is_some_and(|code| code == "ConditionalCheckFailed"),
-        _ => false,
-    }
+fn first_item_refused(error: &super::TransactError) -> bool {
+    super::cancellation_codes(error)
+        .is_some_and(|codes| codes.first() == Some(&"ConditionalCheckFailed"))
 }
 
 /// Why a large claim is rolled back.

@@ -251,18 +251,7 @@ impl DynamoCounter {
             true
         } else {
             let update = self.finishing(id, hold, state, error)?;
-            let sent = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&batch_key(id)))
-                .set_update_expression(Some(update.update_expression().to_string()))
-                .set_condition_expression(update.condition_expression().map(str::to_string))
-                .set_expression_attribute_names(update.expression_attribute_names().cloned())
-                .set_expression_attribute_values(update.expression_attribute_values().cloned())
-                .send()
-                .await;
-            match sent {
+            match self.update_alone(&update).await {
                 Ok(_) => false,
                 Err(e)
                     if e.as_service_error()

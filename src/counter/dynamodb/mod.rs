@@ -51,23 +51,34 @@ pub struct DynamoCounter {
     retention: time::Duration,
 }
 
-/// A transaction DynamoDB cancelled for a reason that passes (a concurrent
-/// writer, throttling): it wrote nothing and may be sent again.
-fn cancelled_for_now(
-    error: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    >,
-) -> bool {
+type TransactError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+>;
+
+/// Why DynamoDB cancelled a transaction: one code per item, in order
+/// (`None` for an item that was not the cause); None when it was not cancelled.
+fn cancellation_codes(error: &TransactError) -> Option<Vec<&str>> {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
     match error.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => c
-            .cancellation_reasons()
-            .iter()
-            .filter_map(|r| r.code())
-            .any(|code| RETRYABLE.contains(&code)),
-        Some(E::TransactionInProgressException(_)) => true,
-        _ => false,
+        Some(E::TransactionCanceledException(c)) => Some(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect(),
+        ),
+        _ => None,
     }
+}
+
+/// A transaction DynamoDB cancelled for a reason that passes (a concurrent
+/// writer, throttling): it wrote nothing and may be sent again.
+fn cancelled_for_now(error: &TransactError) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    matches!(
+        error.as_service_error(),
+        Some(E::TransactionInProgressException(_))
+    ) || cancellation_codes(error)
+        .is_some_and(|codes| codes.iter().any(|code| RETRYABLE.contains(code)))
 }
 
 fn s(text: &str) -> AttributeValue {
@@ -153,6 +164,30 @@ impl DynamoCounter {
             .expression_attribute_values(":expires", n(expires))
             .build()
             .map_err(|e| self.fail(&e))
+    }
+
+    /// Sends one item of a transaction on its own (same key, expressions and
+    /// condition).
+    async fn update_alone(
+        &self,
+        update: &Update,
+    ) -> Result<
+        (),
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+        >,
+    > {
+        self.client
+            .update_item()
+            .table_name(update.table_name())
+            .set_key(Some(update.key().clone()))
+            .update_expression(update.update_expression())
+            .set_condition_expression(update.condition_expression().map(str::to_string))
+            .set_expression_attribute_names(update.expression_attribute_names().cloned())
+            .set_expression_attribute_values(update.expression_attribute_values().cloned())
+            .send()
+            .await
+            .map(|_| ())
     }
 
     /// The transaction item that moves the pending count by `delta`.
@@ -418,23 +453,8 @@ impl Counter for DynamoCounter {
                 // when claiming) cancels the step: one at a time instead.
                 tracing::debug!("batch {}: retiring its markers together: {e}", batch.id);
                 for key in *step {
-                    let expiring = self.expiring(key, &batch.id, expires)?;
                     let _ = self
-                        .client
-                        .update_item()
-                        .table_name(&self.table)
-                        .key("pk", s(&format!("object#{key}")))
-                        .set_update_expression(Some(expiring.update_expression().to_string()))
-                        .set_condition_expression(
-                            expiring.condition_expression().map(str::to_string),
-                        )
-                        .set_expression_attribute_names(
-                            expiring.expression_attribute_names().cloned(),
-                        )
-                        .set_expression_attribute_values(
-                            expiring.expression_attribute_values().cloned(),
-                        )
-                        .send()
+                        .update_alone(&self.expiring(key, &batch.id, expires)?)
                         .await;
                 }
                 if index + 1 == steps.len() {
