@@ -16,9 +16,10 @@ use crate::payload::measurement_names;
 pub const MAX_QUERY_BYTES: usize = 262_144;
 /// Athena writes at most 100 partitions per INSERT INTO / CTAS.
 pub const MAX_PARTITIONS: usize = 100;
-/// The days partition projection covers; a day later than tomorrow (a device
-/// clock far ahead) is stored but not queried until then.
-pub const PROJECTED_DAYS: &str = "2020-01-01,NOW+1DAYS";
+/// The days partition projection covers: exactly the days a stored reading
+/// may have (`Reading::stored_time`), so nothing is written where no query
+/// sees it (Athena, "Partition projection", Considerations).
+pub const PROJECTED_DAYS: &str = "2000-01-01,NOW+1DAYS";
 
 /// The tables compaction reads and writes.
 #[derive(Debug, Clone)]
@@ -87,7 +88,14 @@ pub fn key_days(key: &str) -> BTreeSet<String> {
 }
 
 const KEY: [&str; 3] = ["device_id", "run_id", "seq"];
-const DAY_OF_TS: &str = "date_format(from_iso8601_timestamp(\"ts\"), '%Y-%m-%d')";
+/// The instant of `ts` in UTC. Trino's `from_iso8601_timestamp` keeps the
+/// string's own zone, and a cast to `timestamp` or `date_format` then shows the
+/// wall time there (Trino docs, "Date and time functions"): a reading sent
+/// with `+02:00` would be stored two hours off and, near midnight, on another
+/// day than the local engine stores it.
+const UTC_TS: &str = "from_iso8601_timestamp(\"ts\") AT TIME ZONE 'UTC'";
+const DAY_OF_TS: &str =
+    "date_format(from_iso8601_timestamp(\"ts\") AT TIME ZONE 'UTC', '%Y-%m-%d')";
 
 fn table(target: &Target, name: &str) -> String {
     format!("{}.{}", identifier(&target.database), identifier(name))
@@ -110,9 +118,11 @@ fn same_reading(a: &str, b: &str) -> String {
         .join(" AND ")
 }
 
-/// A raw row that is a schema v1 reading, by the rules of
-/// `Reading::validated_time` (ids: 1 to 128 characters, no control characters;
-/// an RFC 3339 `ts`; every measurement absent or within its plausible range).
+/// A raw row that is a schema v1 reading the table can show, by the rules of
+/// `Reading::stored_time` (ids: 1 to 128 characters, no control characters;
+/// `seq` within a signed 64-bit integer; an RFC 3339 `ts` whose UTC day is
+/// from 2000-01-01 to tomorrow; every measurement absent or within its
+/// plausible range).
 fn valid_row() -> String {
     let id = |c: &str| {
         format!(
@@ -125,9 +135,16 @@ fn valid_row() -> String {
         "\"v\" = 1".to_string(),
         id("device_id"),
         id("run_id"),
-        "\"seq\" >= 0".into(),
+        format!("\"seq\" BETWEEN 0 AND {}", crate::payload::MAX_SEQ),
         "regexp_like(\"ts\", '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$')".into(),
         "try(from_iso8601_timestamp(\"ts\")) IS NOT NULL".into(),
+        // The days the table shows, as `Reading::stored_time` has them.
+        format!(
+            "date(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC') BETWEEN DATE {} AND \
+             current_date + INTERVAL '{}' DAY",
+            literal(crate::payload::EARLIEST_DAY),
+            crate::payload::DAYS_AHEAD
+        ),
     ];
     for (name, lo, hi) in crate::payload::measurement_bounds() {
         checks.push(format!(
@@ -142,7 +159,7 @@ fn valid_row() -> String {
 /// many of them are not schema v1 (those objects the engine reads itself).
 pub fn survey(target: &Target, uris: &[String]) -> String {
     format!(
-        "SELECT \"$path\" AS \"object\", date_format(try(from_iso8601_timestamp(\"ts\")), '%Y-%m-%d') AS \"dt\",\n  \
+        "SELECT \"$path\" AS \"object\", date_format(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC', '%Y-%m-%d') AS \"dt\",\n  \
          count(*) AS \"rows\", count_if(NOT {}) AS \"invalid\"\n\
          FROM {}\nWHERE \"$path\" IN ({})\nGROUP BY 1, 2",
         valid_row(),
@@ -171,7 +188,7 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
         .into_iter()
         .map(identifier)
         .collect();
-    columns.push("CAST(from_iso8601_timestamp(\"ts\") AS timestamp) AS \"ts\"".into());
+    columns.push(format!("CAST({UTC_TS} AS timestamp) AS \"ts\""));
     columns.extend(measurement_names().map(identifier));
     columns.push(format!("{} AS \"batch\"", literal(batch_id)));
     columns.push(format!("{DAY_OF_TS} AS \"dt\""));
@@ -402,6 +419,18 @@ mod tests {
 
     fn uri(key: &str) -> String {
         format!("s3://my-bucket/{key}")
+    }
+
+    #[test]
+    fn the_projected_days_are_the_days_a_reading_may_have() {
+        assert_eq!(
+            PROJECTED_DAYS,
+            format!(
+                "{},NOW+{}DAYS",
+                crate::payload::EARLIEST_DAY,
+                crate::payload::DAYS_AHEAD
+            )
+        );
     }
 
     #[test]

@@ -16,6 +16,15 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Longest accepted `device_id` / `run_id` (the IoT Core client id limit).
 pub const MAX_ID_LEN: usize = 128;
+/// The largest `seq`: Parquet's and Athena's `bigint` is signed.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
+/// The first day a stored reading may have (UTC); also where the compacted
+/// table's partition projection starts.
+pub const EARLIEST_DAY: &str = "2000-01-01";
+const EARLIEST: time::Date = time::macros::date!(2000 - 01 - 01);
+/// How many days past today (UTC) a stored reading may be: a clock a little
+/// ahead, or a reading taken just before midnight somewhere ahead of UTC.
+pub const DAYS_AHEAD: i64 = 1;
 
 /// The dedup key of a reading: one reading, one row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -163,7 +172,6 @@ impl Reading {
         }
     }
 
-    /// Parses and validates one payload.
     /// `(device_id, run_id, seq)`: what makes a reading itself, for dedup.
     pub fn key(&self) -> ReadingKey {
         ReadingKey {
@@ -173,6 +181,7 @@ impl Reading {
         }
     }
 
+    /// Parses and validates one payload.
     pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
         let reading: Reading =
             serde_json::from_slice(bytes).map_err(|e| Invalid::Json(shorten(e.to_string())))?;
@@ -192,6 +201,16 @@ impl Reading {
         }
         check_id("device_id", &self.device_id)?;
         check_id("run_id", &self.run_id)?;
+        if self.seq > MAX_SEQ {
+            return Err(Invalid::Field {
+                field: "seq",
+                problem: format!(
+                    "= {} is above {MAX_SEQ}, the largest Parquet and Athena store (a signed \
+                     64-bit integer)",
+                    self.seq
+                ),
+            });
+        }
         let at = parse_ts(&self.ts).map_err(|problem| Invalid::Field {
             field: "ts",
             problem,
@@ -213,6 +232,37 @@ impl Reading {
             }
         }
         Ok(at)
+    }
+
+    /// Validates the reading for storage at `now` and returns its time in
+    /// UTC: also its UTC day from [`EARLIEST_DAY`] to the day after `now`'s,
+    /// the days the compacted table shows (its partition projection). Outside
+    /// them a device's clock is wrong, and a row written there would be in no
+    /// query's answer. The sink and both compaction engines apply this rule.
+    pub fn stored_time(&self, now: OffsetDateTime) -> Result<OffsetDateTime, Invalid> {
+        let at = self.validated_time()?.to_offset(time::UtcOffset::UTC);
+        let day = at.date();
+        let latest =
+            (now.to_offset(time::UtcOffset::UTC) + time::Duration::days(DAYS_AHEAD)).date();
+        let problem = if day < EARLIEST {
+            format!(
+                "= {} is before {EARLIEST_DAY}: the device's clock was not set (no network \
+                 time yet?)",
+                self.ts
+            )
+        } else if day > latest {
+            format!(
+                "= {} is more than a day ahead of now ({}): the device's clock is wrong",
+                self.ts,
+                format_ts(now)
+            )
+        } else {
+            return Ok(at);
+        };
+        Err(Invalid::Field {
+            field: "ts",
+            problem,
+        })
     }
 
     /// The measured fields by name, present or not, in schema order.
@@ -342,6 +392,46 @@ mod tests {
                 "temperature_c":21.5,"humidity_pct":40.0,"pressure_hpa":1013.2}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn stored_readings_are_in_utc_within_the_days_the_table_shows() {
+        let now = time::macros::datetime!(2026-12-05 10:00 UTC);
+        let at = |ts: &str| {
+            let mut reading = sample();
+            reading.ts = ts.into();
+            reading.stored_time(now)
+        };
+        assert_eq!(
+            at("2026-03-02T01:30:00.000+02:00").unwrap(),
+            time::macros::datetime!(2026-03-01 23:30 UTC)
+        );
+        assert!(at("2000-01-01T00:00:00Z").is_ok());
+        assert!(at("2026-12-06T23:59:59.999Z").is_ok(), "tomorrow");
+        for (ts, says) in [
+            ("1999-12-31T23:59:59Z", "before 2000-01-01"),
+            ("1970-01-01T00:00:07Z", "clock was not set"),
+            ("2026-12-07T00:00:00Z", "more than a day ahead"),
+            // Its UTC day is the day after tomorrow.
+            ("2026-12-06T23:30:00-01:00", "more than a day ahead"),
+        ] {
+            let error = at(ts).unwrap_err().to_string();
+            assert!(error.contains(says), "{ts}: {error}");
+        }
+    }
+
+    #[test]
+    fn seq_stays_within_what_parquet_and_athena_store() {
+        let line = |seq: &str| {
+            format!(
+                r#"{{"v":1,"device_id":"a","run_id":"r","seq":{seq},"ts":"2026-01-01T00:00:00Z"}}"#
+            )
+        };
+        assert!(Reading::parse(line("9223372036854775807").as_bytes()).is_ok());
+        let error = Reading::parse(line("9223372036854775808").as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("above 9223372036854775807"), "{error}");
     }
 
     #[test]

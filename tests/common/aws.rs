@@ -143,6 +143,60 @@ impl Cloud {
         aws_sdk_athena::Client::from_conf(config)
     }
 
+    /// The rows of `sql` run through the stand-in as a user would query
+    /// Athena (header row first); panics with Athena's reason if it fails.
+    pub async fn select(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let client = self.athena_client().await;
+        let started = client
+            .start_query_execution()
+            .query_string(sql)
+            .result_configuration(
+                aws_sdk_athena::types::ResultConfiguration::builder()
+                    .output_location("s3://pipe/athena-results/")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("StartQueryExecution");
+        let id = started.query_execution_id().unwrap_or_default().to_string();
+        loop {
+            let execution = client
+                .get_query_execution()
+                .query_execution_id(&id)
+                .send()
+                .await
+                .expect("GetQueryExecution");
+            let status = execution.query_execution().and_then(|e| e.status());
+            match status.and_then(|s| s.state()).map(|s| s.as_str()) {
+                Some("SUCCEEDED") => break,
+                Some("FAILED" | "CANCELLED") => {
+                    panic!("{sql}: {:?}", status.and_then(|s| s.state_change_reason()))
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        let results = client
+            .get_query_results()
+            .query_execution_id(&id)
+            .send()
+            .await
+            .expect("GetQueryResults");
+        results
+            .result_set()
+            .map(|set| {
+                set.rows()
+                    .iter()
+                    .map(|row| {
+                        row.data()
+                            .iter()
+                            .map(|d| d.var_char_value().map(str::to_string))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// The Athena engine on the stand-in over bucket `pipe` (default database
     /// and tables, results under `athena-results/`), never cancelled.
     pub async fn athena_engine(

@@ -16,9 +16,18 @@ and keeps the Glue catalog in memory. The data lives in moto's S3 (argv[2]).
     value that does not fit its column's type with HIVE_BAD_DATA, as Athena's
     OpenX SerDe does. A `"$path" IN (...)` predicate limits the objects read.
   * a Parquet table reads the files of its partitions: with partition
-    projection (`projection.enabled`) every `col=value/` directory, otherwise
+    projection (`projection.enabled`) every `col=value/` directory within the
+    column's `projection.<col>.range` (Athena, "Partition projection",
+    Considerations: a partition outside the range returns no rows), otherwise
     only partitions registered by an INSERT. Equality or IN predicates on a
-    partition column limit the partitions read.
+    partition column limit the partitions read. Parquet columns are mapped by
+    name; a column a file lacks reads as NULL.
+- Time zones as Trino has them (Trino docs, "Date and time functions"):
+  `from_iso8601_timestamp` returns a timestamp *with the string's own zone*,
+  so casting it to `timestamp` or formatting it keeps the wall time at that
+  offset; only `... AT TIME ZONE 'UTC'` converts it to UTC first.
+- A query string longer than 262,144 bytes is refused (Athena API reference,
+  StartQueryExecution, QueryString: maximum length 262144).
   Bytes scanned: whole objects for JSON, the column chunks of the columns the
   query names for Parquet (what Athena bills).
 - INSERT INTO writes one zstd Parquet file per partition under the table's
@@ -40,10 +49,12 @@ Usage: python athena.py PORT S3_ENDPOINT
 """
 
 import csv
+import datetime
 import gzip
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -57,6 +68,7 @@ import sqlglot
 from sqlglot import exp
 
 MAX_PARTITIONS = 100
+MAX_QUERY_BYTES = 262_144
 HIDDEN = ("_", ".")
 
 s3 = boto3.client(
@@ -213,9 +225,14 @@ def convert(value, hive, line_no, field_no, uri):
         if isinstance(value, bool):
             raise bad
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise bad from None
+        # Java's Integer/Long parsing: out of range is a bad value, not a wrap.
+        bits = 63 if hive == "bigint" else 31
+        if not -(2**bits) <= number < 2**bits:
+            raise bad
+        return number
     if hive in ("double", "float"):
         if isinstance(value, bool):
             raise bad
@@ -281,10 +298,38 @@ def load_json_table(con, name, spec, paths):
     return scanned
 
 
+def projected_range(spec, column):
+    """The (first, last) value of a projected date column, as ISO dates; None: unbounded."""
+    text = spec["properties"].get(f"projection.{column}.range")
+    if spec["properties"].get(f"projection.{column}.type") != "date" or not text:
+        return None
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+
+    def bound(value):
+        value = value.strip()
+        found = re.fullmatch(r"NOW(?:([+-])(\d+)(DAYS|WEEKS|MONTHS|YEARS))?", value)
+        if not found:
+            return datetime.date.fromisoformat(value)
+        sign, amount, unit = found.groups()
+        if not sign:
+            return today
+        amount = int(amount) * (1 if sign == "+" else -1)
+        if unit == "DAYS":
+            return today + datetime.timedelta(days=amount)
+        if unit == "WEEKS":
+            return today + datetime.timedelta(weeks=amount)
+        months = today.year * 12 + today.month - 1 + amount * (12 if unit == "YEARS" else 1)
+        return today.replace(year=months // 12, month=months % 12 + 1)
+
+    first, last = text.split(",")
+    return bound(first).isoformat(), bound(last).isoformat()
+
+
 def partition_files(spec, wanted):
     """The data files of a partitioned table's partitions, as (uri, values)."""
     names = [p for p, _ in spec["partitions"]]
     projected = spec["properties"].get("projection.enabled", "").lower() == "true"
+    ranges = {name: projected_range(spec, name) for name in names} if projected else {}
     files = []
     for uri, size in list_objects(spec["location"]):
         relative = uri[len(spec["location"]):].split("/")
@@ -298,6 +343,11 @@ def partition_files(spec, wanted):
             values.append(value)
         else:
             if not projected and tuple(values) not in spec["registered"]:
+                continue
+            if any(
+                ranges.get(name) and not ranges[name][0] <= value <= ranges[name][1]
+                for name, value in zip(names, values)
+            ):
                 continue
             if any(name in wanted and value not in wanted[name] for name, value in zip(names, values)):
                 continue
@@ -386,7 +436,7 @@ def insert(con, execution, tree, default_db):
     if spec["format"] != "parquet":
         raise QueryFailed("NOT_SUPPORTED: the Athena stand-in inserts into Parquet tables only")
     select = tree.expression
-    con.execute(f"CREATE TEMP TABLE __result AS {select.sql(dialect='duckdb')}")
+    con.execute(f"CREATE TEMP TABLE __result AS {duck_sql(select)}")
     produced = [row[0] for row in con.execute("DESCRIBE __result").fetchall()]
     targets = spec["columns"] + spec["partitions"]
     if len(produced) != len(targets):
@@ -447,8 +497,34 @@ TYPE_NAMES = {"VARCHAR": "varchar", "BIGINT": "bigint", "INTEGER": "integer", "D
               "BOOLEAN": "boolean", "TIMESTAMP": "timestamp", "DATE": "date", "HUGEINT": "bigint"}
 
 
+def trino_times(tree):
+    """Gives `from_iso8601_timestamp` Trino's meaning in DuckDB: under
+    `AT TIME ZONE 'UTC'` the instant (DuckDB's TIMESTAMPTZ in a UTC session,
+    as sqlglot translates it); anywhere else the wall time at the string's own
+    offset, which is what a cast to `timestamp` or `date_format` sees."""
+    converted = set()
+    for node in tree.find_all(exp.AtTimeZone):
+        zone = node.args.get("zone")
+        if isinstance(zone, exp.Literal) and zone.this.upper() == "UTC":
+            converted.update(id(f) for f in node.this.find_all(exp.FromISO8601Timestamp))
+    for node in list(tree.find_all(exp.FromISO8601Timestamp)):
+        if id(node) not in converted:
+            node.replace(exp.Anonymous(this="iotpipe_wall_time", expressions=[node.this]))
+    return tree
+
+
+def duck_sql(tree):
+    return trino_times(tree).sql(dialect="duckdb")
+
+
+WALL_TIME = (
+    "CREATE MACRO iotpipe_wall_time(x) AS "
+    "CAST(regexp_replace(CAST(x AS VARCHAR), '([Zz]|[+-][0-9]{2}:[0-9]{2})$', '') AS TIMESTAMP)"
+)
+
+
 def select(con, execution, tree):
-    cursor = con.execute(tree.sql(dialect="duckdb"))
+    cursor = con.execute(duck_sql(tree))
     names = [d[0] for d in cursor.description]
     types = [TYPE_NAMES.get(str(d[1]).upper(), "varchar") for d in cursor.description]
     rows = [[None if v is None else str(v) for v in row] for row in cursor.fetchall()]
@@ -475,6 +551,7 @@ def execute(execution):
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(WALL_TIME)
         if isinstance(tree, exp.Insert):
             execution["type"] = "DML"
             execution["scanned"] = prepare(con, tree, default_db, tree.expression)
@@ -518,6 +595,12 @@ def take(plan, sql):
 
 def start(body):
     sql = body.get("QueryString", "")
+    if len(sql.encode()) > MAX_QUERY_BYTES:
+        return 400, {
+            "__type": "InvalidRequestException",
+            "Message": "1 validation error detected: Value at 'queryString' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_QUERY_BYTES}",
+        }
     workgroup = body.get("WorkGroup") or "primary"
     if workgroup not in workgroups:
         return 400, {"__type": "InvalidRequestException", "Message": f"WorkGroup {workgroup} is not found."}

@@ -1275,3 +1275,159 @@ async fn an_abandoned_large_claim_is_judged_by_the_expiry_its_claimer_wrote() {
     assert!(!marker.contains_key("batch"), "free again: {marker:?}");
     assert_eq!(marker["queue"].as_s().unwrap(), "waiting");
 }
+
+/// Every row of the compacted Parquet files under `compacted` (a local
+/// directory), as DuckDB reads them: `(seq, ts in UTC, dt)`, sorted.
+fn rows_with_times(compacted: &Path) -> Vec<(i64, String, String)> {
+    let mut rows: Vec<(i64, String, String)> = duckdb(&format!(
+        "SET TimeZone = 'UTC'; SELECT seq, strftime(CAST(ts AS TIMESTAMP), '%Y-%m-%d %H:%M:%S') AS ts, \
+         CAST(dt AS VARCHAR) AS dt FROM read_parquet('{}/**/*.parquet', hive_partitioning = true)",
+        compacted.display()
+    ))
+    .iter()
+    .map(|r| {
+        (
+            r["seq"].as_i64().unwrap(),
+            r["ts"].as_str().unwrap().to_string(),
+            r["dt"].as_str().unwrap().to_string(),
+        )
+    })
+    .collect();
+    rows.sort();
+    rows
+}
+
+/// The compacted files of bucket `pipe`, copied with their `dt=` directories
+/// (named `.parquet`: Athena's own have no extension).
+async fn download_compacted(cloud: &Cloud, to: &Path) {
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    for object in store.list("compacted/").await.unwrap() {
+        if object.key.split('/').any(|p| p.starts_with(['_', '.'])) {
+            continue;
+        }
+        let mut path = to.join(&object.key);
+        if path.extension().is_none_or(|e| e != "parquet") {
+            path.set_extension("parquet");
+        }
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, store.get(&object.key).await.unwrap()).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_utc() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    let day = time::macros::date!(2026 - 03 - 01);
+    let reading = |seq: &str, ts: &str| {
+        format!(
+            r#"{{"v":1,"device_id":"dev","run_id":"run","seq":{seq},"ts":"{ts}","temperature_c":20.5}}"#
+        )
+    };
+    let ahead =
+        iotpipe::payload::format_ts(time::OffsetDateTime::now_utc() + time::Duration::days(730));
+    let prefix = "raw/2026/03/01/23/";
+    let objects = vec![
+        (format!("{prefix}a.jsonl"), lines(&readings(0, 10, day))),
+        (
+            format!("{prefix}b.jsonl"),
+            lines(&[
+                // Sent with its offset: 23:30 UTC on the day before.
+                reading("50", "2026-03-02T01:30:00.000+02:00"),
+                reading("51", "2019-06-01T12:00:00.000Z"),
+                // A Pi whose clock was never set, and one two years ahead.
+                reading("52", "1970-01-01T00:00:07.000Z"),
+                reading("53", &ahead),
+            ]),
+        ),
+        (
+            format!("{prefix}c.jsonl"),
+            lines(&[
+                reading("54", "2026-03-01T12:00:00.000Z"),
+                reading("9223372036854775808", "2026-03-01T12:00:01.000Z"),
+            ]),
+        ),
+    ];
+    land(&cloud, dir.path(), &objects).await;
+    let run = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--all", "-o", "jsonl"])
+        .run()
+        .expect_code(3);
+    assert!(
+        run.stderr().contains("3 rows set aside"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Compacted);
+    let athena = temp_dir();
+    download_compacted(&cloud, athena.path()).await;
+    let mut expected: Vec<(i64, String, String)> = (0..10)
+        .map(|seq| {
+            (
+                seq,
+                format!("2026-03-01 00:{seq:02}:00"),
+                "2026-03-01".to_string(),
+            )
+        })
+        .collect();
+    expected.extend([
+        (50, "2026-03-01 23:30:00".into(), "2026-03-01".into()),
+        (51, "2019-06-01 12:00:00".into(), "2019-06-01".into()),
+        (54, "2026-03-01 12:00:00".into(), "2026-03-01".into()),
+    ]);
+    expected.sort();
+    assert_eq!(rows_with_times(&athena.path().join("compacted")), expected);
+    // What a user's SELECT through Athena sees: every stored reading, 2019 too.
+    let seen = cloud
+        .select("SELECT seq FROM iotpipe.readings ORDER BY seq")
+        .await;
+    let seqs: Vec<i64> = seen[1..]
+        .iter()
+        .map(|row| row[0].as_deref().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, expected.iter().map(|r| r.0).collect::<Vec<_>>());
+    // The rest is set aside with its reason, nothing left behind or retried.
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    assert!(store.list("raw/").await.unwrap().is_empty());
+    let mut kept = String::new();
+    for key in keys_under(&store, "rejected/compaction/").await {
+        kept.push_str(&String::from_utf8_lossy(&store.get(&key).await.unwrap()));
+    }
+    for reason in [
+        "is before 2000-01-01: the device's clock was not set",
+        "is more than a day ahead of now",
+        "is above 9223372036854775807",
+    ] {
+        assert!(kept.contains(reason), "{reason}: {kept}");
+    }
+    let again = cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--all", "-o", "jsonl"])
+        .run()
+        .success();
+    assert!(again.json_lines().is_empty(), "{}", again.stdout());
+    let after = temp_dir();
+    download_compacted(&cloud, after.path()).await;
+    assert_eq!(rows_with_times(&after.path().join("compacted")), expected);
+
+    // The local engine keeps the same rows, at the same times, on the same days.
+    let local = temp_dir();
+    for (key, body) in &objects {
+        let path = local.path().join("data").join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    iotpipe(local.path())
+        .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
+        .run()
+        .success();
+    iotpipe(local.path())
+        .args(["compact", "--data-dir", "data", "--all"])
+        .run()
+        .expect_code(3);
+    assert_eq!(
+        rows_with_times(&local.path().join("data/compacted")),
+        expected
+    );
+}

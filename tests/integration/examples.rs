@@ -302,6 +302,11 @@ fn the_example_matches_what_iotpipe_expects() {
         "{}",
         parameters["LambdaCodeKey"]
     );
+    // The table shows exactly the days a stored reading may have.
+    assert_eq!(
+        props("ReadingsTable")["TableInput"]["Parameters"]["projection.dt.range"],
+        iotpipe::compact::athena_sql::PROJECTED_DAYS
+    );
     // The device policy itself is evaluated, for every id and topic, in iot_policy.rs.
     // A certificate from a CSR made on the Pi, attached to the thing and the policy.
     assert_eq!(

@@ -21,6 +21,8 @@ pub(super) struct ParsedObject {
     pub(super) invalid_count: u64,
     /// Not even decodable (bad gzip): the whole object is set aside.
     pub(super) unreadable: Option<String>,
+    /// What "now" is for the days a reading may have.
+    now: time::OffsetDateTime,
 }
 
 /// Why an object cannot be compacted as it is (unreadable, or rows that are
@@ -40,6 +42,7 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
         invalid: Vec::new(),
         invalid_count: 0,
         unreadable: None,
+        now: time::OffsetDateTime::now_utc(),
     };
     let data = match crate::store::content::decode(body) {
         Ok(data) => data,
@@ -114,9 +117,8 @@ impl ParsedObject {
     /// A parsed reading (`raw`: its text, when at hand): a row if its values
     /// are valid, else set aside.
     fn accept(&mut self, key: &str, reading: Reading, raw: Option<&str>) {
-        match reading.validated_time() {
+        match reading.stored_time(self.now) {
             Ok(at) => {
-                let at = at.to_offset(time::UtcOffset::UTC);
                 let millis = (at.unix_timestamp_nanos() / 1_000_000) as i64;
                 let day = at.unix_timestamp().div_euclid(86_400);
                 self.rows_in += 1;
