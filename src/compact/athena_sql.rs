@@ -178,11 +178,13 @@ pub fn own_files(target: &Target, batch_id: &str, days: &BTreeSet<String>) -> St
     )
 }
 
-/// Inserts the readings of `uris` that the table does not hold yet: one row
-/// per `(device_id, run_id, seq)` of these objects (Firehose and the sink
-/// deliver at least once), none that an earlier batch, an earlier statement of
-/// this batch or the other engine already wrote to the same day. Only the key
-/// columns of `days` are read from the table.
+/// Inserts the readings of `uris` on `days` that the table does not hold yet:
+/// one row per `(device_id, run_id, seq)` of these objects (Firehose and the
+/// sink deliver at least once), none that an earlier batch, an earlier
+/// statement of this batch or the other engine already wrote to the same day.
+/// Only the key columns of `days` are read from the table, and only rows of
+/// `days` are written, so an object spanning more days than one INSERT may
+/// write is inserted by several.
 pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<String>) -> String {
     let mut columns: Vec<String> = ["v", "device_id", "run_id", "seq"]
         .into_iter()
@@ -201,7 +203,7 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
     out.extend(["batch", "dt"]);
     format!(
         "INSERT INTO {}\nSELECT {}\nFROM (\n  SELECT {}\n  FROM {}\n  WHERE \"$path\" IN ({})\n) AS \"fresh\"\n\
-         WHERE \"copy\" = 1 AND NOT EXISTS (\n  SELECT 1 FROM {} AS \"kept\"\n  WHERE \"kept\".\"dt\" IN ({}) AND {}\n)",
+         WHERE \"copy\" = 1 AND \"fresh\".\"dt\" IN ({days}) AND NOT EXISTS (\n  SELECT 1 FROM {} AS \"kept\"\n  WHERE \"kept\".\"dt\" IN ({days}) AND {}\n)",
         table(target, &target.table),
         out.into_iter()
             .map(identifier)
@@ -211,19 +213,20 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
         table(target, &target.raw_table),
         list(uris),
         table(target, &target.table),
-        list(days),
         same_reading("kept", "fresh"),
+        days = list(days),
     )
 }
 
-/// Counts, over the distinct readings of `uris`, those the table holds not at
-/// all (`missing`) and more than once (`doubled`): the proof before marking.
+/// Counts, over the distinct readings of `uris` on `days` (what one INSERT
+/// wrote), those the table holds not at all (`missing`) and more than once
+/// (`doubled`): the proof before marking.
 pub fn verify(target: &Target, uris: &[String], days: &BTreeSet<String>) -> String {
     let key = KEY.map(identifier).join(", ");
     format!(
         "SELECT count(*) AS \"readings\", count_if(\"copies\" = 0) AS \"missing\", count_if(\"copies\" > 1) AS \"doubled\"\n\
          FROM (\n  SELECT {fresh}, count(\"kept\".\"seq\") AS \"copies\"\n  FROM (\n    \
-         SELECT DISTINCT {key}, {DAY_OF_TS} AS \"dt\"\n    FROM {raw}\n    WHERE \"$path\" IN ({paths})\n  ) AS \"fresh\"\n  \
+         SELECT DISTINCT {key}, {DAY_OF_TS} AS \"dt\"\n    FROM {raw}\n    WHERE \"$path\" IN ({paths}) AND {DAY_OF_TS} IN ({days})\n  ) AS \"fresh\"\n  \
          LEFT JOIN (\n    SELECT {key}, \"dt\" FROM {compacted} WHERE \"dt\" IN ({days})\n  ) AS \"kept\"\n  \
          ON {on}\n  GROUP BY 1, 2, 3, 4\n)",
         fresh = KEY
@@ -294,14 +297,27 @@ pub struct Insert {
 }
 
 /// Groups objects (each with the days it holds) into INSERTs that write at
-/// most 100 partitions each, in order, every object in exactly one.
+/// most 100 partitions each, in order: every (object, day) in exactly one. An
+/// object of more days (a backfill) is split by day, since Athena refuses an
+/// INSERT into more than 100 partitions (HIVE_TOO_MANY_OPEN_PARTITIONS).
 pub fn inserts(objects: &[(String, BTreeSet<String>)]) -> Vec<Insert> {
     let mut out: Vec<Insert> = Vec::new();
     let mut current = Insert {
         uris: Vec::new(),
         days: BTreeSet::new(),
     };
-    for (uri, days) in objects {
+    let split = objects.iter().flat_map(|(uri, days)| {
+        let days: Vec<&String> = days.iter().collect();
+        let groups: Vec<BTreeSet<String>> = if days.is_empty() {
+            vec![BTreeSet::new()]
+        } else {
+            days.chunks(MAX_PARTITIONS)
+                .map(|group| group.iter().map(|d| (*d).clone()).collect())
+                .collect()
+        };
+        groups.into_iter().map(move |group| (uri, group))
+    });
+    for (uri, days) in split {
         let new_days = days.difference(&current.days).count();
         if !current.uris.is_empty() && current.days.len() + new_days > MAX_PARTITIONS {
             out.push(std::mem::replace(
@@ -312,8 +328,10 @@ pub fn inserts(objects: &[(String, BTreeSet<String>)]) -> Vec<Insert> {
                 },
             ));
         }
-        current.uris.push(uri.clone());
-        current.days.extend(days.iter().cloned());
+        if current.uris.last() != Some(uri) {
+            current.uris.push(uri.clone());
+        }
+        current.days.extend(days);
     }
     if !current.uris.is_empty() {
         out.push(current);
@@ -339,12 +357,13 @@ pub fn planned_statements(
             .iter()
             .map(|u| (u.clone(), days.get(u).cloned().unwrap_or_default()))
             .collect();
-        let mut chunk_days = BTreeSet::new();
-        for run in inserts(&objects) {
-            chunk_days.extend(run.days.iter().cloned());
+        let runs = inserts(&objects);
+        for run in &runs {
             statements.push(insert(target, batch_id, &run.uris, &run.days));
         }
-        statements.push(verify(target, &chunk, &chunk_days));
+        for run in &runs {
+            statements.push(verify(target, &run.uris, &run.days));
+        }
     }
     Ok(statements)
 }
@@ -419,6 +438,49 @@ mod tests {
 
     fn uri(key: &str) -> String {
         format!("s3://my-bucket/{key}")
+    }
+
+    #[test]
+    fn an_object_of_more_days_than_an_insert_may_write_is_split_by_day() {
+        let days = |from: usize, n: usize| -> BTreeSet<String> {
+            (from..from + n)
+                .map(|d| format!("2026-day-{d:04}"))
+                .collect()
+        };
+        let backfill = uri("raw/2026/01/01/00/backfill.jsonl");
+        let small = uri("raw/2026/01/01/00/small.jsonl");
+        let runs = inserts(&[
+            (backfill.clone(), days(0, 120)),
+            (small.clone(), days(500, 3)),
+        ]);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!(runs[0].uris, [backfill.clone()]);
+        assert_eq!(runs[0].days, days(0, 100));
+        assert_eq!(runs[1].uris, [backfill.clone(), small]);
+        assert_eq!(runs[1].days.len(), 23);
+        // Every statement, the verifications included, fits Athena's limit.
+        let target = target();
+        let many: Vec<String> = (0..4000)
+            .map(|i| {
+                uri(&format!(
+                    "raw/2026/01/01/00/stream-1-2026-01-01-00-00-00-{i:08}"
+                ))
+            })
+            .collect();
+        for chunk in chunks(&target, "b1", &many).unwrap() {
+            let objects: Vec<(String, BTreeSet<String>)> =
+                chunk.iter().map(|u| (u.clone(), days(0, 150))).collect();
+            assert!(survey(&target, &chunk).len() <= MAX_QUERY_BYTES);
+            for run in inserts(&objects) {
+                assert!(run.days.len() <= MAX_PARTITIONS);
+                for sql in [
+                    insert(&target, "b1", &run.uris, &run.days),
+                    verify(&target, &run.uris, &run.days),
+                ] {
+                    assert!(sql.len() <= MAX_QUERY_BYTES, "{} bytes", sql.len());
+                }
+            }
+        }
     }
 
     #[test]

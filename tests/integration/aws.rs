@@ -1431,3 +1431,41 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
         expected
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_of_more_days_than_an_insert_may_write_is_inserted_by_day() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    // One object, one reading a day for 120 days (a `publish --file` backfill).
+    let backfill: Vec<String> = (0..120u64)
+        .flat_map(|day| {
+            readings(
+                day,
+                1,
+                time::macros::date!(2026 - 01 - 01) + time::Duration::days(day as i64),
+            )
+        })
+        .collect();
+    let objects = vec![(
+        "raw/2026/05/01/00/backfill.jsonl".to_string(),
+        lines(&backfill),
+    )];
+    land(&cloud, dir.path(), &objects).await;
+    cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--all"])
+        .run()
+        .success();
+    let (rows, keys) = table_rows(&cloud, "compacted/").await;
+    assert_eq!((rows, keys.len()), (120, 120), "every reading once");
+    let queries = cloud.queries();
+    let inserts: Vec<_> = queries
+        .iter()
+        .filter(|q| q.sql.starts_with("INSERT"))
+        .collect();
+    assert_eq!(inserts.len(), 2, "100 days, then 20");
+    assert!(
+        queries.iter().all(|q| q.state == "SUCCEEDED"),
+        "{queries:?}"
+    );
+}
