@@ -30,6 +30,7 @@ and keeps the Glue catalog in memory. The data lives in moto's S3 (argv[2]).
   StartQueryExecution, QueryString: maximum length 262144).
   Bytes scanned: whole objects for JSON, the column chunks of the columns the
   query names for Parquet (what Athena bills).
+- Queries run side by side (no global lock), as Athena runs them.
 - INSERT INTO writes one zstd Parquet file per partition under the table's
   `col=value/` layout (at most 100 partitions, else HIVE_TOO_MANY_OPEN_PARTITIONS),
   registers the partitions and writes the data manifest
@@ -57,7 +58,6 @@ import os
 import re
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,8 +89,8 @@ held = []  # execution ids
 workgroups = {
     "primary": {"Name": "primary", "State": "ENABLED", "Configuration": {}, "Description": ""}
 }
-# Queries run one at a time, as the tests need them deterministic.
-engine_lock = threading.Lock()
+# Queries run side by side, as Athena runs them: each on its own DuckDB
+# connection, in the thread of the request that started (or released) it.
 
 
 class QueryFailed(Exception):
@@ -569,19 +569,21 @@ def execute(execution):
 
 
 def run(execution):
-    with engine_lock:
-        if execution["state"] != "RUNNING":
-            return
-        started = time.time()
-        try:
-            execution["rows"], execution["columns"] = execute(execution)
-            execution["state"] = "SUCCEEDED"
-        except QueryFailed as e:
-            execution["state"] = "FAILED"
-            execution["reason"] = str(e)
-        except Exception as e:  # a bug of the stand-in: say so instead of hanging up
-            execution["state"] = "FAILED"
-            execution["reason"] = f"GENERIC_INTERNAL_ERROR: the Athena stand-in failed: {e!r}"
+    if execution["state"] != "RUNNING":
+        return
+    started = time.time()
+    try:
+        rows, columns = execute(execution)
+        state, reason = "SUCCEEDED", None
+    except QueryFailed as e:
+        rows, columns, state, reason = [], [], "FAILED", str(e)
+    except Exception as e:  # a bug of the stand-in: say so instead of hanging up
+        rows, columns, state = [], [], "FAILED"
+        reason = f"GENERIC_INTERNAL_ERROR: the Athena stand-in failed: {e!r}"
+    # A query stopped while it ran stays CANCELLED.
+    if execution["state"] == "RUNNING":
+        execution["rows"], execution["columns"] = rows, columns
+        execution["state"], execution["reason"] = state, reason
         execution["millis"] = int((time.time() - started) * 1000)
         execution["done"] = time.time()
 
