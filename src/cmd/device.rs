@@ -195,11 +195,9 @@ mod fleet {
             vec![
                 self.thing.clone(),
                 // The id is 64 hex digits; its start is what the console shows.
-                self.certificate_id
-                    .as_deref()
-                    .map_or("-".into(), |id| {
-                        format!("{}…", id.chars().take(12).collect::<String>())
-                    }),
+                self.certificate_id.as_deref().map_or("-".into(), |id| {
+                    format!("{}…", id.chars().take(12).collect::<String>())
+                }),
                 or_dash(&self.attachment),
                 or_dash(&self.status),
                 or_dash(&self.expires),
