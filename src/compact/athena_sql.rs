@@ -454,7 +454,7 @@ mod tests {
             (small.clone(), days(500, 3)),
         ]);
         assert_eq!(runs.len(), 2, "{runs:?}");
-        assert_eq!(runs[0].uris, [backfill.clone()]);
+        assert_eq!(runs[0].uris, std::slice::from_ref(&backfill));
         assert_eq!(runs[0].days, days(0, 100));
         assert_eq!(runs[1].uris, [backfill.clone(), small]);
         assert_eq!(runs[1].days.len(), 23);
