@@ -83,8 +83,35 @@ pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         counter.record("raw/k0", 10).await.unwrap(),
         Recorded::Duplicate
     );
-    // Leases: one holder at a time, under a fence that grows with every new
-    // holder; only the holder marks, under its exact fence.
+    let mine = fenced_leases(&*counter, &batch).await;
+    let hold = |holder: &str, batch: Fence, writer: Option<Fence>| Hold {
+        holder: holder.into(),
+        batch,
+        writer,
+    };
+    let done = counter.batch(&batch.id).await.unwrap();
+    assert_eq!(done.state, BatchState::Compacted);
+    assert!(done.done_at.is_some());
+    assert!(matches!(
+        counter
+            .mark_failed(&batch.id, &hold("suite", mine, None), "late")
+            .await,
+        Err(CounterError::WrongState { .. })
+    ));
+    assert!(matches!(
+        counter.batch("nope").await,
+        Err(CounterError::NoBatch(_))
+    ));
+    let counted = counter.counted().await.unwrap();
+    assert_eq!(counted.len(), 5);
+    assert_eq!(counted.iter().filter(|c| c.compacted).count(), 3);
+}
+
+/// Leases are fenced (issue 27, scenario 2 among them): one holder at a time,
+/// under a fence that grows with every holder; only the holder marks, under its
+/// exact fence, and compacting needs the writer lock too. Leaves `batch`
+/// compacted under the returned fence.
+async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
     let long = std::time::Duration::from_secs(600);
     let hold = |holder: &str, batch: Fence, writer: Option<Fence>| Hold {
         holder: holder.into(),
@@ -221,22 +248,7 @@ pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         None,
         "a compacted batch is not leased"
     );
-    let done = counter.batch(&batch.id).await.unwrap();
-    assert_eq!(done.state, BatchState::Compacted);
-    assert!(done.done_at.is_some());
-    assert!(matches!(
-        counter
-            .mark_failed(&batch.id, &hold("suite", mine, None), "late")
-            .await,
-        Err(CounterError::WrongState { .. })
-    ));
-    assert!(matches!(
-        counter.batch("nope").await,
-        Err(CounterError::NoBatch(_))
-    ));
-    let counted = counter.counted().await.unwrap();
-    assert_eq!(counted.len(), 5);
-    assert_eq!(counted.iter().filter(|c| c.compacted).count(), 3);
+    mine
 }
 
 /// `calls` record calls (20% of them duplicates) from 8 concurrent tasks,
