@@ -84,11 +84,6 @@ pub async fn records_exactly_once_and_claims_in_order(open: Open) {
         Recorded::Duplicate
     );
     let mine = fenced_leases(&*counter, &batch).await;
-    let hold = |holder: &str, batch: Fence, writer: Option<Fence>| Hold {
-        holder: holder.into(),
-        batch,
-        writer,
-    };
     let done = counter.batch(&batch.id).await.unwrap();
     assert_eq!(done.state, BatchState::Compacted);
     assert!(done.done_at.is_some());
@@ -107,19 +102,24 @@ pub async fn records_exactly_once_and_claims_in_order(open: Open) {
     assert_eq!(counted.iter().filter(|c| c.compacted).count(), 3);
 }
 
+/// What `holder` holds of a batch.
+fn hold(holder: &str, batch: Fence, writer: Option<Fence>) -> Hold {
+    Hold {
+        holder: holder.into(),
+        batch,
+        writer,
+    }
+}
+
+const LONG: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Leases are fenced (issue 27, scenario 2 among them): one holder at a time,
 /// under a fence that grows with every holder; only the holder marks, under its
 /// exact fence, and compacting needs the writer lock too. Leaves `batch`
 /// compacted under the returned fence.
 async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
-    let long = std::time::Duration::from_secs(600);
-    let hold = |holder: &str, batch: Fence, writer: Option<Fence>| Hold {
-        holder: holder.into(),
-        batch,
-        writer,
-    };
     let a = counter
-        .lease(&batch.id, "runner-a", long, None)
+        .lease(&batch.id, "runner-a", LONG, None)
         .await
         .unwrap()
         .expect("a claimed batch is free");
@@ -133,13 +133,13 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
     );
     // Failing gives the lease back at once; the next holder gets a greater fence.
     let a = counter
-        .lease(&batch.id, "runner-a", long, None)
+        .lease(&batch.id, "runner-a", LONG, None)
         .await
         .unwrap()
         .expect("a failed batch is free again");
     assert_eq!(
         counter
-            .lease(&batch.id, "runner-a", long, Some(a))
+            .lease(&batch.id, "runner-a", LONG, Some(a))
             .await
             .unwrap(),
         Some(a),
@@ -147,7 +147,7 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
     );
     assert_eq!(
         counter
-            .lease(&batch.id, "runner-b", long, None)
+            .lease(&batch.id, "runner-b", LONG, None)
             .await
             .unwrap(),
         None,
@@ -155,21 +155,27 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
     );
     assert_eq!(
         counter
-            .lease(&batch.id, "runner-b", long, Some(a))
+            .lease(&batch.id, "runner-b", LONG, Some(a))
             .await
             .unwrap(),
         None,
         "b cannot renew a's lease"
     );
-    // A stale holder changes nothing (issue 27, scenario 2): a freezes past its
-    // lease; b takes the batch over, fails and marks it failed; a thaws.
+    let a_writes = a_stale_holder_changes_nothing(counter, batch, a).await;
+    compacting_needs_the_writer_lock(counter, batch, a_writes).await
+}
+
+/// Issue 27, scenario 2: `a` (holding under fence `a`) freezes past its
+/// lease; b takes the batch over, fails and marks it failed; a thaws and can
+/// neither renew nor mark. Returns the fence of the writer lock a took.
+async fn a_stale_holder_changes_nothing(counter: &dyn Counter, batch: &Batch, a: Fence) -> Fence {
     counter
         .lease(&batch.id, "runner-a", std::time::Duration::ZERO, Some(a))
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let b = counter
-        .lease(&batch.id, "runner-b", long, None)
+        .lease(&batch.id, "runner-b", LONG, None)
         .await
         .unwrap()
         .expect("run out: free");
@@ -180,14 +186,14 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
         .unwrap();
     assert_eq!(
         counter
-            .lease(&batch.id, "runner-a", long, Some(a))
+            .lease(&batch.id, "runner-a", LONG, Some(a))
             .await
             .unwrap(),
         None,
         "a's renewal is refused"
     );
     let a_writes = counter
-        .lock(WRITER, "runner-a", long, None)
+        .lock(WRITER, "runner-a", LONG, None)
         .await
         .unwrap()
         .expect("the writer lock is free");
@@ -208,15 +214,25 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
         counter.batch(&batch.id).await.unwrap().error.as_deref(),
         Some("b failed")
     );
-    // One writer at a time; compacting needs the writer lock as well.
+    a_writes
+}
+
+/// One writer at a time, and compacting needs the writer lock under its
+/// fence as well as the batch's lease. Leaves `batch` compacted; returns the
+/// fence it was compacted under.
+async fn compacting_needs_the_writer_lock(
+    counter: &dyn Counter,
+    batch: &Batch,
+    a_writes: Fence,
+) -> Fence {
     assert_eq!(
-        counter.lock(WRITER, "suite", long, None).await.unwrap(),
+        counter.lock(WRITER, "suite", LONG, None).await.unwrap(),
         None,
         "a writes"
     );
     counter.unlock(WRITER, "runner-a", a_writes).await.unwrap();
     let mine = counter
-        .lease(&batch.id, "suite", long, None)
+        .lease(&batch.id, "suite", LONG, None)
         .await
         .unwrap()
         .unwrap();
@@ -227,7 +243,7 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
         Err(CounterError::LeaseLost { .. })
     ));
     let writes = counter
-        .lock(WRITER, "suite", long, None)
+        .lock(WRITER, "suite", LONG, None)
         .await
         .unwrap()
         .expect("given back");
@@ -244,7 +260,7 @@ async fn fenced_leases(counter: &dyn Counter, batch: &Batch) -> Fence {
         .unwrap();
     counter.unlock(WRITER, "suite", writes).await.unwrap();
     assert_eq!(
-        counter.lease(&batch.id, "suite", long, None).await.unwrap(),
+        counter.lease(&batch.id, "suite", LONG, None).await.unwrap(),
         None,
         "a compacted batch is not leased"
     );
