@@ -155,17 +155,30 @@ fn valid_row() -> String {
     format!("coalesce({}, false)", checks.join(" AND "))
 }
 
-/// What Athena reads in some raw objects: per object and day, the rows and how
-/// many of them are not schema v1 (those objects the engine reads itself).
+/// What Athena reads in some raw objects: per object, day and device, the
+/// rows, how many of them are not schema v1 (those objects the engine reads
+/// itself), and when the newest valid reading was taken (UTC).
 pub fn survey(target: &Target, uris: &[String]) -> String {
+    let valid = valid_row();
     format!(
         "SELECT \"$path\" AS \"object\", date_format(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC', '%Y-%m-%d') AS \"dt\",\n  \
-         count(*) AS \"rows\", count_if(NOT {}) AS \"invalid\"\n\
-         FROM {}\nWHERE \"$path\" IN ({})\nGROUP BY 1, 2",
-        valid_row(),
+         count(*) AS \"rows\", count_if(NOT {valid}) AS \"invalid\", \"device_id\",\n  \
+         max(CASE WHEN {valid} THEN CAST(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC' AS timestamp) END) AS \"newest\"\n\
+         FROM {}\nWHERE \"$path\" IN ({})\nGROUP BY 1, 2, 5",
         table(target, &target.raw_table),
         list(uris)
     )
+}
+
+/// A `timestamp` as Athena's results print it (`2026-03-01 23:30:00.000`),
+/// in iotpipe's form (`2026-03-01T23:30:00.000Z`).
+pub fn result_timestamp(text: &str) -> Option<String> {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
+    time::PrimitiveDateTime::parse(text, format)
+        .ok()
+        .map(|at| crate::payload::format_ts(at.assume_utc()))
 }
 
 /// The files an earlier attempt of the batch wrote (its rows carry the batch id).
@@ -481,6 +494,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn result_timestamps_read_as_utc() {
+        for (text, read) in [
+            ("2026-03-01 23:30:00.000", "2026-03-01T23:30:00.000Z"),
+            ("2026-03-01 23:30:00", "2026-03-01T23:30:00.000Z"),
+            ("2026-03-01 23:30:00.123000", "2026-03-01T23:30:00.123Z"),
+        ] {
+            assert_eq!(result_timestamp(text).as_deref(), Some(read), "{text}");
+        }
+        assert_eq!(result_timestamp("yesterday"), None);
     }
 
     #[test]

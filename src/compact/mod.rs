@@ -153,6 +153,24 @@ pub struct Compaction {
     /// the engine's own verification query proved in the table.
     #[serde(skip)]
     pub rows_verified_by_query: u64,
+    /// When each device's newest stored reading of the batch was taken (RFC
+    /// 3339, UTC): kept in the counter, for `device list` and `counters`.
+    #[serde(skip)]
+    pub newest: std::collections::BTreeMap<String, String>,
+}
+
+impl Compaction {
+    /// Keeps `at` as `device`'s newest reading if it is newer than the one kept.
+    pub fn saw(&mut self, device: &str, at: &str) {
+        // RFC 3339 in UTC with a fixed width: text order is time order.
+        match self.newest.get_mut(device) {
+            Some(kept) if kept.as_str() >= at => {}
+            Some(kept) => *kept = at.to_string(),
+            None => {
+                self.newest.insert(device.to_string(), at.to_string());
+            }
+        }
+    }
 }
 
 /// The bill of an engine that runs queries elsewhere and pays per byte scanned.

@@ -332,6 +332,19 @@ impl Pipeline {
         // Conditional on both fences: a runner that lost either marks nothing
         // and so deletes nothing.
         self.counter.mark_compacted(&batch.id, hold).await?;
+        // Still under the writer lock, so compactions never race on it.
+        if !compaction.newest.is_empty()
+            && let Err(error) = crate::counter::merge_device_last_readings(
+                &*self.counter,
+                compaction.newest.clone(),
+            )
+            .await
+        {
+            tracing::warn!(
+                "batch {}: keeping its devices' newest readings: {error}",
+                batch.id
+            );
+        }
         Ok(compaction)
     }
 

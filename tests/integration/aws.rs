@@ -1378,6 +1378,18 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
     ]);
     expected.sort();
     assert_eq!(rows_with_times(&athena.path().join("compacted")), expected);
+    // The counter learns each device's newest stored reading from the survey,
+    // as `device list` and `counters` show it (the Lambda compacts this way).
+    let counters = cloud
+        .cli(dir.path())
+        .args(["counters", "-o", "json"])
+        .run()
+        .success();
+    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
+    assert_eq!(
+        counters["device_last_readings"],
+        json!({"dev": "2026-03-01T23:30:00.000Z"})
+    );
     // What a user's SELECT through Athena sees: every stored reading, 2019 too.
     let seen = cloud
         .select("SELECT seq FROM iotpipe.readings ORDER BY seq")
@@ -1429,6 +1441,15 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
     assert_eq!(
         rows_with_times(&local.path().join("data/compacted")),
         expected
+    );
+    let counters = iotpipe(local.path())
+        .args(["counters", "--data-dir", "data", "-o", "json"])
+        .run()
+        .success();
+    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
+    assert_eq!(
+        counters["device_last_readings"],
+        json!({"dev": "2026-03-01T23:30:00.000Z"})
     );
 }
 

@@ -113,11 +113,17 @@ impl AthenaEngine {
             let mut days: HashMap<String, BTreeSet<String>> = HashMap::new();
             let mut bad: HashSet<String> = HashSet::new();
             let mut counts: HashMap<String, u64> = HashMap::new();
+            let mut newest: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for row in self.results(&run.id).await? {
-                let [Some(object), day, Some(count), Some(invalid)] =
-                    <[Option<String>; 4]>::try_from(row).map_err(|_| {
-                        CompactError::Engine("Athena's survey has 4 columns".into())
-                    })?
+                let [
+                    Some(object),
+                    day,
+                    Some(count),
+                    Some(invalid),
+                    device,
+                    latest,
+                ] = <[Option<String>; 6]>::try_from(row)
+                    .map_err(|_| CompactError::Engine("Athena's survey has 6 columns".into()))?
                 else {
                     return Err(CompactError::Engine("Athena's survey has a NULL".into()));
                 };
@@ -125,6 +131,12 @@ impl AthenaEngine {
                     bad.insert(object.clone());
                 }
                 *counts.entry(object.clone()).or_default() += count.parse::<u64>().unwrap_or(0);
+                if let (Some(device), Some(at)) = (
+                    device,
+                    latest.as_deref().and_then(athena_sql::result_timestamp),
+                ) {
+                    newest.entry(object.clone()).or_default().push((device, at));
+                }
                 days.entry(object).or_default().extend(day);
             }
             let mut good = Vec::new();
@@ -133,6 +145,9 @@ impl AthenaEngine {
                 match days.remove(&uri) {
                     Some(days) if !bad.contains(&uri) => {
                         rows += counts.get(&uri).copied().unwrap_or(0);
+                        for (device, at) in newest.remove(&uri).unwrap_or_default() {
+                            compaction.saw(&device, &at);
+                        }
                         good.push((uri, days));
                     }
                     // Rows that are not v1, or nothing Athena read (a name it
@@ -327,6 +342,9 @@ impl AthenaEngine {
         compaction.invalid += done.invalid;
         compaction.bytes_out += done.bytes_out;
         compaction.set_aside.extend(done.set_aside);
+        for (device, at) in done.newest {
+            compaction.saw(&device, &at);
+        }
         Ok(())
     }
 

@@ -257,6 +257,12 @@ impl<'e> BatchWriter<'e> {
                 continue;
             }
             file.ranges.insert(&r.device_id, &r.run_id, r.seq);
+            if let Ok(at) =
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.millis) * 1_000_000)
+            {
+                self.result
+                    .saw(&r.device_id, &crate::payload::format_ts(at));
+            }
             file.buffered.push(row);
             self.buffered += 1;
             self.write_fullest_days()?;
