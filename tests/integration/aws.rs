@@ -1490,3 +1490,51 @@ async fn a_backfill_of_more_days_than_an_insert_may_write_is_inserted_by_day() {
         "{queries:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compactors_side_by_side_on_s3_and_dynamodb_keep_each_reading_once() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    // 12 objects of 10 readings, each repeating the previous object's last
+    // three, so consecutive batches of 3 share readings.
+    let day = time::macros::date!(2026 - 03 - 01);
+    let objects: Vec<(String, Vec<u8>)> = object_names(12)
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let first = (i as u64 * 10).saturating_sub(3);
+            let n = if i == 0 { 10 } else { 13 };
+            (format!("raw/{name}"), lines(&readings(first, n, day)))
+        })
+        .collect();
+    land(&cloud, dir.path(), &objects).await;
+    let runners: Vec<_> = (0..3)
+        .map(|_| {
+            cloud
+                .cli(dir.path())
+                .env("IOTPIPE_COUNTER_THRESHOLD", "3")
+                .args(["compact", "--engine", "local", "--all"])
+                .start()
+        })
+        .collect();
+    for mut runner in runners {
+        let (code, stderr) = runner.wait();
+        assert_eq!(code, Some(0), "{stderr}");
+    }
+    // Whatever a runner gave back while another wrote is finished by one more run.
+    cloud
+        .cli(dir.path())
+        .env("IOTPIPE_COUNTER_THRESHOLD", "3")
+        .args(["compact", "--engine", "local", "--all"])
+        .run()
+        .success();
+    let (rows, keys) = table_rows(&cloud, "compacted/").await;
+    assert_eq!(keys.len(), 120, "every reading");
+    assert_eq!(rows, 120, "each once");
+    assert!(
+        batches(&cloud.moto)
+            .await
+            .iter()
+            .all(|b| b.state == BatchState::Compacted && b.retired)
+    );
+}
