@@ -677,12 +677,7 @@ async fn objects_athena_cannot_read_are_set_aside_and_never_block_the_batch() {
         )
         .await
         .unwrap();
-    let counters = cloud
-        .cli(dir.path())
-        .args(["counters", "-o", "json"])
-        .run()
-        .success();
-    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
+    let counters = counters_json(cloud.cli(dir.path()));
     assert_eq!(
         (
             &counters["set_aside"]["objects"],
@@ -978,6 +973,12 @@ async fn a_runner_that_loses_its_lease_stops_its_query_and_touches_nothing() {
         store.list("compacted/").await.unwrap().is_empty(),
         "nothing written"
     );
+}
+
+/// What `iotpipe counters -o json` says, run as `command` (environment, flags).
+fn counters_json(command: Iotpipe) -> serde_json::Value {
+    let run = command.args(["counters", "-o", "json"]).run().success();
+    serde_json::from_str(&run.stdout()).unwrap()
 }
 
 /// DynamoDB requests moto served, by operation.
@@ -1380,12 +1381,7 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
     assert_eq!(rows_with_times(&athena.path().join("compacted")), expected);
     // The counter learns each device's newest stored reading from the survey,
     // as `device list` and `counters` show it (the Lambda compacts this way).
-    let counters = cloud
-        .cli(dir.path())
-        .args(["counters", "-o", "json"])
-        .run()
-        .success();
-    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
+    let counters = counters_json(cloud.cli(dir.path()));
     assert_eq!(
         counters["device_last_readings"],
         json!({"dev": "2026-03-01T23:30:00.000Z"})
@@ -1442,11 +1438,7 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
         rows_with_times(&local.path().join("data/compacted")),
         expected
     );
-    let counters = iotpipe(local.path())
-        .args(["counters", "--data-dir", "data", "-o", "json"])
-        .run()
-        .success();
-    let counters: serde_json::Value = serde_json::from_str(&counters.stdout()).unwrap();
+    let counters = counters_json(iotpipe(local.path()).env("IOTPIPE_DATA_DIR", "data"));
     assert_eq!(
         counters["device_last_readings"],
         json!({"dev": "2026-03-01T23:30:00.000Z"})
