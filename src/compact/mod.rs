@@ -162,14 +162,7 @@ pub struct Compaction {
 impl Compaction {
     /// Keeps `at` as `device`'s newest reading if it is newer than the one kept.
     pub fn saw(&mut self, device: &str, at: &str) {
-        // RFC 3339 in UTC with a fixed width: text order is time order.
-        match self.newest.get_mut(device) {
-            Some(kept) if kept.as_str() >= at => {}
-            Some(kept) => *kept = at.to_string(),
-            None => {
-                self.newest.insert(device.to_string(), at.to_string());
-            }
-        }
+        crate::payload::keep_latest(&mut self.newest, device, at);
     }
 }
 

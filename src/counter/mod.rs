@@ -419,12 +419,8 @@ pub async fn merge_device_last_readings(
     newest: std::collections::BTreeMap<String, String>,
 ) -> Result<(), CounterError> {
     let mut all = device_last_readings(counter).await?;
-    for (device, at) in newest {
-        // RFC 3339 in UTC with a fixed width: text order is time order.
-        let entry = all.entry(device).or_default();
-        if at > *entry {
-            *entry = at;
-        }
+    for (device, at) in &newest {
+        crate::payload::keep_latest(&mut all, device, at);
     }
     let json = serde_json::to_string(&all).unwrap_or_default();
     counter.set_checkpoint(DEVICE_LAST_READINGS, &json).await

@@ -183,10 +183,21 @@ impl Reading {
 
     /// Parses and validates one payload.
     pub fn parse(bytes: &[u8]) -> Result<Reading, Invalid> {
-        let reading: Reading =
-            serde_json::from_slice(bytes).map_err(|e| Invalid::Json(shorten(e.to_string())))?;
+        let reading = Self::decode(bytes)?;
         reading.validate()?;
         Ok(reading)
+    }
+
+    /// Parses one payload and checks it can be stored at `now`
+    /// ([`Reading::stored_time`], which validates it too).
+    pub fn parse_stored(bytes: &[u8], now: OffsetDateTime) -> Result<Reading, Invalid> {
+        let reading = Self::decode(bytes)?;
+        reading.stored_time(now)?;
+        Ok(reading)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Reading, Invalid> {
+        serde_json::from_slice(bytes).map_err(|e| Invalid::Json(shorten(e.to_string())))
     }
 
     /// Checks what serde's types cannot: version, ids, timestamp, value ranges.
@@ -344,6 +355,18 @@ pub fn format_ts(at: OffsetDateTime) -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );
     at.format(&format).unwrap_or_default()
+}
+
+/// Keeps `at` as `device`'s time in `times` if it is later than the one kept.
+/// Times are [`format_ts`]'s: UTC with a fixed width, so text order is time order.
+pub fn keep_latest(times: &mut std::collections::BTreeMap<String, String>, device: &str, at: &str) {
+    match times.get_mut(device) {
+        Some(kept) if kept.as_str() >= at => {}
+        Some(kept) => *kept = at.to_string(),
+        None => {
+            times.insert(device.to_string(), at.to_string());
+        }
+    }
 }
 
 /// A fresh run id: random per process start, so `(device_id, run_id, seq)` is unique.

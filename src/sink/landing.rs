@@ -214,11 +214,7 @@ impl Landing {
     fn buffer(&mut self, id: u64, topic: &str, payload: &[u8]) {
         self.ids.push(id);
         self.oldest.get_or_insert_with(Instant::now);
-        let parsed = Reading::parse(payload).and_then(|reading| {
-            reading.stored_time(OffsetDateTime::now_utc())?;
-            Ok(reading)
-        });
-        match parsed {
+        match Reading::parse_stored(payload, OffsetDateTime::now_utc()) {
             Ok(reading) => {
                 if let Some(keys) = self
                     .live

@@ -181,6 +181,8 @@ struct BatchWriter<'e> {
     days: BTreeMap<i64, DayFile>,
     /// Rows waiting in the days' buffers, together at most `row_group_rows`.
     buffered: usize,
+    /// Each device's newest stored reading (milliseconds), by interned id.
+    newest: std::collections::HashMap<u32, i64, ahash::RandomState>,
     invalid_lines: Vec<u8>,
 }
 
@@ -195,6 +197,7 @@ impl<'e> BatchWriter<'e> {
             seen: HashSet::default(),
             days: BTreeMap::new(),
             buffered: 0,
+            newest: Default::default(),
             invalid_lines: Vec::new(),
         }
     }
@@ -257,12 +260,9 @@ impl<'e> BatchWriter<'e> {
                 continue;
             }
             file.ranges.insert(&r.device_id, &r.run_id, r.seq);
-            if let Ok(at) =
-                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(row.millis) * 1_000_000)
-            {
-                self.result
-                    .saw(&r.device_id, &crate::payload::format_ts(at));
-            }
+            // By interned id and millisecond here, formatted once at the end.
+            let newest = self.newest.entry(device).or_insert(row.millis);
+            *newest = (*newest).max(row.millis);
             file.buffered.push(row);
             self.buffered += 1;
             self.write_fullest_days()?;
@@ -310,6 +310,15 @@ impl<'e> BatchWriter<'e> {
     /// Writes each day's file and its key-range sidecar, and the batch's
     /// bad lines under `rejected/compaction/`.
     async fn finish(mut self) -> Result<Compaction, CompactError> {
+        for (device, id) in &self.ids.ids {
+            let taken = self.newest.get(id).and_then(|millis| {
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(*millis) * 1_000_000)
+                    .ok()
+            });
+            if let Some(taken) = taken {
+                self.result.saw(device, &crate::payload::format_ts(taken));
+            }
+        }
         let store = self.engine.store.as_ref();
         for file in std::mem::take(&mut self.days).into_values() {
             let day = file.day.clone();

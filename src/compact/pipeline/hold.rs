@@ -18,7 +18,7 @@ pub struct Lease {
 /// When a lease was last renewed, by the wall clock: tokio's timers and
 /// `Instant` stop while the machine is suspended, so only the wall clock
 /// tells a runner that wakes up that its lease ran out meanwhile.
-pub(super) struct Renewed(pub(super) std::time::SystemTime);
+pub(super) struct Renewed(std::time::SystemTime);
 
 impl Renewed {
     pub(super) fn now() -> Renewed {
@@ -28,6 +28,16 @@ impl Renewed {
     /// How long ago; a clock set back counts as no time.
     fn elapsed(&self) -> std::time::Duration {
         self.0.elapsed().unwrap_or_default()
+    }
+
+    /// When a lease of `ttl` renewed then runs out.
+    fn deadline(&self, ttl: std::time::Duration) -> std::time::SystemTime {
+        self.0 + ttl
+    }
+
+    /// Whether a lease of `ttl` renewed then has run out by now.
+    fn ran_out(&self, ttl: std::time::Duration) -> bool {
+        self.elapsed() >= ttl
     }
 }
 
@@ -100,7 +110,7 @@ impl Pipeline {
         renewed: &mut Renewed,
     ) -> Result<(), CompactError> {
         let ttl = self.lease.ttl;
-        if renewed.elapsed() >= ttl {
+        if renewed.ran_out(ttl) {
             tracing::warn!(
                 "batch {}: renewing {:.0} s after the last renewal, past the lease: stopping",
                 batch.id,
@@ -149,7 +159,7 @@ impl Pipeline {
         renewed: &mut Renewed,
     ) -> Result<Compaction, CompactError> {
         let lost = Cancel::never();
-        lost.fire_at(renewed.0 + self.lease.ttl);
+        lost.fire_at(renewed.deadline(self.lease.ttl));
         let work = self.write_and_verify(batch, progress, &lost);
         tokio::pin!(work);
         let renew_every = self.lease.ttl / 3;
@@ -159,7 +169,7 @@ impl Pipeline {
                 written = &mut work => break written,
                 () = tokio::time::sleep(renew_every), if lost_because.is_none() => {
                     match self.renew(batch, hold, renewed).await {
-                        Ok(()) => lost.fire_at(renewed.0 + self.lease.ttl),
+                        Ok(()) => lost.fire_at(renewed.deadline(self.lease.ttl)),
                         Err(error) => {
                             lost_because = Some(error);
                             lost.fire();
@@ -197,7 +207,7 @@ impl Pipeline {
             }
         };
         fail_at(FailPoint::AfterWrite, self.fail_point);
-        if renewed.elapsed() >= self.lease.ttl {
+        if renewed.ran_out(self.lease.ttl) {
             return Err(CompactError::LeaseLost { query: None });
         }
         // Conditional on both fences: a runner that lost either marks nothing

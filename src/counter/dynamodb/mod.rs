@@ -429,44 +429,39 @@ impl Counter for DynamoCounter {
             return Ok(());
         }
         let expires = (time::OffsetDateTime::now_utc() + self.retention).unix_timestamp();
+        let flag = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(&format!("batch#{}", batch.id)))
+            .update_expression("SET retired = :at")
+            .expression_attribute_values(":at", s(&now()))
+            .build()
+            .map_err(|e| self.fail(&e))?;
         // 99 markers a transaction, the last one also flagging the batch item.
         let steps: Vec<&[String]> = batch.keys.chunks(99).collect();
         for (index, step) in steps.iter().enumerate() {
-            let mut request = self.client.transact_write_items();
-            for key in *step {
-                let expiring = self.expiring(key, &batch.id, expires)?;
-                request =
-                    request.transact_items(TransactWriteItem::builder().update(expiring).build());
+            let last = index + 1 == steps.len();
+            let mut updates = step
+                .iter()
+                .map(|key| self.expiring(key, &batch.id, expires))
+                .collect::<Result<Vec<Update>, CounterError>>()?;
+            if last {
+                updates.push(flag.clone());
             }
-            if index + 1 == steps.len() {
-                let flag = Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(&format!("batch#{}", batch.id)))
-                    .update_expression("SET retired = :at")
-                    .expression_attribute_values(":at", s(&now()))
-                    .build()
-                    .map_err(|e| self.fail(&e))?;
-                request = request.transact_items(TransactWriteItem::builder().update(flag).build());
+            let mut request = self.client.transact_write_items();
+            for update in &updates {
+                request = request
+                    .transact_items(TransactWriteItem::builder().update(update.clone()).build());
             }
             if let Err(e) = request.send().await {
                 // A marker already gone (an older iotpipe gave it an expiry
                 // when claiming) cancels the step: one at a time instead.
                 tracing::debug!("batch {}: retiring its markers together: {e}", batch.id);
-                for key in *step {
-                    let _ = self
-                        .update_alone(&self.expiring(key, &batch.id, expires)?)
-                        .await;
+                let (markers, flagged) = updates.split_at(step.len());
+                for update in markers {
+                    let _ = self.update_alone(update).await;
                 }
-                if index + 1 == steps.len() {
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .key("pk", s(&format!("batch#{}", batch.id)))
-                        .update_expression("SET retired = :at")
-                        .expression_attribute_values(":at", s(&now()))
-                        .send()
-                        .await
-                        .map_err(|e| self.fail(&e))?;
+                for update in flagged {
+                    self.update_alone(update).await.map_err(|e| self.fail(&e))?;
                 }
             }
         }
