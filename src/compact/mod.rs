@@ -17,6 +17,7 @@ pub mod athena_sql;
 pub mod day_index;
 pub mod local;
 mod pipeline;
+pub mod run_index;
 
 use serde::Serialize;
 
@@ -87,6 +88,12 @@ impl Diagnose for CompactError {
             ),
             CompactError::Engine(_) | CompactError::Verify { .. } => Some(
                 "the batch is marked failed and is retried by the next `iotpipe compact`".into(),
+            ),
+            CompactError::Query { reason, .. } if reason.contains("TABLE_NOT_FOUND") => Some(
+                "run `iotpipe compact --init` (it creates what is missing, IF NOT EXISTS; \
+                 this version surveys raw objects through the `<raw_table>_lines` table), \
+                 then rerun `iotpipe compact --engine athena`; the batch is kept and retried"
+                    .into(),
             ),
             CompactError::Query { .. } => Some(
                 "the batch is marked failed and its raw objects are kept; fix the cause Athena \

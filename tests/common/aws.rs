@@ -237,6 +237,15 @@ impl Cloud {
         self.test_route("/iotpipe-test/athena/hold", &body);
     }
 
+    /// What the stand-in's JSON SerDe does with a value of the wrong type:
+    /// `"fail"` (HIVE_BAD_DATA, the OpenX SerDe) or `"null"` (read as NULL).
+    pub fn serde_mismatch(&self, reads: &str) {
+        self.test_route(
+            "/iotpipe-test/athena/serde",
+            &serde_json::json!({ "mismatch": reads }),
+        );
+    }
+
     pub fn release_queries(&self) {
         self.test_route("/iotpipe-test/athena/release", &serde_json::json!({}));
     }

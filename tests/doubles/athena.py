@@ -15,6 +15,13 @@ and keeps the Glue catalog in memory. The data lives in moto's S3 (argv[2]).
     a line that is not a JSON object fails the query with HIVE_CURSOR_ERROR, a
     value that does not fit its column's type with HIVE_BAD_DATA, as Athena's
     OpenX SerDe does. A `"$path" IN (...)` predicate limits the objects read.
+  * a text table (`STORED AS TEXTFILE`, LazySimpleSerDe) reads the same
+    objects as lines, each split at the field delimiter (`\\001` unless
+    `FIELDS TERMINATED BY` says otherwise) into its columns, missing ones NULL.
+  * how the JSON SerDe meets a value of the wrong type is a choice: the
+    OpenX SerDe fails the query (HIVE_BAD_DATA, the default), while others,
+    or OpenX with `ignore.malformed.json`, read it as NULL (Athena docs,
+    "JSON SerDe libraries"); the test route below picks one.
   * a Parquet table reads the files of its partitions: with partition
     projection (`projection.enabled`) every `col=value/` directory within the
     column's `projection.<col>.range` (Athena, "Partition projection",
@@ -43,6 +50,8 @@ Test routes:
   POST /iotpipe-test/athena/hold {"count", "match"}  the next `count` queries
        (containing `match`) stay RUNNING until released or stopped
   POST /iotpipe-test/athena/release                  runs the held queries
+  POST /iotpipe-test/athena/serde {"mismatch": "fail"|"null"}  what the JSON
+       SerDe does with a value of the wrong type
   GET  /iotpipe-test/athena/queries                  every query: id, sql, state,
        reason, scanned bytes, oldest first
 
@@ -84,6 +93,7 @@ tables = {}  # (database, table) -> dict
 executions = {}  # id -> dict
 order = []
 failures = []  # [(reason, match)]
+serde = {"mismatch": "fail"}
 holds = []  # [("hold", match)]
 held = []  # execution ids
 workgroups = {
@@ -181,14 +191,18 @@ def record_ddl(tree, default_db):
         elif isinstance(prop, exp.LocationProperty):
             spec["location"] = prop.this.name
         elif isinstance(prop, exp.FileFormatProperty):
-            spec["format"] = prop.this.name.lower()
+            spec["format"] = {"textfile": "text"}.get(prop.this.name.lower(), prop.this.name.lower())
         elif isinstance(prop, exp.RowFormatSerdeProperty):
             if "json" in prop.this.name.lower():
                 spec["format"] = "json"
+        elif isinstance(prop, exp.RowFormatDelimitedProperty):
+            fields = prop.args.get("fields")
+            if fields is not None:
+                spec["delimiter"] = fields.name
         elif type(prop) is exp.Property:
             spec["properties"][prop.this.name] = prop.args["value"].name
-    if spec["format"] not in ("json", "parquet") or not spec["location"]:
-        raise QueryFailed("NOT_SUPPORTED: the Athena stand-in runs JSON and Parquet tables with a LOCATION")
+    if spec["format"] not in ("json", "text", "parquet") or not spec["location"]:
+        raise QueryFailed("NOT_SUPPORTED: the Athena stand-in runs JSON, text and Parquet tables with a LOCATION")
     if not spec["location"].endswith("/"):
         spec["location"] += "/"
     tables[key] = spec
@@ -219,6 +233,15 @@ def convert(value, hive, line_no, field_no, uri):
         if isinstance(value, bool):
             return "true" if value else "false"
         return json.dumps(value)
+    if serde["mismatch"] == "null":
+        try:
+            return convert_strictly(value, hive, bad)
+        except QueryFailed:
+            return None
+    return convert_strictly(value, hive, bad)
+
+
+def convert_strictly(value, hive, bad):
     if isinstance(value, (dict, list)):
         raise bad
     if hive in ("int", "integer", "bigint"):
@@ -247,54 +270,89 @@ def convert(value, hive, line_no, field_no, uri):
     return str(value)
 
 
-def load_json_table(con, name, spec, paths):
-    """Loads the objects of a JSON table; returns bytes read."""
+def object_lines(spec, paths):
+    """(uri, line number, line) of each object under the table's LOCATION
+    (those in `paths`, if given), and the bytes read."""
     objects = list_objects(spec["location"])
     if paths is not None:
         objects = [(uri, size) for uri, size in objects if uri in paths]
-    columns = spec["columns"]
-    rows_file = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
+    lines = []
     scanned = 0
-    with rows_file:
-        for uri, size in objects:
-            scanned += size
-            body = read_object(uri)
-            if uri.endswith(".gz"):
-                try:
-                    body = gzip.decompress(body)
-                except (OSError, EOFError) as e:
-                    raise QueryFailed(f"HIVE_CURSOR_ERROR: {e} (file {uri})") from None
-            text = body.decode("utf-8", errors="replace")
-            for line_no, line in enumerate(text.split("\n"), 1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except ValueError as e:
-                    value = e
-                if not isinstance(value, dict):
-                    raise QueryFailed(
-                        "HIVE_CURSOR_ERROR: Row is not a valid JSON Object - JSONException: "
-                        f"A JSONObject text must begin with '{{' at line {line_no} (file {uri})"
-                    )
-                lowered = {k.lower(): v for k, v in value.items()}
-                row = {
-                    column: convert(lowered.get(column.lower()), hive, line_no, i, uri)
-                    for i, (column, hive) in enumerate(columns)
-                }
-                row["$path"] = uri
-                rows_file.write(json.dumps(row) + "\n")
+    for uri, size in objects:
+        scanned += size
+        body = read_object(uri)
+        if uri.endswith(".gz"):
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError) as e:
+                raise QueryFailed(f"HIVE_CURSOR_ERROR: {e} (file {uri})") from None
+        text = body.decode("utf-8", errors="replace")
+        lines.extend((uri, n, line) for n, line in enumerate(text.split("\n"), 1))
+    return lines, scanned
+
+
+def load_rows(con, name, columns, rows):
+    """Creates table `name` with `columns` (and `$path`) holding `rows` (dicts)."""
     definition = ", ".join(f"{quoted(c)} {duck_type(t)}" for c, t in columns)
     con.execute(f"CREATE TABLE {name} ({definition}, \"$path\" VARCHAR)")
-    if os.path.getsize(rows_file.name):
-        types = {c: duck_type(t) for c, t in columns}
-        types["$path"] = "VARCHAR"
-        con.execute(
-            f"INSERT INTO {name} SELECT * FROM read_json(?, format='newline_delimited', "
-            f"columns={types!r})",
-            [rows_file.name],
-        )
+    if not rows:
+        return
+    rows_file = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
+    with rows_file:
+        for row in rows:
+            rows_file.write(json.dumps(row) + "\n")
+    types = {c: duck_type(t) for c, t in columns}
+    types["$path"] = "VARCHAR"
+    con.execute(
+        f"INSERT INTO {name} SELECT * FROM read_json(?, format='newline_delimited', "
+        f"columns={types!r})",
+        [rows_file.name],
+    )
     os.unlink(rows_file.name)
+
+
+def load_text_table(con, name, spec, paths):
+    """Loads the objects of a text table, a row per line; returns bytes read."""
+    lines, scanned = object_lines(spec, paths)
+    delimiter = spec.get("delimiter", "\x01")
+    columns = spec["columns"]
+    rows = []
+    for uri, _, line in lines:
+        if not line:
+            continue
+        fields = line.split(delimiter)
+        row = {c: (fields[i] if i < len(fields) else None) for i, (c, _) in enumerate(columns)}
+        row["$path"] = uri
+        rows.append(row)
+    load_rows(con, name, columns, rows)
+    return scanned
+
+
+def load_json_table(con, name, spec, paths):
+    """Loads the objects of a JSON table; returns bytes read."""
+    lines, scanned = object_lines(spec, paths)
+    columns = spec["columns"]
+    rows = []
+    for uri, line_no, line in lines:
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as e:
+            value = e
+        if not isinstance(value, dict):
+            raise QueryFailed(
+                "HIVE_CURSOR_ERROR: Row is not a valid JSON Object - JSONException: "
+                f"A JSONObject text must begin with '{{' at line {line_no} (file {uri})"
+            )
+        lowered = {k.lower(): v for k, v in value.items()}
+        row = {
+            column: convert(lowered.get(column.lower()), hive, line_no, i, uri)
+            for i, (column, hive) in enumerate(columns)
+        }
+        row["$path"] = uri
+        rows.append(row)
+    load_rows(con, name, columns, rows)
     return scanned
 
 
@@ -408,6 +466,8 @@ def prepare(con, tree, default_db, reads):
         spec = tables[key]
         if spec["format"] == "json":
             scanned += load_json_table(con, name, spec, paths)
+        elif spec["format"] == "text":
+            scanned += load_text_table(con, name, spec, paths)
         else:
             wanted = literals_for(reads, {p for p, _ in spec["partitions"]})
             scanned += load_parquet_table(con, name, spec, query_columns, wanted)
@@ -514,7 +574,8 @@ def trino_times(tree):
 
 
 def duck_sql(tree):
-    return trino_times(tree).sql(dialect="duckdb")
+    # Trino's length(to_utf8(x)) counts bytes; DuckDB's length() takes no BLOB.
+    return trino_times(tree).sql(dialect="duckdb").replace("LENGTH(ENCODE(", "OCTET_LENGTH(ENCODE(")
 
 
 WALL_TIME = (
@@ -801,6 +862,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {})
         if self.path == "/iotpipe-test/athena/hold":
             holds.extend([("hold", body.get("match"))] * int(body.get("count", 1)))
+            return self.reply(200, {})
+        if self.path == "/iotpipe-test/athena/serde":
+            serde["mismatch"] = body.get("mismatch", "fail")
             return self.reply(200, {})
         if self.path == "/iotpipe-test/athena/release":
             waiting = list(held)

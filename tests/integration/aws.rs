@@ -209,21 +209,23 @@ fn object_names(n: usize) -> Vec<String> {
         .collect()
 }
 
-async fn batches(moto: &Service) -> Vec<Batch> {
+pub(crate) async fn batches(moto: &Service) -> Vec<Batch> {
     let counter = DynamoCounter::new(iotpipe::aws::dynamodb(&sdk(moto).await), "pipe-counter");
     let mut batches = counter.batches().await.unwrap();
     batches.reverse();
     batches
 }
 
-/// The keys under `prefix`, sorted.
-async fn keys_under(store: &S3Store, prefix: &str) -> Vec<String> {
+/// The keys under `prefix`, sorted, but for hidden ones (the key ranges and
+/// run index beside the compacted files).
+pub(crate) async fn keys_under(store: &S3Store, prefix: &str) -> Vec<String> {
     store
         .list(prefix)
         .await
         .unwrap()
         .into_iter()
         .map(|o| o.key)
+        .filter(|key| !key.split('/').any(|part| part.starts_with('.')))
         .collect()
 }
 
@@ -253,7 +255,7 @@ fn readings(first: u64, n: u64, day: time::Date) -> Vec<String> {
 }
 
 /// Puts `objects` (key under `raw/`, lines) in bucket `pipe` and counts them.
-async fn land(cloud: &Cloud, dir: &Path, objects: &[(String, Vec<u8>)]) {
+pub(crate) async fn land(cloud: &Cloud, dir: &Path, objects: &[(String, Vec<u8>)]) {
     let s3 = iotpipe::aws::s3(&cloud.sdk().await);
     let _ = s3.create_bucket().bucket("pipe").send().await;
     for (key, body) in objects {
@@ -292,7 +294,7 @@ fn numbered_objects(n: usize, per: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn lines(lines: &[String]) -> Vec<u8> {
+pub(crate) fn lines(lines: &[String]) -> Vec<u8> {
     (lines.join("\n") + "\n").into_bytes()
 }
 
@@ -338,7 +340,7 @@ async fn athena_compaction_queries_exactly_each_batch_and_deletes_after_success(
     let mut keys: Vec<String> = names.iter().map(|n| format!("raw/{n}")).collect();
     keys.sort();
     let ddl = cloud.queries();
-    assert_eq!(ddl.len(), 3, "database and two tables: {ddl:?}");
+    assert_eq!(ddl.len(), 4, "database and three tables: {ddl:?}");
     assert!(ddl.iter().all(|q| q.state == "SUCCEEDED"), "{ddl:?}");
 
     // The dry run shows the SQL of the batches the real run will claim.
@@ -539,7 +541,7 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_and_the_retry_replaces_
     let states: Vec<String> = cloud
         .queries()
         .into_iter()
-        .skip(3)
+        .skip(4)
         .map(|q| q.state)
         .collect();
     assert_eq!(
@@ -577,7 +579,7 @@ async fn ctrl_c_stops_the_running_athena_query() {
     let states: Vec<String> = cloud
         .queries()
         .into_iter()
-        .skip(3)
+        .skip(4)
         .map(|q| q.state)
         .collect();
     assert_eq!(states, ["CANCELLED"]);
@@ -860,6 +862,7 @@ fn every_athena_statement_parses_as_athena_sql() {
     let target = Target {
         database: "iot pipe".into(),
         raw_table: "raw_readings".into(),
+        lines_table: "raw_readings_lines".into(),
         table: "readings".into(),
         raw_location: "s3://my-bucket/raw/".into(),
         compacted_location: "s3://my-bucket/compacted/".into(),
@@ -875,7 +878,7 @@ fn every_athena_statement_parses_as_athena_sql() {
     );
     let days = athena_sql::key_days(&keys[0]);
     statements.push(athena_sql::own_files(&target, "b'1", &days));
-    assert_eq!(statements.len(), 3 + 3 + 1);
+    assert_eq!(statements.len(), 4 + 3 + 1);
     let code = "import json, os, sqlglot\n\
                 from sqlglot.errors import ErrorLevel\n\
                 for sql in json.loads(os.environ['STATEMENTS']):\n\
@@ -885,7 +888,7 @@ fn every_athena_statement_parses_as_athena_sql() {
     assert_eq!(
         parsed.lines().collect::<Vec<_>>(),
         [
-            "Create", "Create", "Create", "Select", "Insert", "Select", "Select"
+            "Create", "Create", "Create", "Create", "Select", "Insert", "Select", "Select"
         ],
         "Athena's dialect parses each"
     );
@@ -1300,7 +1303,7 @@ fn rows_with_times(compacted: &Path) -> Vec<(i64, String, String)> {
 
 /// The compacted files of bucket `pipe`, copied with their `dt=` directories
 /// (named `.parquet`: Athena's own have no extension).
-async fn download_compacted(cloud: &Cloud, to: &Path) {
+pub(crate) async fn download_compacted(cloud: &Cloud, to: &Path) {
     let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
     for object in store.list("compacted/").await.unwrap() {
         if object.key.split('/').any(|p| p.starts_with(['_', '.'])) {

@@ -91,10 +91,14 @@ fn keys_of(readings: &[String]) -> BTreeSet<(String, String, i64)> {
         .collect()
 }
 
+/// The files under `dir`, but for the run index (`compacted/.runs/`).
 fn files(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
+            if entry.file_name() == ".runs" {
+                continue;
+            }
             if entry.path().is_dir() {
                 out.extend(files(&entry.path()));
             } else {

@@ -276,6 +276,7 @@ fn the_example_matches_what_iotpipe_expects() {
         "CounterTable",
         "Database",
         "RawTable",
+        "RawLinesTable",
         "ReadingsTable",
     ] {
         assert_eq!(resources[name]["DeletionPolicy"], "Retain", "{name}");
@@ -376,10 +377,31 @@ fn the_example_matches_what_iotpipe_expects() {
         // The compacted rows carry their batch: a retry finds its own files by it.
         expected.push("batch");
     }
+    // The lines the survey reads: the raw table's name with `_lines`, split
+    // only at \x01, as `compact --init` creates it.
+    let lines = &props("RawLinesTable")["TableInput"];
+    assert_eq!(
+        lines["Name"].as_str().unwrap(),
+        format!(
+            "{}_lines",
+            props("RawTable")["TableInput"]["Name"].as_str().unwrap()
+        )
+    );
+    let storage = &lines["StorageDescriptor"];
+    assert_eq!(
+        storage["Columns"],
+        json!([{"Name": "line", "Type": "string"}, {"Name": "rest", "Type": "string"}])
+    );
+    assert_eq!(storage["SerdeInfo"]["Parameters"]["field.delim"], "\u{1}");
+    assert_eq!(
+        storage["Location"],
+        props("RawTable")["TableInput"]["StorageDescriptor"]["Location"]
+    );
     let parameters = &props("ReadingsTable")["TableInput"]["Parameters"];
     let ddl = iotpipe::compact::athena_sql::ddl(&iotpipe::compact::athena_sql::Target {
         database: "iotpipe".into(),
         raw_table: "raw_readings".into(),
+        lines_table: "raw_readings_lines".into(),
         table: "readings".into(),
         raw_location: "s3://b/raw/".into(),
         compacted_location: "s3://b/compacted/".into(),

@@ -9,6 +9,7 @@ mod common;
 
 mod arm64;
 mod assets;
+mod athena_rules;
 mod aws;
 mod bad_input;
 mod broker;

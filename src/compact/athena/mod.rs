@@ -22,6 +22,7 @@ use aws_sdk_athena::Client;
 
 pub use self::query::{Workgroup, cost_usd, workgroup};
 use super::athena_sql::{self, Target};
+use super::run_index::RunIndex;
 use super::{CompactError, Compaction, Compactor, Estimate, Progress, TableSetup};
 use crate::counter::Batch;
 use crate::signal::Cancel;
@@ -48,6 +49,7 @@ impl AthenaEngine {
         let target = Target {
             database: athena.database.clone(),
             raw_table: athena.raw_table.clone(),
+            lines_table: format!("{}_lines", athena.raw_table),
             table: athena.table.clone(),
             raw_location: store.uri(crate::store::RAW),
             compacted_location: store.uri(COMPACTED),
@@ -81,7 +83,7 @@ impl AthenaEngine {
         compaction: &mut Compaction,
         progress: &dyn Progress,
         lost: &Cancel,
-    ) -> Result<(Vec<(String, BTreeSet<String>)>, u64), CompactError> {
+    ) -> Result<(Vec<Surveyed>, u64), CompactError> {
         let mut candidates = uris.to_vec();
         for attempt in 0..2 {
             if candidates.is_empty() {
@@ -110,48 +112,66 @@ impl AthenaEngine {
                 }
                 Err(e) => return Err(e),
             };
-            let mut days: HashMap<String, BTreeSet<String>> = HashMap::new();
+            let mut found: HashMap<String, Surveyed> = HashMap::new();
             let mut bad: HashSet<String> = HashSet::new();
-            let mut counts: HashMap<String, u64> = HashMap::new();
-            let mut newest: HashMap<String, Vec<(String, String)>> = HashMap::new();
             for row in self.results(&run.id).await? {
                 let [
                     Some(object),
                     day,
+                    device,
+                    run_id,
                     Some(count),
                     Some(invalid),
-                    device,
+                    first,
+                    last,
                     latest,
-                ] = <[Option<String>; 6]>::try_from(row)
-                    .map_err(|_| CompactError::Engine("Athena's survey has 6 columns".into()))?
+                    versions,
+                ] = <[Option<String>; 10]>::try_from(row)
+                    .map_err(|_| CompactError::Engine("Athena's survey has 10 columns".into()))?
                 else {
                     return Err(CompactError::Engine("Athena's survey has a NULL".into()));
                 };
-                if invalid != "0" {
+                if invalid != "0" || versions.as_deref().is_some_and(|v| v != "1") {
                     bad.insert(object.clone());
                 }
-                *counts.entry(object.clone()).or_default() += count.parse::<u64>().unwrap_or(0);
-                if let (Some(device), Some(at)) = (
-                    device,
-                    latest.as_deref().and_then(athena_sql::result_timestamp),
-                ) {
-                    newest.entry(object.clone()).or_default().push((device, at));
+                let surveyed = found.entry(object.clone()).or_insert_with(|| Surveyed {
+                    uri: object.clone(),
+                    ..Surveyed::default()
+                });
+                surveyed.rows += count.parse::<u64>().unwrap_or(0);
+                let seqs = first
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .zip(last.and_then(|l| l.parse::<u64>().ok()));
+                if let (Some(day), Some(device), Some(run_id), Some((first, last))) =
+                    (day, device, run_id, seqs)
+                {
+                    if let Some(at) = latest.as_deref().and_then(athena_sql::result_timestamp) {
+                        surveyed.newest.push((device.clone(), at));
+                    }
+                    surveyed.days.insert(day.clone());
+                    surveyed.runs.push(SurveyedRun {
+                        day,
+                        device,
+                        run: run_id,
+                        first,
+                        last,
+                    });
                 }
-                days.entry(object).or_default().extend(day);
             }
             let mut good = Vec::new();
             let mut rows = 0;
             for uri in candidates {
-                match days.remove(&uri) {
-                    Some(days) if !bad.contains(&uri) => {
-                        rows += counts.get(&uri).copied().unwrap_or(0);
-                        for (device, at) in newest.remove(&uri).unwrap_or_default() {
-                            compaction.saw(&device, &at);
+                match found.remove(&uri) {
+                    Some(surveyed) if !bad.contains(&uri) => {
+                        rows += surveyed.rows;
+                        for (device, at) in &surveyed.newest {
+                            compaction.saw(device, at);
                         }
-                        good.push((uri, days));
+                        good.push(surveyed);
                     }
-                    // Rows that are not v1, or nothing Athena read (a name it
-                    // skips, a key outside the table's LOCATION, an empty object).
+                    // Rows that are not v1, conflicting copies of a reading,
+                    // or nothing Athena read (a name it skips, a key outside
+                    // the table's LOCATION, an empty object).
                     _ => aside.push(self.key_of(&uri)),
                 }
             }
@@ -222,6 +242,43 @@ impl AthenaEngine {
     }
 }
 
+/// Where the table may hold a reading an INSERT writes: its own days, and
+/// the days the run index names for the same runs and `seq`s.
+fn look_in(run: &athena_sql::Insert, good: &[&Surveyed], index: &RunIndex) -> BTreeSet<String> {
+    let mut days = run.days.clone();
+    for surveyed in good.iter().filter(|s| run.uris.contains(&s.uri)) {
+        for r in surveyed.runs.iter().filter(|r| run.days.contains(&r.day)) {
+            if let Some(held) = index.get(&r.device, &r.run) {
+                days.extend(
+                    held.days_meeting(r.first, r.last, &r.day)
+                        .map(str::to_string),
+                );
+            }
+        }
+    }
+    days
+}
+
+/// What the survey found in one object Athena can compact.
+#[derive(Default)]
+struct Surveyed {
+    uri: String,
+    days: BTreeSet<String>,
+    rows: u64,
+    /// Each run's readings per day, first to last `seq`.
+    runs: Vec<SurveyedRun>,
+    /// Each device's newest reading.
+    newest: Vec<(String, String)>,
+}
+
+struct SurveyedRun {
+    day: String,
+    device: String,
+    run: String,
+    first: u64,
+    last: u64,
+}
+
 /// Athena could not read an object (bad gzip, a line that is not a JSON
 /// object, a value that does not fit its column).
 fn is_data_error(reason: &str) -> bool {
@@ -265,9 +322,12 @@ impl Compactor for AthenaEngine {
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         // Keys that are not objects (a console "folder" counted before such
-        // keys were refused) go straight to the local engine, which sets them aside.
-        let (objects, mut aside): (Vec<String>, Vec<String>) = batch
-            .keys
+        // keys were refused) go straight to the local engine, which sets them
+        // aside. In key order: of conflicting copies of a reading, the one in
+        // the first object is kept, as the local engine keeps it.
+        let mut keys = batch.keys.clone();
+        keys.sort_unstable();
+        let (objects, mut aside): (Vec<String>, Vec<String>) = keys
             .iter()
             .cloned()
             .partition(|key| crate::store::check_key(key).is_ok());
@@ -278,32 +338,65 @@ impl Compactor for AthenaEngine {
             bytes_in: batch.bytes,
             ..Compaction::default()
         };
-        let mut surveyed = Vec::new();
+        let mut good: HashMap<String, Surveyed> = HashMap::new();
         let mut rows_in = 0;
         for chunk in &chunks {
-            let (good, rows) = self
+            let (surveyed, rows) = self
                 .survey(chunk, &mut aside, &mut compaction, progress, lost)
                 .await?;
             rows_in += rows;
-            surveyed.push(good);
+            good.extend(surveyed.into_iter().map(|s| (self.key_of(&s.uri), s)));
         }
-        let days: BTreeSet<String> = surveyed
-            .iter()
-            .flatten()
-            .flat_map(|(_, days)| days.iter().cloned())
-            .collect();
+        let days: BTreeSet<String> = good.values().flat_map(|s| s.days.iter().cloned()).collect();
         self.clear_earlier_attempt(&batch.id, &days, &mut compaction, progress, lost)
             .await?;
-
-        if !aside.is_empty() {
-            self.compact_aside(batch, aside, &mut compaction, progress, lost)
-                .await?;
+        // Written ahead of the INSERTs, under the writer lock.
+        let mut index = RunIndex::default();
+        let runs: Vec<&SurveyedRun> = good.values().flat_map(|s| s.runs.iter()).collect();
+        let ids: Vec<(&str, &str)> = runs
+            .iter()
+            .map(|r| (r.device.as_str(), r.run.as_str()))
+            .collect();
+        index.load(self.store.as_ref(), ids).await?;
+        for r in runs {
+            index.add(&r.day, &r.device, &r.run, r.first, r.last);
         }
+        index.save(self.store.as_ref()).await?;
+
+        // Objects in key order, Athena's and iotpipe's in turns, so the first
+        // copy of a reading is kept whichever engine reads it.
         let mut inserted = 0;
-        for good in surveyed.iter().filter(|g| !g.is_empty()) {
-            inserted += self
-                .insert_and_verify(&batch.id, good, &mut compaction, progress, lost)
-                .await?;
+        let mut aside_turns = 0;
+        let mut turn: Vec<String> = Vec::new();
+        let mut keys = keys.into_iter().peekable();
+        while let Some(key) = keys.next() {
+            let athena = good.contains_key(&key);
+            turn.push(key);
+            if keys
+                .peek()
+                .is_some_and(|next| good.contains_key(next) == athena)
+            {
+                continue;
+            }
+            let objects = std::mem::take(&mut turn);
+            if !athena {
+                aside_turns += 1;
+                self.compact_aside(batch, aside_turns, objects, &mut compaction, progress, lost)
+                    .await?;
+                continue;
+            }
+            let uris: Vec<String> = objects.iter().map(|k| self.store.uri(k)).collect();
+            let chunks = athena_sql::chunks(&self.target, &batch.id, &uris)
+                .map_err(|e| CompactError::Engine(e.to_string()))?;
+            for chunk in chunks {
+                let chunk: Vec<&Surveyed> = chunk
+                    .iter()
+                    .filter_map(|u| good.get(&self.key_of(u)))
+                    .collect();
+                inserted += self
+                    .insert_and_verify(&batch.id, &chunk, &index, &mut compaction, progress, lost)
+                    .await?;
+            }
         }
         compaction.rows_in += rows_in;
         compaction.rows_out += inserted;
@@ -319,6 +412,7 @@ impl AthenaEngine {
     async fn compact_aside(
         &self,
         batch: &Batch,
+        turn: usize,
         aside: Vec<String>,
         compaction: &mut Compaction,
         progress: &dyn Progress,
@@ -330,7 +424,13 @@ impl AthenaEngine {
             aside.len()
         );
         let local = super::local::LocalEngine::new(self.store.clone(), None);
+        // Each turn writes files of its own (named by the batch, and the
+        // turn after the first), the same ones again when the batch is retried.
         let part = Batch {
+            id: match turn {
+                1 => batch.id.clone(),
+                n => format!("{}-{n}", batch.id),
+            },
             keys: aside,
             ..batch.clone()
         };
@@ -354,15 +454,22 @@ impl AthenaEngine {
     async fn insert_and_verify(
         &self,
         batch_id: &str,
-        good: &[(String, BTreeSet<String>)],
+        good: &[&Surveyed],
+        index: &RunIndex,
         compaction: &mut Compaction,
         progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<u64, CompactError> {
-        let runs = athena_sql::inserts(good);
+        let objects: Vec<(String, BTreeSet<String>)> = good
+            .iter()
+            .map(|s| (s.uri.clone(), s.days.clone()))
+            .collect();
+        let runs = athena_sql::inserts(&objects);
+        let look_in: Vec<BTreeSet<String>> =
+            runs.iter().map(|run| look_in(run, good, index)).collect();
         let mut inserted = 0;
-        for run in &runs {
-            let sql = athena_sql::insert(&self.target, batch_id, &run.uris, &run.days);
+        for (run, look_in) in runs.iter().zip(&look_in) {
+            let sql = athena_sql::insert(&self.target, batch_id, &run.uris, &run.days, look_in);
             let query = self
                 .query(&sql, "insert", compaction, progress, lost)
                 .await?;
@@ -371,8 +478,8 @@ impl AthenaEngine {
         // Each INSERT's readings verified on its own: a statement listing
         // every day of a long backfill would pass Athena's query length.
         let (mut readings, mut missing, mut doubled) = (0, 0, 0);
-        for run in &runs {
-            let sql = athena_sql::verify(&self.target, &run.uris, &run.days);
+        for (run, look_in) in runs.iter().zip(&look_in) {
+            let sql = athena_sql::verify(&self.target, &run.uris, &run.days, look_in);
             let query = self
                 .query(&sql, "verify", compaction, progress, lost)
                 .await?;

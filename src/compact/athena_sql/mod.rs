@@ -27,6 +27,10 @@ pub struct Target {
     pub database: String,
     /// The JSON table over the raw objects.
     pub raw_table: String,
+    /// The same objects as lines of text (`<raw_table>_lines`): what the
+    /// survey checks, so a reading is judged by its JSON whatever a SerDe
+    /// makes of it.
+    pub lines_table: String,
     /// The Parquet table, partitioned by `dt` (projected: no partition upkeep).
     pub table: String,
     /// `s3://bucket/raw/`
@@ -109,64 +113,138 @@ fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
         .join(", ")
 }
 
-/// `"a"."device_id" = "b"."device_id" AND ...` over the reading key and `dt`.
+/// `"a"."device_id" = "b"."device_id" AND ...`: the same reading, whatever
+/// its day (one row per key in the table, not per key and day).
 fn same_reading(a: &str, b: &str) -> String {
     KEY.iter()
-        .chain(&["dt"])
         .map(|c| format!("\"{a}\".{} = \"{b}\".{}", identifier(c), identifier(c)))
         .collect::<Vec<_>>()
         .join(" AND ")
 }
 
-/// A raw row that is a schema v1 reading the table can show, by the rules of
-/// `Reading::stored_time` (ids: 1 to 128 characters, no control characters;
-/// `seq` within a signed 64-bit integer; an RFC 3339 `ts` whose UTC day is
-/// from 2000-01-01 to tomorrow; every measurement absent or within its
-/// plausible range).
-fn valid_row() -> String {
+/// Where the table may already hold a reading of these objects: the days they
+/// write and the other days the run index names for their runs. Up to
+/// `MAX_LOOK_IN` days listed; past that, every day between the first and the
+/// last (a larger scan, the same answer).
+fn kept_days(column: &str, look_in: &BTreeSet<String>) -> String {
+    match (look_in.first(), look_in.last()) {
+        (Some(first), Some(last)) if look_in.len() > MAX_LOOK_IN => {
+            format!("{column} BETWEEN {} AND {}", literal(first), literal(last))
+        }
+        _ => format!("{column} IN ({})", list(look_in)),
+    }
+}
+
+/// The most days a statement lists to look for kept readings in.
+pub const MAX_LOOK_IN: usize = 1_000;
+
+/// A JSON value's text as `json_format` writes it: `"..."` for a string, a
+/// digit or `-` for a number, `null`, `true`, `{`, `[`.
+fn json_text(field: &str) -> String {
+    format!("json_format(json_extract(\"json\", '$.{field}'))")
+}
+
+fn json_scalar(field: &str) -> String {
+    format!("json_extract_scalar(\"json\", '$.{field}')")
+}
+
+/// A raw line that is a schema v1 reading the table can show, judged on its
+/// JSON as `Reading::stored_time` judges it, whatever a SerDe would make of
+/// it: one JSON object (no `}{` on a line, no field separator) with only v1's
+/// fields; `v` the number 1; ids strings of 1 to 128 bytes without control
+/// characters; `seq` an integer within a signed 64-bit integer; `ts` an RFC
+/// 3339 string whose UTC day is from 2000-01-01 to tomorrow; every
+/// measurement absent, null, or a number within its plausible range. A
+/// string `"21.5"` is not a number, though the OpenX SerDe reads it as one,
+/// and `"hot"` is not a missing value, though another SerDe reads it as NULL:
+/// which is why the survey reads lines.
+fn valid_line() -> String {
+    let mut fields = vec!["v", "device_id", "run_id", "seq", "ts"];
+    fields.extend(measurement_names());
     let id = |c: &str| {
         format!(
-            "length({c}) BETWEEN 1 AND {} AND NOT regexp_like({c}, '\\p{{Cc}}')",
+            "regexp_like({text}, '^\"') AND length(to_utf8({c})) BETWEEN 1 AND {} \
+             AND NOT regexp_like({c}, '\\p{{Cc}}')",
             crate::payload::MAX_ID_LEN,
-            c = identifier(c)
+            text = json_text(c),
+            c = json_scalar(c)
         )
     };
     let mut checks = vec![
-        "\"v\" = 1".to_string(),
+        "\"rest\" IS NULL".to_string(),
+        format!(
+            "cardinality(filter(map_keys(CAST(\"json\" AS map(varchar, json))), k -> NOT contains(ARRAY[{}], k))) = 0",
+            list(&fields)
+        ),
+        format!("{} = '1'", json_text("v")),
         id("device_id"),
         id("run_id"),
-        format!("\"seq\" BETWEEN 0 AND {}", crate::payload::MAX_SEQ),
-        "regexp_like(\"ts\", '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$')".into(),
-        "try(from_iso8601_timestamp(\"ts\")) IS NOT NULL".into(),
+        format!("regexp_like({}, '^[0-9]+$')", json_text("seq")),
+        format!(
+            "try_cast({} AS bigint) BETWEEN 0 AND {}",
+            json_scalar("seq"),
+            crate::payload::MAX_SEQ
+        ),
+        format!("regexp_like({}, '^\"')", json_text("ts")),
+        format!(
+            "regexp_like({}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}[Tt]\\d{{2}}:\\d{{2}}:\\d{{2}}(\\.\\d+)?([Zz]|[+-]\\d{{2}}:\\d{{2}})$')",
+            json_scalar("ts")
+        ),
         // The days the table shows, as `Reading::stored_time` has them.
         format!(
-            "date(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC') BETWEEN DATE {} AND \
+            "date(try(from_iso8601_timestamp({})) AT TIME ZONE 'UTC') BETWEEN DATE {} AND \
              current_date + INTERVAL '{}' DAY",
+            json_scalar("ts"),
             literal(crate::payload::EARLIEST_DAY),
             crate::payload::DAYS_AHEAD
         ),
     ];
     for (name, lo, hi) in crate::payload::measurement_bounds() {
         checks.push(format!(
-            "({n} IS NULL OR {n} BETWEEN {lo:?} AND {hi:?})",
-            n = identifier(name)
+            "({text} IS NULL OR {text} = 'null' OR (regexp_like({text}, '^-?[0-9]') AND \
+             try_cast({value} AS double) BETWEEN {lo:?} AND {hi:?}))",
+            text = json_text(name),
+            value = json_scalar(name),
         ));
     }
-    format!("coalesce({}, false)", checks.join(" AND "))
+    format!("coalesce(try({}), false)", checks.join("\n      AND "))
 }
 
-/// What Athena reads in some raw objects: per object, day and device, the
-/// rows, how many of them are not schema v1 (those objects the engine reads
-/// itself), and when the newest valid reading was taken (UTC).
+/// What Athena reads in some raw objects, from their lines: per object, day,
+/// device and run, the rows, how many are not schema v1, the first and last
+/// `seq`, when the newest valid reading was taken (UTC), and the most
+/// different lines one key has in the object (`versions`: above 1, the object
+/// holds conflicting copies of a reading, and only iotpipe itself can keep
+/// the first of them, as it does in every object; Athena cannot see line
+/// order). Objects with invalid rows or conflicting copies are compacted by
+/// the local engine, which keeps their bad lines aside.
 pub fn survey(target: &Target, uris: &[String]) -> String {
-    let valid = valid_row();
+    let utc = format!(
+        "try(from_iso8601_timestamp({})) AT TIME ZONE 'UTC'",
+        json_scalar("ts")
+    );
     format!(
-        "SELECT \"$path\" AS \"object\", date_format(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC', '%Y-%m-%d') AS \"dt\",\n  \
-         count(*) AS \"rows\", count_if(NOT {valid}) AS \"invalid\", \"device_id\",\n  \
-         max(CASE WHEN {valid} THEN CAST(try(from_iso8601_timestamp(\"ts\")) AT TIME ZONE 'UTC' AS timestamp) END) AS \"newest\"\n\
-         FROM {}\nWHERE \"$path\" IN ({})\nGROUP BY 1, 2, 5",
-        table(target, &target.raw_table),
-        list(uris)
+        "SELECT \"object\", \"dt\", \"device_id\", \"run_id\", sum(\"copies\") AS \"rows\",\n  \
+         sum(\"invalid\") AS \"invalid\", min(\"seq\") AS \"first\", max(\"seq\") AS \"last\",\n  \
+         max(\"newest\") AS \"newest\", max(\"versions\") AS \"versions\"\n\
+         FROM (\n  \
+         SELECT \"object\", \"device_id\", \"run_id\", \"seq\", min(\"dt\") AS \"dt\", count(*) AS \"copies\",\n    \
+         count_if(NOT \"valid\") AS \"invalid\", max(CASE WHEN \"valid\" THEN \"at\" END) AS \"newest\",\n    \
+         count(DISTINCT \"line\") AS \"versions\"\n  \
+         FROM (\n    \
+         SELECT \"object\", \"line\", {device} AS \"device_id\", {run} AS \"run_id\",\n      \
+         try_cast({seq} AS bigint) AS \"seq\", date_format({utc}, '%Y-%m-%d') AS \"dt\",\n      \
+         CAST({utc} AS timestamp) AS \"at\",\n      {valid} AS \"valid\"\n    \
+         FROM (\n      \
+         SELECT \"$path\" AS \"object\", \"line\", \"rest\", try(json_parse(\"line\")) AS \"json\"\n      \
+         FROM {lines}\n      WHERE \"$path\" IN ({paths})\n    )\n  )\n  GROUP BY 1, 2, 3, 4\n)\n\
+         GROUP BY 1, 2, 3, 4",
+        device = json_scalar("device_id"),
+        run = json_scalar("run_id"),
+        seq = json_scalar("seq"),
+        valid = valid_line(),
+        lines = table(target, &target.lines_table),
+        paths = list(uris),
     )
 }
 
@@ -193,12 +271,19 @@ pub fn own_files(target: &Target, batch_id: &str, days: &BTreeSet<String>) -> St
 
 /// Inserts the readings of `uris` on `days` that the table does not hold yet:
 /// one row per `(device_id, run_id, seq)` of these objects (Firehose and the
-/// sink deliver at least once), none that an earlier batch, an earlier
-/// statement of this batch or the other engine already wrote to the same day.
-/// Only the key columns of `days` are read from the table, and only rows of
-/// `days` are written, so an object spanning more days than one INSERT may
-/// write is inserted by several.
-pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<String>) -> String {
+/// sink deliver at least once), the copy in the first object by key, and none
+/// that an earlier batch, an earlier statement of this batch or the other
+/// engine already wrote, on any day (`look_in`: where such a copy can be).
+/// Only the key columns of `look_in` are read from the table, and only rows
+/// of `days` are written, so an object spanning more days than one INSERT
+/// may write is inserted by several.
+pub fn insert(
+    target: &Target,
+    batch_id: &str,
+    uris: &[String],
+    days: &BTreeSet<String>,
+    look_in: &BTreeSet<String>,
+) -> String {
     let mut columns: Vec<String> = ["v", "device_id", "run_id", "seq"]
         .into_iter()
         .map(identifier)
@@ -216,7 +301,7 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
     out.extend(["batch", "dt"]);
     format!(
         "INSERT INTO {}\nSELECT {}\nFROM (\n  SELECT {}\n  FROM {}\n  WHERE \"$path\" IN ({})\n) AS \"fresh\"\n\
-         WHERE \"copy\" = 1 AND \"fresh\".\"dt\" IN ({days}) AND NOT EXISTS (\n  SELECT 1 FROM {} AS \"kept\"\n  WHERE \"kept\".\"dt\" IN ({days}) AND {}\n)",
+         WHERE \"copy\" = 1 AND \"fresh\".\"dt\" IN ({days}) AND NOT EXISTS (\n  SELECT 1 FROM {} AS \"kept\"\n  WHERE {} AND {}\n)",
         table(target, &target.table),
         out.into_iter()
             .map(identifier)
@@ -226,6 +311,7 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
         table(target, &target.raw_table),
         list(uris),
         table(target, &target.table),
+        kept_days("\"kept\".\"dt\"", look_in),
         same_reading("kept", "fresh"),
         days = list(days),
     )
@@ -233,18 +319,23 @@ pub fn insert(target: &Target, batch_id: &str, uris: &[String], days: &BTreeSet<
 
 /// Counts, over the distinct readings of `uris` on `days` (what one INSERT
 /// wrote), those the table holds not at all (`missing`) and more than once
-/// (`doubled`): the proof before marking.
-pub fn verify(target: &Target, uris: &[String], days: &BTreeSet<String>) -> String {
+/// (`doubled`), on any day (`look_in`, as for the INSERT): the proof before
+/// marking.
+pub fn verify(
+    target: &Target,
+    uris: &[String],
+    days: &BTreeSet<String>,
+    look_in: &BTreeSet<String>,
+) -> String {
     let key = KEY.map(identifier).join(", ");
     format!(
         "SELECT count(*) AS \"readings\", count_if(\"copies\" = 0) AS \"missing\", count_if(\"copies\" > 1) AS \"doubled\"\n\
          FROM (\n  SELECT {fresh}, count(\"kept\".\"seq\") AS \"copies\"\n  FROM (\n    \
-         SELECT DISTINCT {key}, {DAY_OF_TS} AS \"dt\"\n    FROM {raw}\n    WHERE \"$path\" IN ({paths}) AND {DAY_OF_TS} IN ({days})\n  ) AS \"fresh\"\n  \
-         LEFT JOIN (\n    SELECT {key}, \"dt\" FROM {compacted} WHERE \"dt\" IN ({days})\n  ) AS \"kept\"\n  \
-         ON {on}\n  GROUP BY 1, 2, 3, 4\n)",
+         SELECT DISTINCT {key}\n    FROM {raw}\n    WHERE \"$path\" IN ({paths}) AND {DAY_OF_TS} IN ({days})\n  ) AS \"fresh\"\n  \
+         LEFT JOIN (\n    SELECT {key} FROM {compacted} WHERE {kept}\n  ) AS \"kept\"\n  \
+         ON {on}\n  GROUP BY 1, 2, 3\n)",
         fresh = KEY
             .iter()
-            .chain(&["dt"])
             .map(|c| format!("\"fresh\".{}", identifier(c)))
             .collect::<Vec<_>>()
             .join(", "),
@@ -252,19 +343,20 @@ pub fn verify(target: &Target, uris: &[String], days: &BTreeSet<String>) -> Stri
         paths = list(uris),
         compacted = table(target, &target.table),
         days = list(days),
+        kept = kept_days("\"dt\"", look_in),
         on = same_reading("kept", "fresh"),
     )
 }
 
 /// The longest any statement gets without its object list.
 fn overhead(target: &Target, batch_id: &str) -> usize {
-    let days: BTreeSet<String> = (0..MAX_PARTITIONS)
-        .map(|i| format!("0000-00-{i:03}"))
-        .collect();
+    let day = |i: usize| format!("0000-00-{i:04}");
+    let days: BTreeSet<String> = (0..MAX_PARTITIONS).map(day).collect();
+    let look_in: BTreeSet<String> = (0..MAX_LOOK_IN).map(day).collect();
     [
         survey(target, &[]).len(),
-        insert(target, batch_id, &[], &days).len(),
-        verify(target, &[], &days).len(),
+        insert(target, batch_id, &[], &days, &look_in).len(),
+        verify(target, &[], &days, &look_in).len(),
     ]
     .into_iter()
     .max()
@@ -372,10 +464,10 @@ pub fn planned_statements(
             .collect();
         let runs = inserts(&objects);
         for run in &runs {
-            statements.push(insert(target, batch_id, &run.uris, &run.days));
+            statements.push(insert(target, batch_id, &run.uris, &run.days, &run.days));
         }
         for run in &runs {
-            statements.push(verify(target, &run.uris, &run.days));
+            statements.push(verify(target, &run.uris, &run.days, &run.days));
         }
     }
     Ok(statements)
@@ -394,7 +486,7 @@ fn columns(ts_type: &str) -> Vec<String> {
     columns
 }
 
-/// `CREATE DATABASE` and both tables, each idempotent (`IF NOT EXISTS`).
+/// `CREATE DATABASE` and the three tables, each idempotent (`IF NOT EXISTS`).
 pub fn ddl(target: &Target) -> Vec<String> {
     let database = ddl_identifier(&target.database);
     vec![
@@ -431,6 +523,19 @@ pub fn ddl(target: &Target) -> Vec<String> {
             ]
             .map(|(k, v)| format!("{} = {}", literal(k), literal(v)))
             .join(",\n  "),
+        ),
+        // Each line whole: `rest` is what follows a \x01 (the text SerDe's
+        // field separator, which no JSON line holds unescaped), so a line
+        // with one is seen whole enough to be refused.
+        format!(
+            "CREATE EXTERNAL TABLE IF NOT EXISTS {database}.{} (\n  {} string,\n  {} string\n)\n\
+             ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\001'\n\
+             STORED AS TEXTFILE\n\
+             LOCATION {}",
+            ddl_identifier(&target.lines_table),
+            ddl_identifier("line"),
+            ddl_identifier("rest"),
+            literal(&target.raw_location),
         ),
     ]
 }

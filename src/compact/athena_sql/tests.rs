@@ -6,6 +6,7 @@ fn target() -> Target {
     Target {
         database: "iotpipe".into(),
         raw_table: "raw_readings".into(),
+        lines_table: "raw_readings_lines".into(),
         table: "readings".into(),
         raw_location: "s3://my-bucket/raw/".into(),
         compacted_location: "s3://my-bucket/compacted/".into(),
@@ -49,9 +50,11 @@ fn an_object_of_more_days_than_an_insert_may_write_is_split_by_day() {
         assert!(survey(&target, &chunk).len() <= MAX_QUERY_BYTES);
         for run in inserts(&objects) {
             assert!(run.days.len() <= MAX_PARTITIONS);
+            // A run whose readings reach across many more days than it writes.
+            let look_in: BTreeSet<String> = days(0, MAX_LOOK_IN + 200);
             for sql in [
-                insert(&target, "b1", &run.uris, &run.days),
-                verify(&target, &run.uris, &run.days),
+                insert(&target, "b1", &run.uris, &run.days, &look_in),
+                verify(&target, &run.uris, &run.days, &look_in),
             ] {
                 assert!(sql.len() <= MAX_QUERY_BYTES, "{} bytes", sql.len());
             }
@@ -97,8 +100,13 @@ fn keys_are_escaped_as_literals() {
         );
     }
     assert!(
-        sql[0].starts_with("SELECT \"$path\" AS \"object\""),
+        sql[0].starts_with("SELECT \"object\", \"dt\", \"device_id\", \"run_id\""),
         "{}",
+        sql[0]
+    );
+    assert!(
+        sql[0].contains("FROM \"iotpipe\".\"raw_readings_lines\""),
+        "the survey reads lines: {}",
         sql[0]
     );
     assert!(
@@ -134,7 +142,7 @@ fn long_key_lists_are_split_below_the_query_limit_covering_each_key_once() {
     let sql = planned_statements(&target(), "b", &keys, uri).unwrap();
     let surveys: Vec<&String> = sql
         .iter()
-        .filter(|s| s.starts_with("SELECT \"$path\""))
+        .filter(|s| s.starts_with("SELECT \"object\""))
         .collect();
     let inserts: Vec<&String> = sql.iter().filter(|s| s.starts_with("INSERT")).collect();
     assert!(surveys.len() > 1, "5000 keys do not fit one query");

@@ -15,11 +15,13 @@ mod parse;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use super::run_index::{RunIndex, meets};
 use super::{CompactError, Compaction, Compactor, OutputFile, Progress, SetAside};
 use crate::counter::Batch;
+use crate::payload::KeyRanges;
 use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
-use parquet::{DayFile, day_name};
+use parquet::{DayFile, day_name, day_number};
 use parse::{ParsedObject, Parsing, parse_in_background, parsed};
 
 pub use parquet::schema;
@@ -138,9 +140,13 @@ impl Compactor for LocalEngine {
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
         let mut writer = BatchWriter::new(self, batch, lost);
+        // In key order: of conflicting copies of a reading, the one in the
+        // first object is kept, as the Athena engine keeps it.
+        let mut keys = batch.keys.clone();
+        keys.sort_unstable();
         // A window of objects at a time, one per thread, so memory does not
         // grow with the batch.
-        let windows: Vec<&[String]> = batch.keys.chunks(self.threads).collect();
+        let windows: Vec<&[String]> = keys.chunks(self.threads).collect();
         let mut next: Option<Parsing> = None;
         for (i, window) in windows.iter().enumerate() {
             let parsing = match next.take() {
@@ -168,6 +174,9 @@ impl Compactor for LocalEngine {
     }
 }
 
+/// A run's days (day numbers) and the `seq` ranges it holds on each.
+type DayRanges = Vec<(i64, Vec<(u64, u64)>)>;
+
 /// One batch's output being written: the day files it routes readings to,
 /// the keys it has seen, and the lines it sets aside.
 struct BatchWriter<'e> {
@@ -179,6 +188,13 @@ struct BatchWriter<'e> {
     ids: Interner,
     seen: HashSet<(u32, u32, u64), ahash::RandomState>,
     days: BTreeMap<i64, DayFile>,
+    /// Which days hold each run of the batch, to find a copy of a reading on
+    /// a day the batch does not write it to.
+    index: RunIndex,
+    /// The same, by interned ids and day number, for the per-row check.
+    run_days: std::collections::HashMap<(u32, u32), DayRanges, ahash::RandomState>,
+    /// What the days the run index points at hold, once read.
+    other_days: BTreeMap<i64, KeyRanges>,
     /// Rows waiting in the days' buffers, together at most `row_group_rows`.
     buffered: usize,
     /// Each device's newest stored reading (milliseconds), by interned id.
@@ -196,6 +212,9 @@ impl<'e> BatchWriter<'e> {
             ids: Interner::default(),
             seen: HashSet::default(),
             days: BTreeMap::new(),
+            index: RunIndex::default(),
+            run_days: Default::default(),
+            other_days: BTreeMap::new(),
             buffered: 0,
             newest: Default::default(),
             invalid_lines: Vec::new(),
@@ -219,6 +238,29 @@ impl<'e> BatchWriter<'e> {
         parsed: &[(String, Vec<u8>, ParsedObject)],
     ) -> Result<(), CompactError> {
         let store = self.engine.store.as_ref();
+        let mut runs: Vec<(String, String)> = Vec::new();
+        for (_, _, object) in parsed {
+            for (row, _) in &object.rows {
+                let r = &row.reading;
+                let ids = self.ids.pair(&r.device_id, &r.run_id);
+                if let std::collections::hash_map::Entry::Vacant(entry) = self.run_days.entry(ids) {
+                    entry.insert(Vec::new());
+                    runs.push((r.device_id.clone(), r.run_id.clone()));
+                }
+            }
+        }
+        let ids: Vec<(&str, &str)> = runs.iter().map(|(d, r)| (d.as_str(), r.as_str())).collect();
+        self.index.load(store, ids).await?;
+        for (device, run) in &runs {
+            let days = self.index.get(device, run).map(|r| {
+                r.days
+                    .iter()
+                    .filter_map(|(day, ranges)| Some((day_number(day)?, ranges.clone())))
+                    .collect()
+            });
+            let ids = self.ids.pair(device, run);
+            self.run_days.insert(ids, days.unwrap_or_default());
+        }
         for (_, _, object) in parsed {
             for (_, number) in &object.rows {
                 if !self.days.contains_key(number) {
@@ -259,6 +301,26 @@ impl<'e> BatchWriter<'e> {
                 self.result.duplicates += 1;
                 continue;
             }
+            let elsewhere: Vec<i64> =
+                self.run_days
+                    .get(&(device, run))
+                    .map_or(Vec::new(), |days| {
+                        days.iter()
+                            .filter(|(other, ranges)| *other != day && meets(ranges, r.seq, r.seq))
+                            .map(|(other, _)| *other)
+                            .collect()
+                    });
+            if !elsewhere.is_empty()
+                && self
+                    .kept_on(&elsewhere, &r.device_id, &r.run_id, r.seq)
+                    .await?
+            {
+                self.result.duplicates += 1;
+                continue;
+            }
+            let Some(file) = self.days.get_mut(&day) else {
+                continue;
+            };
             file.ranges.insert(&r.device_id, &r.run_id, r.seq);
             // By interned id and millisecond here, formatted once at the end.
             let newest = self.newest.entry(device).or_insert(row.millis);
@@ -268,6 +330,35 @@ impl<'e> BatchWriter<'e> {
             self.write_fullest_days()?;
         }
         Ok(())
+    }
+
+    /// Whether one of `days` (other than the reading's own) holds the reading
+    /// already, as the table stands apart from this batch.
+    async fn kept_on(
+        &mut self,
+        days: &[i64],
+        device: &str,
+        run: &str,
+        seq: u64,
+    ) -> Result<bool, CompactError> {
+        for &number in days {
+            if let Some(file) = self.days.get(&number) {
+                if file.elsewhere.contains(device, run, seq) {
+                    return Ok(true);
+                }
+                continue;
+            }
+            if !self.other_days.contains_key(&number) {
+                let day = day_name(number);
+                let own = super::output_key(&day, &self.batch.id);
+                let held = super::day_index::load(self.engine.store.as_ref(), &day, &own).await?;
+                self.other_days.insert(number, held);
+            }
+            if self.other_days[&number].contains(device, run, seq) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Keeps an unreadable object byte for byte before the raw one is deleted.
@@ -320,6 +411,14 @@ impl<'e> BatchWriter<'e> {
             }
         }
         let store = self.engine.store.as_ref();
+        // Written ahead of the files, so the index never lacks what they hold.
+        for file in self.days.values() {
+            for (device, run, lo, hi) in file.ranges.ranges() {
+                self.index.add(&file.day, device, run, lo, hi);
+            }
+        }
+        self.still_held()?;
+        self.index.save(store).await?;
         for file in std::mem::take(&mut self.days).into_values() {
             let day = file.day.clone();
             let key = super::output_key(&day, &self.batch.id);

@@ -205,6 +205,13 @@ impl DayFile {
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01.
+/// The day number of a `YYYY-MM-DD` name (days since 1970-01-01).
+pub(super) fn day_number(name: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(name, format).ok()?;
+    Some((date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days())
+}
+
 pub(super) fn day_name(number: i64) -> String {
     let date = time::OffsetDateTime::UNIX_EPOCH.date() + time::Duration::days(number);
     format!(
