@@ -291,7 +291,7 @@ async fn the_survey_stores_exactly_the_lines_the_local_parser_stores() {
             .map(|(i, (text, _))| {
                 (
                     format!("raw/2026/03/01/10/{i:02}.jsonl"),
-                    lines(&[text.clone()]),
+                    lines(std::slice::from_ref(text)),
                 )
             })
             .collect();
