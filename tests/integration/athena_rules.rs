@@ -8,8 +8,8 @@ use iotpipe::counter::BatchState;
 use iotpipe::store::Store;
 use iotpipe::store::s3::S3Store;
 
-use super::aws::{batches, download_compacted, keys_under, land, lines};
-use crate::common::{Cloud, duckdb, iotpipe, temp_dir};
+use super::aws::{batches, compact_locally, download_compacted, keys_under, land, lines};
+use crate::common::{Cloud, duckdb, temp_dir};
 
 fn reading(seq: u64, ts: &str, temperature: f64) -> String {
     format!(
@@ -150,19 +150,7 @@ async fn conflicting_copies_of_a_reading_are_kept_once_whatever_their_day_or_eng
     // The local engine alone, batch by batch: the same rows.
     let local = temp_dir();
     for stage in stages() {
-        for (key, body) in &stage {
-            let path = local.path().join("data").join(key);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, body).unwrap();
-        }
-        iotpipe(local.path())
-            .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
-            .run()
-            .success();
-        iotpipe(local.path())
-            .args(["compact", "--data-dir", "data", "--all"])
-            .run()
-            .success();
+        compact_locally(local.path(), &stage).success();
     }
     assert_eq!(rows(&local.path().join("data/compacted")), expected());
 }

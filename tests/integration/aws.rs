@@ -294,6 +294,23 @@ fn numbered_objects(n: usize, per: u64) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// Puts `objects` under `root/data`, counts them and compacts them with the
+/// local engine.
+pub(crate) fn compact_locally(root: &Path, objects: &[(String, Vec<u8>)]) -> crate::common::Run {
+    for (key, body) in objects {
+        let path = root.join("data").join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    iotpipe(root)
+        .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
+        .run()
+        .success();
+    iotpipe(root)
+        .args(["compact", "--data-dir", "data", "--all"])
+        .run()
+}
+
 pub(crate) fn lines(lines: &[String]) -> Vec<u8> {
     (lines.join("\n") + "\n").into_bytes()
 }
@@ -1424,19 +1441,7 @@ async fn readings_the_table_cannot_show_are_set_aside_and_times_are_stored_in_ut
 
     // The local engine keeps the same rows, at the same times, on the same days.
     let local = temp_dir();
-    for (key, body) in &objects {
-        let path = local.path().join("data").join(key);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, body).unwrap();
-    }
-    iotpipe(local.path())
-        .args(["counters", "--data-dir", "data", "--reconcile", "--fix"])
-        .run()
-        .success();
-    iotpipe(local.path())
-        .args(["compact", "--data-dir", "data", "--all"])
-        .run()
-        .expect_code(3);
+    compact_locally(local.path(), &objects).expect_code(3);
     assert_eq!(
         rows_with_times(&local.path().join("data/compacted")),
         expected
