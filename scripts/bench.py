@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import time
 
 BIN = os.environ["BENCH_IOTPIPE"]
@@ -652,36 +653,72 @@ def rss_kib(pid):
     return total
 
 
+def scrape(port, names):
+    """The values of metrics `names` at http://127.0.0.1:port/metrics (None if unreachable)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+    except OSError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in names:
+            values[parts[0]] = float(parts[1])
+    return values
+
+
 def bench_soak():
     """`iotpipe up` with one device for BENCH_SECONDS (default 3600) at BENCH_RATE
-    readings/s (default 1): RSS sampled every 10 s. BENCH_RUNNER (e.g.
-    "qemu-aarch64 -L /usr/aarch64-linux-gnu") runs a cross-built BENCH_IOTPIPE."""
+    readings/s (default 1): every 10 s the process's RSS (the kernel's count,
+    qemu's own memory included under BENCH_RUNNER) beside what the program
+    itself sees from /metrics: the bytes its allocations hold
+    (iotpipe_heap_bytes) and the anonymous memory it has mapped
+    (iotpipe_mapped_anonymous_bytes, from /proc/self/maps, which qemu-user
+    answers for the guest). BENCH_RUNNER (e.g. "qemu-aarch64 -L
+    /usr/aarch64-linux-gnu") runs a cross-built BENCH_IOTPIPE."""
     seconds = int(os.environ.get("BENCH_SECONDS", "3600"))
     rate = os.environ.get("BENCH_RATE", "1")
     runner = os.environ.get("BENCH_RUNNER", "").split()
+    heap, mapped = "iotpipe_heap_bytes", "iotpipe_mapped_anonymous_bytes"
+    http = free_port()
     with tempfile.TemporaryDirectory(prefix="iotpipe-soak-") as tmp:
         cmd = runner + [BIN, "-o", "json", "up", "--devices", "1", "--rate", rate,
-                        "--duration", f"{seconds}s", "--data-dir", os.path.join(tmp, "data")]
+                        "--duration", f"{seconds}s", "--data-dir", os.path.join(tmp, "data"),
+                        "--http", f"127.0.0.1:{http}"]
         env = dict(os.environ, IOTPIPE_MQTT_PORT=str(free_port()))
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=tmp)
         samples = []
         started = time.monotonic()
         while proc.poll() is None:
-            samples.append((time.monotonic() - started, rss_kib(proc.pid)))
+            seen = scrape(http, (heap, mapped))
+            samples.append((time.monotonic() - started, rss_kib(proc.pid) * 1024,
+                            seen.get(heap), seen.get(mapped)))
+            sys.stdout.flush()
             time.sleep(10)
         out, _ = proc.communicate()
     summary = json.loads(out) if out.strip() else {}
     print(f"Soak: iotpipe up, 1 device at {rate} readings/s for {seconds} s"
           + (f" under {runner[0]}" if runner else ""))
-    print(f"{'minute':>8}{'RSS (MiB)':>12}")
-    for minute in sorted({int(t // 60) for t, _ in samples}):
-        at = [rss for t, rss in samples if int(t // 60) == minute]
-        if minute % max(1, seconds // 60 // 12) == 0 or minute == int(samples[-1][0] // 60):
-            print(f"{minute:>8}{max(at) / 1024:>12.1f}")
-    first = max(rss for t, rss in samples if t < 120)
-    peak = max(rss for _, rss in samples)
-    last = max(rss for t, rss in samples if t >= samples[-1][0] - 120)
-    print(f"peak {peak / 1024:.1f} MiB; last 2 minutes / first 2 minutes: {last / first:.2f}x; "
+    mib = lambda v: "-" if v is None else f"{v / 2**20:.1f}"
+    print(f"{'minute':>8}{'RSS (MiB)':>12}{'heap (MiB)':>12}{'mapped (MiB)':>14}")
+    minutes = sorted({int(s[0] // 60) for s in samples})
+    for minute in minutes:
+        at = [s for s in samples if int(s[0] // 60) == minute]
+        if minute % max(1, seconds // 60 // 12) == 0 or minute == minutes[-1]:
+            last = at[-1]
+            print(f"{minute:>8}{mib(max(s[1] for s in at)):>12}{mib(last[2]):>12}{mib(last[3]):>14}")
+
+    def growth(column):
+        points = [(s[0], s[column]) for s in samples if s[column] is not None and s[0] >= 120]
+        if len(points) < 2:
+            return "-"
+        (t0, v0), (t1, v1) = points[0], points[-1]
+        return f"{(v1 - v0) / 2**20 / ((t1 - t0) / 60):+.2f} MiB/min"
+
+    peak = max(s[1] for s in samples)
+    print(f"peak RSS {peak / 2**20:.1f} MiB; after the first 2 minutes, RSS {growth(1)}, "
+          f"heap {growth(2)}, mapped {growth(3)}; "
           f"{summary.get('published', '?')} readings published, "
           f"{summary.get('dashboard', {}).get('compacted_rows', '?')} compacted, "
           f"{summary.get('batches', '?')} batches, exit {proc.returncode}")

@@ -49,6 +49,7 @@ pub mod dashboard;
 pub mod deadline;
 pub mod device;
 pub mod error;
+pub mod heap;
 pub mod http;
 pub mod journal;
 #[cfg(feature = "pipeline")]

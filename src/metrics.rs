@@ -60,6 +60,38 @@ pub struct Metrics {
     pub landing: Landing,
     pub compacting: Compacting,
     registries: [(Section, Registry); 3],
+    process: Process,
+}
+
+/// Every command's: its memory as the program sees it (see [`crate::heap`]),
+/// read when scraped.
+struct Process {
+    heap_bytes: Gauge,
+    mapped_bytes: Gauge,
+    registry: Registry,
+}
+
+impl Process {
+    fn registered() -> Process {
+        let heap_bytes = Gauge::default();
+        let mapped_bytes = Gauge::default();
+        let mut registry = Registry::with_prefix("iotpipe");
+        registry.register(
+            "heap_bytes",
+            "Bytes held by live allocations, as the program counts them",
+            heap_bytes.clone(),
+        );
+        registry.register(
+            "mapped_anonymous_bytes",
+            "Anonymous memory the program has mapped (allocator arenas, stacks), per /proc/self/maps",
+            mapped_bytes.clone(),
+        );
+        Process {
+            heap_bytes,
+            mapped_bytes,
+            registry,
+        }
+    }
 }
 
 /// The process's metrics.
@@ -82,6 +114,7 @@ impl Metrics {
                 (Section::Landing, sink),
                 (Section::Compacting, compaction),
             ],
+            process: Process::registered(),
         }
     }
 }
@@ -237,6 +270,13 @@ pub fn encode(sections: &[Section]) -> String {
             let _ = prometheus_client::encoding::text::encode_registry(&mut text, registry);
         }
     }
+    let process = &get().process;
+    let clamp = |bytes: u64| i64::try_from(bytes).unwrap_or(i64::MAX);
+    process.heap_bytes.set(clamp(crate::heap::live_bytes()));
+    if let Some(mapped) = crate::heap::mapped_anonymous_bytes() {
+        process.mapped_bytes.set(clamp(mapped));
+    }
+    let _ = prometheus_client::encoding::text::encode_registry(&mut text, &process.registry);
     let _ = prometheus_client::encoding::text::encode_eof(&mut text);
     text
 }
