@@ -367,13 +367,20 @@ def bench_burst():
           f"   {rows}/{total} rows; ratio {up_rate / peer_rate:.2f}x")
 
 
+# Simulated readings of the past (a million at 1 Hz span twelve days): a
+# stored reading's day may be at most tomorrow, so readings stamped from now
+# on would mostly be set aside instead of compacted.
+SIM_START = "2026-03-01T00:00:00.000Z"
+
+
 def bench_compact():
     import gzip
     import shutil
     rows = int(os.environ.get("BENCH_ROWS", "1000000"))
     objects = 50
     with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
-        out = subprocess.run([BIN, "sense", "--sim", "--imu", "--count", str(rows), "--seed", "1", "-o", "jsonl"],
+        out = subprocess.run([BIN, "sense", "--sim", "--imu", "--count", str(rows), "--seed", "1",
+                              "--start", SIM_START, "-o", "jsonl"],
                              check=True, capture_output=True).stdout.splitlines(keepends=True)
         data = os.path.join(tmp, "data")
         raw = os.path.join(data, "raw", "2026", "03", "01", "00")
@@ -455,7 +462,8 @@ def bench_compact_two_batches():
     import duckdb
     rows, objects, runs = int(os.environ.get("BENCH_ROWS", "1000000")), 40, 3
     with tempfile.TemporaryDirectory(prefix="iotpipe-bench-") as tmp:
-        out = subprocess.run([BIN, "sense", "--sim", "--count", str(rows), "--seed", "1", "-o", "jsonl"],
+        out = subprocess.run([BIN, "sense", "--sim", "--count", str(rows), "--seed", "1",
+                              "--start", SIM_START, "-o", "jsonl"],
                              check=True, capture_output=True).stdout.splitlines(keepends=True)
         copy = os.path.join(tmp, "copy", "2026", "03", "01", "00")
         os.makedirs(copy)

@@ -36,6 +36,21 @@ impl KeyRanges {
         at > 0 && ranges[at - 1].1 >= seq
     }
 
+    /// The ranges of one run.
+    pub fn of_run(&self, device_id: &str, run_id: &str) -> &[(u64, u64)] {
+        self.runs
+            .get(device_id)
+            .and_then(|runs| runs.get(run_id))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Adds readings `lo..=hi` of a run.
+    pub fn insert_range(&mut self, device_id: &str, run_id: &str, lo: u64, hi: u64) {
+        let mut range = KeyRanges::default();
+        range.push(device_id, run_id, (lo, hi));
+        self.extend(range);
+    }
+
     /// Adds one reading, keeping the ranges sorted and merged.
     pub fn insert(&mut self, device_id: &str, run_id: &str, seq: u64) {
         let runs = match self.runs.get_mut(device_id) {

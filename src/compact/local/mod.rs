@@ -11,8 +11,9 @@
 
 mod parquet;
 mod parse;
+mod runs;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::run_index::{RunIndex, meets};
@@ -23,6 +24,7 @@ use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
 use parquet::{DayFile, day_name, day_number};
 use parse::{ParsedObject, Parsing, parse_in_background, parsed};
+use runs::RunState;
 
 pub use parquet::schema;
 pub use parse::problem;
@@ -174,11 +176,8 @@ impl Compactor for LocalEngine {
     }
 }
 
-/// A run's days (day numbers) and the `seq` ranges it holds on each.
-type DayRanges = Vec<(i64, Vec<(u64, u64)>)>;
-
 /// One batch's output being written: the day files it routes readings to,
-/// the keys it has seen, and the lines it sets aside.
+/// what it knows of each run, and the lines it sets aside.
 struct BatchWriter<'e> {
     engine: &'e LocalEngine,
     batch: &'e Batch,
@@ -186,19 +185,18 @@ struct BatchWriter<'e> {
     lost: &'e Cancel,
     result: Compaction,
     ids: Interner,
-    seen: HashSet<(u32, u32, u64), ahash::RandomState>,
+    /// The batch's runs: their ids, and what the batch knows of each, by index.
+    names: Vec<(String, String)>,
+    runs: Vec<RunState>,
+    run_index_of: std::collections::HashMap<(u32, u32), u32, ahash::RandomState>,
     days: BTreeMap<i64, DayFile>,
     /// Which days hold each run of the batch, to find a copy of a reading on
     /// a day the batch does not write it to.
     index: RunIndex,
-    /// The same, by interned ids and day number, for the per-row check.
-    run_days: std::collections::HashMap<(u32, u32), DayRanges, ahash::RandomState>,
     /// What the days the run index points at hold, once read.
     other_days: BTreeMap<i64, KeyRanges>,
     /// Rows waiting in the days' buffers, together at most `row_group_rows`.
     buffered: usize,
-    /// Each device's newest stored reading (milliseconds), by interned id.
-    newest: std::collections::HashMap<u32, i64, ahash::RandomState>,
     invalid_lines: Vec<u8>,
 }
 
@@ -210,13 +208,13 @@ impl<'e> BatchWriter<'e> {
             lost,
             result: Compaction::default(),
             ids: Interner::default(),
-            seen: HashSet::default(),
+            names: Vec::new(),
+            runs: Vec::new(),
+            run_index_of: Default::default(),
             days: BTreeMap::new(),
             index: RunIndex::default(),
-            run_days: Default::default(),
             other_days: BTreeMap::new(),
             buffered: 0,
-            newest: Default::default(),
             invalid_lines: Vec::new(),
         }
     }
@@ -230,36 +228,53 @@ impl<'e> BatchWriter<'e> {
         Ok(())
     }
 
+    /// The batch's index of a run, and whether it is new to the batch.
+    fn run_of(&mut self, device_id: &str, run_id: &str) -> (u32, bool) {
+        let ids = self.ids.pair(device_id, run_id);
+        if let Some(index) = self.run_index_of.get(&ids) {
+            return (*index, false);
+        }
+        let index = u32::try_from(self.runs.len()).unwrap_or(u32::MAX);
+        self.run_index_of.insert(ids, index);
+        self.names.push((device_id.to_string(), run_id.to_string()));
+        self.runs.push(RunState::new(ids.0));
+        (index, true)
+    }
+
     /// Opens a file for each day the objects reach that has none yet, with
     /// what the day holds already (a sink that crashed re-lands what it had
     /// journaled; the other engine): readings there are not written again.
+    /// Reads the run index for runs new to the batch.
     async fn open_days(
         &mut self,
         parsed: &[(String, Vec<u8>, ParsedObject)],
     ) -> Result<(), CompactError> {
         let store = self.engine.store.as_ref();
-        let mut runs: Vec<(String, String)> = Vec::new();
+        let mut new_runs: Vec<u32> = Vec::new();
         for (_, _, object) in parsed {
-            for (row, _) in &object.rows {
-                let r = &row.reading;
-                let ids = self.ids.pair(&r.device_id, &r.run_id);
-                if let std::collections::hash_map::Entry::Vacant(entry) = self.run_days.entry(ids) {
-                    entry.insert(Vec::new());
-                    runs.push((r.device_id.clone(), r.run_id.clone()));
+            for (device, run) in &object.runs {
+                if let (index, true) = self.run_of(device, run) {
+                    new_runs.push(index);
                 }
             }
         }
-        let ids: Vec<(&str, &str)> = runs.iter().map(|(d, r)| (d.as_str(), r.as_str())).collect();
-        self.index.load(store, ids).await?;
-        for (device, run) in &runs {
+        let names: Vec<(&str, &str)> = new_runs
+            .iter()
+            .map(|&i| {
+                let (device, run) = &self.names[i as usize];
+                (device.as_str(), run.as_str())
+            })
+            .collect();
+        self.index.load(store, names).await?;
+        for &i in &new_runs {
+            let (device, run) = &self.names[i as usize];
             let days = self.index.get(device, run).map(|r| {
                 r.days
                     .iter()
                     .filter_map(|(day, ranges)| Some((day_number(day)?, ranges.clone())))
                     .collect()
             });
-            let ids = self.ids.pair(device, run);
-            self.run_days.insert(ids, days.unwrap_or_default());
+            self.runs[i as usize].other_days = days.unwrap_or_default();
         }
         for (_, _, object) in parsed {
             for (_, number) in &object.rows {
@@ -288,45 +303,43 @@ impl<'e> BatchWriter<'e> {
         self.result.rows_in += object.rows_in;
         self.result.invalid += object.invalid_count;
         self.invalid_lines.extend_from_slice(&object.invalid);
-        for (row, day) in object.rows {
-            let r = &row.reading;
-            let Some(file) = self.days.get_mut(&day) else {
+        let runs: Vec<u32> = object
+            .runs
+            .iter()
+            .map(|(device, run)| self.run_of(device, run).0)
+            .collect();
+        for (mut row, day) in object.rows {
+            let index = runs[row.run as usize];
+            row.run = index;
+            let Some(file) = self.days.get(&day) else {
                 continue;
             };
-            let (device, run) = self.ids.pair(&r.device_id, &r.run_id);
-            if !self.seen.insert((device, run, r.seq))
-                || (!file.elsewhere.is_empty()
-                    && file.elsewhere.contains(&r.device_id, &r.run_id, r.seq))
-            {
+            let state = &mut self.runs[index as usize];
+            let (device, run) = &self.names[index as usize];
+            let held = &state
+                .on(day, || file.elsewhere.of_run(device, run).to_vec())
+                .held;
+            if meets(held, row.seq, row.seq) || !state.seen.insert(row.seq) {
                 self.result.duplicates += 1;
                 continue;
             }
-            let elsewhere: Vec<i64> =
-                self.run_days
-                    .get(&(device, run))
-                    .map_or(Vec::new(), |days| {
-                        days.iter()
-                            .filter(|(other, ranges)| *other != day && meets(ranges, r.seq, r.seq))
-                            .map(|(other, _)| *other)
-                            .collect()
-                    });
-            if !elsewhere.is_empty()
-                && self
-                    .kept_on(&elsewhere, &r.device_id, &r.run_id, r.seq)
-                    .await?
-            {
+            let elsewhere: Vec<i64> = state
+                .other_days
+                .iter()
+                .filter(|(other, ranges)| *other != day && meets(ranges, row.seq, row.seq))
+                .map(|(other, _)| *other)
+                .collect();
+            if !elsewhere.is_empty() && self.kept_on(&elsewhere, index, row.seq).await? {
                 self.result.duplicates += 1;
                 continue;
             }
-            let Some(file) = self.days.get_mut(&day) else {
-                continue;
-            };
-            file.ranges.insert(&r.device_id, &r.run_id, r.seq);
-            // By interned id and millisecond here, formatted once at the end.
-            let newest = self.newest.entry(device).or_insert(row.millis);
-            *newest = (*newest).max(row.millis);
-            file.buffered.push(row);
-            self.buffered += 1;
+            let state = &mut self.runs[index as usize];
+            state.on(day, Vec::new).written.insert(row.seq);
+            state.newest = Some(state.newest.map_or(row.millis, |n| n.max(row.millis)));
+            if let Some(file) = self.days.get_mut(&day) {
+                file.buffered.push(row);
+                self.buffered += 1;
+            }
             self.write_fullest_days()?;
         }
         Ok(())
@@ -334,13 +347,8 @@ impl<'e> BatchWriter<'e> {
 
     /// Whether one of `days` (other than the reading's own) holds the reading
     /// already, as the table stands apart from this batch.
-    async fn kept_on(
-        &mut self,
-        days: &[i64],
-        device: &str,
-        run: &str,
-        seq: u64,
-    ) -> Result<bool, CompactError> {
+    async fn kept_on(&mut self, days: &[i64], run: u32, seq: u64) -> Result<bool, CompactError> {
+        let (device, run) = &self.names[run as usize];
         for &number in days {
             if let Some(file) = self.days.get(&number) {
                 if file.elsewhere.contains(device, run, seq) {
@@ -393,7 +401,7 @@ impl<'e> BatchWriter<'e> {
                 break;
             };
             self.buffered -= fullest.buffered.len();
-            fullest.flush(row_group_rows)?;
+            fullest.flush(row_group_rows, &self.names)?;
         }
         Ok(())
     }
@@ -401,13 +409,30 @@ impl<'e> BatchWriter<'e> {
     /// Writes each day's file and its key-range sidecar, and the batch's
     /// bad lines under `rejected/compaction/`.
     async fn finish(mut self) -> Result<Compaction, CompactError> {
+        let mut newest: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
+        for state in &self.runs {
+            if let Some(millis) = state.newest {
+                let at = newest.entry(state.device).or_insert(millis);
+                *at = (*at).max(millis);
+            }
+        }
         for (device, id) in &self.ids.ids {
-            let taken = self.newest.get(id).and_then(|millis| {
+            let taken = newest.get(id).and_then(|millis| {
                 time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(*millis) * 1_000_000)
                     .ok()
             });
             if let Some(taken) = taken {
                 self.result.saw(device, &crate::payload::format_ts(taken));
+            }
+        }
+        // Each day file's readings, for its sidecar and the run index.
+        for (state, (device, run)) in self.runs.iter().zip(&self.names) {
+            for on in &state.days {
+                if let Some(file) = self.days.get_mut(&on.day) {
+                    for (lo, hi) in on.written.ranges() {
+                        file.ranges.insert_range(device, run, lo, hi);
+                    }
+                }
             }
         }
         let store = self.engine.store.as_ref();
@@ -422,7 +447,7 @@ impl<'e> BatchWriter<'e> {
         for file in std::mem::take(&mut self.days).into_values() {
             let day = file.day.clone();
             let key = super::output_key(&day, &self.batch.id);
-            match file.finish(self.engine.row_group_rows)? {
+            match file.finish(self.engine.row_group_rows, &self.names)? {
                 Some((bytes, rows, ranges)) => {
                     self.still_held()?;
                     store.put(&key, &bytes).await?;

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+    Float64Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
@@ -13,7 +13,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::parse::ParsedRow;
+use super::parse::{MEASUREMENTS, ParsedRow};
 use crate::compact::CompactError;
 
 /// The Parquet schema of compacted readings.
@@ -35,29 +35,33 @@ pub fn schema() -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-fn to_record_batch(rows: &[ParsedRow]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+/// `runs`: the batch's `(device_id, run_id)` pairs, which rows name by index.
+fn to_record_batch(
+    rows: &[ParsedRow],
+    runs: &[(String, String)],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let n = rows.len();
-    let mut v = Int32Builder::with_capacity(n);
     let mut device = StringBuilder::with_capacity(n, n * 12);
     let mut run = StringBuilder::with_capacity(n, n * 32);
     let mut seq = Int64Builder::with_capacity(n);
     let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
-    let mut measured: Vec<Float64Builder> = (0..crate::payload::measurement_names().len())
+    let mut measured: Vec<Float64Builder> = (0..MEASUREMENTS)
         .map(|_| Float64Builder::with_capacity(n))
         .collect();
     for row in rows {
-        let r = &row.reading;
-        v.append_value(i32::try_from(r.v).unwrap_or(i32::MAX));
-        device.append_value(&r.device_id);
-        run.append_value(&r.run_id);
-        seq.append_value(i64::try_from(r.seq).unwrap_or(i64::MAX));
+        let (device_id, run_id) = &runs[row.run as usize];
+        device.append_value(device_id);
+        run.append_value(run_id);
+        seq.append_value(i64::try_from(row.seq).unwrap_or(i64::MAX));
         ts.append_value(row.millis);
-        for (builder, (_, value)) in measured.iter_mut().zip(r.measurements()) {
-            builder.append_option(value);
+        for (builder, value) in measured.iter_mut().zip(row.values) {
+            builder.append_option((!value.is_nan()).then_some(value));
         }
     }
+    // Schema v1 is all a stored row can be.
+    let v = arrow_array::Int32Array::from_value(1, n);
     let mut columns: Vec<ArrayRef> = vec![
-        Arc::new(v.finish()),
+        Arc::new(v),
         Arc::new(device.finish()),
         Arc::new(run.finish()),
         Arc::new(seq.finish()),
@@ -158,23 +162,27 @@ impl DayFile {
     }
 
     /// Hands the buffered rows, sorted by time, to the encoder as a row group.
-    pub(super) fn flush(&mut self, row_group_rows: usize) -> Result<(), CompactError> {
+    pub(super) fn flush(
+        &mut self,
+        row_group_rows: usize,
+        runs: &[(String, String)],
+    ) -> Result<(), CompactError> {
         if self.buffered.is_empty() {
             return Ok(());
         }
         let mut rows = std::mem::take(&mut self.buffered);
         let order = |a: &ParsedRow, b: &ParsedRow| {
-            (a.millis, &a.reading.device_id, a.reading.seq).cmp(&(
+            (a.millis, &runs[a.run as usize].0, a.seq).cmp(&(
                 b.millis,
-                &b.reading.device_id,
-                b.reading.seq,
+                &runs[b.run as usize].0,
+                b.seq,
             ))
         };
         // Objects arrive in time order: most row groups need no sorting.
         if !rows.is_sorted_by(|a, b| order(a, b).is_le()) {
             rows.sort_by(order);
         }
-        let batch = to_record_batch(&rows).map_err(engine_error)?;
+        let batch = to_record_batch(&rows, runs).map_err(engine_error)?;
         drop(rows);
         let encoder = match &mut self.encoder {
             Some(encoder) => encoder,
@@ -194,8 +202,9 @@ impl DayFile {
     pub(super) fn finish(
         mut self,
         row_group_rows: usize,
+        runs: &[(String, String)],
     ) -> Result<Option<(Vec<u8>, u64, crate::compact::day_index::KeyRanges)>, CompactError> {
-        self.flush(row_group_rows)?;
+        self.flush(row_group_rows, runs)?;
         let Some(encoder) = self.encoder.take() else {
             return Ok(None);
         };
@@ -204,7 +213,6 @@ impl DayFile {
     }
 }
 
-/// `YYYY-MM-DD` of a day counted from 1970-01-01.
 /// The day number of a `YYYY-MM-DD` name (days since 1970-01-01).
 pub(super) fn day_number(name: &str) -> Option<i64> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -212,6 +220,7 @@ pub(super) fn day_number(name: &str) -> Option<i64> {
     Some((date - time::OffsetDateTime::UNIX_EPOCH.date()).whole_days())
 }
 
+/// `YYYY-MM-DD` of a day counted from 1970-01-01.
 pub(super) fn day_name(number: i64) -> String {
     let date = time::OffsetDateTime::UNIX_EPOCH.date() + time::Duration::days(number);
     format!(
