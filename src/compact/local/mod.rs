@@ -22,7 +22,7 @@ use crate::counter::Batch;
 use crate::payload::KeyRanges;
 use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
-use parquet::{DayFile, day_name, day_number};
+use parquet::{DayFile, Encoders, day_name, day_number};
 use parse::{ParsedObject, Parsing, parse_in_background, parsed};
 use runs::RunState;
 
@@ -141,7 +141,7 @@ impl Compactor for LocalEngine {
         progress: &dyn Progress,
         lost: &Cancel,
     ) -> Result<Compaction, CompactError> {
-        let mut writer = BatchWriter::new(self, batch, lost);
+        let mut writer = BatchWriter::new(self, batch, lost)?;
         // In key order: of conflicting copies of a reading, the one in the
         // first object is kept, as the Athena engine keeps it.
         let mut keys = batch.keys.clone();
@@ -197,12 +197,17 @@ struct BatchWriter<'e> {
     other_days: BTreeMap<i64, KeyRanges>,
     /// Rows waiting in the days' buffers, together at most `row_group_rows`.
     buffered: usize,
+    encoders: Encoders,
     invalid_lines: Vec<u8>,
 }
 
 impl<'e> BatchWriter<'e> {
-    fn new(engine: &'e LocalEngine, batch: &'e Batch, lost: &'e Cancel) -> BatchWriter<'e> {
-        BatchWriter {
+    fn new(
+        engine: &'e LocalEngine,
+        batch: &'e Batch,
+        lost: &'e Cancel,
+    ) -> Result<BatchWriter<'e>, CompactError> {
+        Ok(BatchWriter {
             engine,
             batch,
             lost,
@@ -215,8 +220,9 @@ impl<'e> BatchWriter<'e> {
             index: RunIndex::default(),
             other_days: BTreeMap::new(),
             buffered: 0,
+            encoders: Encoders::start(engine.row_group_rows)?,
             invalid_lines: Vec::new(),
-        }
+        })
     }
 
     /// Stops the batch once the runner lost its lease: the batch may be
@@ -401,7 +407,7 @@ impl<'e> BatchWriter<'e> {
                 break;
             };
             self.buffered -= fullest.buffered.len();
-            fullest.flush(row_group_rows, &self.names)?;
+            fullest.flush(&self.names, &self.encoders)?;
         }
         Ok(())
     }
@@ -447,7 +453,7 @@ impl<'e> BatchWriter<'e> {
         for file in std::mem::take(&mut self.days).into_values() {
             let day = file.day.clone();
             let key = super::output_key(&day, &self.batch.id);
-            match file.finish(self.engine.row_group_rows, &self.names)? {
+            match file.finish(&self.names, &self.encoders)? {
                 Some((bytes, rows, ranges)) => {
                     self.still_held()?;
                     store.put(&key, &bytes).await?;

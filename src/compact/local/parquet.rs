@@ -97,41 +97,91 @@ fn writer_properties(row_group_rows: usize) -> WriterProperties {
     props.build()
 }
 
-/// Encodes and compresses a day's row groups on a thread of its own, so that
-/// the next objects are parsed meanwhile; at most one row group waits for it.
-struct Encoder {
-    batches: std::sync::mpsc::SyncSender<RecordBatch>,
-    done: std::thread::JoinHandle<Result<Vec<u8>, CompactError>>,
+/// What the encoder thread is asked.
+enum Job {
+    /// A row group of a day's file.
+    Rows(String, RecordBatch),
+    /// The day's file, whole: its bytes, or why it could not be encoded.
+    Finish(
+        String,
+        std::sync::mpsc::Sender<Result<Option<Vec<u8>>, CompactError>>,
+    ),
 }
 
-impl Encoder {
-    fn start(row_group_rows: usize) -> Result<Encoder, CompactError> {
-        let mut writer = ArrowWriter::try_new(
-            Vec::new(),
-            schema(),
-            Some(writer_properties(row_group_rows)),
-        )
-        .map_err(engine_error)?;
-        let (batches, received) = std::sync::mpsc::sync_channel::<RecordBatch>(1);
-        let done = std::thread::Builder::new()
+/// Encodes and compresses every day's row groups of a batch on one thread of
+/// its own, so that the next objects are parsed meanwhile; at most one row
+/// group waits for it. One thread for all days, not one per day: a batch of
+/// a backlog spans a dozen days, and each thread's allocations would stay in
+/// an allocator arena of its own.
+pub(super) struct Encoders {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Encoders {
+    pub(super) fn start(row_group_rows: usize) -> Result<Encoders, CompactError> {
+        let (jobs, received) = std::sync::mpsc::sync_channel::<Job>(1);
+        let thread = std::thread::Builder::new()
             .name("iotpipe-encode".into())
-            .spawn(move || {
-                for batch in received {
-                    writer.write(&batch).map_err(engine_error)?;
-                    // Each batch is a row group: what is encoded leaves memory.
-                    writer.flush().map_err(engine_error)?;
-                }
-                writer.into_inner().map_err(engine_error)
-            })
+            .spawn(move || encode(received, row_group_rows))
             .map_err(engine_error)?;
-        Ok(Encoder { batches, done })
+        Ok(Encoders {
+            jobs,
+            thread: Some(thread),
+        })
     }
 
-    fn finish(self) -> Result<Vec<u8>, CompactError> {
-        drop(self.batches);
-        self.done
-            .join()
-            .map_err(|_| CompactError::Engine("the Parquet encoder panicked".into()))?
+    fn send(&self, job: Job) -> Result<(), CompactError> {
+        self.jobs
+            .send(job)
+            .map_err(|_| CompactError::Engine("the Parquet encoder stopped".into()))
+    }
+}
+
+impl Drop for Encoders {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread; its files are dropped with it.
+        let (closed, _) = std::sync::mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.jobs, closed));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The encoder thread: a writer per day, each row group flushed as it comes.
+fn encode(jobs: std::sync::mpsc::Receiver<Job>, row_group_rows: usize) {
+    let mut writers: std::collections::HashMap<String, Result<ArrowWriter<Vec<u8>>, CompactError>> =
+        std::collections::HashMap::new();
+    for job in jobs {
+        match job {
+            Job::Rows(day, batch) => {
+                let writer = writers.entry(day).or_insert_with(|| {
+                    ArrowWriter::try_new(
+                        Vec::new(),
+                        schema(),
+                        Some(writer_properties(row_group_rows)),
+                    )
+                    .map_err(engine_error)
+                });
+                if let Ok(open) = writer {
+                    // Each batch is a row group: what is encoded leaves memory.
+                    let written = open.write(&batch).and_then(|()| open.flush());
+                    if let Err(e) = written {
+                        *writer = Err(engine_error(e));
+                    }
+                }
+            }
+            Job::Finish(day, reply) => {
+                let file = match writers.remove(&day) {
+                    None => Ok(None),
+                    Some(writer) => writer
+                        .and_then(|w| w.into_inner().map_err(engine_error))
+                        .map(Some),
+                };
+                let _ = reply.send(file);
+            }
+        }
     }
 }
 
@@ -144,7 +194,6 @@ pub(super) struct DayFile {
     /// This batch's readings of the day, for the file's sidecar.
     pub(super) ranges: crate::compact::day_index::KeyRanges,
     pub(super) buffered: Vec<ParsedRow>,
-    encoder: Option<Encoder>,
     rows: u64,
 }
 
@@ -156,7 +205,6 @@ impl DayFile {
             elsewhere,
             ranges: Default::default(),
             buffered: Vec::new(),
-            encoder: None,
             rows: 0,
         }
     }
@@ -164,8 +212,8 @@ impl DayFile {
     /// Hands the buffered rows, sorted by time, to the encoder as a row group.
     pub(super) fn flush(
         &mut self,
-        row_group_rows: usize,
         runs: &[(String, String)],
+        encoders: &Encoders,
     ) -> Result<(), CompactError> {
         if self.buffered.is_empty() {
             return Ok(());
@@ -184,32 +232,23 @@ impl DayFile {
         }
         let batch = to_record_batch(&rows, runs).map_err(engine_error)?;
         drop(rows);
-        let encoder = match &mut self.encoder {
-            Some(encoder) => encoder,
-            None => self.encoder.insert(Encoder::start(row_group_rows)?),
-        };
         self.rows += batch.num_rows() as u64;
-        if encoder.batches.send(batch).is_err() {
-            // The encoder stopped on an error: finish() returns it.
-            if let Some(encoder) = self.encoder.take() {
-                encoder.finish()?;
-            }
-            return Err(CompactError::Engine("the Parquet encoder stopped".into()));
-        }
-        Ok(())
+        encoders.send(Job::Rows(self.day.clone(), batch))
     }
 
+    /// The day's file (None if it has no rows), its rows and its readings.
     pub(super) fn finish(
         mut self,
-        row_group_rows: usize,
         runs: &[(String, String)],
+        encoders: &Encoders,
     ) -> Result<Option<(Vec<u8>, u64, crate::compact::day_index::KeyRanges)>, CompactError> {
-        self.flush(row_group_rows, runs)?;
-        let Some(encoder) = self.encoder.take() else {
-            return Ok(None);
-        };
-        let bytes = encoder.finish()?;
-        Ok(Some((bytes, self.rows, self.ranges)))
+        self.flush(runs, encoders)?;
+        let (reply, file) = std::sync::mpsc::channel();
+        encoders.send(Job::Finish(self.day.clone(), reply))?;
+        let bytes = file
+            .recv()
+            .map_err(|_| CompactError::Engine("the Parquet encoder stopped".into()))??;
+        Ok(bytes.map(|bytes| (bytes, self.rows, self.ranges)))
     }
 }
 
