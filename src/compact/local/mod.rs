@@ -32,6 +32,8 @@ pub use parse::problem;
 pub struct LocalEngine {
     store: Arc<dyn Store>,
     threads: usize,
+    /// One per thread: how many objects are inflated and parsed at once.
+    parsers: Arc<tokio::sync::Semaphore>,
     row_group_rows: usize,
 }
 
@@ -42,9 +44,11 @@ impl LocalEngine {
     /// `threads`: how many objects to parse at once (None: one per core).
     pub fn new(store: Arc<dyn Store>, threads: Option<usize>) -> LocalEngine {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = threads.unwrap_or(cores).max(1);
         LocalEngine {
             store,
-            threads: threads.unwrap_or(cores).max(1),
+            threads,
+            parsers: Arc::new(tokio::sync::Semaphore::new(threads)),
             row_group_rows: ROW_GROUP_ROWS,
         }
     }
@@ -125,7 +129,7 @@ impl LocalEngine {
             progress.advance(body.len() as u64);
             bodies.push((key.clone(), body));
         }
-        Ok(parse_in_background(bodies))
+        Ok(parse_in_background(bodies, &self.parsers))
     }
 }
 

@@ -190,15 +190,27 @@ impl ParsedObject {
 /// Objects being parsed on the runtime's blocking threads, which live on from
 /// one window to the next (a thread per window left the allocator with memory
 /// spread over arenas it never returned).
-pub(super) type Parsing = Vec<tokio::task::JoinHandle<(String, Vec<u8>, ParsedObject)>>;
+pub(super) type Parsing =
+    Vec<tokio::task::JoinHandle<Result<(String, Vec<u8>, ParsedObject), tokio::task::JoinError>>>;
 
-pub(super) fn parse_in_background(bodies: Vec<(String, Vec<u8>)>) -> Parsing {
+/// Starts parsing `bodies`, at most `permits` at once: the next window may be
+/// queued while this one is routed, but no more objects are inflated at a
+/// time than there are threads to parse them.
+pub(super) fn parse_in_background(
+    bodies: Vec<(String, Vec<u8>)>,
+    permits: &std::sync::Arc<tokio::sync::Semaphore>,
+) -> Parsing {
     bodies
         .into_iter()
         .map(|(key, body)| {
-            tokio::task::spawn_blocking(move || {
-                let parsed = parse_object(&key, &body);
-                (key, body, parsed)
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                tokio::task::spawn_blocking(move || {
+                    let parsed = parse_object(&key, &body);
+                    (key, body, parsed)
+                })
+                .await
             })
         })
         .collect()
@@ -208,11 +220,13 @@ pub(super) fn parse_in_background(bodies: Vec<(String, Vec<u8>)>) -> Parsing {
 pub(super) async fn parsed(
     parsing: Parsing,
 ) -> Result<Vec<(String, Vec<u8>, ParsedObject)>, CompactError> {
+    let panicked = || CompactError::Engine("a parsing thread panicked".into());
     let mut out = Vec::with_capacity(parsing.len());
     for task in parsing {
         out.push(
             task.await
-                .map_err(|_| CompactError::Engine("a parsing thread panicked".into()))?,
+                .map_err(|_| panicked())?
+                .map_err(|_| panicked())?,
         );
     }
     Ok(out)
