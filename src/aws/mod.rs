@@ -18,6 +18,7 @@ pub type Sdk = SdkConfig;
 
 pub async fn sdk_config(aws: &config::AwsConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::adaptive().with_max_attempts(5));
     if let Some(profile) = &aws.profile {
         loader = loader.profile_name(profile);
@@ -29,6 +30,16 @@ pub async fn sdk_config(aws: &config::AwsConfig) -> SdkConfig {
         loader = loader.endpoint_url(url);
     }
     loader.load().await
+}
+
+/// The HTTPS client of every AWS call: the SDK's own hyper client, with
+/// rustls on ring (the crypto the rest of iotpipe uses) and the system's
+/// root certificates.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// S3 with path-style addressing when an endpoint is set (moto, MinIO), since

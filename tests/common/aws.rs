@@ -265,6 +265,7 @@ pub fn moto_endpoint(moto: &Service) -> String {
 /// with dummy credentials: the traffic stays on 127.0.0.1.
 pub async fn sdk(service: &Service) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(iotpipe::aws::https_client())
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
