@@ -45,8 +45,17 @@ fn to_record_batch(
     let mut run = StringBuilder::with_capacity(n, n * 32);
     let mut seq = Int64Builder::with_capacity(n);
     let mut ts = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
-    let mut measured: Vec<Float64Builder> = (0..MEASUREMENTS)
-        .map(|_| Float64Builder::with_capacity(n))
+    // A sensor a device lacks is absent from every row: its column is built
+    // null at once instead of a null at a time.
+    let mut present = [false; MEASUREMENTS];
+    for row in rows {
+        for (seen, value) in present.iter_mut().zip(row.values) {
+            *seen |= !value.is_nan();
+        }
+    }
+    let mut measured: Vec<Option<Float64Builder>> = present
+        .iter()
+        .map(|&present| present.then(|| Float64Builder::with_capacity(n)))
         .collect();
     for row in rows {
         let (device_id, run_id) = &runs[row.run as usize];
@@ -55,7 +64,9 @@ fn to_record_batch(
         seq.append_value(i64::try_from(row.seq).unwrap_or(i64::MAX));
         ts.append_value(row.millis);
         for (builder, value) in measured.iter_mut().zip(row.values) {
-            builder.append_option((!value.is_nan()).then_some(value));
+            if let Some(builder) = builder {
+                builder.append_option((!value.is_nan()).then_some(value));
+            }
         }
     }
     // Schema v1 is all a stored row can be.
@@ -67,11 +78,10 @@ fn to_record_batch(
         Arc::new(seq.finish()),
         Arc::new(ts.finish()),
     ];
-    columns.extend(
-        measured
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef),
-    );
+    columns.extend(measured.iter_mut().map(|builder| match builder {
+        Some(builder) => Arc::new(builder.finish()) as ArrayRef,
+        None => arrow_array::new_null_array(&DataType::Float64, n),
+    }));
     RecordBatch::try_new(schema(), columns)
 }
 
