@@ -307,3 +307,68 @@ async fn the_survey_stores_exactly_the_lines_the_local_parser_stores() {
     assert_eq!(kept, cases.iter().filter(|(_, stored)| !stored).count());
     assert!(store.list("raw/").await.unwrap().is_empty());
 }
+
+/// The verification reads the table's key columns alone, for the exact
+/// readings the survey found, not the raw objects a third time: a file lost
+/// between the INSERT and it is still caught, nothing is marked or deleted,
+/// and the retry writes the readings again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verification_finds_readings_lost_after_the_insert() {
+    let cloud = Cloud::start();
+    let dir = temp_dir();
+    let readings: Vec<String> = (0..50)
+        .filter(|seq| seq % 10 != 7) // gaps: several ranges to look for
+        .map(|seq| reading(seq, &format!("2026-03-01T10:{:02}:00.000Z", seq % 60), 10.0))
+        .collect();
+    land(
+        &cloud,
+        dir.path(),
+        &[("raw/2026/03/01/10/a.jsonl".to_string(), lines(&readings))],
+    )
+    .await;
+    cloud.hold_queries(1, Some("AS \"found\""));
+    let mut compact = cloud
+        .cli(dir.path())
+        .args(["--verbose", "compact", "--engine", "athena", "--all"])
+        .start();
+    compact.wait_for_stderr("the verification held", |_| {
+        cloud
+            .queries()
+            .iter()
+            .any(|q| q.sql.contains("AS \"found\"") && q.state == "RUNNING")
+    });
+    let verification = cloud.queries().pop().unwrap();
+    assert!(
+        !verification.sql.contains("raw_readings"),
+        "{}",
+        verification.sql
+    );
+    let store = S3Store::new(iotpipe::aws::s3(&cloud.sdk().await), "pipe");
+    let written = keys_under(&store, "compacted/").await;
+    assert_eq!(written.len(), 1, "{written:?}");
+    store.delete(&written[0]).await.unwrap();
+    cloud.release_queries();
+    let (code, stderr) = compact.wait();
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("45 of the 45 readings"),
+        "every reading missing: {stderr}"
+    );
+    assert_eq!(batches(&cloud.moto).await[0].state, BatchState::Failed);
+    assert_eq!(
+        store.list("raw/").await.unwrap().len(),
+        1,
+        "nothing deleted"
+    );
+    // The retry writes them again, and is verified.
+    cloud
+        .cli(dir.path())
+        .args(["compact", "--engine", "athena", "--all"])
+        .run()
+        .success();
+    let seen = cloud
+        .select("SELECT count(*), count(DISTINCT seq) FROM iotpipe.readings")
+        .await;
+    assert_eq!(seen[1], [Some("45".to_string()), Some("45".to_string())]);
+    assert!(store.list("raw/").await.unwrap().is_empty());
+}

@@ -505,7 +505,7 @@ async fn a_failed_athena_query_keeps_the_batch_retryable_and_the_retry_replaces_
     let keys = keys_under(&store, "raw/").await;
     // The INSERT writes its files, then the verification fails.
     let reason = "GENERIC_INTERNAL_ERROR: Query exhausted resources at this scale factor";
-    cloud.fail_queries(reason, 1, Some("AS \"missing\""));
+    cloud.fail_queries(reason, 1, Some("AS \"found\""));
 
     let failed = cloud
         .cli(dir.path())

@@ -259,13 +259,24 @@ fn look_in(run: &athena_sql::Insert, good: &[&Surveyed], index: &RunIndex) -> BT
     days
 }
 
+/// The readings an INSERT writes, as the survey found them in its objects.
+fn expected(run: &athena_sql::Insert, good: &[&Surveyed]) -> athena_sql::Expected {
+    let mut expected = athena_sql::Expected::default();
+    for surveyed in good.iter().filter(|s| run.uris.contains(&s.uri)) {
+        for r in surveyed.runs.iter().filter(|r| run.days.contains(&r.day)) {
+            expected.add(&r.device, &r.run, r.first, r.last);
+        }
+    }
+    expected
+}
+
 /// What the survey found in one object Athena can compact.
 #[derive(Default)]
 struct Surveyed {
     uri: String,
     days: BTreeSet<String>,
     rows: u64,
-    /// Each run's readings per day, first to last `seq`.
+    /// Each run's readings per day: consecutive `seq`s, first to last.
     runs: Vec<SurveyedRun>,
     /// Each device's newest reading.
     newest: Vec<(String, String)>,
@@ -475,31 +486,35 @@ impl AthenaEngine {
                 .await?;
             inserted += self.update_count(&query.id).await?;
         }
-        // Each INSERT's readings verified on its own: a statement listing
+        // Each INSERT's readings verified on their own: a statement listing
         // every day of a long backfill would pass Athena's query length.
         let (mut readings, mut missing, mut doubled) = (0, 0, 0);
         for (run, look_in) in runs.iter().zip(&look_in) {
-            let sql = athena_sql::verify(&self.target, &run.uris, &run.days, look_in);
-            let query = self
-                .query(&sql, "verify", compaction, progress, lost)
-                .await?;
-            let counts: Vec<u64> = self
-                .results(&query.id)
-                .await?
-                .into_iter()
-                .next()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
-                .collect();
-            let [run_readings, run_missing, run_doubled] = counts[..] else {
-                return Err(CompactError::Engine(
-                    "Athena's verification has 3 columns".into(),
-                ));
-            };
-            readings += run_readings;
-            missing += run_missing;
-            doubled += run_doubled;
+            let expected = expected(run, good);
+            let mut found = 0;
+            for sql in athena_sql::verify(&self.target, &expected, look_in) {
+                let query = self
+                    .query(&sql, "verify", compaction, progress, lost)
+                    .await?;
+                let counts: Vec<u64> = self
+                    .results(&query.id)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
+                    .collect();
+                let [part_found, part_doubled] = counts[..] else {
+                    return Err(CompactError::Engine(
+                        "Athena's verification has 2 columns".into(),
+                    ));
+                };
+                found += part_found;
+                doubled += part_doubled;
+            }
+            readings += expected.readings();
+            missing += expected.readings().saturating_sub(found);
         }
         if missing > 0 || doubled > 0 {
             return Err(CompactError::Verify {

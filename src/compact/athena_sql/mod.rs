@@ -223,10 +223,15 @@ pub fn survey(target: &Target, uris: &[String]) -> String {
         "try(from_iso8601_timestamp({})) AT TIME ZONE 'UTC'",
         json_scalar("ts")
     );
+    // Per object, day and run, each island of consecutive `seq`s (`seq`
+    // minus its rank is the same along one): the exact readings, which the
+    // verification then looks for in the table alone.
     format!(
         "SELECT \"object\", \"dt\", \"device_id\", \"run_id\", sum(\"copies\") AS \"rows\",\n  \
          sum(\"invalid\") AS \"invalid\", min(\"seq\") AS \"first\", max(\"seq\") AS \"last\",\n  \
          max(\"newest\") AS \"newest\", max(\"versions\") AS \"versions\"\n\
+         FROM (\n  \
+         SELECT *, \"seq\" - row_number() OVER (PARTITION BY \"object\", \"dt\", \"device_id\", \"run_id\" ORDER BY \"seq\") AS \"island\"\n  \
          FROM (\n  \
          SELECT \"object\", \"device_id\", \"run_id\", \"seq\", min(\"dt\") AS \"dt\", count(*) AS \"copies\",\n    \
          count_if(NOT \"valid\") AS \"invalid\", max(CASE WHEN \"valid\" THEN \"at\" END) AS \"newest\",\n    \
@@ -237,8 +242,8 @@ pub fn survey(target: &Target, uris: &[String]) -> String {
          CAST({utc} AS timestamp) AS \"at\",\n      {valid} AS \"valid\"\n    \
          FROM (\n      \
          SELECT \"$path\" AS \"object\", \"line\", \"rest\", try(json_parse(\"line\")) AS \"json\"\n      \
-         FROM {lines}\n      WHERE \"$path\" IN ({paths})\n    )\n  )\n  GROUP BY 1, 2, 3, 4\n)\n\
-         GROUP BY 1, 2, 3, 4",
+         FROM {lines}\n      WHERE \"$path\" IN ({paths})\n    )\n  )\n  GROUP BY 1, 2, 3, 4\n  )\n)\n\
+         GROUP BY \"object\", \"dt\", \"device_id\", \"run_id\", \"island\"",
         device = json_scalar("device_id"),
         run = json_scalar("run_id"),
         seq = json_scalar("seq"),
@@ -317,35 +322,97 @@ pub fn insert(
     )
 }
 
-/// Counts, over the distinct readings of `uris` on `days` (what one INSERT
-/// wrote), those the table holds not at all (`missing`) and more than once
-/// (`doubled`), on any day (`look_in`, as for the INSERT): the proof before
-/// marking.
-pub fn verify(
-    target: &Target,
-    uris: &[String],
-    days: &BTreeSet<String>,
-    look_in: &BTreeSet<String>,
-) -> String {
-    let key = KEY.map(identifier).join(", ");
+/// A run's readings as the survey found them: `seq` ranges, inclusive.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Expected {
+    /// (device_id, run_id) to sorted, disjoint ranges.
+    pub runs: std::collections::BTreeMap<(String, String), Vec<(u64, u64)>>,
+}
+
+impl Expected {
+    pub fn add(&mut self, device_id: &str, run_id: &str, first: u64, last: u64) {
+        let ranges = self
+            .runs
+            .entry((device_id.to_string(), run_id.to_string()))
+            .or_default();
+        ranges.push((first, last));
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+        for &(lo, hi) in ranges.iter() {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        *ranges = merged;
+    }
+
+    /// How many readings.
+    pub fn readings(&self) -> u64 {
+        self.runs
+            .values()
+            .flatten()
+            .map(|(lo, hi)| hi - lo + 1)
+            .sum()
+    }
+}
+
+fn run_predicate(device_id: &str, run_id: &str, ranges: &[(u64, u64)]) -> String {
+    let seqs: Vec<String> = ranges
+        .iter()
+        .map(|(lo, hi)| format!("\"seq\" BETWEEN {lo} AND {hi}"))
+        .collect();
     format!(
-        "SELECT count(*) AS \"readings\", count_if(\"copies\" = 0) AS \"missing\", count_if(\"copies\" > 1) AS \"doubled\"\n\
-         FROM (\n  SELECT {fresh}, count(\"kept\".\"seq\") AS \"copies\"\n  FROM (\n    \
-         SELECT DISTINCT {key}\n    FROM {raw}\n    WHERE \"$path\" IN ({paths}) AND {DAY_OF_TS} IN ({days})\n  ) AS \"fresh\"\n  \
-         LEFT JOIN (\n    SELECT {key} FROM {compacted} WHERE {kept}\n  ) AS \"kept\"\n  \
-         ON {on}\n  GROUP BY 1, 2, 3\n)",
-        fresh = KEY
-            .iter()
-            .map(|c| format!("\"fresh\".{}", identifier(c)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        raw = table(target, &target.raw_table),
-        paths = list(uris),
-        compacted = table(target, &target.table),
-        days = list(days),
-        kept = kept_days("\"dt\"", look_in),
-        on = same_reading("kept", "fresh"),
+        "(\"device_id\" = {} AND \"run_id\" = {} AND ({}))",
+        literal(device_id),
+        literal(run_id),
+        seqs.join(" OR ")
     )
+}
+
+/// The verification of what INSERTs wrote: per statement, how many of the
+/// `expected` readings the table holds (`found`) and how many more than once
+/// (`doubled`), on any day of `look_in`. It reads the table's key columns
+/// only, not the raw objects again: the readings to look for are the
+/// survey's, exact ranges of `seq` per run (so a reading the INSERT missed, or
+/// wrote twice, is found either way). As many statements as the ranges need
+/// to stay under Athena's query length.
+pub fn verify(target: &Target, expected: &Expected, look_in: &BTreeSet<String>) -> Vec<String> {
+    let statement = |predicates: &[String]| {
+        format!(
+            "SELECT count(*) AS \"found\", count_if(\"copies\" > 1) AS \"doubled\"\n\
+             FROM (\n  SELECT \"device_id\", \"run_id\", \"seq\", count(*) AS \"copies\"\n  \
+             FROM {}\n  WHERE {} AND (\n    {}\n  )\n  GROUP BY 1, 2, 3\n)",
+            table(target, &target.table),
+            kept_days("\"dt\"", look_in),
+            if predicates.is_empty() {
+                "FALSE".to_string()
+            } else {
+                predicates.join("\n    OR ")
+            },
+        )
+    };
+    let room = MAX_QUERY_BYTES - statement(&[]).len();
+    let mut statements = Vec::new();
+    let mut group: Vec<String> = Vec::new();
+    let mut length = 0;
+    for ((device, run), ranges) in &expected.runs {
+        // A run of very many ranges is split so that each part fits.
+        for part in ranges.chunks(1_000) {
+            let predicate = run_predicate(device, run, part);
+            if !group.is_empty() && length + predicate.len() + 8 > room {
+                statements.push(statement(&group));
+                group.clear();
+                length = 0;
+            }
+            length += predicate.len() + 8;
+            group.push(predicate);
+        }
+    }
+    if !group.is_empty() || statements.is_empty() {
+        statements.push(statement(&group));
+    }
+    statements
 }
 
 /// The longest any statement gets without its object list.
@@ -356,7 +423,6 @@ fn overhead(target: &Target, batch_id: &str) -> usize {
     [
         survey(target, &[]).len(),
         insert(target, batch_id, &[], &days, &look_in).len(),
-        verify(target, &[], &days, &look_in).len(),
     ]
     .into_iter()
     .max()
@@ -466,8 +532,10 @@ pub fn planned_statements(
         for run in &runs {
             statements.push(insert(target, batch_id, &run.uris, &run.days, &run.days));
         }
+        // The verification looks for the readings the survey finds: none
+        // are known before it runs.
         for run in &runs {
-            statements.push(verify(target, &run.uris, &run.days, &run.days));
+            statements.extend(verify(target, &Expected::default(), &run.days));
         }
     }
     Ok(statements)
