@@ -73,7 +73,6 @@ fn an_object_of_more_days_than_an_insert_may_write_is_split_by_day() {
         covered += sql.matches("BETWEEN").count() - 1;
     }
     assert_eq!(covered as u64, expected.readings());
-    { {} }
 }
 
 #[test]
