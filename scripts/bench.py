@@ -732,6 +732,64 @@ def bench_soak():
           f"{summary.get('batches', '?')} batches, exit {proc.returncode}")
 
 
+def bench_athena():
+    """Bytes Athena scans per batch (what it bills), against the batch's raw
+    bytes: one batch of 20 objects of 500 readings through `compact --engine
+    athena` on the Athena stand-in (tests/doubles/athena.py, over moto's S3),
+    which counts as Athena does: whole objects for JSON, the column chunks a
+    query names for Parquet. A second batch of the same day follows."""
+    import boto3
+    doubles = os.path.join("tests", "doubles")
+    moto_port, athena_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = subprocess.Popen([sys.executable, os.path.join(doubles, "moto_server.py"), str(moto_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    athena = None
+    try:
+        wait_for_port(moto_port)
+        athena = subprocess.Popen([sys.executable, os.path.join(doubles, "athena.py"), str(athena_port), endpoint],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(athena_port)
+        env = dict(os.environ, IOTPIPE_BACKEND="aws", IOTPIPE_AWS_BUCKET="bench",
+                   IOTPIPE_COUNTER_TABLE="bench-counter", AWS_ENDPOINT_URL=endpoint,
+                   AWS_ENDPOINT_URL_ATHENA=f"http://127.0.0.1:{athena_port}",
+                   AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1")
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="bench", aws_secret_access_key="bench")
+        s3.create_bucket(Bucket="bench")
+        out = subprocess.run([BIN, "sense", "--sim", "--count", "20000", "--seed", "1", "--start", SIM_START,
+                              "-o", "jsonl"], check=True, capture_output=True).stdout.splitlines(keepends=True)
+        print("Athena, bytes scanned per batch of 20 objects of 500 readings (the stand-in's counts)")
+        print(f"{'batch':<10}{'raw MB':>9}{'survey':>9}{'insert':>9}{'verify':>9}{'other':>9}{'ratio':>8}")
+        with tempfile.TemporaryDirectory(prefix="iotpipe-bench-athena-") as tmp:
+            run = lambda *args: subprocess.run([BIN, "-q", *args], env=env, cwd=tmp, check=True,
+                                               capture_output=True, text=True)
+            run("counters", "--init")
+            run("compact", "--init")
+            for batch in range(2):
+                raw = 0
+                for i in range(20):
+                    body = b"".join(out[(batch * 20 + i) * 500:(batch * 20 + i + 1) * 500])
+                    raw += len(body)
+                    s3.put_object(Bucket="bench", Key=f"raw/2026/03/01/0{batch}/bench-{i:02d}.jsonl", Body=body)
+                run("counters", "--reconcile", "--fix")
+                report = json.loads(run("compact", "--engine", "athena", "--all", "-o", "jsonl").stdout.splitlines()[0])
+                scanned = {}
+                for query in report["queries"]:
+                    purpose = query["purpose"] if query["purpose"] in ("survey", "insert", "verify") else "other"
+                    scanned[purpose] = scanned.get(purpose, 0) + query["bytes_scanned"]
+                total = sum(scanned.values())
+                cells = "".join(f"{scanned.get(p, 0) / 1e6:>9.3f}" for p in ("survey", "insert", "verify", "other"))
+                print(f"{batch + 1:<10}{raw / 1e6:>9.3f}{cells}{total / raw:>7.2f}x")
+        print("(ratio = bytes scanned / raw bytes; JSON is billed whole, so the survey and the INSERT each read "
+              "the batch once, and the verification reads the table's key columns)")
+    finally:
+        for process in (athena, moto):
+            if process is not None:
+                process.terminate()
+                process.wait()
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("mqtt", "all"):
@@ -747,10 +805,12 @@ if __name__ == "__main__":
         bench_day_fill()
     if which in ("footprint", "all"):
         bench_footprint()
+    if which in ("athena", "all"):
+        bench_athena()
     if which in ("kinesis", "all"):
         bench_kinesis()
     if which == "soak":
         bench_soak()
-    if which not in ("mqtt", "sink", "burst", "compact", "footprint", "kinesis", "soak", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, burst, compact, footprint, kinesis, soak "
+    if which not in ("mqtt", "sink", "burst", "compact", "footprint", "athena", "kinesis", "soak", "all"):
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, burst, compact, footprint, athena, kinesis, soak "
                          "or all (soak is not part of all: it takes an hour)")
