@@ -53,15 +53,7 @@ pub fn meets(ranges: &[(u64, u64)], lo: u64, hi: u64) -> bool {
 
 fn add(ranges: &mut Ranges, lo: u64, hi: u64) {
     ranges.push((lo, hi));
-    ranges.sort_unstable();
-    let mut merged: Ranges = Vec::with_capacity(ranges.len());
-    for &(lo, hi) in ranges.iter() {
-        match merged.last_mut() {
-            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-            _ => merged.push((lo, hi)),
-        }
-    }
-    *ranges = merged;
+    crate::payload::ranges::merge(ranges);
 }
 
 type Run = (String, String);

@@ -4,7 +4,7 @@
 //! types. Sensors that are absent are omitted, never written as zero.
 //! The schema is documented in `docs/payload.md`.
 
-mod ranges;
+pub mod ranges;
 
 pub use ranges::KeyRanges;
 

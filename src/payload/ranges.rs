@@ -11,6 +11,51 @@ use super::ReadingKey;
 
 type Map<K, V> = HashMap<K, V, ahash::RandomState>;
 
+/// Adds `seq` to sorted, disjoint inclusive ranges, joining its neighbours;
+/// false if it was there already.
+pub fn insert_seq(ranges: &mut Vec<(u64, u64)>, seq: u64) -> bool {
+    // Readings mostly come in order: the last range grows.
+    if let Some(last) = ranges.last_mut() {
+        if last.1.checked_add(1) == Some(seq) {
+            last.1 = seq;
+            return true;
+        }
+        if last.0 <= seq && seq <= last.1 {
+            return false;
+        }
+    }
+    let at = ranges.partition_point(|(lo, _)| *lo <= seq);
+    if at > 0 && ranges[at - 1].1 >= seq {
+        return false;
+    }
+    // Here ranges[at - 1].1 < seq < ranges[at].0: no overflow below.
+    let joins_before = at > 0 && ranges[at - 1].1 + 1 == seq;
+    let joins_after = at < ranges.len() && seq + 1 == ranges[at].0;
+    match (joins_before, joins_after) {
+        (true, true) => {
+            ranges[at - 1].1 = ranges[at].1;
+            ranges.remove(at);
+        }
+        (true, false) => ranges[at - 1].1 = seq,
+        (false, true) => ranges[at].0 = seq,
+        (false, false) => ranges.insert(at, (seq, seq)),
+    }
+    true
+}
+
+/// Sorts inclusive ranges and merges those that overlap or touch.
+pub fn merge(ranges: &mut Vec<(u64, u64)>) {
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges.iter() {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    *ranges = merged;
+}
+
 /// Inclusive `seq` ranges per device and run, sorted and disjoint.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRanges {
@@ -61,28 +106,7 @@ impl KeyRanges {
             Some(ranges) => ranges,
             None => runs.entry(run_id.to_string()).or_default(),
         };
-        // Readings mostly come in order: extend the last range.
-        if let Some(last) = ranges.last_mut()
-            && last.1.checked_add(1) == Some(seq)
-        {
-            last.1 = seq;
-            return;
-        }
-        let at = ranges.partition_point(|(lo, _)| *lo <= seq);
-        if at > 0 && ranges[at - 1].1 >= seq {
-            return;
-        }
-        let joins_before = at > 0 && ranges[at - 1].1.checked_add(1) == Some(seq);
-        let joins_after = at < ranges.len() && seq.checked_add(1) == Some(ranges[at].0);
-        match (joins_before, joins_after) {
-            (true, true) => {
-                ranges[at - 1].1 = ranges[at].1;
-                ranges.remove(at);
-            }
-            (true, false) => ranges[at - 1].1 = seq,
-            (false, true) => ranges[at].0 = seq,
-            (false, false) => ranges.insert(at, (seq, seq)),
-        }
+        insert_seq(ranges, seq);
     }
 
     pub fn insert_key(&mut self, key: &ReadingKey) {
@@ -96,15 +120,7 @@ impl KeyRanges {
             for (run, ranges) in runs {
                 let merged = into.entry(run).or_default();
                 merged.extend(ranges);
-                merged.sort_unstable();
-                let mut out: Vec<(u64, u64)> = Vec::with_capacity(merged.len());
-                for &(lo, hi) in merged.iter() {
-                    match out.last_mut() {
-                        Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                        _ => out.push((lo, hi)),
-                    }
-                }
-                *merged = out;
+                merge(merged);
             }
         }
     }

@@ -336,15 +336,7 @@ impl Expected {
             .entry((device_id.to_string(), run_id.to_string()))
             .or_default();
         ranges.push((first, last));
-        ranges.sort_unstable();
-        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
-        for &(lo, hi) in ranges.iter() {
-            match merged.last_mut() {
-                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
-                _ => merged.push((lo, hi)),
-            }
-        }
-        *ranges = merged;
+        crate::payload::ranges::merge(ranges);
     }
 
     /// How many readings.

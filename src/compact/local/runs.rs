@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use crate::payload::ranges::insert_seq;
+
 /// A set of `seq`s: sorted ranges while they are few (a run numbers its
 /// readings one after another, so a whole run is usually one range), a hash
 /// set past that (readings in any order cost no more than before).
@@ -29,31 +31,8 @@ impl SeqSet {
             SeqSet::Hashed(set) => return set.insert(seq),
             SeqSet::Ranges(ranges) => ranges,
         };
-        // Readings mostly come in order: the last range grows.
-        if let Some(last) = ranges.last_mut() {
-            if last.1.checked_add(1) == Some(seq) {
-                last.1 = seq;
-                return true;
-            }
-            if last.0 <= seq && seq <= last.1 {
-                return false;
-            }
-        }
-        let at = ranges.partition_point(|(lo, _)| *lo <= seq);
-        if at > 0 && ranges[at - 1].1 >= seq {
+        if !insert_seq(ranges, seq) {
             return false;
-        }
-        // Here ranges[at - 1].1 < seq < ranges[at].0: no overflow below.
-        let joins_before = at > 0 && ranges[at - 1].1 + 1 == seq;
-        let joins_after = at < ranges.len() && seq + 1 == ranges[at].0;
-        match (joins_before, joins_after) {
-            (true, true) => {
-                ranges[at - 1].1 = ranges[at].1;
-                ranges.remove(at);
-            }
-            (true, false) => ranges[at - 1].1 = seq,
-            (false, true) => ranges[at].0 = seq,
-            (false, false) => ranges.insert(at, (seq, seq)),
         }
         if ranges.len() > MAX_RANGES {
             let set = ranges.iter().flat_map(|&(lo, hi)| lo..=hi).collect();
