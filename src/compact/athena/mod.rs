@@ -112,52 +112,7 @@ impl AthenaEngine {
                 }
                 Err(e) => return Err(e),
             };
-            let mut found: HashMap<String, Surveyed> = HashMap::new();
-            let mut bad: HashSet<String> = HashSet::new();
-            for row in self.results(&run.id).await? {
-                let [
-                    Some(object),
-                    day,
-                    device,
-                    run_id,
-                    Some(count),
-                    Some(invalid),
-                    first,
-                    last,
-                    latest,
-                    versions,
-                ] = <[Option<String>; 10]>::try_from(row)
-                    .map_err(|_| CompactError::Engine("Athena's survey has 10 columns".into()))?
-                else {
-                    return Err(CompactError::Engine("Athena's survey has a NULL".into()));
-                };
-                if invalid != "0" || versions.as_deref().is_some_and(|v| v != "1") {
-                    bad.insert(object.clone());
-                }
-                let surveyed = found.entry(object.clone()).or_insert_with(|| Surveyed {
-                    uri: object.clone(),
-                    ..Surveyed::default()
-                });
-                surveyed.rows += count.parse::<u64>().unwrap_or(0);
-                let seqs = first
-                    .and_then(|f| f.parse::<u64>().ok())
-                    .zip(last.and_then(|l| l.parse::<u64>().ok()));
-                if let (Some(day), Some(device), Some(run_id), Some((first, last))) =
-                    (day, device, run_id, seqs)
-                {
-                    if let Some(at) = latest.as_deref().and_then(athena_sql::result_timestamp) {
-                        surveyed.newest.push((device.clone(), at));
-                    }
-                    surveyed.days.insert(day.clone());
-                    surveyed.runs.push(SurveyedRun {
-                        day,
-                        device,
-                        run: run_id,
-                        first,
-                        last,
-                    });
-                }
-            }
+            let (mut found, bad) = read_survey(self.results(&run.id).await?)?;
             let mut good = Vec::new();
             let mut rows = 0;
             for uri in candidates {
@@ -240,6 +195,61 @@ impl AthenaEngine {
         }
         Ok(())
     }
+}
+
+/// What Athena read in each object, and the objects it may not insert.
+type Findings = (HashMap<String, Surveyed>, HashSet<String>);
+
+/// The survey's rows by object: what Athena read in each, and the objects it
+/// may not insert (rows that are not v1, or conflicting copies of a reading).
+fn read_survey(rows: Vec<Vec<Option<String>>>) -> Result<Findings, CompactError> {
+    let mut found: HashMap<String, Surveyed> = HashMap::new();
+    let mut bad: HashSet<String> = HashSet::new();
+    for row in rows {
+        let [
+            Some(object),
+            day,
+            device,
+            run_id,
+            Some(count),
+            Some(invalid),
+            first,
+            last,
+            latest,
+            versions,
+        ] = <[Option<String>; 10]>::try_from(row)
+            .map_err(|_| CompactError::Engine("Athena's survey has 10 columns".into()))?
+        else {
+            return Err(CompactError::Engine("Athena's survey has a NULL".into()));
+        };
+        if invalid != "0" || versions.as_deref().is_some_and(|v| v != "1") {
+            bad.insert(object.clone());
+        }
+        let surveyed = found.entry(object.clone()).or_insert_with(|| Surveyed {
+            uri: object.clone(),
+            ..Surveyed::default()
+        });
+        surveyed.rows += count.parse::<u64>().unwrap_or(0);
+        let seqs = first
+            .and_then(|f| f.parse::<u64>().ok())
+            .zip(last.and_then(|l| l.parse::<u64>().ok()));
+        if let (Some(day), Some(device), Some(run_id), Some((first, last))) =
+            (day, device, run_id, seqs)
+        {
+            if let Some(at) = latest.as_deref().and_then(athena_sql::result_timestamp) {
+                surveyed.newest.push((device.clone(), at));
+            }
+            surveyed.days.insert(day.clone());
+            surveyed.runs.push(SurveyedRun {
+                day,
+                device,
+                run: run_id,
+                first,
+                last,
+            });
+        }
+    }
+    Ok((found, bad))
 }
 
 /// Where the table may hold a reading an INSERT writes: its own days, and
