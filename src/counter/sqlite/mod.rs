@@ -11,9 +11,12 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Batch, BatchState, Counted, Counter, CounterError, Fence, Hold, LeaseState, Pending, Recorded,
-    WRITER, expired, holder_is_gone, new_batch_id,
+    WRITER, expired, new_batch_id,
 };
 use crate::payload::format_ts;
+use lease::Leased;
+
+mod lease;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS objects (
@@ -262,121 +265,6 @@ impl SqliteCounter {
             tx.commit()?;
             Ok(Ok(()))
         })?
-    }
-
-    /// The lease of a batch or a lock, if one was ever taken.
-    fn lease_of(
-        conn: &Connection,
-        leased: Leased,
-        id: &str,
-    ) -> rusqlite::Result<Option<LeaseState>> {
-        conn.query_row(
-            &format!(
-                "SELECT lease_owner, lease_until, fence FROM {} WHERE {} = ?1 \
-                 AND lease_owner IS NOT NULL",
-                leased.table(),
-                leased.key()
-            ),
-            [id],
-            |row| {
-                Ok(LeaseState {
-                    holder: row.get(0)?,
-                    until: row.get(1)?,
-                    fence: row.get::<_, i64>(2)?.max(0) as Fence,
-                })
-            },
-        )
-        .optional()
-    }
-
-    /// Takes or renews a fenced lease: see [`Counter::lease`].
-    fn fenced(
-        &self,
-        leased: Leased,
-        id: &str,
-        holder: &str,
-        ttl: Duration,
-        held: Option<Fence>,
-    ) -> Result<Option<Fence>, CounterError> {
-        let now = time::OffsetDateTime::now_utc();
-        self.with(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if leased == Leased::Lock {
-                tx.execute("INSERT OR IGNORE INTO locks (name) VALUES (?1)", [id])?;
-            }
-            let takeable: bool = tx.query_row(
-                &format!(
-                    "SELECT count(*) FROM {} WHERE {} = ?1 {}",
-                    leased.table(),
-                    leased.key(),
-                    leased.only_when()
-                ),
-                [id],
-                |row| row.get::<_, i64>(0),
-            )? > 0;
-            if !takeable {
-                return Ok(None);
-            }
-            let lease = Self::lease_of(&tx, leased, id)?;
-            let fence = match (held, &lease) {
-                (None, None) => 1,
-                (None, Some(l)) => {
-                    let free =
-                        l.holder == holder || expired(&l.until, now) || holder_is_gone(&l.holder);
-                    if !free {
-                        return Ok(None);
-                    }
-                    l.fence + 1
-                }
-                (Some(fence), Some(l))
-                    if l.holder == holder && l.fence == fence && !expired(&l.until, now) =>
-                {
-                    fence
-                }
-                (Some(_), _) => return Ok(None),
-            };
-            tx.execute(
-                &format!(
-                    "UPDATE {} SET lease_owner = ?2, lease_until = ?3, fence = ?4 WHERE {} = ?1",
-                    leased.table(),
-                    leased.key()
-                ),
-                params![id, holder, format_ts(now + ttl), fence as i64],
-            )?;
-            tx.commit()?;
-            Ok(Some(fence))
-        })
-    }
-}
-
-/// What a fenced lease is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Leased {
-    Batch,
-    Lock,
-}
-
-impl Leased {
-    fn table(self) -> &'static str {
-        match self {
-            Leased::Batch => "batches",
-            Leased::Lock => "locks",
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Leased::Batch => "id",
-            Leased::Lock => "name",
-        }
-    }
-
-    /// Only a batch still to compact is leased.
-    fn only_when(self) -> &'static str {
-        match self {
-            Leased::Batch => "AND state IN ('claimed', 'failed')",
-            Leased::Lock => "",
-        }
     }
 }
 
