@@ -256,26 +256,36 @@ fn read_survey(rows: Vec<Vec<Option<String>>>) -> Result<Findings, CompactError>
 /// the days the run index names for the same runs and `seq`s.
 fn look_in(run: &athena_sql::Insert, good: &[&Surveyed], index: &RunIndex) -> BTreeSet<String> {
     let mut days = run.days.clone();
-    for surveyed in good.iter().filter(|s| run.uris.contains(&s.uri)) {
-        for r in surveyed.runs.iter().filter(|r| run.days.contains(&r.day)) {
-            if let Some(held) = index.get(&r.device, &r.run) {
-                days.extend(
-                    held.days_meeting(r.first, r.last, &r.day)
-                        .map(str::to_string),
-                );
-            }
+    for r in written_by(run, good) {
+        if let Some(held) = index.get(&r.device, &r.run) {
+            days.extend(
+                held.days_meeting(r.first, r.last, &r.day)
+                    .map(str::to_string),
+            );
         }
     }
     days
 }
 
+/// What the survey found of the readings an INSERT writes: each run's
+/// islands in its objects, on its days.
+fn written_by<'a>(
+    run: &'a athena_sql::Insert,
+    good: &'a [&'a Surveyed],
+) -> impl Iterator<Item = &'a SurveyedRun> + 'a {
+    // A set: a chunk holds thousands of objects.
+    let uris: HashSet<&str> = run.uris.iter().map(String::as_str).collect();
+    good.iter()
+        .filter(move |s| uris.contains(s.uri.as_str()))
+        .flat_map(|s| s.runs.iter())
+        .filter(|r| run.days.contains(&r.day))
+}
+
 /// The readings an INSERT writes, as the survey found them in its objects.
 fn expected(run: &athena_sql::Insert, good: &[&Surveyed]) -> athena_sql::Expected {
     let mut expected = athena_sql::Expected::default();
-    for surveyed in good.iter().filter(|s| run.uris.contains(&s.uri)) {
-        for r in surveyed.runs.iter().filter(|r| run.days.contains(&r.day)) {
-            expected.add(&r.device, &r.run, r.first, r.last);
-        }
+    for r in written_by(run, good) {
+        expected.add(&r.device, &r.run, r.first, r.last);
     }
     expected
 }
