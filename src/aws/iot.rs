@@ -3,6 +3,9 @@
 //! original system's "unable to assume role") leaves a trace.
 
 use aws_config::SdkConfig;
+use hyper::Method;
+
+use super::rest::{self, Client};
 
 /// A topic rule as IoT has it.
 pub struct Rule {
@@ -21,18 +24,24 @@ pub async fn recent_errors(
     hours: u64,
 ) -> Result<Vec<String>, String> {
     let since = time::OffsetDateTime::now_utc() - time::Duration::hours(hours as i64);
-    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
-    let output = client
-        .filter_log_events()
-        .log_group_name(group)
-        .start_time((since.unix_timestamp_nanos() / 1_000_000) as i64)
+    // CloudWatch Logs API reference, FilterLogEvents (AWS JSON 1.1).
+    let output = Client::new(sdk, &rest::LOGS)
+        .call(Method::POST, "/")
+        .target(
+            "Logs_20140328.FilterLogEvents",
+            &serde_json::json!({
+                "logGroupName": group,
+                "startTime": (since.unix_timestamp_nanos() / 1_000_000) as i64,
+            }),
+        )
         .send()
         .await
-        .map_err(|e| super::describe(&e))?;
-    let mut messages: Vec<String> = output
-        .events()
-        .iter()
-        .filter_map(|e| e.message().map(str::to_string))
+        .map_err(|e| e.to_string())?;
+    let mut messages: Vec<String> = output["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
         .collect();
     let keep = messages.len().saturating_sub(5);
     Ok(messages.split_off(keep))
@@ -40,49 +49,55 @@ pub async fn recent_errors(
 
 /// The rule `name`; None when IoT has no such rule.
 pub async fn rule(sdk: &SdkConfig, name: &str) -> Result<Option<Rule>, String> {
-    let client = aws_sdk_iot::Client::new(sdk);
-    let output = match client.get_topic_rule().rule_name(name).send().await {
+    // IoT API reference, GetTopicRule: GET /rules/{ruleName}.
+    let path = format!("/rules/{}", rest::label(name));
+    let output = match Client::new(sdk, &rest::IOT)
+        .call(Method::GET, path)
+        .send()
+        .await
+    {
         Ok(output) => output,
         Err(e) => {
-            use aws_sdk_iot::error::ProvideErrorMetadata;
-            let code = e.as_service_error().and_then(|s| s.code());
-            return match code {
+            return match e.code() {
                 Some("ResourceNotFoundException") => Ok(None),
                 // IoT answers so for a rule that does not exist, too.
                 Some("UnauthorizedException") => Err(format!(
                     "IoT refused: the rule does not exist, or this identity may not \
-                     iot:GetTopicRule it ({})",
-                    super::describe(&e)
+                     iot:GetTopicRule it ({e})"
                 )),
-                _ => Err(super::describe(&e)),
+                _ => Err(e.to_string()),
             };
         }
     };
-    let Some(rule) = output.rule() else {
+    let rule = &output["rule"];
+    if !rule.is_object() {
         return Ok(None);
-    };
-    let error_action = rule.error_action().and_then(|action| {
-        if let Some(logs) = action.cloudwatch_logs() {
-            Some(format!("CloudWatch Logs {}", logs.log_group_name()))
-        } else if let Some(s3) = action.s3() {
-            Some(format!("S3 s3://{}/{}", s3.bucket_name(), s3.key()))
-        } else if let Some(sqs) = action.sqs() {
-            Some(format!("SQS {}", sqs.queue_url()))
+    }
+    let error_action = rule["errorAction"].as_object().and_then(|action| {
+        let field =
+            |kind: &str, key: &str| action.get(kind)?.get(key)?.as_str().map(str::to_string);
+        if let Some(group) = field("cloudwatchLogs", "logGroupName") {
+            Some(format!("CloudWatch Logs {group}"))
+        } else if let Some(bucket) = field("s3", "bucketName") {
+            let key = field("s3", "key").unwrap_or_default();
+            Some(format!("S3 s3://{bucket}/{key}"))
+        } else if let Some(queue) = field("sqs", "queueUrl") {
+            Some(format!("SQS {queue}"))
         } else {
             // One of the two dozen other kinds, or an empty action (which
             // some implementations return for "none").
-            format!("{action:?}")
-                .contains("Some(")
+            action
+                .values()
+                .any(|kind| kind.as_object().is_some_and(|k| !k.is_empty()))
                 .then(|| "an error action".to_string())
         }
     });
     Ok(Some(Rule {
-        disabled: rule.rule_disabled().unwrap_or(false),
-        actions: rule.actions().len(),
+        disabled: rule["ruleDisabled"].as_bool().unwrap_or(false),
+        actions: rule["actions"].as_array().map_or(0, Vec::len),
         error_action,
-        error_log_group: rule
-            .error_action()
-            .and_then(|a| a.cloudwatch_logs())
-            .map(|l| l.log_group_name().to_string()),
+        error_log_group: rule["errorAction"]["cloudwatchLogs"]["logGroupName"]
+            .as_str()
+            .map(str::to_string),
     }))
 }

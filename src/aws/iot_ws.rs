@@ -110,19 +110,9 @@ fn presign(
     let (_, query) = instructions.into_parts();
     Ok(query
         .iter()
-        .map(|(name, value)| format!("{name}={}", encode(value)))
+        .map(|(name, value)| format!("{name}={}", super::rest::encode(value)))
         .collect::<Vec<_>>()
         .join("&"))
-}
-
-/// RFC 3986 unreserved characters stay, everything else is %-encoded, as SigV4 wants.
-fn encode(value: &str) -> String {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.')
-        .remove(b'~');
-    percent_encoding::utf8_percent_encode(value, SET).to_string()
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 pub mod iam;
 pub mod iot;
 pub mod iot_ws;
+pub mod rest;
 pub mod stack;
 
 use crate::config;

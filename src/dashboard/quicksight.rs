@@ -6,16 +6,15 @@
 use crate::signal::Cancel;
 use std::time::Duration;
 
-use aws_sdk_quicksight::Client;
-use aws_sdk_quicksight::types::{
-    IngestionType, RefreshFrequency, RefreshInterval, RefreshSchedule,
-};
+use hyper::Method;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{
     Dashboard, DashboardError, DatasetAdmin, DatasetSummary, Ingestion, Refreshed, ScheduleChange,
     Waited,
 };
+use crate::aws::rest::{self, CallError, Client, label};
 use crate::config::Schedule;
 use crate::progress::Progress;
 
@@ -79,7 +78,7 @@ impl crate::error::Diagnose for QuickSightError {
             QuickSightError::NoDataset { .. } => "`iotpipe refresh-dashboard --list` shows the \
                  account's datasets; set quicksight.datasets (or --dataset) to their ids"
                 .into(),
-            QuickSightError::Api { message, .. } if message.starts_with("dispatch failure") => {
+            QuickSightError::Api { message, .. } if message.starts_with("cannot reach") => {
                 "QuickSight could not be reached: check the network, the region (--region) and \
                  any --endpoint-url / AWS_ENDPOINT_URL"
                     .into()
@@ -127,22 +126,27 @@ impl QuickSight {
         let sdk = crate::aws::sdk_config(&config.aws).await;
         let account = account_id(&sdk, config.quicksight.account_id.as_deref()).await?;
         Ok(QuickSight {
-            client: Client::new(&sdk),
+            client: Client::new(&sdk, &rest::QUICKSIGHT),
             account,
         })
     }
 
-    fn api(
-        &self,
-        operation: &'static str,
-        dataset: &str,
-        error: &(dyn std::error::Error + 'static),
-    ) -> QuickSightError {
+    fn api(&self, operation: &'static str, dataset: &str, error: CallError) -> QuickSightError {
         QuickSightError::Api {
             operation,
             dataset: dataset.to_string(),
-            message: crate::aws::describe(error),
+            message: error.to_string(),
         }
+    }
+
+    /// `/accounts/{AwsAccountId}/data-sets/{DataSetId}` and what follows
+    /// (QuickSight API reference: every call below is REST-JSON under it).
+    fn dataset_path(&self, dataset: &str, rest: &str) -> String {
+        format!(
+            "/accounts/{}/data-sets/{}{rest}",
+            label(&self.account),
+            label(dataset)
+        )
     }
 
     /// Starts a full refresh of `dataset` under a new ingestion id.
@@ -152,28 +156,24 @@ impl QuickSight {
             OffsetDateTime::now_utc().unix_timestamp(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        // Not retried by the SDK: its retry classifier counts LimitExceeded (the
-        // daily quota) as throttling and would retry a call that cannot succeed.
-        let no_retries = aws_sdk_quicksight::config::Builder::default()
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1));
+        // Not retried: a retry of LimitExceeded (the daily quota) cannot succeed.
         let created = self
             .client
-            .create_ingestion()
-            .aws_account_id(&self.account)
-            .data_set_id(dataset)
-            .ingestion_id(&id)
-            .ingestion_type(IngestionType::FullRefresh)
-            .customize()
-            .config_override(no_retries)
+            .call(
+                Method::PUT,
+                self.dataset_path(dataset, &format!("/ingestions/{}", label(&id))),
+            )
+            .json(&json!({"IngestionType": "FULL_REFRESH"}))
+            .attempts(1)
             .send()
             .await;
         match created {
             Ok(output) => Ok(Ingestion {
                 dataset: dataset.to_string(),
-                ingestion: output.ingestion_id().unwrap_or(&id).to_string(),
-                status: output
-                    .ingestion_status()
-                    .map_or("INITIALIZED", |s| s.as_str())
+                ingestion: output["IngestionId"].as_str().unwrap_or(&id).to_string(),
+                status: output["IngestionStatus"]
+                    .as_str()
+                    .unwrap_or("INITIALIZED")
                     .to_string(),
                 rows_ingested: None,
                 rows_dropped: None,
@@ -182,20 +182,16 @@ impl QuickSight {
                 error_message: None,
                 created: Some(OffsetDateTime::now_utc()),
             }),
-            Err(e) => {
-                let service = e.as_service_error();
-                if let Some(limit) = service.filter(|s| s.is_limit_exceeded_exception()) {
-                    let said = limit.meta().message().unwrap_or("(no message)").to_string();
-                    return Err(self.quota(dataset, said).await);
-                }
-                if service.is_some_and(|s| s.is_resource_not_found_exception()) {
-                    return Err(QuickSightError::NoDataset {
-                        dataset: dataset.to_string(),
-                        account: self.account.clone(),
-                    });
-                }
-                Err(self.api("CreateIngestion", dataset, &e))
+            Err(CallError::Service { code, message, .. }) if code == "LimitExceededException" => {
+                Err(self.quota(dataset, message).await)
             }
+            Err(e) if e.code() == Some("ResourceNotFoundException") => {
+                Err(QuickSightError::NoDataset {
+                    dataset: dataset.to_string(),
+                    account: self.account.clone(),
+                })
+            }
+            Err(e) => Err(self.api("CreateIngestion", dataset, e)),
         }
     }
 
@@ -222,64 +218,77 @@ impl QuickSight {
     pub async fn describe(&self, dataset: &str, id: &str) -> Result<Ingestion, QuickSightError> {
         let output = self
             .client
-            .describe_ingestion()
-            .aws_account_id(&self.account)
-            .data_set_id(dataset)
-            .ingestion_id(id)
+            .call(
+                Method::GET,
+                self.dataset_path(dataset, &format!("/ingestions/{}", label(id))),
+            )
             .send()
             .await
-            .map_err(|e| self.api("DescribeIngestion", dataset, &e))?;
-        output
-            .ingestion()
-            .map(|i| ingestion_of(dataset, i))
-            .ok_or_else(|| QuickSightError::Api {
+            .map_err(|e| self.api("DescribeIngestion", dataset, e))?;
+        if !output["Ingestion"].is_object() {
+            return Err(QuickSightError::Api {
                 operation: "DescribeIngestion",
                 dataset: dataset.to_string(),
                 message: format!("no ingestion {id} in the answer"),
-            })
+            });
+        }
+        Ok(ingestion_of(dataset, &output["Ingestion"]))
+    }
+
+    /// Every page of a list call: the items under `items`, following `NextToken`.
+    async fn pages(
+        &self,
+        operation: &'static str,
+        dataset: &str,
+        path: String,
+        items: &str,
+    ) -> Result<Vec<Value>, QuickSightError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut call = self.client.call(Method::GET, path.clone());
+            if let Some(token) = &token {
+                call = call.query("next-token", token);
+            }
+            let page = call
+                .send()
+                .await
+                .map_err(|e| self.api(operation, dataset, e))?;
+            out.extend(page[items].as_array().cloned().unwrap_or_default());
+            token = page["NextToken"].as_str().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
     }
 
     /// The dataset's ingestions, newest first.
     pub async fn ingestions(&self, dataset: &str) -> Result<Vec<Ingestion>, QuickSightError> {
-        let mut pages = self
-            .client
-            .list_ingestions()
-            .aws_account_id(&self.account)
-            .data_set_id(dataset)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.api("ListIngestions", dataset, &e))?;
-            out.extend(page.ingestions().iter().map(|i| ingestion_of(dataset, i)));
-        }
+        let path = self.dataset_path(dataset, "/ingestions");
+        let listed = self
+            .pages("ListIngestions", dataset, path, "Ingestions")
+            .await?;
+        let mut out: Vec<Ingestion> = listed.iter().map(|i| ingestion_of(dataset, i)).collect();
         out.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(out)
     }
 
     pub async fn datasets(&self) -> Result<Vec<DatasetSummary>, QuickSightError> {
-        let mut pages = self
-            .client
-            .list_data_sets()
-            .aws_account_id(&self.account)
-            .into_paginator()
-            .send();
+        let path = format!("/accounts/{}/data-sets", label(&self.account));
+        let summaries = self
+            .pages("ListDataSets", "the account", path, "DataSetSummaries")
+            .await?;
         let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.api("ListDataSets", "the account", &e))?;
-            for summary in page.data_set_summaries() {
-                let dataset = summary.data_set_id().unwrap_or_default().to_string();
-                let last = self.ingestions(&dataset).await?.into_iter().next();
-                out.push(DatasetSummary {
-                    name: summary.name().unwrap_or_default().to_string(),
-                    import_mode: summary
-                        .import_mode()
-                        .map(|m| m.as_str().to_string())
-                        .unwrap_or_default(),
-                    dataset,
-                    last,
-                });
-            }
+        for summary in summaries {
+            let text = |key: &str| summary[key].as_str().unwrap_or_default().to_string();
+            let dataset = text("DataSetId");
+            let last = self.ingestions(&dataset).await?.into_iter().next();
+            out.push(DatasetSummary {
+                name: text("Name"),
+                import_mode: text("ImportMode"),
+                dataset,
+                last,
+            });
         }
         Ok(out)
     }
@@ -290,23 +299,17 @@ impl QuickSight {
         dataset: &str,
         schedule: Schedule,
     ) -> Result<ScheduleChange, QuickSightError> {
+        let schedule_path =
+            self.dataset_path(dataset, &format!("/refresh-schedules/{SCHEDULE_ID}"));
         let existing = self
             .client
-            .describe_refresh_schedule()
-            .aws_account_id(&self.account)
-            .data_set_id(dataset)
-            .schedule_id(SCHEDULE_ID)
+            .call(Method::GET, schedule_path.clone())
             .send()
             .await;
         let exists = match existing {
             Ok(_) => true,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                false
-            }
-            Err(e) => return Err(self.api("DescribeRefreshSchedule", dataset, &e)),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => false,
+            Err(e) => return Err(self.api("DescribeRefreshSchedule", dataset, e)),
         };
         let change = |action| ScheduleChange {
             dataset: dataset.to_string(),
@@ -314,53 +317,37 @@ impl QuickSight {
             action,
         };
         let interval = match schedule {
-            Schedule::Hourly => RefreshInterval::Hourly,
-            Schedule::Daily => RefreshInterval::Daily,
+            Schedule::Hourly => "HOURLY",
+            Schedule::Daily => "DAILY",
             Schedule::Off if !exists => return Ok(change("absent")),
             Schedule::Off => {
                 self.client
-                    .delete_refresh_schedule()
-                    .aws_account_id(&self.account)
-                    .data_set_id(dataset)
-                    .schedule_id(SCHEDULE_ID)
+                    .call(Method::DELETE, schedule_path)
                     .send()
                     .await
-                    .map_err(|e| self.api("DeleteRefreshSchedule", dataset, &e))?;
+                    .map_err(|e| self.api("DeleteRefreshSchedule", dataset, e))?;
                 return Ok(change("deleted"));
             }
         };
-        let frequency = RefreshFrequency::builder()
-            .interval(interval)
-            .timezone("UTC")
-            .build()
-            .map_err(|e| self.api("RefreshFrequency", dataset, &e))?;
-        let body = RefreshSchedule::builder()
-            .schedule_id(SCHEDULE_ID)
-            .schedule_frequency(frequency)
-            .refresh_type(IngestionType::FullRefresh)
-            .build()
-            .map_err(|e| self.api("RefreshSchedule", dataset, &e))?;
-        if exists {
-            self.client
-                .update_refresh_schedule()
-                .aws_account_id(&self.account)
-                .data_set_id(dataset)
-                .schedule(body)
-                .send()
-                .await
-                .map_err(|e| self.api("UpdateRefreshSchedule", dataset, &e))?;
-            Ok(change("updated"))
+        // QuickSight API reference, CreateRefreshSchedule / UpdateRefreshSchedule:
+        // the same RefreshSchedule body, POSTed to create, PUT to update.
+        let body = json!({"Schedule": {
+            "ScheduleId": SCHEDULE_ID,
+            "ScheduleFrequency": {"Interval": interval, "Timezone": "UTC"},
+            "RefreshType": "FULL_REFRESH",
+        }});
+        let (method, operation, action) = if exists {
+            (Method::PUT, "UpdateRefreshSchedule", "updated")
         } else {
-            self.client
-                .create_refresh_schedule()
-                .aws_account_id(&self.account)
-                .data_set_id(dataset)
-                .schedule(body)
-                .send()
-                .await
-                .map_err(|e| self.api("CreateRefreshSchedule", dataset, &e))?;
-            Ok(change("created"))
-        }
+            (Method::POST, "CreateRefreshSchedule", "created")
+        };
+        self.client
+            .call(method, self.dataset_path(dataset, "/refresh-schedules"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.api(operation, dataset, e))?;
+        Ok(change(action))
     }
 }
 
@@ -462,22 +449,22 @@ pub fn next_poll(previous: Duration) -> Duration {
     (previous * 2).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
-/// An ingestion as QuickSight describes it.
-fn ingestion_of(dataset: &str, ingestion: &aws_sdk_quicksight::types::Ingestion) -> Ingestion {
-    let rows = ingestion.row_info();
-    let error = ingestion.error_info();
+/// An ingestion as QuickSight describes it (timestamps in epoch seconds, as
+/// REST-JSON bodies carry them).
+fn ingestion_of(dataset: &str, ingestion: &Value) -> Ingestion {
+    let text = |value: &Value| value.as_str().map(str::to_string);
     Ingestion {
         dataset: dataset.to_string(),
-        ingestion: ingestion.ingestion_id().unwrap_or_default().to_string(),
-        status: ingestion.ingestion_status().as_str().to_string(),
-        rows_ingested: rows.and_then(|r| r.rows_ingested()),
-        rows_dropped: rows.and_then(|r| r.rows_dropped()),
-        seconds: ingestion.ingestion_time_in_seconds().map(|s| s as f64),
-        error_type: error
-            .and_then(|e| e.r#type())
-            .map(|t| t.as_str().to_string()),
-        error_message: error.and_then(|e| e.message()).map(str::to_string),
-        created: OffsetDateTime::from_unix_timestamp(ingestion.created_time().secs()).ok(),
+        ingestion: text(&ingestion["IngestionId"]).unwrap_or_default(),
+        status: text(&ingestion["IngestionStatus"]).unwrap_or_default(),
+        rows_ingested: ingestion["RowInfo"]["RowsIngested"].as_i64(),
+        rows_dropped: ingestion["RowInfo"]["RowsDropped"].as_i64(),
+        seconds: ingestion["IngestionTimeInSeconds"].as_f64(),
+        error_type: text(&ingestion["ErrorInfo"]["Type"]),
+        error_message: text(&ingestion["ErrorInfo"]["Message"]),
+        created: ingestion["CreatedTime"]
+            .as_f64()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t as i64).ok()),
     }
 }
 

@@ -2,12 +2,14 @@
 //! certificate from the device's request, and attaches the certificate to the
 //! thing exclusively and to the fleet policy; `list` and `remove` read and
 //! undo that. Every step is idempotent, so an interrupted command is rerun.
+//! Each call is the request of the AWS IoT API reference's page of the same
+//! name (REST-JSON), through [`crate::aws::rest`].
 
-use aws_sdk_iot::Client;
-use aws_sdk_iot::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_iot::types::{CertificateStatus, ThingPrincipalType};
+use hyper::Method;
+use serde_json::{Value, json};
 
 use super::DeviceError;
+use crate::aws::rest::{self, CallError, Client, label};
 
 /// A thing's certificate as the registry has it.
 #[derive(Debug, Clone)]
@@ -47,21 +49,12 @@ pub struct Removed {
     pub detached: Vec<String>,
 }
 
-/// The error code IoT answered with, if it answered.
-fn code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<&str> {
-    error.as_service_error().and_then(|e| e.code())
-}
-
 /// An IoT call's error as the user should read it: a refusal names the IAM
 /// action to allow.
-fn failed<E, R>(action: &'static str) -> impl FnOnce(SdkError<E, R>) -> DeviceError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
+fn failed(action: &'static str) -> impl FnOnce(CallError) -> DeviceError {
     move |error| {
-        let message = crate::aws::describe(&error);
-        match code(&error) {
+        let message = error.to_string();
+        match error.code() {
             // IAM's refusal (AccessDeniedException), and IoT's own word for a
             // caller without the permission (UnauthorizedException, HTTP 401).
             Some("AccessDeniedException" | "UnauthorizedException" | "AccessDenied") => {
@@ -73,8 +66,13 @@ where
 }
 
 /// Whether an error is IoT's "no such thing/policy/certificate".
-fn not_found<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    code(error) == Some("ResourceNotFoundException")
+fn not_found(error: &CallError) -> bool {
+    error.code() == Some("ResourceNotFoundException")
+}
+
+/// A string field of an answer, or "".
+fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_default().to_string()
 }
 
 pub struct Registry {
@@ -84,8 +82,12 @@ pub struct Registry {
 impl Registry {
     pub fn new(sdk: &aws_config::SdkConfig) -> Registry {
         Registry {
-            client: Client::new(sdk),
+            client: Client::new(sdk, &rest::IOT),
         }
+    }
+
+    fn call(&self, method: Method, path: String) -> rest::Call<'_> {
+        self.client.call(method, path)
     }
 
     /// Registers the device `thing` whose request asks for `public_key`.
@@ -98,17 +100,18 @@ impl Registry {
     ) -> Result<Added, DeviceError> {
         super::check_thing_name(thing)?;
         // Before anything is made: a mistyped policy must not leave a certificate behind.
-        match self.client.get_policy().policy_name(policy).send().await {
+        let policy_path = format!("/policies/{}", label(policy));
+        match self.call(Method::GET, policy_path).send().await {
             Ok(_) => {}
             Err(error) if not_found(&error) => return Err(DeviceError::NoPolicy(policy.into())),
             Err(error) => return Err(failed("iot:GetPolicy")(error)),
         }
-        let created_thing = match self.client.describe_thing().thing_name(thing).send().await {
+        let thing_path = format!("/things/{}", label(thing));
+        let created_thing = match self.call(Method::GET, thing_path.clone()).send().await {
             Ok(_) => false,
             Err(error) if not_found(&error) => {
-                self.client
-                    .create_thing()
-                    .thing_name(thing)
+                self.call(Method::POST, thing_path)
+                    .json(&json!({}))
                     .send()
                     .await
                     .map_err(failed("iot:CreateThing"))?;
@@ -135,45 +138,33 @@ impl Registry {
             Some(certificate) => certificate,
             None => {
                 let made = self
-                    .client
-                    .create_certificate_from_csr()
-                    .certificate_signing_request(csr_pem)
-                    .set_as_active(true)
+                    .call(Method::POST, "/certificates".into())
+                    .query("setAsActive", "true")
+                    .json(&json!({"certificateSigningRequest": csr_pem}))
                     .send()
                     .await
                     .map_err(failed("iot:CreateCertificateFromCsr"))?;
-                let id = made.certificate_id().unwrap_or_default();
-                self.certificate(id).await?
+                self.certificate(&text(&made, "certificateId")).await?
             }
         };
         if certificate.status != "ACTIVE" {
             // A rerun after `remove` stopped between deactivating and deleting.
-            self.client
-                .update_certificate()
-                .certificate_id(&certificate.id)
-                .new_status(CertificateStatus::Active)
-                .send()
-                .await
-                .map_err(failed("iot:UpdateCertificate"))?;
+            self.set_status(&certificate.id, "ACTIVE").await?;
             certificate.status = "ACTIVE".into();
         }
         // Exclusive: the thing is resolved from the certificate whatever the
         // client id, so `publish` (the thing name) and `doctor`/`tail`
         // (<thing>-…) all connect under the one fleet policy (IoT developer
         // guide, "Associating an AWS IoT thing to an MQTT client connection").
-        self.client
-            .attach_thing_principal()
-            .thing_name(thing)
-            .principal(&certificate.arn)
-            .thing_principal_type(ThingPrincipalType::ExclusiveThing)
+        self.call(Method::PUT, format!("/things/{}/principals", label(thing)))
+            .query("thingPrincipalType", "EXCLUSIVE_THING")
+            .header("x-amzn-principal", &certificate.arn)
             .send()
             .await
             .map_err(failed("iot:AttachThingPrincipal"))?;
         certificate.attachment = Some("EXCLUSIVE_THING".into());
-        self.client
-            .attach_policy()
-            .policy_name(policy)
-            .target(&certificate.arn)
+        self.call(Method::PUT, format!("/target-policies/{}", label(policy)))
+            .json(&json!({"target": certificate.arn}))
             .send()
             .await
             .map_err(failed("iot:AttachPolicy"))?;
@@ -187,83 +178,103 @@ impl Registry {
     /// The certificate `id`, described.
     async fn certificate(&self, id: &str) -> Result<Certificate, DeviceError> {
         let described = self
-            .client
-            .describe_certificate()
-            .certificate_id(id)
+            .call(Method::GET, format!("/certificates/{}", label(id)))
             .send()
             .await
             .map_err(failed("iot:DescribeCertificate"))?;
-        let description = described.certificate_description();
-        let expires = description
-            .and_then(|d| d.validity())
-            .and_then(|v| v.not_after())
+        let description = &described["certificateDescription"];
+        // Timestamps in a REST-JSON body are epoch seconds.
+        let expires = description["validity"]["notAfter"]
+            .as_f64()
+            .and_then(|seconds| time::OffsetDateTime::from_unix_timestamp(seconds as i64).ok())
             .and_then(|t| {
-                t.fmt(aws_sdk_iot::primitives::DateTimeFormat::DateTime)
+                t.format(&time::format_description::well_known::Rfc3339)
                     .ok()
             });
         Ok(Certificate {
             id: id.to_string(),
-            arn: description
-                .and_then(|d| d.certificate_arn())
-                .unwrap_or_default()
-                .to_string(),
-            status: description
-                .and_then(|d| d.status())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
+            arn: text(description, "certificateArn"),
+            status: text(description, "status"),
             expires,
-            pem: description
-                .and_then(|d| d.certificate_pem())
-                .unwrap_or_default()
-                .to_string(),
+            pem: text(description, "certificatePem"),
             attachment: None,
         })
+    }
+
+    /// UpdateCertificate: `ACTIVE` or `INACTIVE`.
+    async fn set_status(&self, id: &str, status: &str) -> Result<(), DeviceError> {
+        self.call(Method::PUT, format!("/certificates/{}", label(id)))
+            .query("newStatus", status)
+            .send()
+            .await
+            .map_err(failed("iot:UpdateCertificate"))?;
+        Ok(())
     }
 
     /// The certificates attached to `thing` (other principals, such as
     /// Cognito identities, are not iotpipe's and are left out); None when
     /// there is no such thing.
     async fn certificates(&self, thing: &str) -> Result<Option<Vec<Certificate>>, DeviceError> {
-        let listed = match self
-            .client
-            .list_thing_principals_v2()
-            .thing_name(thing)
-            .send()
-            .await
-        {
-            Ok(listed) => listed,
-            Err(error) if not_found(&error) => return Ok(None),
-            Err(error) => return Err(failed("iot:ListThingPrincipals")(error)),
-        };
+        let path = format!("/things/{}/principals-v2", label(thing));
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut call = self.call(Method::GET, path.clone());
+            if let Some(token) = &token {
+                call = call.query("nextToken", token);
+            }
+            let page = match call.send().await {
+                Ok(page) => page,
+                Err(error) if not_found(&error) => return Ok(None),
+                Err(error) => return Err(failed("iot:ListThingPrincipals")(error)),
+            };
+            objects.extend(
+                page["thingPrincipalObjects"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            token = page["nextToken"].as_str().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
         let mut certificates = Vec::new();
-        for object in listed.thing_principal_objects() {
-            let Some((_, id)) = object.principal().split_once(":cert/") else {
+        for object in objects {
+            let principal = text(&object, "principal");
+            let Some((_, id)) = principal.split_once(":cert/") else {
                 continue;
             };
             let mut certificate = self.certificate(id).await?;
-            certificate.arn = object.principal().to_string();
-            certificate.attachment = object
-                .thing_principal_type()
-                .map(|t| t.as_str().to_string());
+            certificate.attachment = object["thingPrincipalType"].as_str().map(str::to_string);
+            certificate.arn = principal;
             certificates.push(certificate);
         }
         Ok(Some(certificates))
     }
 
+    /// The names of every thing of the account (ListThings, page by page).
+    async fn thing_names(&self) -> Result<Vec<String>, DeviceError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut call = self.call(Method::GET, "/things".into());
+            if let Some(token) = &token {
+                call = call.query("nextToken", token);
+            }
+            let page = call.send().await.map_err(failed("iot:ListThings"))?;
+            let things = page["things"].as_array().into_iter().flatten();
+            names.extend(things.filter_map(|t| t["thingName"].as_str().map(str::to_string)));
+            token = page["nextToken"].as_str().map(str::to_string);
+            if token.is_none() {
+                return Ok(names);
+            }
+        }
+    }
+
     /// Every thing of the account, with its certificates.
     pub async fn list(&self) -> Result<Vec<Thing>, DeviceError> {
-        let names: Vec<String> = self
-            .client
-            .list_things()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(failed("iot:ListThings"))?
-            .into_iter()
-            .filter_map(|thing| thing.thing_name().map(str::to_string))
-            .collect();
+        let names = self.thing_names().await?;
         let mut things = Vec::with_capacity(names.len());
         for name in names {
             // A thing deleted since the listing has none.
@@ -284,29 +295,31 @@ impl Registry {
             ..Removed::default()
         };
         for certificate in certificates {
-            self.client
-                .detach_thing_principal()
-                .thing_name(thing)
-                .principal(&certificate.arn)
-                .send()
-                .await
-                .map_err(failed("iot:DetachThingPrincipal"))?;
+            self.call(
+                Method::DELETE,
+                format!("/things/{}/principals", label(thing)),
+            )
+            .header("x-amzn-principal", &certificate.arn)
+            .send()
+            .await
+            .map_err(failed("iot:DetachThingPrincipal"))?;
             let others = self
-                .client
-                .list_principal_things()
-                .principal(&certificate.arn)
+                .call(Method::GET, "/principals/things".into())
+                .header("x-amzn-principal", &certificate.arn)
                 .send()
                 .await
                 .map_err(failed("iot:ListPrincipalThings"))?;
-            if others.things().iter().any(|other| other != thing) {
+            let mut others = others["things"].as_array().into_iter().flatten();
+            if others.any(|other| other.as_str() != Some(thing)) {
                 removed.detached.push(certificate.id);
                 continue;
             }
             self.retire(&certificate).await?;
             removed.deleted.push(certificate.id);
         }
-        retrying_while_attached(|| async {
-            self.client.delete_thing().thing_name(thing).send().await
+        retrying_while_attached(|| {
+            self.call(Method::DELETE, format!("/things/{}", label(thing)))
+                .send()
         })
         .await
         .map_err(failed("iot:DeleteThing"))?;
@@ -316,36 +329,29 @@ impl Registry {
     /// Detaches every policy from a certificate, deactivates and deletes it.
     async fn retire(&self, certificate: &Certificate) -> Result<(), DeviceError> {
         let policies = self
-            .client
-            .list_attached_policies()
-            .target(&certificate.arn)
+            .call(
+                Method::POST,
+                format!("/attached-policies/{}", label(&certificate.arn)),
+            )
             .send()
             .await
             .map_err(failed("iot:ListAttachedPolicies"))?;
-        for policy in policies.policies() {
-            if let Some(name) = policy.policy_name() {
-                self.client
-                    .detach_policy()
-                    .policy_name(name)
-                    .target(&certificate.arn)
+        for policy in policies["policies"].as_array().into_iter().flatten() {
+            if let Some(name) = policy["policyName"].as_str() {
+                self.call(Method::POST, format!("/target-policies/{}", label(name)))
+                    .json(&json!({"target": certificate.arn}))
                     .send()
                     .await
                     .map_err(failed("iot:DetachPolicy"))?;
             }
         }
-        self.client
-            .update_certificate()
-            .certificate_id(&certificate.id)
-            .new_status(CertificateStatus::Inactive)
+        self.set_status(&certificate.id, "INACTIVE").await?;
+        retrying_while_attached(|| {
+            self.call(
+                Method::DELETE,
+                format!("/certificates/{}", label(&certificate.id)),
+            )
             .send()
-            .await
-            .map_err(failed("iot:UpdateCertificate"))?;
-        retrying_while_attached(|| async {
-            self.client
-                .delete_certificate()
-                .certificate_id(&certificate.id)
-                .send()
-                .await
         })
         .await
         .map_err(failed("iot:DeleteCertificate"))?;
@@ -358,18 +364,17 @@ impl Registry {
 /// seconds for the detachment to propagate" (AWS IoT API reference,
 /// DetachThingPrincipal), and a certificate with a thing attached cannot be
 /// deleted (DeleteCertificate: DeleteConflictException).
-async fn retrying_while_attached<T, E, R, F, Fut>(mut call: F) -> Result<T, SdkError<E, R>>
+async fn retrying_while_attached<F, Fut>(mut call: F) -> Result<Value, CallError>
 where
-    E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+    Fut: std::future::Future<Output = Result<Value, CallError>>,
 {
     let mut wait = std::time::Duration::from_millis(500);
     for _ in 0..6 {
         match call().await {
             Err(error)
                 if matches!(
-                    code(&error),
+                    error.code(),
                     Some("DeleteConflictException" | "InvalidRequestException")
                 ) =>
             {

@@ -9,13 +9,23 @@ The test steers it through /_double/* routes:
                       "limit_exceeded": bool, "history_hours": [h, ...]}
   GET  /_double/requests                             every request: method, path, body
 
+Every QuickSight request must carry a valid SigV4 signature for the secret key
+`testing`, recomputed here with botocore's signer: AWS answers a request whose
+signature does not match with 403 InvalidSignatureException ("The request
+signature we calculated does not match the signature you provided", AWS
+General Reference, "Signature Version 4 signing process" / "Troubleshoot").
+
 Usage: python quicksight.py PORT
 """
 
 import json
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 ACCOUNT = "123456789012"
 datasets = {}
@@ -41,6 +51,34 @@ def ingestion_body(dataset, ingestion_id, record):
     if status == "FAILED" and "error" in plan:
         body["ErrorInfo"] = plan["error"]
     return body
+
+
+def signature_problem(method, path, headers, body):
+    """None when the request's SigV4 signature is the one botocore computes."""
+    auth = headers.get("Authorization", "")
+    prefix = "AWS4-HMAC-SHA256 "
+    if not auth.startswith(prefix):
+        return "the request is not signed with SigV4"
+    fields = dict(part.strip().split("=", 1) for part in auth[len(prefix):].split(","))
+    key, _day, region, service, _ = fields["Credential"].split("/")
+    if service != "quicksight":
+        return f"signed for service {service}, not quicksight"
+    signed = fields["SignedHeaders"].split(";")
+    if "host" not in signed or "x-amz-date" not in signed:
+        return "host and x-amz-date must be signed"
+    request = AWSRequest(
+        method=method,
+        url=f"http://{headers['Host']}{path}",
+        data=body,
+        headers={name: headers[name] for name in signed if name in headers},
+    )
+    request.context["timestamp"] = headers["X-Amz-Date"]
+    signer = SigV4Auth(Credentials(key, "testing", headers.get("X-Amz-Security-Token")), service, region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if expected != fields["Signature"]:
+        return f"signature mismatch; the canonical request is:\n{canonical}"
+    return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -71,6 +109,10 @@ class Handler(BaseHTTPRequestHandler):
             requests.append({"method": method, "path": self.path, "body": raw.decode(errors="replace")})
         body = json.loads(raw) if raw.startswith(b"{") else {}
         parts = path.strip("/").split("/")
+        if not path.startswith("/_double/") and b"GetCallerIdentity" not in raw:
+            problem = signature_problem(method, self.path, self.headers, raw)
+            if problem:
+                return self.error(403, "InvalidSignatureException", problem)
 
         if path == "/_double/dataset":
             datasets[body["id"]] = body.get("name", body["id"])
@@ -165,4 +207,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    # Threaded, as AWS serves connections at once: a client that keeps one
+    # connection alive (the SDK's STS call) must not hold up another.
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
