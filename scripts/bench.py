@@ -7,6 +7,8 @@ that exits early (mosquitto_pub -l -q 1 past 65,535 messages) is not rewarded.
 
 import json
 import os
+import re
+import resource
 import signal
 import socket
 import subprocess
@@ -15,8 +17,8 @@ import tempfile
 import urllib.request
 import time
 
-BIN = os.environ["BENCH_IOTPIPE"]
-MOSQUITTO = os.environ["BENCH_MOSQUITTO"]
+BIN = os.environ.get("BENCH_IOTPIPE", "")
+MOSQUITTO = os.environ.get("BENCH_MOSQUITTO", "")
 KINESALITE = os.environ.get("BENCH_KINESALITE", os.path.expanduser("~/.cache/iotpipe/kinesalite"))
 N = int(os.environ.get("BENCH_MESSAGES", "200000"))
 PROBE = "__probe__"
@@ -790,8 +792,36 @@ def bench_athena():
                 process.wait()
 
 
+GOAL_BUILD_SECONDS = 360
+
+
+def bench_build():
+    """A newcomer's first `cargo run --release -- up`: the cold release build
+    it starts with, in an empty target dir, wall and CPU seconds against the
+    6-minute goal, and the longest units (cargo's --timings report)."""
+    with tempfile.TemporaryDirectory() as target:
+        env = dict(os.environ, CARGO_TARGET_DIR=target)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.monotonic()
+        subprocess.run(["cargo", "build", "--release", "--locked", "--timings"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall = time.monotonic() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        report = open(os.path.join(target, "cargo-timings", "cargo-timing.html")).read()
+        units = json.loads(re.search(r"const UNIT_DATA = (\[.*?\]);\n", report, re.S).group(1))
+    print("A first build: cold `cargo build --release` (what `cargo run --release -- up` compiles), empty target dir")
+    print(f"  {int(wall // 60)} min {wall % 60:.0f} s wall, {cpu:.0f} CPU-seconds; "
+          f"{wall / GOAL_BUILD_SECONDS:.2f}x the 6-minute goal")
+    longest = sorted(units, key=lambda u: -u["duration"])[:8]
+    print("  longest units: " + ", ".join(f"{u['name']} {u['duration']:.0f} s" for u in longest))
+
+
 if __name__ == "__main__":
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which == "build":
+        bench_build()
+        raise SystemExit(0)
     if which in ("mqtt", "all"):
         bench_mqtt()
         bench_publish_footprint()
@@ -812,5 +842,5 @@ if __name__ == "__main__":
     if which == "soak":
         bench_soak()
     if which not in ("mqtt", "sink", "burst", "compact", "footprint", "athena", "kinesis", "soak", "all"):
-        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, burst, compact, footprint, athena, kinesis, soak "
-                         "or all (soak is not part of all: it takes an hour)")
+        raise SystemExit(f"unknown benchmark {which!r}: use mqtt, sink, burst, compact, footprint, athena, kinesis, soak, "
+                         "build or all (soak and build are not part of all: an hour, and a cold build)")

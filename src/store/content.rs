@@ -19,24 +19,37 @@ pub fn count_rows(body: &[u8]) -> std::io::Result<u64> {
 
 /// The bytes of a raw object, gunzipped if they are gzip.
 pub fn decode(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decode_into(body, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode`] into `out` (cleared first), whose capacity is reused.
+pub fn decode_into(body: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     use std::io::Read;
+    out.clear();
     if body.starts_with(&[0x1f, 0x8b]) {
         // The trailer's ISIZE (RFC 1952: the last member's size mod 2^32)
         // sizes the buffer once, instead of doubling it three or four times
         // for JSON that compresses twentyfold.
-        let stated = body
-            .len()
-            .checked_sub(4)
-            .and_then(|at| body.get(at..))
-            .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
-            .map_or(0, |size| u32::from_le_bytes(size) as usize);
+        let stated = gzip_size(body).unwrap_or(0);
         let capacity = stated.clamp(body.len() * 4, body.len().saturating_mul(1032).max(1 << 20));
-        let mut out = Vec::with_capacity(capacity);
-        flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out)?;
-        Ok(out)
+        out.reserve(capacity);
+        flate2::read::MultiGzDecoder::new(body).read_to_end(out)?;
     } else {
-        Ok(body.to_vec())
+        out.extend_from_slice(body);
     }
+    Ok(())
+}
+
+/// What a gzip object's trailer says its text's size is (RFC 1952, ISIZE:
+/// the last member's size mod 2^32).
+pub fn gzip_size(body: &[u8]) -> Option<usize> {
+    body.len()
+        .checked_sub(4)
+        .and_then(|at| body.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map(|size| u32::from_le_bytes(size) as usize)
 }
 
 /// Rows in a Parquet file, from its footer.

@@ -23,7 +23,7 @@ use crate::payload::KeyRanges;
 use crate::signal::Cancel;
 use crate::store::{Store, StoreError};
 use parquet::{DayFile, Encoders, day_name, day_number};
-use parse::{ParsedObject, Parsing, parse_in_background, parsed};
+use parse::{Buffers, ParsedObject, Parsing, parse_in_background, parsed};
 use runs::RunState;
 
 pub use parquet::schema;
@@ -99,6 +99,7 @@ impl LocalEngine {
         &self,
         window: &[String],
         result: &mut Compaction,
+        buffers: &Arc<Buffers>,
         progress: &dyn Progress,
     ) -> Result<Parsing, CompactError> {
         let mut bodies = Vec::with_capacity(window.len());
@@ -129,7 +130,7 @@ impl LocalEngine {
             progress.advance(body.len() as u64);
             bodies.push((key.clone(), body));
         }
-        Ok(parse_in_background(bodies, &self.parsers))
+        Ok(parse_in_background(bodies, &self.parsers, buffers))
     }
 }
 
@@ -158,14 +159,14 @@ impl Compactor for LocalEngine {
             let parsing = match next.take() {
                 Some(parsing) => parsing,
                 None => {
-                    self.start_window(window, &mut writer.result, progress)
+                    self.start_window(window, &mut writer.result, &writer.buffers, progress)
                         .await?
                 }
             };
             // The next window parses while this one is routed and encoded.
             if let Some(following) = windows.get(i + 1) {
                 next = Some(
-                    self.start_window(following, &mut writer.result, progress)
+                    self.start_window(following, &mut writer.result, &writer.buffers, progress)
                         .await?,
                 );
             }
@@ -203,6 +204,8 @@ struct BatchWriter<'e> {
     buffered: usize,
     encoders: Encoders,
     invalid_lines: Vec<u8>,
+    /// The batch's inflated texts and parsed rows, reused object to object.
+    buffers: Arc<Buffers>,
 }
 
 impl<'e> BatchWriter<'e> {
@@ -226,6 +229,7 @@ impl<'e> BatchWriter<'e> {
             buffered: 0,
             encoders: Encoders::start(engine.row_group_rows)?,
             invalid_lines: Vec::new(),
+            buffers: Arc::default(),
         })
     }
 
@@ -318,7 +322,8 @@ impl<'e> BatchWriter<'e> {
             .iter()
             .map(|(device, run)| self.run_of(device, run).0)
             .collect();
-        for (mut row, day) in object.rows {
+        let mut rows = object.rows;
+        for (mut row, day) in rows.drain(..) {
             let index = runs[row.run as usize];
             row.run = index;
             let Some(file) = self.days.get(&day) else {
@@ -352,6 +357,7 @@ impl<'e> BatchWriter<'e> {
             }
             self.write_fullest_days()?;
         }
+        self.buffers.keep_rows(rows);
         Ok(())
     }
 

@@ -36,19 +36,63 @@ pub(super) struct ParsedObject {
     now: time::OffsetDateTime,
 }
 
+/// The big buffers of a batch, handed from one object to the next: an
+/// object's inflated text and its parsed rows are megabytes each, and
+/// allocating them anew for every object, on whichever thread parsed it, left
+/// glibc's per-thread arenas holding the freed megabytes (peak RSS twice the
+/// heap's peak). As many of each exist as objects are in flight.
+#[derive(Default)]
+pub(super) struct Buffers {
+    text: std::sync::Mutex<Vec<Vec<u8>>>,
+    rows: std::sync::Mutex<Vec<Vec<(ParsedRow, i64)>>>,
+}
+
+impl Buffers {
+    fn text(&self) -> Vec<u8> {
+        take_one(&self.text)
+    }
+
+    fn rows(&self) -> Vec<(ParsedRow, i64)> {
+        take_one(&self.rows)
+    }
+
+    fn keep_text(&self, text: Vec<u8>) {
+        keep_one(&self.text, text);
+    }
+
+    /// Takes back an object's rows once they are routed.
+    pub(super) fn keep_rows(&self, rows: Vec<(ParsedRow, i64)>) {
+        keep_one(&self.rows, rows);
+    }
+}
+
+fn take_one<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>) -> Vec<T> {
+    pool.lock()
+        .ok()
+        .and_then(|mut pool| pool.pop())
+        .unwrap_or_default()
+}
+
+fn keep_one<T>(pool: &std::sync::Mutex<Vec<Vec<T>>>, mut buffer: Vec<T>) {
+    buffer.clear();
+    if let Ok(mut pool) = pool.lock() {
+        pool.push(buffer);
+    }
+}
+
 /// Why an object cannot be compacted as it is (unreadable, or rows that are
 /// not schema v1); None when every row is a reading.
 pub fn problem(body: &[u8]) -> Option<String> {
-    let parsed = parse_object("", body);
+    let parsed = parse_object("", body, &Buffers::default());
     parsed.unreadable.or_else(|| {
         (parsed.invalid_count > 0)
             .then(|| format!("{} rows are not schema v1", parsed.invalid_count))
     })
 }
 
-fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
+fn parse_object(key: &str, body: &[u8], buffers: &Buffers) -> ParsedObject {
     let mut parsed = ParsedObject {
-        rows: Vec::new(),
+        rows: buffers.rows(),
         runs: Vec::new(),
         rows_in: 0,
         invalid: Vec::new(),
@@ -56,38 +100,85 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
         unreadable: None,
         now: time::OffsetDateTime::now_utc(),
     };
-    let data = match crate::store::content::decode(body) {
-        Ok(data) => data,
-        Err(e) => {
-            parsed.unreadable = Some(format!("cannot be decoded: {e}"));
-            return parsed;
-        }
+    let mut text = buffers.text();
+    let read = if body.starts_with(&[0x1f, 0x8b]) {
+        let size = crate::store::content::gzip_size(body);
+        parse_stream(
+            key,
+            flate2::read::MultiGzDecoder::new(body),
+            size,
+            &mut text,
+            &mut parsed,
+        )
+    } else {
+        parse_stream(key, body, Some(body.len()), &mut text, &mut parsed)
     };
-    // A line per reading, as a rule: room for them all at once.
+    if let Err(e) = read {
+        parsed.unreadable = Some(format!("cannot be decoded: {e}"));
+    }
+    buffers.keep_text(text);
     parsed
-        .rows
-        .reserve(data.iter().filter(|b| **b == b'\n').count() + 1);
-    // The common case, every value a reading: one pass, nothing copied.
-    let mut clean = true;
-    for reading in serde_json::Deserializer::from_slice(&data).into_iter::<Reading>() {
-        match reading {
-            Ok(reading) => parsed.accept(key, reading, None),
-            Err(_) => {
-                clean = false;
-                break;
-            }
+}
+
+/// How much text is inflated and parsed at a time.
+const CHUNK: usize = 1 << 20;
+
+/// Inflates and parses an object a chunk of whole lines at a time, so that no
+/// more than a chunk of its text is held; the first chunk that is not all
+/// readings is read again with the rest of the object, value by value, as a
+/// whole object would be (`size`: the text's size, when known, to make room
+/// for its rows once).
+fn parse_stream(
+    key: &str,
+    mut reader: impl std::io::Read,
+    size: Option<usize>,
+    text: &mut Vec<u8>,
+    parsed: &mut ParsedObject,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    text.clear();
+    let mut first = true;
+    loop {
+        let start = text.len();
+        let read = (&mut reader).take(CHUNK as u64).read_to_end(text)?;
+        let end_of_object = read < CHUNK;
+        let whole_lines = match last_newline(&text[start..]) {
+            _ if end_of_object => text.len(),
+            Some(at) => start + at + 1,
+            // No line ends in this chunk: read on.
+            None => continue,
+        };
+        if first {
+            first = false;
+            // A line per reading, as a rule: room for them all at once.
+            let lines = text[..whole_lines].iter().filter(|b| **b == b'\n').count() + 1;
+            let expected = size.map_or(lines, |size| {
+                (lines as u128 * size as u128 / whole_lines.max(1) as u128) as usize + 1
+            });
+            parsed.rows.reserve(expected);
         }
+        if !parsed.readings(key, &text[..whole_lines]) {
+            (&mut reader).read_to_end(text)?;
+            parse_text(key, text, parsed);
+            return Ok(());
+        }
+        if end_of_object {
+            return Ok(());
+        }
+        text.drain(..whole_lines);
     }
-    if clean {
-        return parsed;
-    }
-    // Poison somewhere: start over, value by value.
-    parsed.rows.clear();
-    parsed.rows_in = 0;
-    parsed.invalid.clear();
-    parsed.invalid_count = 0;
+}
+
+/// Where the last `\n` of `bytes` is.
+fn last_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().rposition(|b| *b == b'\n')
+}
+
+/// Fills `parsed` from an object's text that is not all readings: value by
+/// value, or line by line where a value is not even JSON.
+fn parse_text(key: &str, data: &[u8], parsed: &mut ParsedObject) {
     let whole: Result<Vec<Box<serde_json::value::RawValue>>, _> =
-        serde_json::Deserializer::from_slice(&data)
+        serde_json::Deserializer::from_slice(data)
             .into_iter::<Box<serde_json::value::RawValue>>()
             .collect();
     match whole {
@@ -114,10 +205,34 @@ fn parse_object(key: &str, body: &[u8]) -> ParsedObject {
             }
         }
     }
-    parsed
 }
 
 impl ParsedObject {
+    /// The common case, every value of `data` a reading: one pass, nothing
+    /// copied. False, with nothing of `data` kept, at the first value that is
+    /// not a reading.
+    fn readings(&mut self, key: &str, data: &[u8]) -> bool {
+        let mark = (
+            self.rows.len(),
+            self.rows_in,
+            self.invalid.len(),
+            self.invalid_count,
+        );
+        for reading in serde_json::Deserializer::from_slice(data).into_iter::<Reading>() {
+            match reading {
+                Ok(reading) => self.accept(key, reading, None),
+                Err(_) => {
+                    self.rows.truncate(mark.0);
+                    self.rows_in = mark.1;
+                    self.invalid.truncate(mark.2);
+                    self.invalid_count = mark.3;
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// One JSON value: a row if it is a schema v1 reading, else set aside.
     fn add(&mut self, key: &str, raw: &str) {
         match serde_json::from_str::<Reading>(raw) {
@@ -199,15 +314,17 @@ pub(super) type Parsing =
 pub(super) fn parse_in_background(
     bodies: Vec<(String, Vec<u8>)>,
     permits: &std::sync::Arc<tokio::sync::Semaphore>,
+    buffers: &std::sync::Arc<Buffers>,
 ) -> Parsing {
     bodies
         .into_iter()
         .map(|(key, body)| {
             let permits = permits.clone();
+            let buffers = buffers.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 tokio::task::spawn_blocking(move || {
-                    let parsed = parse_object(&key, &body);
+                    let parsed = parse_object(&key, &body, &buffers);
                     (key, body, parsed)
                 })
                 .await
@@ -230,4 +347,76 @@ pub(super) async fn parsed(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(seq: u64) -> String {
+        format!(
+            r#"{{"v":1,"device_id":"pi","run_id":"r","seq":{seq},"ts":"2026-01-01T00:00:00.000Z","temperature_c":{}.5}}"#,
+            seq % 50
+        )
+    }
+
+    /// Seqs, rows and rejected lines of `text` parsed in chunks (gzip and
+    /// plain) and, for comparison, as one object's whole text.
+    fn both_ways(text: &str) -> (Vec<u64>, u64, u64) {
+        let buffers = Buffers::default();
+        let plain = parse_object("k", text.as_bytes(), &buffers);
+        let gzip = parse_object("k", &crate::store::content::gzip(text.as_bytes()), &buffers);
+        let mut whole = ParsedObject {
+            rows: Vec::new(),
+            runs: Vec::new(),
+            rows_in: 0,
+            invalid: Vec::new(),
+            invalid_count: 0,
+            unreadable: None,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        if !whole.readings("k", text.as_bytes()) {
+            parse_text("k", text.as_bytes(), &mut whole);
+        }
+        let seqs = |p: &ParsedObject| p.rows.iter().map(|(r, _)| r.seq).collect::<Vec<_>>();
+        for chunked in [&plain, &gzip] {
+            assert!(chunked.unreadable.is_none());
+            assert_eq!(seqs(chunked), seqs(&whole));
+            assert_eq!(chunked.rows_in, whole.rows_in);
+            assert_eq!(chunked.invalid_count, whole.invalid_count);
+            assert_eq!(chunked.invalid, whole.invalid);
+        }
+        (seqs(&plain), plain.rows_in, plain.invalid_count)
+    }
+
+    #[test]
+    fn an_object_parsed_in_chunks_reads_as_a_whole_one() {
+        let lines = CHUNK / line(0).len() * 3;
+        let clean: String = (0..lines as u64).map(|s| line(s) + "\n").collect();
+        let (seqs, rows_in, invalid) = both_ways(&clean);
+        assert_eq!(seqs.len(), lines);
+        assert_eq!((rows_in, invalid), (lines as u64, 0));
+
+        // A bad value in the second chunk, a line that is not JSON in the third.
+        let mut poisoned: Vec<String> = (0..lines as u64).map(line).collect();
+        poisoned[lines - 10] = "{not json".into();
+        let second = lines / 2;
+        poisoned[second] = poisoned[second].replace(&format!("\"seq\":{second}"), "\"seq\":-5");
+        let text: String = poisoned.iter().map(|l| l.clone() + "\n").collect();
+        let (seqs, _, invalid) = both_ways(&text);
+        assert_eq!(seqs.len(), lines - 2);
+        assert_eq!(invalid, 2);
+
+        // A reading spread over lines across a chunk boundary, and `}{` without newlines.
+        let spread = line(1).replace(",", ",\n");
+        let mut text: String = (0..(CHUNK / line(0).len()) as u64 - 2)
+            .map(|s| line(s + 10) + "\n")
+            .collect();
+        text.push_str(&spread);
+        text.push('\n');
+        text.push_str(&(0..5).map(|s| line(s + 100_000)).collect::<String>());
+        let (seqs, _, invalid) = both_ways(&text);
+        assert!(seqs.contains(&1) && seqs.contains(&100_004), "{invalid}");
+        assert_eq!(invalid, 0);
+    }
 }
