@@ -158,7 +158,7 @@ fn parse_stream(
             parsed.rows.reserve(expected);
         }
         if !parsed.readings(key, &text[..whole_lines]) {
-            (&mut reader).read_to_end(text)?;
+            reader.read_to_end(text)?;
             parse_text(key, text, parsed);
             return Ok(());
         }
