@@ -91,15 +91,7 @@ pub fn problem(body: &[u8]) -> Option<String> {
 }
 
 fn parse_object(key: &str, body: &[u8], buffers: &Buffers) -> ParsedObject {
-    let mut parsed = ParsedObject {
-        rows: buffers.rows(),
-        runs: Vec::new(),
-        rows_in: 0,
-        invalid: Vec::new(),
-        invalid_count: 0,
-        unreadable: None,
-        now: time::OffsetDateTime::now_utc(),
-    };
+    let mut parsed = ParsedObject::empty(buffers.rows());
     let mut text = buffers.text();
     let read = if body.starts_with(&[0x1f, 0x8b]) {
         let size = crate::store::content::gzip_size(body);
@@ -208,6 +200,19 @@ fn parse_text(key: &str, data: &[u8], parsed: &mut ParsedObject) {
 }
 
 impl ParsedObject {
+    /// Nothing parsed yet; the rows go into `rows` (empty, maybe with room).
+    fn empty(rows: Vec<(ParsedRow, i64)>) -> ParsedObject {
+        ParsedObject {
+            rows,
+            runs: Vec::new(),
+            rows_in: 0,
+            invalid: Vec::new(),
+            invalid_count: 0,
+            unreadable: None,
+            now: time::OffsetDateTime::now_utc(),
+        }
+    }
+
     /// The common case, every value of `data` a reading: one pass, nothing
     /// copied. False, with nothing of `data` kept, at the first value that is
     /// not a reading.
@@ -366,15 +371,7 @@ mod tests {
         let buffers = Buffers::default();
         let plain = parse_object("k", text.as_bytes(), &buffers);
         let gzip = parse_object("k", &crate::store::content::gzip(text.as_bytes()), &buffers);
-        let mut whole = ParsedObject {
-            rows: Vec::new(),
-            runs: Vec::new(),
-            rows_in: 0,
-            invalid: Vec::new(),
-            invalid_count: 0,
-            unreadable: None,
-            now: time::OffsetDateTime::now_utc(),
-        };
+        let mut whole = ParsedObject::empty(Vec::new());
         if !whole.readings("k", text.as_bytes()) {
             parse_text("k", text.as_bytes(), &mut whole);
         }
