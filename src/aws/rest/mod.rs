@@ -27,6 +27,8 @@ use hyper_util::client::legacy::Client as HttpClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+mod endpoint;
+
 /// An AWS service as endpoints and signatures name it.
 #[derive(Debug)]
 pub struct Service {
@@ -69,6 +71,9 @@ pub enum CallError {
     /// No answer: no region or credentials, the connection, a timeout.
     #[error("{0}")]
     Dispatch(String),
+    /// Not sent: the settings name no endpoint for the service.
+    #[error("{0}")]
+    Endpoint(String),
 }
 
 impl CallError {
@@ -76,7 +81,7 @@ impl CallError {
     pub fn code(&self) -> Option<&str> {
         match self {
             CallError::Service { code, .. } => Some(code),
-            CallError::Dispatch(_) => None,
+            CallError::Dispatch(_) | CallError::Endpoint(_) => None,
         }
     }
 }
@@ -87,7 +92,8 @@ type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 #[derive(Clone)]
 pub struct Client {
     service: &'static Service,
-    endpoint: String,
+    /// Err: FIPS or dual-stack asked for where there is no such endpoint.
+    endpoint: Result<String, String>,
     region: String,
     credentials: Option<SharedCredentialsProvider>,
     http: HttpClient<Https, Full<Bytes>>,
@@ -113,7 +119,7 @@ impl Client {
         let region = sdk.region().map(ToString::to_string).unwrap_or_default();
         Client {
             service,
-            endpoint: endpoint(sdk, service, &region),
+            endpoint: endpoint::resolve(sdk, service, &region),
             region,
             credentials: sdk.credentials_provider(),
             http: HttpClient::builder(TokioExecutor::new()).build(https_connector()),
@@ -177,14 +183,15 @@ impl Call<'_> {
 
     /// The answer's JSON body (`null` when empty).
     pub async fn send(self) -> Result<serde_json::Value, CallError> {
+        let endpoint = self.client.endpoint.clone().map_err(CallError::Endpoint)?;
         let mut backoff = Duration::from_millis(500);
         let mut attempt = 1;
         loop {
-            let result = match tokio::time::timeout(ATTEMPT_TIMEOUT, self.attempt()).await {
+            let attempt_once = self.attempt(&endpoint);
+            let result = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt_once).await {
                 Ok(result) => result,
                 Err(_) => Err(CallError::Dispatch(format!(
-                    "no answer from {} within {}s",
-                    self.client.endpoint,
+                    "no answer from {endpoint} within {}s",
                     ATTEMPT_TIMEOUT.as_secs()
                 ))),
             };
@@ -201,9 +208,9 @@ impl Call<'_> {
         }
     }
 
-    async fn attempt(&self) -> Result<serde_json::Value, CallError> {
+    async fn attempt(&self, endpoint: &str) -> Result<serde_json::Value, CallError> {
         let client = self.client;
-        let mut uri = format!("{}{}", client.endpoint, self.path);
+        let mut uri = format!("{endpoint}{}", self.path);
         if !self.query.is_empty() {
             let query: Vec<String> = self
                 .query
@@ -229,10 +236,9 @@ impl Call<'_> {
         self.sign(&mut request).await?;
         let response = client.http.request(request).await.map_err(|e| {
             CallError::Dispatch(format!(
-                "cannot reach {} at {}: {}",
+                "cannot reach {} at {endpoint}: {}",
                 client.service.id,
-                client.endpoint,
-                super::describe(&e)
+                crate::aws::describe(&e)
             ))
         })?;
         let status = response.status();
@@ -271,7 +277,7 @@ impl Call<'_> {
             .as_ref()
             .ok_or_else(|| CallError::Dispatch("no AWS credentials provider".into()))?;
         let credentials = provider.provide_credentials().await.map_err(|e| {
-            CallError::Dispatch(format!("no AWS credentials: {}", super::describe(&e)))
+            CallError::Dispatch(format!("no AWS credentials: {}", crate::aws::describe(&e)))
         })?;
         let identity = credentials.into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
@@ -353,6 +359,7 @@ fn service_error(status: u16, header_code: Option<&str>, body: &serde_json::Valu
 fn retryable(error: &CallError) -> bool {
     match error {
         CallError::Dispatch(_) => true,
+        CallError::Endpoint(_) => false,
         CallError::Service { status, code, .. } => {
             matches!(status, 500 | 502 | 503 | 504)
                 || matches!(
@@ -367,37 +374,6 @@ fn retryable(error: &CallError) -> bool {
                         | "RequestTimeout"
                         | "RequestTimeoutException"
                 )
-        }
-    }
-}
-
-/// The endpoint a generated client of `service` would call, without a trailing `/`.
-fn endpoint(sdk: &SdkConfig, service: &Service, region: &str) -> String {
-    let configured = if sdk.get_origin("endpoint_url").is_client_config() {
-        sdk.endpoint_url().map(str::to_string)
-    } else {
-        sdk.service_config()
-            .and_then(|config| {
-                config.load_config(
-                    aws_types::service_config::ServiceConfigKey::builder()
-                        .service_id(service.id)
-                        .env("AWS_ENDPOINT_URL")
-                        .profile("endpoint_url")
-                        .build()
-                        .ok()?,
-                )
-            })
-            .or_else(|| sdk.endpoint_url().map(str::to_string))
-    };
-    match configured {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let suffix = if region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            format!("https://{}.{region}.{suffix}", service.prefix)
         }
     }
 }
