@@ -52,8 +52,7 @@ pub fn meets(ranges: &[(u64, u64)], lo: u64, hi: u64) -> bool {
 }
 
 fn add(ranges: &mut Ranges, lo: u64, hi: u64) {
-    ranges.push((lo, hi));
-    crate::payload::ranges::merge(ranges);
+    crate::payload::ranges::insert_range(ranges, lo, hi);
 }
 
 type Run = (String, String);

@@ -43,6 +43,24 @@ pub fn insert_seq(ranges: &mut Vec<(u64, u64)>, seq: u64) -> bool {
     true
 }
 
+/// Adds the inclusive range `lo..=hi` to sorted, disjoint ranges, joining
+/// those it overlaps or touches: a binary search, where [`merge`] sorts all.
+pub fn insert_range(ranges: &mut Vec<(u64, u64)>, lo: u64, hi: u64) {
+    // Disjoint and not touching, so sorted by their ends too.
+    let start = ranges.partition_point(|&(_, end)| end.saturating_add(1) < lo);
+    let joined = ranges[start..]
+        .iter()
+        .take_while(|&&(begin, _)| begin <= hi.saturating_add(1))
+        .count();
+    if joined == 0 {
+        ranges.insert(start, (lo, hi));
+        return;
+    }
+    let end = start + joined;
+    let merged = (lo.min(ranges[start].0), hi.max(ranges[end - 1].1));
+    ranges.splice(start..end, std::iter::once(merged));
+}
+
 /// Sorts inclusive ranges and merges those that overlap or touch.
 pub fn merge(ranges: &mut Vec<(u64, u64)>) {
     ranges.sort_unstable();
@@ -270,6 +288,22 @@ mod tests {
         // Reversed input ends as one range.
         let reversed = of("pi", "r", (0..1000).rev());
         assert_eq!(reversed.runs["pi"]["r"], [(0, 999)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn inserting_a_range_is_merging_it_in(
+            added in proptest::collection::vec((0u64..200, 0u64..20), 0..40)
+        ) {
+            let mut inserted = Vec::new();
+            let mut merged = Vec::new();
+            for (lo, len) in added {
+                insert_range(&mut inserted, lo, lo + len);
+                merged.push((lo, lo + len));
+                merge(&mut merged);
+                proptest::prop_assert_eq!(&inserted, &merged);
+            }
+        }
     }
 
     #[test]

@@ -19,8 +19,7 @@ impl Expected {
             .runs
             .entry((device_id.to_string(), run_id.to_string()))
             .or_default();
-        ranges.push((first, last));
-        crate::payload::ranges::merge(ranges);
+        crate::payload::ranges::insert_range(ranges, first, last);
     }
 
     /// How many readings.
