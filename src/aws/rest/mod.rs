@@ -223,7 +223,11 @@ impl Call<'_> {
             Some((content_type, body)) => (Some(*content_type), body.clone()),
             None => (None, Vec::new()),
         };
-        let mut request = Request::builder().method(self.method.clone()).uri(&uri);
+        let mut request = Request::builder()
+            .method(self.method.clone())
+            .uri(&uri)
+            // Not signed (SigV4 leaves user-agent out): only for the service's logs.
+            .header("user-agent", concat!("iotpipe/", env!("CARGO_PKG_VERSION")));
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
