@@ -78,6 +78,9 @@ impl crate::error::Diagnose for QuickSightError {
             QuickSightError::NoDataset { .. } => "`iotpipe refresh-dashboard --list` shows the \
                  account's datasets; set quicksight.datasets (or --dataset) to their ids"
                 .into(),
+            QuickSightError::Api { message, .. } if CallError::bad_signature(message) => {
+                crate::aws::rest::SIGNATURE_HINT.into()
+            }
             QuickSightError::Api { message, .. } if message.starts_with("cannot reach") => {
                 "QuickSight could not be reached: check the network, the region (--region) and \
                  any --endpoint-url / AWS_ENDPOINT_URL"

@@ -83,6 +83,12 @@ impl Diagnose for DeviceError {
                 "allow {action} to this AWS identity (docs/aws.md lists what `iotpipe device` \
                  needs), or run it with a profile that has it (--profile)"
             ),
+            #[cfg(feature = "pipeline")]
+            DeviceError::Call { message, .. }
+                if crate::aws::rest::CallError::bad_signature(message) =>
+            {
+                crate::aws::rest::SIGNATURE_HINT.into()
+            }
             DeviceError::Call { .. } => {
                 "check the region (--region) and your credentials; rerun: every step is idempotent"
                     .into()

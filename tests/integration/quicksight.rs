@@ -287,3 +287,32 @@ fn schedules_are_created_updated_and_deleted() {
         ("PUT", &serde_json::json!("DAILY"))
     );
 }
+
+/// The stand-in recomputes every request's SigV4 signature, as QuickSight
+/// does: signed with another secret, the call is refused with AWS's error, and
+/// iotpipe says so; signed right (every other test here), it is accepted.
+#[test]
+fn a_request_signed_with_another_secret_is_refused_and_explained() {
+    let double = Double::start(&["sensor-readings"]);
+    std::fs::write(
+        double.dir.path().join("iotpipe.toml"),
+        "[quicksight]\naccount_id = \"123456789012\"\n",
+    )
+    .unwrap();
+    let run = double
+        .iotpipe(&["--dataset", "sensor-readings"])
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .run()
+        .expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("InvalidSignatureException: signature mismatch"),
+        "{}",
+        run.stderr()
+    );
+    // The same call with the right secret goes through.
+    double
+        .iotpipe(&["--dataset", "sensor-readings"])
+        .run()
+        .success();
+}

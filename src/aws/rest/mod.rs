@@ -76,7 +76,26 @@ pub enum CallError {
     Endpoint(String),
 }
 
+/// What to do about a refused signature, the same for every service: the key
+/// pair or the clock (AWS General Reference, "Troubleshoot Signature Version 4
+/// errors": a signature is refused for a wrong secret, and a request more than
+/// 5 minutes off the service's clock).
+pub const SIGNATURE_HINT: &str = "the secret access key does not belong to the access key id \
+     (check --profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or this machine's clock is \
+     more than 5 minutes off (check timedatectl)";
+
 impl CallError {
+    /// Whether the service refused the request's signature.
+    pub fn bad_signature(message: &str) -> bool {
+        [
+            "InvalidSignatureException",
+            "SignatureDoesNotMatch",
+            "RequestExpired",
+        ]
+        .iter()
+        .any(|code| message.contains(code))
+    }
+
     /// The service's error code (`ResourceNotFoundException`), if it answered.
     pub fn code(&self) -> Option<&str> {
         match self {
