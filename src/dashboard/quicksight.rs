@@ -81,6 +81,11 @@ impl crate::error::Diagnose for QuickSightError {
             QuickSightError::Api { message, .. } if CallError::bad_signature(message) => {
                 crate::aws::rest::SIGNATURE_HINT.into()
             }
+            QuickSightError::Api { message, .. }
+                if message.contains("its certificate is not trusted") =>
+            {
+                crate::aws::rest::CERTIFICATE_HINT.into()
+            }
             QuickSightError::Api { message, .. } if message.starts_with("cannot reach") => {
                 "QuickSight could not be reached: check the network, the region (--region) and \
                  any --endpoint-url / AWS_ENDPOINT_URL"

@@ -85,6 +85,12 @@ impl Diagnose for DeviceError {
             ),
             #[cfg(feature = "pipeline")]
             DeviceError::Call { message, .. }
+                if message.contains("its certificate is not trusted") =>
+            {
+                crate::aws::rest::CERTIFICATE_HINT.into()
+            }
+            #[cfg(feature = "pipeline")]
+            DeviceError::Call { message, .. }
                 if crate::aws::rest::CallError::bad_signature(message) =>
             {
                 crate::aws::rest::SIGNATURE_HINT.into()

@@ -64,6 +64,23 @@ pub fn quicksight() -> Service {
     )
 }
 
+/// The QuickSight test double serving HTTPS with `cert` and `key` (PEM
+/// files), with `datasets`; ready once it accepts connections.
+pub fn quicksight_tls(cert: &Path, key: &Path, datasets: &[&str]) -> Service {
+    let mut args = vec!["--tls".to_string(), path_text(cert), path_text(key)];
+    args.extend(datasets.iter().map(|d| d.to_string()));
+    python_double(
+        "quicksight-tls",
+        "quicksight.py",
+        move |_| args.clone(),
+        |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+    )
+}
+
+fn path_text(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
 /// A Lambda runtime API double (`tests/doubles/lambda_runtime.py`) that hands
 /// out `events` one by one and records what the function answers.
 pub fn lambda_runtime(events: &serde_json::Value) -> Service {

@@ -15,7 +15,9 @@ signature does not match with 403 InvalidSignatureException ("The request
 signature we calculated does not match the signature you provided", AWS
 General Reference, "Signature Version 4 signing process" / "Troubleshoot").
 
-Usage: python quicksight.py PORT
+Usage: python quicksight.py PORT [--tls CERT KEY DATASET...]
+  --tls: serve HTTPS with that certificate and key, with those datasets (the
+         /_double/* routes are then reached over TLS too)
 """
 
 import json
@@ -209,4 +211,13 @@ class Handler(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     # Threaded, as AWS serves connections at once: a client that keeps one
     # connection alive (the SDK's STS call) must not hold up another.
-    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    if sys.argv[2:3] == ["--tls"]:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[3], sys.argv[4])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        for dataset in sys.argv[5:]:
+            datasets[dataset] = dataset
+    server.serve_forever()

@@ -420,3 +420,41 @@ fn sigv4_websockets_carry_mqtt_with_a_signed_url() {
         "the token last, after the signature: {request}"
     );
 }
+
+/// The AWS calls made without an SDK crate (QuickSight's here; IoT's and
+/// CloudWatch Logs' share the client) verify the endpoint's certificate: a
+/// server of a CA the system does not trust is refused and the error says so;
+/// trusted through `SSL_CERT_FILE`, the same server is reached.
+#[test]
+fn aws_calls_without_an_sdk_crate_verify_the_endpoints_certificate() {
+    let dir = temp_dir();
+    let pki = pki(dir.path());
+    let double = crate::common::quicksight_tls(&pki.server_cert, &pki.server_key, &["readings"]);
+    std::fs::write(
+        dir.path().join("iotpipe.toml"),
+        "[quicksight]\naccount_id = \"123456789012\"\n",
+    )
+    .unwrap();
+    let endpoint = format!("https://127.0.0.1:{}", double.port);
+    let refresh = || {
+        iotpipe(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .args(["--endpoint-url", &endpoint, "--region", "us-east-1"])
+            .args(["refresh-dashboard", "--dataset", "readings"])
+    };
+    let refused = refresh().run().expect_code(1);
+    assert!(
+        refused.stderr().contains("its certificate is not trusted")
+            && refused.stderr().contains("UnknownIssuer")
+            && refused.stderr().contains("SSL_CERT_FILE"),
+        "{}",
+        refused.stderr()
+    );
+    let trusted = refresh().env("SSL_CERT_FILE", &pki.ca).run().success();
+    assert!(
+        trusted.stdout().contains("\"status\":\"INITIALIZED\""),
+        "{}",
+        trusted.stdout()
+    );
+}

@@ -74,6 +74,9 @@ pub enum CallError {
     /// Not sent: the settings name no endpoint for the service.
     #[error("{0}")]
     Endpoint(String),
+    /// The endpoint's certificate failed verification: not retried.
+    #[error("{0}")]
+    Certificate(String),
 }
 
 /// What to do about a refused signature, the same for every service: the key
@@ -100,7 +103,7 @@ impl CallError {
     pub fn code(&self) -> Option<&str> {
         match self {
             CallError::Service { code, .. } => Some(code),
-            CallError::Dispatch(_) | CallError::Endpoint(_) => None,
+            CallError::Dispatch(_) | CallError::Endpoint(_) | CallError::Certificate(_) => None,
         }
     }
 }
@@ -258,11 +261,15 @@ impl Call<'_> {
             .map_err(|e| CallError::Dispatch(format!("cannot build a request to {uri}: {e}")))?;
         self.sign(&mut request).await?;
         let response = client.http.request(request).await.map_err(|e| {
-            CallError::Dispatch(format!(
-                "cannot reach {} at {endpoint}: {}",
-                client.service.id,
-                crate::aws::describe(&e)
-            ))
+            let service = client.service.id;
+            let cause = crate::aws::describe(&e);
+            if certificate_refused(&e) {
+                CallError::Certificate(format!(
+                    "cannot reach {service} at {endpoint}: its certificate is not trusted: {cause}"
+                ))
+            } else {
+                CallError::Dispatch(format!("cannot reach {service} at {endpoint}: {cause}"))
+            }
         })?;
         let status = response.status();
         let headers = response.headers().clone();
@@ -333,6 +340,32 @@ impl Call<'_> {
     }
 }
 
+/// Whether a connection failed because TLS refused the server's certificate
+/// (unknown issuer, wrong name, expired): a retry meets the same certificate.
+fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(mut cause) = next {
+        // The connector wraps rustls' error in an io::Error, maybe twice,
+        // and an io::Error's `source` skips what it wraps.
+        while let Some(inner) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            cause = inner;
+        }
+        if let Some(rustls::Error::InvalidCertificate(_)) = cause.downcast_ref::<rustls::Error>() {
+            return true;
+        }
+        next = cause.source();
+    }
+    false
+}
+
+/// What to do about an endpoint whose certificate is not trusted.
+pub const CERTIFICATE_HINT: &str = "the endpoint's certificate is not signed by a CA this \
+     system trusts, or names another host: check the endpoint URL (--endpoint-url, \
+     AWS_ENDPOINT_URL), or add its CA with SSL_CERT_FILE=<CA bundle>";
+
 /// A path label as REST-JSON sends it: everything but RFC 3986's unreserved
 /// characters %-encoded, `/` and `:` of an ARN included.
 pub fn label(value: &str) -> String {
@@ -382,7 +415,7 @@ fn service_error(status: u16, header_code: Option<&str>, body: &serde_json::Valu
 fn retryable(error: &CallError) -> bool {
     match error {
         CallError::Dispatch(_) => true,
-        CallError::Endpoint(_) => false,
+        CallError::Endpoint(_) | CallError::Certificate(_) => false,
         CallError::Service { status, code, .. } => {
             matches!(status, 500 | 502 | 503 | 504)
                 || matches!(
