@@ -71,7 +71,7 @@ pub enum CallError {
     /// No answer: no region or credentials, the connection, a timeout.
     #[error("{0}")]
     Dispatch(String),
-    /// Not sent: the settings name no endpoint for the service.
+    /// Not sent: the settings name no endpoint, region or credentials for it.
     #[error("{0}")]
     Endpoint(String),
     /// The endpoint's certificate failed verification: not retried.
@@ -298,14 +298,14 @@ impl Call<'_> {
     async fn sign(&self, request: &mut Request<Full<Bytes>>) -> Result<(), CallError> {
         let client = self.client;
         if client.region.is_empty() {
-            return Err(CallError::Dispatch(
+            return Err(CallError::Endpoint(
                 "no AWS region: set aws.region, AWS_REGION or --region".into(),
             ));
         }
         let provider = client
             .credentials
             .as_ref()
-            .ok_or_else(|| CallError::Dispatch("no AWS credentials provider".into()))?;
+            .ok_or_else(|| CallError::Endpoint("no AWS credentials provider".into()))?;
         let credentials = provider.provide_credentials().await.map_err(|e| {
             CallError::Dispatch(format!("no AWS credentials: {}", crate::aws::describe(&e)))
         })?;
