@@ -19,27 +19,24 @@ pub fn count_rows(body: &[u8]) -> std::io::Result<u64> {
 
 /// The bytes of a raw object, gunzipped if they are gzip.
 pub fn decode(body: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    decode_into(body, &mut out)?;
-    Ok(out)
-}
-
-/// [`decode`] into `out` (cleared first), whose capacity is reused.
-pub fn decode_into(body: &[u8], out: &mut Vec<u8>) -> std::io::Result<()> {
     use std::io::Read;
-    out.clear();
-    if body.starts_with(&[0x1f, 0x8b]) {
+    if is_gzip(body) {
         // The trailer's ISIZE (RFC 1952: the last member's size mod 2^32)
         // sizes the buffer once, instead of doubling it three or four times
         // for JSON that compresses twentyfold.
         let stated = gzip_size(body).unwrap_or(0);
         let capacity = stated.clamp(body.len() * 4, body.len().saturating_mul(1032).max(1 << 20));
-        out.reserve(capacity);
-        flate2::read::MultiGzDecoder::new(body).read_to_end(out)?;
+        let mut out = Vec::with_capacity(capacity);
+        flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out)?;
+        Ok(out)
     } else {
-        out.extend_from_slice(body);
+        Ok(body.to_vec())
     }
-    Ok(())
+}
+
+/// Whether a raw object is gzip (RFC 1952's magic bytes).
+pub fn is_gzip(body: &[u8]) -> bool {
+    body.starts_with(&[0x1f, 0x8b])
 }
 
 /// What a gzip object's trailer says its text's size is (RFC 1952, ISIZE:

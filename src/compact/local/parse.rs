@@ -93,7 +93,7 @@ pub fn problem(body: &[u8]) -> Option<String> {
 fn parse_object(key: &str, body: &[u8], buffers: &Buffers) -> ParsedObject {
     let mut parsed = ParsedObject::empty(buffers.rows());
     let mut text = buffers.text();
-    let read = if body.starts_with(&[0x1f, 0x8b]) {
+    let read = if crate::store::content::is_gzip(body) {
         let size = crate::store::content::gzip_size(body);
         parse_stream(
             key,
