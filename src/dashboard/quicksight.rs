@@ -45,6 +45,8 @@ pub enum QuickSightError {
         operation: &'static str,
         dataset: String,
         message: String,
+        /// What to do, when the failure says it (`CallError::hint`).
+        hint: Option<&'static str>,
     },
     #[error("finding the AWS account id (STS GetCallerIdentity): {0}")]
     Account(String),
@@ -78,14 +80,9 @@ impl crate::error::Diagnose for QuickSightError {
             QuickSightError::NoDataset { .. } => "`iotpipe refresh-dashboard --list` shows the \
                  account's datasets; set quicksight.datasets (or --dataset) to their ids"
                 .into(),
-            QuickSightError::Api { message, .. } if CallError::bad_signature(message) => {
-                crate::aws::rest::SIGNATURE_HINT.into()
-            }
-            QuickSightError::Api { message, .. }
-                if message.contains("its certificate is not trusted") =>
-            {
-                crate::aws::rest::CERTIFICATE_HINT.into()
-            }
+            QuickSightError::Api {
+                hint: Some(hint), ..
+            } => (*hint).into(),
             QuickSightError::Api { message, .. } if message.starts_with("cannot reach") => {
                 "QuickSight could not be reached: check the network, the region (--region) and \
                  any --endpoint-url / AWS_ENDPOINT_URL"
@@ -144,6 +141,7 @@ impl QuickSight {
             operation,
             dataset: dataset.to_string(),
             message: error.to_string(),
+            hint: error.hint(),
         }
     }
 
@@ -238,43 +236,31 @@ impl QuickSight {
                 operation: "DescribeIngestion",
                 dataset: dataset.to_string(),
                 message: format!("no ingestion {id} in the answer"),
+                hint: None,
             });
         }
         Ok(ingestion_of(dataset, &output["Ingestion"]))
     }
 
-    /// Every page of a list call: the items under `items`, following `NextToken`.
+    /// Every page of a list call: the items under `items`.
     async fn pages(
         &self,
         operation: &'static str,
         dataset: &str,
-        path: String,
+        path: &str,
         items: &str,
     ) -> Result<Vec<Value>, QuickSightError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut call = self.client.call(Method::GET, path.clone());
-            if let Some(token) = &token {
-                call = call.query("next-token", token);
-            }
-            let page = call
-                .send()
-                .await
-                .map_err(|e| self.api(operation, dataset, e))?;
-            out.extend(page[items].as_array().cloned().unwrap_or_default());
-            token = page["NextToken"].as_str().map(str::to_string);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
+        self.client
+            .all_pages(path, &rest::QUICKSIGHT_PAGING, items)
+            .await
+            .map_err(|e| self.api(operation, dataset, e))
     }
 
     /// The dataset's ingestions, newest first.
     pub async fn ingestions(&self, dataset: &str) -> Result<Vec<Ingestion>, QuickSightError> {
         let path = self.dataset_path(dataset, "/ingestions");
         let listed = self
-            .pages("ListIngestions", dataset, path, "Ingestions")
+            .pages("ListIngestions", dataset, &path, "Ingestions")
             .await?;
         let mut out: Vec<Ingestion> = listed.iter().map(|i| ingestion_of(dataset, i)).collect();
         out.sort_by_key(|i| std::cmp::Reverse(i.created));
@@ -284,7 +270,7 @@ impl QuickSight {
     pub async fn datasets(&self) -> Result<Vec<DatasetSummary>, QuickSightError> {
         let path = format!("/accounts/{}/data-sets", label(&self.account));
         let summaries = self
-            .pages("ListDataSets", "the account", path, "DataSetSummaries")
+            .pages("ListDataSets", "the account", &path, "DataSetSummaries")
             .await?;
         let mut out = Vec::new();
         for summary in summaries {

@@ -36,6 +36,8 @@ pub enum DeviceError {
     Call {
         action: &'static str,
         message: String,
+        /// What to do, when the failure says it (a refused signature or certificate).
+        hint: Option<&'static str>,
     },
     #[error("no IoT policy named {0}")]
     NoPolicy(String),
@@ -83,18 +85,9 @@ impl Diagnose for DeviceError {
                 "allow {action} to this AWS identity (docs/aws.md lists what `iotpipe device` \
                  needs), or run it with a profile that has it (--profile)"
             ),
-            #[cfg(feature = "pipeline")]
-            DeviceError::Call { message, .. }
-                if message.contains("its certificate is not trusted") =>
-            {
-                crate::aws::rest::CERTIFICATE_HINT.into()
-            }
-            #[cfg(feature = "pipeline")]
-            DeviceError::Call { message, .. }
-                if crate::aws::rest::CallError::bad_signature(message) =>
-            {
-                crate::aws::rest::SIGNATURE_HINT.into()
-            }
+            DeviceError::Call {
+                hint: Some(hint), ..
+            } => (*hint).into(),
             DeviceError::Call { .. } => {
                 "check the region (--region) and your credentials; rerun: every step is idempotent"
                     .into()

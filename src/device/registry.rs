@@ -54,13 +54,18 @@ pub struct Removed {
 fn failed(action: &'static str) -> impl FnOnce(CallError) -> DeviceError {
     move |error| {
         let message = error.to_string();
+        let hint = error.hint();
         match error.code() {
             // IAM's refusal (AccessDeniedException), and IoT's own word for a
             // caller without the permission (UnauthorizedException, HTTP 401).
             Some("AccessDeniedException" | "UnauthorizedException" | "AccessDenied") => {
                 DeviceError::Denied { action, message }
             }
-            _ => DeviceError::Call { action, message },
+            _ => DeviceError::Call {
+                action,
+                message,
+                hint,
+            },
         }
     }
 }
@@ -216,29 +221,15 @@ impl Registry {
     /// there is no such thing.
     async fn certificates(&self, thing: &str) -> Result<Option<Vec<Certificate>>, DeviceError> {
         let path = format!("/things/{}/principals-v2", label(thing));
-        let mut objects = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut call = self.call(Method::GET, path.clone());
-            if let Some(token) = &token {
-                call = call.query("nextToken", token);
-            }
-            let page = match call.send().await {
-                Ok(page) => page,
-                Err(error) if not_found(&error) => return Ok(None),
-                Err(error) => return Err(failed("iot:ListThingPrincipals")(error)),
-            };
-            objects.extend(
-                page["thingPrincipalObjects"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default(),
-            );
-            token = page["nextToken"].as_str().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+        let objects = match self
+            .client
+            .all_pages(&path, &rest::IOT_PAGING, "thingPrincipalObjects")
+            .await
+        {
+            Ok(objects) => objects,
+            Err(error) if not_found(&error) => return Ok(None),
+            Err(error) => return Err(failed("iot:ListThingPrincipals")(error)),
+        };
         let mut certificates = Vec::new();
         for object in objects {
             let principal = text(&object, "principal");
@@ -255,21 +246,15 @@ impl Registry {
 
     /// The names of every thing of the account (ListThings, page by page).
     async fn thing_names(&self) -> Result<Vec<String>, DeviceError> {
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut call = self.call(Method::GET, "/things".into());
-            if let Some(token) = &token {
-                call = call.query("nextToken", token);
-            }
-            let page = call.send().await.map_err(failed("iot:ListThings"))?;
-            let things = page["things"].as_array().into_iter().flatten();
-            names.extend(things.filter_map(|t| t["thingName"].as_str().map(str::to_string)));
-            token = page["nextToken"].as_str().map(str::to_string);
-            if token.is_none() {
-                return Ok(names);
-            }
-        }
+        let things = self
+            .client
+            .all_pages("/things", &rest::IOT_PAGING, "things")
+            .await
+            .map_err(failed("iot:ListThings"))?;
+        Ok(things
+            .iter()
+            .filter_map(|t| t["thingName"].as_str().map(str::to_string))
+            .collect())
     }
 
     /// Every thing of the account, with its certificates.

@@ -68,7 +68,7 @@ pub enum CallError {
         code: String,
         message: String,
     },
-    /// No answer: no region or credentials, the connection, a timeout.
+    /// No answer: credentials that could not be had, the connection, a timeout.
     #[error("{0}")]
     Dispatch(String),
     /// Not sent: the settings name no endpoint, region or credentials for it.
@@ -88,15 +88,21 @@ pub const SIGNATURE_HINT: &str = "the secret access key does not belong to the a
      more than 5 minutes off (check timedatectl)";
 
 impl CallError {
-    /// Whether the service refused the request's signature.
-    pub fn bad_signature(message: &str) -> bool {
-        [
-            "InvalidSignatureException",
-            "SignatureDoesNotMatch",
-            "RequestExpired",
-        ]
-        .iter()
-        .any(|code| message.contains(code))
+    /// What to do, where the failure says it whichever the service: a refused
+    /// signature, an endpoint certificate that is not trusted.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            CallError::Service { code, .. }
+                if matches!(
+                    code.as_str(),
+                    "InvalidSignatureException" | "SignatureDoesNotMatch" | "RequestExpired"
+                ) =>
+            {
+                Some(SIGNATURE_HINT)
+            }
+            CallError::Certificate(_) => Some(CERTIFICATE_HINT),
+            _ => None,
+        }
     }
 
     /// The service's error code (`ResourceNotFoundException`), if it answered.
@@ -162,6 +168,52 @@ impl Client {
     }
 }
 
+/// How a service pages its lists: the query parameter that asks for the
+/// next page, and the answer's field that names it.
+pub struct Paging {
+    pub query: &'static str,
+    pub field: &'static str,
+}
+
+/// IoT's lists: `?nextToken=` and `nextToken`.
+pub const IOT_PAGING: Paging = Paging {
+    query: "nextToken",
+    field: "nextToken",
+};
+
+/// QuickSight's lists: `?next-token=` and `NextToken`.
+pub const QUICKSIGHT_PAGING: Paging = Paging {
+    query: "next-token",
+    field: "NextToken",
+};
+
+impl Client {
+    /// Every item under `items` of every page of the list `GET path`.
+    pub async fn all_pages(
+        &self,
+        path: &str,
+        paging: &Paging,
+        items: &str,
+    ) -> Result<Vec<serde_json::Value>, CallError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut call = self.call(Method::GET, path);
+            if let Some(token) = &token {
+                call = call.query(paging.query, token);
+            }
+            let mut page = call.send().await?;
+            if let serde_json::Value::Array(found) = page[items].take() {
+                out.extend(found);
+            }
+            token = page[paging.field].as_str().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
 /// One request being built; [`Call::send`] signs, sends and retries it.
 pub struct Call<'a> {
     client: &'a Client,
@@ -205,11 +257,21 @@ impl Call<'_> {
 
     /// The answer's JSON body (`null` when empty).
     pub async fn send(self) -> Result<serde_json::Value, CallError> {
-        let endpoint = self.client.endpoint.clone().map_err(CallError::Endpoint)?;
+        let client = self.client;
+        let endpoint = client.endpoint.clone().map_err(CallError::Endpoint)?;
+        if client.region.is_empty() {
+            return Err(CallError::Endpoint(
+                "no AWS region: set aws.region, AWS_REGION or --region".into(),
+            ));
+        }
+        let provider = client
+            .credentials
+            .as_ref()
+            .ok_or_else(|| CallError::Endpoint("no AWS credentials provider".into()))?;
         let mut backoff = Duration::from_millis(500);
         let mut attempt = 1;
         loop {
-            let attempt_once = self.attempt(&endpoint);
+            let attempt_once = self.attempt(&endpoint, provider);
             let result = match tokio::time::timeout(ATTEMPT_TIMEOUT, attempt_once).await {
                 Ok(result) => result,
                 Err(_) => Err(CallError::Dispatch(format!(
@@ -230,7 +292,11 @@ impl Call<'_> {
         }
     }
 
-    async fn attempt(&self, endpoint: &str) -> Result<serde_json::Value, CallError> {
+    async fn attempt(
+        &self,
+        endpoint: &str,
+        provider: &SharedCredentialsProvider,
+    ) -> Result<serde_json::Value, CallError> {
         let client = self.client;
         let mut uri = format!("{endpoint}{}", self.path);
         if !self.query.is_empty() {
@@ -259,7 +325,7 @@ impl Call<'_> {
         let mut request = request
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| CallError::Dispatch(format!("cannot build a request to {uri}: {e}")))?;
-        self.sign(&mut request).await?;
+        self.sign(&mut request, provider).await?;
         let response = client.http.request(request).await.map_err(|e| {
             let service = client.service.id;
             let cause = crate::aws::describe(&e);
@@ -295,17 +361,12 @@ impl Call<'_> {
         Err(service_error(status.as_u16(), header_code, &json))
     }
 
-    async fn sign(&self, request: &mut Request<Full<Bytes>>) -> Result<(), CallError> {
+    async fn sign(
+        &self,
+        request: &mut Request<Full<Bytes>>,
+        provider: &SharedCredentialsProvider,
+    ) -> Result<(), CallError> {
         let client = self.client;
-        if client.region.is_empty() {
-            return Err(CallError::Endpoint(
-                "no AWS region: set aws.region, AWS_REGION or --region".into(),
-            ));
-        }
-        let provider = client
-            .credentials
-            .as_ref()
-            .ok_or_else(|| CallError::Endpoint("no AWS credentials provider".into()))?;
         let credentials = provider.provide_credentials().await.map_err(|e| {
             CallError::Dispatch(format!("no AWS credentials: {}", crate::aws::describe(&e)))
         })?;
